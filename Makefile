@@ -1,0 +1,35 @@
+# Mesoclinic: `make run` sets up and serves the app with demo data; `make test` runs the suite.
+# Both create .venv with a Python 3.12+ interpreter first (scripts/find-python finds one).
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST_PORT ?= 127.0.0.1:8000
+
+.PHONY: run test lint format check-deploy clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+# Local development: DEBUG on, the embedded SQLite file unless DATABASE_URL is set.
+run: export DJANGO_DEBUG ?= true
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST_PORT)
+
+# The whole suite, on SQLite unless DATABASE_URL points at PostgreSQL.
+test: $(VENV)/.installed
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache
