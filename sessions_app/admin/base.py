@@ -1,0 +1,156 @@
+"""What every Mesoclinic admin screen shares: the no-delete rule for clinical
+records, the settings for big tables, and list filters."""
+
+from django.contrib import admin
+from django.contrib.admin import ShowFacets
+from django.core.paginator import Paginator
+from django.db import connections
+from django.db.models import QuerySet
+from django.utils.functional import cached_property
+
+from sessions_app.models import (
+    Consent,
+    Injection,
+    MixtureComponent,
+    ProductLot,
+    Reminder,
+    Role,
+    Screening,
+    SideEffect,
+    TreatmentPlan,
+    TreatmentSession,
+)
+
+
+class EstimatedCountPaginator(Paginator):
+    """Counts an unfiltered PostgreSQL table from the planner's statistics once
+    it is big, instead of a COUNT(*) that reads the whole table on every page.
+
+    Filtered lists (a search, a filter, a date) and SQLite get the exact count.
+    The estimate is refreshed by autovacuum's ANALYZE, so the total shown under
+    an unfiltered list can be off by a few percent: a page past the real end is
+    empty (not an error), and rows past the estimated end are reached by sorting
+    the other way or by filtering, as nobody pages through 50,000 rows anyway.
+    """
+
+    # Below this an exact count takes a few milliseconds, and is exact.
+    estimate_above = 50_000
+
+    @cached_property
+    def count(self) -> int:
+        qs = self.object_list
+        if isinstance(qs, QuerySet) and _whole_table(qs) and connections[qs.db].vendor == "postgresql":
+            return self._table_count(qs)
+        return Paginator.count.func(self)
+
+    def _table_count(self, qs: QuerySet) -> int:
+        connection = connections[qs.db]
+        table = connection.ops.quote_name(qs.model._meta.db_table)
+        # One query either way: PostgreSQL runs the COUNT(*) sub-plan only when
+        # the CASE needs it. reltuples is -1 for a table never analysed.
+        sql = (
+            f"SELECT CASE WHEN reltuples >= %s THEN reltuples::bigint ELSE (SELECT COUNT(*) FROM {table}) END "
+            "FROM pg_class WHERE oid = %s::regclass"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [self.estimate_above, table])
+            return cursor.fetchone()[0]
+
+
+def _whole_table(qs: QuerySet) -> bool:
+    query = qs.query
+    return not query.where and not query.distinct and query.combinator is None and not query.is_sliced
+
+
+class BigTableAdmin(admin.ModelAdmin):
+    """Tables that grow by thousands of rows a year: no full COUNT(*) per page
+    and no facet counts."""
+
+    show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+
+
+class NoDeleteMixin:
+    """Clinical records are never deleted from the admin, whatever the user's
+    permissions say. Without the delete permission Django also drops the
+    "delete selected" bulk action."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class NoDeleteInline(NoDeleteMixin, admin.TabularInline):
+    extra = 0
+
+
+# Models whose __str__ reads further relations, and what to load with them. Any
+# form field or autocomplete list that shows one of them uses this queryset, so
+# showing N of them is one query, not N + 1.
+_STR_RELATIONS = {
+    Consent: ["consent_text"],
+    Injection: ["area"],
+    MixtureComponent: ["product"],
+    ProductLot: ["product"],
+    Reminder: ["client"],
+    Screening: ["client"],
+    SideEffect: ["kind", "client"],
+    TreatmentPlan: ["client", "indication"],
+    TreatmentSession: ["plan__client"],
+}
+
+
+def str_queryset(model):
+    relations = _STR_RELATIONS.get(model)
+    return model._default_manager.select_related(*relations) if relations else None
+
+
+class StrRelationsMixin:
+    """Loads, with each related object a form shows, what its __str__ reads."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if (qs := str_queryset(db_field.related_model)) is not None:
+            kwargs.setdefault("queryset", qs)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if (qs := str_queryset(db_field.related_model)) is not None:
+            kwargs.setdefault("queryset", qs)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_queryset(self, request):
+        # The autocomplete view lists this admin's queryset by __str__, and a
+        # tabular inline shows each row's __str__. The changelist skips its
+        # list_select_related when the queryset already has a select_related,
+        # so both are applied here.
+        relations = [*_STR_RELATIONS.get(self.model, []), *(getattr(self, "list_select_related", None) or [])]
+        qs = super().get_queryset(request)
+        return qs.select_related(*relations) if relations else qs
+
+
+class FixedChoicesMixin:
+    """For inlines: small reference-data selects (`fixed_choice_fields`) read
+    their options once per page instead of once per row."""
+
+    fixed_choice_fields: tuple[str, ...] = ()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name in self.fixed_choice_fields:
+            # Called once per formset; a plain list is copied into each row's
+            # form as is, where the queryset would be run again by each.
+            field.choices = list(field.choices)
+        return field
+
+
+class PractitionerListFilter(admin.RelatedFieldListFilter):
+    """Only the Practitioner group, not every member of staff."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(
+            include_blank=False,
+            limit_choices_to={"groups__name": Role.PRACTITIONER},
+            ordering=ordering,
+        )

@@ -1,0 +1,95 @@
+"""Reference data managers edit: small tables, plain screens."""
+
+from django.contrib import admin
+from django.utils import timezone
+
+from sessions_app.models import (
+    ClosedDay,
+    Indication,
+    OpeningHours,
+    Product,
+    ProductLot,
+    Room,
+    SideEffectKind,
+    Substance,
+    TreatmentArea,
+)
+
+from .base import StrRelationsMixin
+
+
+@admin.register(TreatmentArea)
+class TreatmentAreaAdmin(admin.ModelAdmin):
+    list_display = ["name", "region", "active"]
+    list_filter = ["region", "active"]
+    search_fields = ["name"]
+
+
+@admin.register(Indication)
+class IndicationAdmin(admin.ModelAdmin):
+    list_display = ["name", "active"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+
+
+@admin.register(Substance)
+class SubstanceAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "active"]
+    list_filter = ["category", "active"]
+    search_fields = ["name"]
+
+
+class ProductLotInline(StrRelationsMixin, admin.TabularInline):
+    model = ProductLot
+    extra = 0
+    fields = ["lot_number", "expiry_date", "received_on"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "manufacturer", "active"]
+    list_filter = ["active", "manufacturer"]
+    search_fields = ["name", "manufacturer"]
+    autocomplete_fields = ["substances"]
+    inlines = [ProductLotInline]
+
+
+@admin.register(ProductLot)
+class ProductLotAdmin(StrRelationsMixin, admin.ModelAdmin):
+    list_display = ["lot_number", "product", "expiry_date", "expired", "received_on"]
+    list_select_related = ["product"]
+    search_fields = ["lot_number", "product__name"]
+    list_filter = ["product__manufacturer"]
+    date_hierarchy = "expiry_date"
+    autocomplete_fields = ["product"]
+
+    @admin.display(boolean=True, ordering="expiry_date")
+    def expired(self, obj: ProductLot) -> bool:
+        return obj.is_expired_on(timezone.localdate())
+
+
+@admin.register(SideEffectKind)
+class SideEffectKindAdmin(admin.ModelAdmin):
+    list_display = ["name", "active"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+
+
+@admin.register(Room)
+class RoomAdmin(admin.ModelAdmin):
+    list_display = ["name", "active"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(admin.ModelAdmin):
+    list_display = ["weekday", "opens", "closes"]
+    list_filter = ["weekday"]
+
+
+@admin.register(ClosedDay)
+class ClosedDayAdmin(admin.ModelAdmin):
+    list_display = ["date", "reason"]
+    search_fields = ["reason"]
+    date_hierarchy = "date"

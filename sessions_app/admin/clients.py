@@ -1,0 +1,153 @@
+"""Clients, their screenings and their consents."""
+
+from django.contrib import admin, messages
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from sessions_app.models import Client, Consent, ConsentText, Screening, ScreeningAnswer, contraindication_severity
+from sessions_app.services.clients import client_archive, client_restore
+
+from .base import BigTableAdmin, FixedChoicesMixin, NoDeleteInline, NoDeleteMixin, StrRelationsMixin
+
+CLIENT_SEARCH = ["last_name", "first_name", "email", "phone"]
+
+
+class ArchivedFilter(admin.SimpleListFilter):
+    """Active clients unless asked otherwise: archived ones are out of the
+    clinic's daily work, but one click away."""
+
+    title = "archived"
+    parameter_name = "archived"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Active"), ("yes", "Archived"), ("all", "All")]
+
+    def value(self):
+        return super().value() or "no"
+
+    def choices(self, changelist):
+        # No "All" link of Django's own: ours is explicit, since no parameter means "Active".
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        match self.value():
+            case "no":
+                return queryset.active()
+            case "yes":
+                return queryset.filter(archived_at__isnull=False)
+        return queryset
+
+
+@admin.register(Client)
+class ClientAdmin(NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmin):
+    list_display = ["last_name", "first_name", "date_of_birth", "phone", "email", "preferred_channel", "archived"]
+    list_display_links = ["last_name", "first_name"]
+    search_fields = CLIENT_SEARCH
+    list_filter = [ArchivedFilter, "preferred_channel", "consent_email", "consent_sms"]
+    autocomplete_fields = ["allergies"]
+    # Archiving goes through the actions, so that it is recorded the one way.
+    readonly_fields = ["archived_at", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["first_name", "last_name", "date_of_birth"]}),
+        ("Contact", {"fields": ["email", "phone", "address", "preferred_channel", "consent_email", "consent_sms"]}),
+        ("Clinical", {"fields": ["allergies", "notes"]}),
+        ("Record", {"fields": ["archived_at", "created_at", "updated_at"]}),
+    ]
+    actions = ["archive", "restore"]
+
+    @admin.display(boolean=True, ordering="archived_at")
+    def archived(self, obj: Client) -> bool:
+        return obj.is_archived
+
+    @admin.action(description="Archive selected clients", permissions=["change"])
+    def archive(self, request, queryset):
+        done = [client_archive(client=c, by=request.user) for c in queryset if not c.is_archived]
+        self.message_user(
+            request,
+            ngettext("%d client archived.", "%d clients archived.", len(done)) % len(done),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Restore selected clients", permissions=["change"])
+    def restore(self, request, queryset):
+        done = [client_restore(client=c, by=request.user) for c in queryset if c.is_archived]
+        self.message_user(
+            request,
+            ngettext("%d client restored.", "%d clients restored.", len(done)) % len(done),
+            messages.SUCCESS,
+        )
+
+
+def set_severity(answer: ScreeningAnswer) -> None:
+    # Severity follows from the question; contraindication_severity is the one
+    # place that decides it, so the admin never asks for it.
+    answer.severity = contraindication_severity(answer.question)
+
+
+class ScreeningAnswerInline(NoDeleteInline):
+    model = ScreeningAnswer
+    fields = ["question", "answer", "severity", "details", "judgement"]
+    readonly_fields = ["severity"]
+
+
+@admin.register(Screening)
+class ScreeningAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+    list_display = ["client", "screened_at", "screened_by"]
+    list_select_related = ["client", "screened_by"]
+    search_fields = [f"client__{f}" for f in CLIENT_SEARCH]
+    list_filter = ["screened_by"]
+    date_hierarchy = "screened_at"
+    autocomplete_fields = ["client", "screened_by"]
+    inlines = [ScreeningAnswerInline]
+
+    def get_changeform_initial_data(self, request):
+        return {"screened_by": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def save_formset(self, request, form, formset, change):
+        for answer in formset.save(commit=False):
+            set_severity(answer)
+            answer.save()
+        formset.save_m2m()
+
+
+@admin.register(ScreeningAnswer)
+class ScreeningAnswerAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+    list_display = ["screening", "question", "answer", "severity"]
+    list_select_related = ["screening__client"]
+    search_fields = [f"screening__client__{f}" for f in CLIENT_SEARCH]
+    list_filter = ["question", "answer", "severity"]
+    autocomplete_fields = ["screening"]
+    readonly_fields = ["severity"]
+
+    def save_model(self, request, obj, form, change):
+        set_severity(obj)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ConsentText)
+class ConsentTextAdmin(admin.ModelAdmin):
+    list_display = ["version", "title", "effective_from"]
+    search_fields = ["title"]
+
+
+@admin.register(Consent)
+class ConsentAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+    list_display = ["signed_name", "plan", "consent_text", "signed_at", "witnessed_by"]
+    list_select_related = ["plan__client", "plan__indication", "consent_text", "witnessed_by"]
+    search_fields = ["signed_name", *(f"plan__client__{f}" for f in CLIENT_SEARCH)]
+    list_filter = ["consent_text"]
+    date_hierarchy = "signed_at"
+    autocomplete_fields = ["plan", "witnessed_by"]
+
+
+class ConsentInline(FixedChoicesMixin, NoDeleteMixin, StrRelationsMixin, admin.StackedInline):
+    model = Consent
+    extra = 0
+    fields = ["consent_text", "signed_name", "agreed", "signed_at", "witnessed_by"]
+    autocomplete_fields = ["witnessed_by"]
+    fixed_choice_fields = ("consent_text",)

@@ -1,0 +1,383 @@
+"""Mixtures (recipes), treatment plans and their sessions with what was injected."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.utils.timezone import localtime
+from simple_history.models import HistoricalRecords
+
+from .catalog import Indication, Product, ProductLot, Room, TreatmentArea
+from .clients import Client
+
+# Mesotherapy needles are short; DESIGN.md: no longer than 13 mm.
+NEEDLE_MAX_MM = Decimal("13")
+PAIN_SCORE_MAX = 10
+# A series is "often 4 to 10, up to about 15"; 30 leaves room without allowing typos like 600.
+SESSIONS_PLANNED_MAX = 30
+
+
+class Unit(models.TextChoices):
+    ML = "ml", "ml"
+    MG = "mg", "mg"
+    IU = "IU", "IU"
+    PERCENT = "%", "%"
+
+
+class Mixture(models.Model):
+    """A named recipe of products and amounts, used for an indication."""
+
+    name = models.CharField(max_length=120, unique=True)
+    indication = models.ForeignKey(
+        Indication,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mixtures",
+    )
+    notes = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MixtureComponent(models.Model):
+    mixture = models.ForeignKey(Mixture, on_delete=models.CASCADE, related_name="components")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
+    unit = models.CharField(max_length=5, choices=Unit.choices, default=Unit.ML)
+
+    class Meta:
+        ordering = ["mixture", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mixture", "product"],
+                name="component_unique_product_per_mixture",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="component_amount_positive",
+                violation_error_message="The amount must be more than zero.",
+            ),
+            models.CheckConstraint(condition=Q(unit__in=Unit.values), name="component_unit_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit} {self.product.name}"
+
+
+class PlanStatus(models.TextChoices):
+    ACTIVE = "active", "Active series"
+    MAINTENANCE = "maintenance", "Maintenance"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class TreatmentPlan(models.Model):
+    """A series of sessions agreed with a client, then maintenance."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="plans")
+    indication = models.ForeignKey(Indication, on_delete=models.PROTECT, related_name="plans")
+    areas = models.ManyToManyField(TreatmentArea, related_name="plans")
+    mixture = models.ForeignKey(Mixture, on_delete=models.PROTECT, related_name="plans")
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plans")
+    sessions_planned = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(SESSIONS_PLANNED_MAX)]
+    )
+    interval_days = models.PositiveSmallIntegerField(
+        "interval between sessions (days)", validators=[MinValueValidator(1)]
+    )
+    maintenance_interval_days = models.PositiveSmallIntegerField(
+        "maintenance interval (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+    )
+    status = models.CharField(max_length=12, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(m2m_fields=[areas])
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sessions_planned__gte=1, sessions_planned__lte=SESSIONS_PLANNED_MAX),
+                name="plan_sessions_planned_range",
+                violation_error_message=f"A series has 1 to {SESSIONS_PLANNED_MAX} sessions.",
+            ),
+            models.CheckConstraint(
+                condition=Q(interval_days__gte=1),
+                name="plan_interval_positive",
+                violation_error_message="The interval between sessions must be at least one day.",
+            ),
+            models.CheckConstraint(
+                condition=Q(maintenance_interval_days__isnull=True) | Q(maintenance_interval_days__gte=1),
+                name="plan_maintenance_interval_positive",
+                violation_error_message="The maintenance interval must be at least one day.",
+            ),
+            models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="plan_status_valid"),
+        ]
+        indexes = [
+            # A client's plans on the client page, newest first.
+            models.Index(fields=["client", "-created_at"], name="plan_client_idx"),
+            # Plans in maintenance, for recall lists.
+            models.Index(fields=["status"], name="plan_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.indication} ({self.sessions_planned} sessions)"
+
+
+class SessionStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CONFIRMED = "confirmed", "Confirmed"
+    ARRIVED = "arrived", "Arrived"
+    COMPLETED = "completed", "Completed"
+    NO_SHOW = "no_show", "No-show"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Anaesthetic(models.TextChoices):
+    NONE = "none", "None"
+    TOPICAL = "topical", "Topical cream"
+    IN_MIXTURE = "in_mixture", "Local anaesthetic in the mixture"
+    COLD = "cold", "Cooling"
+
+
+class CombinationTherapy(models.TextChoices):
+    NONE = "none", "None"
+    RADIOFREQUENCY = "radiofrequency", "Radiofrequency"
+    ULTRASOUND = "ultrasound", "Ultrasound"
+    LASER = "laser", "Laser"
+    OTHER = "other", "Other"
+
+
+# Sessions that did not happen and do not count towards the series.
+NOT_KEPT = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
+
+
+class TreatmentSessionQuerySet(models.QuerySet):
+    def for_dashboard(self):
+        return self.select_related("plan__client", "practitioner", "room")
+
+    def not_cancelled(self):
+        return self.exclude(status=SessionStatus.CANCELLED)
+
+    def overlapping(self, start, end):
+        """Sessions whose [starts_at, ends_at) overlaps [start, end), cancelled
+        ones excepted: the rule PostgreSQL's exclusion constraints hold."""
+        return self.filter(starts_at__lt=end, ends_at__gt=start).exclude(status=SessionStatus.CANCELLED)
+
+    def conflicting(self, *, practitioner_id, room_id, start, end):
+        """Sessions that a booking of this practitioner or room at [start, end)
+        would double-book."""
+        return self.overlapping(start, end).filter(Q(practitioner_id=practitioner_id) | Q(room_id=room_id))
+
+    def kept_series(self):
+        """The series sessions that count: done or still to come, not missed."""
+        return self.filter(is_maintenance=False).exclude(status__in=NOT_KEPT)
+
+    def with_series_position(self):
+        """Annotates `position`, the session's place among its plan's kept series
+        sessions ("3" of "3 of 6"), as one subquery rather than a query per row."""
+        earlier = (
+            TreatmentSession.objects.kept_series()
+            .filter(plan=OuterRef("plan"), starts_at__lte=OuterRef("starts_at"))
+            .order_by()
+            .values("plan")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(position=Subquery(earlier))
+
+    def for_schedule(self):
+        return self.select_related("plan__client", "practitioner", "room").with_series_position()
+
+
+class TreatmentSession(models.Model):
+    """One visit of a plan's series (or a maintenance visit), and once completed
+    the clinical record of it."""
+
+    plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="sessions")
+    sequence = models.PositiveSmallIntegerField(
+        help_text="1 for the first session of the series.",
+        validators=[MinValueValidator(1)],
+    )
+    is_maintenance = models.BooleanField(default=False)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions")
+    room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="sessions")
+    status = models.CharField(max_length=10, choices=SessionStatus.choices, default=SessionStatus.BOOKED)
+    # The record, once completed.
+    anaesthetic = models.CharField(max_length=12, choices=Anaesthetic.choices, default=Anaesthetic.NONE)
+    pain_score = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(PAIN_SCORE_MAX)],
+        help_text=f"0 (none) to {PAIN_SCORE_MAX} (worst imaginable).",
+    )
+    combination_therapy = models.CharField(
+        max_length=16,
+        choices=CombinationTherapy.choices,
+        default=CombinationTherapy.NONE,
+    )
+    notes = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = TreatmentSessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sequence__gte=1),
+                name="session_sequence_positive",
+                violation_error_message="Sessions are numbered from 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="session_ends_after_start",
+                violation_error_message="A session must end after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=Q(pain_score__isnull=True) | Q(pain_score__gte=0, pain_score__lte=PAIN_SCORE_MAX),
+                name="session_pain_score_range",
+                violation_error_message=f"The pain score is from 0 to {PAIN_SCORE_MAX}.",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=SessionStatus.values),
+                name="session_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=SessionStatus.COMPLETED) | Q(completed_at__isnull=False),
+                name="session_completed_has_time",
+                violation_error_message="A completed session needs its completion time.",
+            ),
+            # A cancelled visit frees its number so the series can be re-booked in order.
+            models.UniqueConstraint(
+                fields=["plan", "sequence"],
+                condition=~Q(status=SessionStatus.CANCELLED),
+                name="session_unique_sequence_per_plan",
+                violation_error_message="This plan already has a session with that number.",
+            ),
+        ]
+        indexes = [
+            # Day and week schedules per practitioner, and the dashboard's "today".
+            models.Index(
+                fields=["practitioner", "starts_at"],
+                name="session_practitioner_day_idx",
+            ),
+            # Day and week schedules per room.
+            models.Index(fields=["room", "starts_at"], name="session_room_day_idx"),
+            # The whole clinic's day (dashboard, admin date hierarchy).
+            models.Index(fields=["starts_at"], name="session_starts_idx"),
+            # A plan's series in order (progress "3 of 6").
+            models.Index(fields=["plan", "sequence"], name="session_plan_sequence_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.client} #{self.sequence} on {localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        # Mirrors session_ends_after_start so the form shows the message beside the field.
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "A session must end after it starts."})
+        # Mirrors the exclusion constraints (PostgreSQL) so the admin shows a message, not a 500.
+        if self.starts_at and self.ends_at and self.status != SessionStatus.CANCELLED:
+            clash = (
+                TreatmentSession.objects.conflicting(
+                    practitioner_id=self.practitioner_id, room_id=self.room_id, start=self.starts_at, end=self.ends_at
+                )
+                .exclude(pk=self.pk)
+                .select_related("practitioner", "room")
+                .first()
+            )
+            if clash:
+                who = "practitioner" if clash.practitioner_id == self.practitioner_id else "room"
+                start, end = localtime(clash.starts_at), localtime(clash.ends_at)
+                raise ValidationError({"starts_at": f"The {who} is already booked from {start:%H:%M} to {end:%H:%M}."})
+
+
+class Depth(models.TextChoices):
+    EPIDERMAL = "epidermal", "Epidermal"
+    DEJ = "dej", "Dermo-epidermal junction"
+    SUPERFICIAL_DERMIS = "superficial_dermis", "Superficial dermis"
+    DEEP_DERMIS = "deep_dermis", "Deeper dermis"
+
+
+class Technique(models.TextChoices):
+    POINT_BY_POINT = "point_by_point", "Point by point"
+    PAPULES = "papules", "Papules"
+    NAPPAGE = "nappage", "Nappage"
+    INJECTOR_GUN = "injector_gun", "Injector gun"
+    ROLLER = "roller", "Roller"
+
+
+class Injection(models.Model):
+    """What was injected into one area during a session, with the lots used."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE, related_name="injections")
+    area = models.ForeignKey(TreatmentArea, on_delete=models.PROTECT, related_name="injections")
+    lots = models.ManyToManyField(ProductLot, related_name="injections")
+    volume_ml = models.DecimalField(
+        "volume (ml)",
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    depth = models.CharField(max_length=20, choices=Depth.choices)
+    technique = models.CharField(max_length=20, choices=Technique.choices)
+    needle_length_mm = models.DecimalField(
+        "needle length (mm)",
+        max_digits=4,
+        decimal_places=1,
+        validators=[
+            MinValueValidator(Decimal("0.1")),
+            MaxValueValidator(NEEDLE_MAX_MM),
+        ],
+    )
+    points = models.PositiveIntegerField("injection points", validators=[MinValueValidator(1)])
+
+    history = HistoricalRecords(m2m_fields=[lots])
+
+    class Meta:
+        ordering = ["session", "area__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "area"], name="injection_unique_area_per_session"),
+            models.CheckConstraint(
+                condition=Q(volume_ml__gt=0),
+                name="injection_volume_positive",
+                violation_error_message="The volume must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=Q(needle_length_mm__gt=0, needle_length_mm__lte=NEEDLE_MAX_MM),
+                name="injection_needle_max_13mm",
+                violation_error_message=f"Needles are at most {NEEDLE_MAX_MM} mm.",
+            ),
+            models.CheckConstraint(
+                condition=Q(points__gte=1),
+                name="injection_points_positive",
+                violation_error_message="At least one injection point.",
+            ),
+            models.CheckConstraint(condition=Q(depth__in=Depth.values), name="injection_depth_valid"),
+            models.CheckConstraint(
+                condition=Q(technique__in=Technique.values),
+                name="injection_technique_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.volume_ml} ml"

@@ -1,0 +1,84 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from .catalog import SideEffectKind
+from .clients import Client
+from .plans import TreatmentSession
+
+
+class SideEffectSeverity(models.TextChoices):
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe"
+
+
+class SideEffectQuerySet(models.QuerySet):
+    def open(self):
+        """Not yet resolved, or not yet reviewed by a practitioner."""
+        return self.filter(Q(resolved_on__isnull=True) | Q(reviewed_at__isnull=True))
+
+
+class SideEffect(models.Model):
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="side_effects")
+    session = models.ForeignKey(
+        TreatmentSession,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="side_effects",
+    )
+    kind = models.ForeignKey(SideEffectKind, on_delete=models.PROTECT, related_name="side_effects")
+    severity = models.CharField(max_length=10, choices=SideEffectSeverity.choices)
+    serious = models.BooleanField(default=False, help_text="A serious adverse event, to report.")
+    onset = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+    action_taken = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = SideEffectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-onset", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(severity__in=SideEffectSeverity.values),
+                name="side_effect_severity_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_on__isnull=True) | Q(resolved_on__gte=F("onset")),
+                name="side_effect_resolved_after_onset",
+                violation_error_message="A side effect cannot resolve before its onset.",
+            ),
+            models.CheckConstraint(
+                condition=Q(reviewed_by__isnull=True, reviewed_at__isnull=True)
+                | Q(reviewed_by__isnull=False, reviewed_at__isnull=False),
+                name="side_effect_review_complete",
+                violation_error_message="A review needs both the reviewer and the date.",
+            ),
+        ]
+        indexes = [
+            # A client's side effects on the client page.
+            models.Index(fields=["client", "-onset"], name="side_effect_client_idx"),
+            # The open side effects to review (dashboard, review list).
+            models.Index(
+                fields=["-onset"],
+                condition=Q(resolved_on__isnull=True) | Q(reviewed_at__isnull=True),
+                name="side_effect_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.get_severity_display().lower()}) for {self.client}"

@@ -1,0 +1,37 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Role(models.TextChoices):
+    """The three staff roles. Each is a Django group of the same name, created by
+    migration; `sessions_app.roles` holds what each may do."""
+
+    RECEPTION = "Reception"
+    PRACTITIONER = "Practitioner"
+    MANAGER = "Manager"
+
+
+class User(AbstractUser):
+    """A member of staff. Practitioners are users in the Practitioner group."""
+
+    job_title = models.CharField(max_length=100, blank=True, help_text="For example: physician, nurse injector.")
+    phone = models.CharField(max_length=40, blank=True)
+    registration_number = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Professional registration number, for practitioners.",
+    )
+    # The secret in the URL of the practitioner's iCalendar feed; a new one revokes the old URL.
+    calendar_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+
+    class Meta(AbstractUser.Meta):
+        ordering = ["last_name", "first_name", "username"]
+        swappable = "AUTH_USER_MODEL"
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def has_role(self, role: Role) -> bool:
+        """True for a member of the role's group. Uses the prefetched groups when
+        present; otherwise one query."""
+        return any(group.name == role for group in self.groups.all())

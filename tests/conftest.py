@@ -1,0 +1,45 @@
+import pytest
+from django.db import connection
+
+from sessions_app.models import Role
+
+from .factories import make_user
+
+
+@pytest.fixture
+def reception(db):
+    return make_user(Role.RECEPTION)
+
+
+@pytest.fixture
+def practitioner(db):
+    return make_user(Role.PRACTITIONER)
+
+
+@pytest.fixture
+def manager(db):
+    return make_user(Role.MANAGER)
+
+
+@pytest.fixture
+def manager_client(client, manager):
+    """Django's test client signed in as a manager (the admin's user)."""
+    client.force_login(manager)
+    return client
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres_only are skipped, with the reason, on SQLite."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def on_postgres():
+    return connection.vendor == "postgresql"

@@ -1,0 +1,95 @@
+"""Small named helpers that build valid objects; each test changes only what it
+is about."""
+
+import datetime
+import itertools
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from sessions_app.models import (
+    Client,
+    Indication,
+    Injection,
+    Mixture,
+    Product,
+    ProductLot,
+    Role,
+    Room,
+    SessionStatus,
+    TreatmentArea,
+    TreatmentPlan,
+    TreatmentSession,
+    User,
+)
+
+_counter = itertools.count(1)
+PASSWORD = "correct-horse-battery"
+
+
+def make_user(role: Role | None = None, **fields) -> User:
+    n = next(_counter)
+    fields.setdefault("username", f"{(role or 'user').lower()}{n}")
+    fields.setdefault("first_name", "Sam")
+    fields.setdefault("last_name", f"Staff{n}")
+    fields.setdefault("is_staff", role == Role.MANAGER)
+    user = User.objects.create_user(password=PASSWORD, **fields)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def make_client(**fields) -> Client:
+    n = next(_counter)
+    fields.setdefault("first_name", "Alex")
+    fields.setdefault("last_name", f"Client{n}")
+    fields.setdefault("date_of_birth", datetime.date(1985, 4, 12))
+    fields.setdefault("email", f"client{n}@example.org")
+    fields.setdefault("phone", f"+33 6 00 00 {n:04d}")
+    return Client.objects.create(**fields)
+
+
+def make_plan(client: Client | None = None, practitioner: User | None = None, **fields) -> TreatmentPlan:
+    fields.setdefault("indication", Indication.objects.get(name="Skin rejuvenation"))
+    fields.setdefault("mixture", Mixture.objects.get(name="Facial rejuvenation"))
+    fields.setdefault("sessions_planned", 6)
+    fields.setdefault("interval_days", 14)
+    fields.setdefault("maintenance_interval_days", 90)
+    plan = TreatmentPlan.objects.create(
+        client=client or make_client(),
+        practitioner=practitioner or make_user(Role.PRACTITIONER),
+        **fields,
+    )
+    plan.areas.set([TreatmentArea.objects.get(name="Face")])
+    return plan
+
+
+def make_session(plan: TreatmentPlan | None = None, starts_at: datetime.datetime | None = None, **fields):
+    plan = plan or make_plan()
+    starts_at = starts_at or timezone.now().replace(microsecond=0) + datetime.timedelta(days=1)
+    fields.setdefault("sequence", plan.sessions.count() + 1)
+    fields.setdefault("ends_at", starts_at + datetime.timedelta(minutes=45))
+    fields.setdefault("practitioner", plan.practitioner)
+    fields.setdefault("room", Room.objects.get(name="Room 1"))
+    fields.setdefault("status", SessionStatus.BOOKED)
+    return TreatmentSession.objects.create(plan=plan, starts_at=starts_at, **fields)
+
+
+def make_lot(product: Product | None = None, **fields) -> ProductLot:
+    n = next(_counter)
+    fields.setdefault("lot_number", f"L{n:06d}")
+    fields.setdefault("expiry_date", timezone.localdate() + datetime.timedelta(days=365))
+    return ProductLot.objects.create(product=product or Product.objects.get(name="Hyalu Meso 1%"), **fields)
+
+
+def make_injection(session: TreatmentSession, lots=(), **fields) -> Injection:
+    fields.setdefault("area", TreatmentArea.objects.get(name="Face"))
+    fields.setdefault("volume_ml", Decimal("2.0"))
+    fields.setdefault("depth", "superficial_dermis")
+    fields.setdefault("technique", "nappage")
+    fields.setdefault("needle_length_mm", Decimal("4"))
+    fields.setdefault("points", 40)
+    injection = Injection.objects.create(session=session, **fields)
+    injection.lots.set(lots or [make_lot()])
+    return injection

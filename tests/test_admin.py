@@ -1,0 +1,534 @@
+"""The admin: every model's screens open, list pages cost the same number of
+queries whatever the number of rows, clinical records cannot be deleted, and
+bad input comes back as form errors with nothing saved."""
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from sessions_app.admin.base import EstimatedCountPaginator
+from sessions_app.models import (
+    Client,
+    ClosedDay,
+    Consent,
+    ConsentText,
+    Contraindication,
+    Indication,
+    Injection,
+    Mixture,
+    MixtureComponent,
+    OpeningHours,
+    Product,
+    ProductLot,
+    Reminder,
+    ReminderStatus,
+    Role,
+    Room,
+    Screening,
+    ScreeningAnswer,
+    SessionStatus,
+    Severity,
+    SideEffect,
+    SideEffectKind,
+    Substance,
+    TreatmentArea,
+    TreatmentPlan,
+    TreatmentSession,
+    User,
+)
+from sessions_app.services.clients import client_archive
+
+from .factories import make_client, make_injection, make_lot, make_plan, make_user
+from .test_constraints import (
+    book_session,
+    make_answer,
+    make_consent,
+    make_reminder,
+    make_screening,
+    make_side_effect,
+)
+
+_n = itertools.count(1)
+
+
+def url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def _mixture_component():
+    return MixtureComponent.objects.create(
+        mixture=Mixture.objects.create(name=f"Mixture {next(_n)}"),
+        product=Product.objects.get(name="Hyalu Meso 1%"),
+        amount=Decimal("1.5"),
+    )
+
+
+# One new, distinct row of each registered model per call.
+ROW_MAKERS = {
+    User: lambda: make_user(Role.PRACTITIONER),
+    Group: lambda: Group.objects.create(name=f"Group {next(_n)}"),
+    TreatmentArea: lambda: TreatmentArea.objects.create(name=f"Area {next(_n)}", region="body"),
+    Indication: lambda: Indication.objects.create(name=f"Indication {next(_n)}"),
+    Substance: lambda: Substance.objects.create(name=f"Substance {next(_n)}", category="vitamin"),
+    Product: lambda: Product.objects.create(name=f"Product {next(_n)}", manufacturer="Lab"),
+    ProductLot: make_lot,
+    SideEffectKind: lambda: SideEffectKind.objects.create(name=f"Kind {next(_n)}"),
+    Room: lambda: Room.objects.create(name=f"Room x{next(_n)}"),
+    OpeningHours: lambda: OpeningHours.objects.create(weekday=6, opens=dt.time(0, next(_n) % 60), closes=dt.time(1, 0)),
+    ClosedDay: lambda: ClosedDay.objects.create(date=dt.date(2030, 1, 1) + dt.timedelta(days=next(_n))),
+    Client: make_client,
+    Screening: make_screening,
+    ScreeningAnswer: make_answer,
+    ConsentText: lambda: ConsentText.objects.create(
+        version=100 + next(_n), title="Consent", body="…", effective_from=dt.date(2026, 1, 1)
+    ),
+    Consent: make_consent,
+    Mixture: lambda: Mixture.objects.create(name=f"Mixture {next(_n)}", indication=Indication.objects.first()),
+    MixtureComponent: _mixture_component,
+    TreatmentPlan: make_plan,
+    TreatmentSession: book_session,
+    Injection: lambda: make_injection(book_session()),
+    SideEffect: make_side_effect,
+    Reminder: make_reminder,
+}
+
+
+def test_every_registered_model_is_covered_here():
+    assert set(ROW_MAKERS) == set(admin.site._registry) == set(EXPECTED_QUERIES)
+
+
+def signed_in(request, model):
+    """The manager's client; groups are shown to superusers only (their
+    permissions come from sessions_app.roles, not from the admin)."""
+    return request.getfixturevalue("admin_client" if model is Group else "manager_client")
+
+
+# The queries of a changelist page, by name. Every page of a signed-in manager
+# starts with SIGNED_IN; a superuser skips the two permission queries.
+SIGNED_IN = ["session", "user", "user's permissions", "group permissions", "role names (navigation)"]
+SUPERUSER = ["session", "user", "role names (navigation)"]
+# Small tables show the unfiltered total beside the filtered count.
+SMALL = ["count", "full count", "rows"]
+# Big tables (BigTableAdmin): no full count, and the count is PostgreSQL's
+# estimate once the unfiltered table is large.
+BIG = ["count", "rows"]
+DATES = ["date hierarchy: first and last date", "date hierarchy: years, months or days"]
+EXPECTED_QUERIES = {
+    User: [*SIGNED_IN, "groups filter", *SMALL, "every row's groups (one prefetch)"],
+    Group: [*SUPERUSER, *SMALL],
+    TreatmentArea: [*SIGNED_IN, *SMALL],
+    Indication: [*SIGNED_IN, *SMALL],
+    Substance: [*SIGNED_IN, *SMALL],
+    Product: [*SIGNED_IN, *SMALL, "manufacturer filter"],
+    ProductLot: [*SIGNED_IN, *SMALL, "manufacturer filter", *DATES],
+    SideEffectKind: [*SIGNED_IN, *SMALL],
+    Room: [*SIGNED_IN, *SMALL],
+    OpeningHours: [*SIGNED_IN, *SMALL],
+    ClosedDay: [*SIGNED_IN, *SMALL, *DATES],
+    # Active clients by default: the count is of the filtered list.
+    Client: [*SIGNED_IN, *BIG],
+    Screening: [*SIGNED_IN, "screened-by filter", *SMALL, *DATES],
+    ScreeningAnswer: [*SIGNED_IN, *SMALL],
+    ConsentText: [*SIGNED_IN, *SMALL],
+    Consent: [*SIGNED_IN, "consent text filter", *SMALL, *DATES],
+    Mixture: [*SIGNED_IN, "indication filter", *SMALL],
+    MixtureComponent: [*SIGNED_IN, "mixture filter", *SMALL],
+    TreatmentPlan: [*SIGNED_IN, "indication filter", "practitioner filter", *SMALL, *DATES],
+    TreatmentSession: [*SIGNED_IN, "practitioner filter", "room filter", *BIG, *DATES],
+    Injection: [*SIGNED_IN, "area filter", *BIG, "every row's lots (one prefetch)", *DATES],
+    SideEffect: [*SIGNED_IN, "kind filter", *BIG, *DATES],
+    Reminder: [*SIGNED_IN, *BIG, *DATES],
+}
+
+
+def changelist_queries(client, model, **params) -> tuple[list[str], object]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url(model, "changelist"), params)
+    assert response.status_code == 200
+    return [q["sql"] for q in ctx.captured_queries], response
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", list(ROW_MAKERS), ids=lambda m: m.__name__)
+def test_changelist_query_count_does_not_grow_with_rows(request, model):
+    client = signed_in(request, model)
+    make = ROW_MAKERS[model]
+    make()
+    one, _ = changelist_queries(client, model)
+    for _ in range(29):
+        make()
+    many, response = changelist_queries(client, model)
+    assert len(response.context["cl"].result_list) >= 30
+    expected = EXPECTED_QUERIES[model]
+    assert len(one) == len(many) == len(expected), "\n".join(many)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", list(ROW_MAKERS), ids=lambda m: m.__name__)
+def test_add_and_change_forms_open(request, model):
+    client = signed_in(request, model)
+    obj = ROW_MAKERS[model]()
+    # Roles are code (sessions_app.roles): a group is never added here.
+    assert client.get(url(model, "add")).status_code == (403 if model is Group else 200)
+    assert client.get(url(model, "change", obj.pk)).status_code == 200
+
+
+@pytest.mark.django_db
+def test_client_search_finds_by_name_and_phone(manager_client):
+    wanted = make_client(last_name="Zephyrine", phone="+33 6 12 34 56 78")
+    make_client(last_name="Martin")
+    for q in ("zephyr", "12 34 56"):
+        _, response = changelist_queries(manager_client, Client, q=q)
+        assert list(response.context["cl"].result_list) == [wanted]
+
+
+CLINICAL = [Client, Screening, ScreeningAnswer, Consent, TreatmentPlan, TreatmentSession, Injection, SideEffect]
+
+
+def action_names(response) -> set[str]:
+    form = response.context["action_form"]  # None when the list has no action at all
+    return {name for name, _ in form.fields["action"].choices if name} if form else set()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", CLINICAL, ids=lambda m: m.__name__)
+def test_clinical_records_cannot_be_deleted(manager_client, model):
+    obj = ROW_MAKERS[model]()
+    assert manager_client.get(url(model, "delete", obj.pk)).status_code == 403
+    assert manager_client.post(url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    assert model.objects.filter(pk=obj.pk).exists()
+    _, response = changelist_queries(manager_client, model)
+    assert "delete_selected" not in action_names(response)
+
+
+@pytest.mark.django_db
+def test_reference_data_keeps_its_bulk_delete(manager_client):
+    # The other side of the rule above: only clinical records lose it.
+    _, response = changelist_queries(manager_client, Room)
+    assert "delete_selected" in action_names(response)
+
+
+def run_action(client, action: str, clients, **params):
+    """Post an action from the client list, with the list's filters in the URL
+    as the admin does (the action applies to what the filtered list shows)."""
+    return client.post(
+        f"{url(Client, 'changelist')}?{urlencode(params)}",
+        {"action": action, "_selected_action": [c.pk for c in clients]},
+    )
+
+
+@pytest.mark.django_db
+def test_archive_and_restore_actions(manager_client, manager):
+    archived, kept = make_client(), make_client()
+
+    response = run_action(manager_client, "archive", [archived])
+    assert response.status_code == 302
+    archived.refresh_from_db()
+    kept.refresh_from_db()
+    assert archived.is_archived and not kept.is_archived
+    # Who archived is on record, and the history page shows it.
+    assert archived.history.first().history_user == manager
+    assert str(manager) in manager_client.get(url(Client, "history", archived.pk)).content.decode()
+
+    # Active clients by default; the archived ones one filter away.
+    _, response = changelist_queries(manager_client, Client)
+    assert archived not in response.context["cl"].result_list
+    _, response = changelist_queries(manager_client, Client, archived="yes")
+    assert list(response.context["cl"].result_list) == [archived]
+
+    run_action(manager_client, "restore", [archived], archived="yes")
+    archived.refresh_from_db()
+    assert not archived.is_archived
+
+
+@pytest.mark.django_db
+def test_archiving_twice_keeps_the_first_date(manager):
+    first = client_archive(client=make_client(), by=manager)
+    again = client_archive(client=first, by=manager)
+    assert again.archived_at == first.archived_at
+    assert first.history.count() == 2  # created, archived
+
+
+def split(name: str, value: dt.datetime | None) -> dict[str, str]:
+    """The admin's split date and time inputs for a datetime field."""
+    if value is None:
+        return {f"{name}_0": "", f"{name}_1": ""}
+    local = timezone.localtime(value)
+    return {f"{name}_0": f"{local:%Y-%m-%d}", f"{name}_1": f"{local:%H:%M:%S}"}
+
+
+def inline(prefix: str, rows: list[dict] = (), initial: int = 0) -> dict:
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        data.update({f"{prefix}-{i}-{key}": value for key, value in row.items()})
+    return data
+
+
+def session_form(session: TreatmentSession, injections=(), side_effects=(), **changes) -> dict:
+    """What the session change form posts, with `changes` to the session's
+    fields and new inline rows."""
+    fields = {
+        "plan": session.plan_id,
+        "sequence": session.sequence,
+        "status": session.status,
+        "starts_at": session.starts_at,
+        "ends_at": session.ends_at,
+        "completed_at": session.completed_at,
+        "practitioner": session.practitioner_id,
+        "room": session.room_id,
+        "anaesthetic": session.anaesthetic,
+        "pain_score": "" if session.pain_score is None else session.pain_score,
+        "combination_therapy": session.combination_therapy,
+        "notes": session.notes,
+        **changes,
+    }
+    data = {}
+    for name, value in fields.items():
+        data.update(split(name, value) if name in ("starts_at", "ends_at", "completed_at") else {name: value})
+    return {**data, **inline("injections", list(injections)), **inline("side_effects", list(side_effects))}
+
+
+def injection_row(**changes) -> dict:
+    return {
+        "area": TreatmentArea.objects.get(name="Face").pk,
+        "lots": [make_lot().pk],
+        "volume_ml": "2.0",
+        "depth": "dej",
+        "technique": "nappage",
+        "needle_length_mm": "4",
+        "points": "30",
+        **changes,
+    }
+
+
+def snapshot(session: TreatmentSession) -> tuple:
+    session = TreatmentSession.objects.get(pk=session.pk)
+    return (
+        session.sequence,
+        session.starts_at,
+        session.ends_at,
+        session.pain_score,
+        session.status,
+        session.history.count(),
+        session.injections.count(),
+        session.side_effects.count(),
+    )
+
+
+@pytest.mark.django_db
+def test_a_valid_session_form_saves_the_session_and_its_inlines(manager_client, manager):
+    # The control for the refusals below: the same form, valid, is accepted.
+    session = book_session()
+    kind = SideEffectKind.objects.order_by("name").first()
+    data = session_form(
+        session,
+        pain_score=3,
+        injections=[injection_row()],
+        side_effects=[{"kind": kind.pk, "severity": "mild", "onset": f"{timezone.localdate():%Y-%m-%d}"}],
+    )
+    response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    session.refresh_from_db()
+    assert session.pain_score == 3
+    assert session.injections.get().lots.count() == 1
+    side_effect = session.side_effects.get()
+    assert (side_effect.client, side_effect.recorded_by) == (session.plan.client, manager)
+
+
+@pytest.mark.django_db
+def test_session_change_form_reads_reference_data_once_per_page(manager_client):
+    """Areas, side-effect kinds and each row's lots are read once per page; the
+    lots autocomplete widget still looks up its row's selected lots, so the
+    form costs one query more per injection."""
+    session = book_session()
+    areas = list(TreatmentArea.objects.order_by("name")[:5])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert manager_client.get(url(TreatmentSession, "change", session.pk)).status_code == 200
+        return len(ctx.captured_queries)
+
+    make_injection(session, area=areas[0])
+    make_side_effect(session)
+    one = queries()
+    for area in areas[1:]:
+        make_injection(session, area=area)
+        make_side_effect(session)
+    assert queries() == one + 4
+
+
+BAD_SESSION_INPUT = {
+    "pain score 11": ({"pain_score": 11}, "Ensure this value is less than or equal to 10."),
+    "sequence 0": ({"sequence": 0}, "Ensure this value is greater than or equal to 1."),
+    "ends before it starts": ({"ends_at": "starts_at - 1h"}, "A session must end after it starts."),
+    "completed without a time": ({"status": SessionStatus.COMPLETED}, "A completed session needs its completion time."),
+    "needle 14 mm (inline)": ({"injections": [{"needle_length_mm": "14"}]}, "less than or equal to 13"),
+    "negative volume (inline)": ({"injections": [{"volume_ml": "-1"}]}, "greater than or equal to 0.01"),
+}
+
+
+def bad_session_form(session: TreatmentSession, changes: dict) -> dict:
+    changes = dict(changes)
+    if changes.get("ends_at") == "starts_at - 1h":
+        changes["ends_at"] = session.starts_at - dt.timedelta(hours=1)
+    injections = [injection_row(**row) for row in changes.pop("injections", [])]
+    return session_form(session, injections=injections, **changes)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("changes", "error"), BAD_SESSION_INPUT.values(), ids=BAD_SESSION_INPUT)
+def test_bad_session_input_is_a_form_error_and_saves_nothing(manager_client, changes, error):
+    session = book_session()
+    before = snapshot(session)
+    response = manager_client.post(url(TreatmentSession, "change", session.pk), bad_session_form(session, changes))
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert snapshot(session) == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("changes", "error"), BAD_SESSION_INPUT.values(), ids=BAD_SESSION_INPUT)
+def test_bad_input_on_the_session_add_form_creates_nothing(manager_client, changes, error):
+    # A session is built but not saved, to fill the form; sequence 1 of a new plan.
+    session = TreatmentSession(
+        plan=make_plan(),
+        sequence=1,
+        starts_at=timezone.now().replace(microsecond=0) + dt.timedelta(days=30),
+        ends_at=timezone.now().replace(microsecond=0) + dt.timedelta(days=30, minutes=45),
+        practitioner=make_user(Role.PRACTITIONER),
+        room=Room.objects.get(name="Room 2"),
+    )
+    counts = TreatmentSession.objects.count(), Injection.objects.count()
+    response = manager_client.post(url(TreatmentSession, "add"), bad_session_form(session, changes))
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert (TreatmentSession.objects.count(), Injection.objects.count()) == counts
+
+
+@pytest.mark.django_db
+def test_a_double_booking_is_a_form_error(manager_client):
+    booked = book_session()
+    other = book_session(practitioner=booked.practitioner, room=Room.objects.get(name="Room 2"))
+    before = snapshot(other)
+    data = session_form(other, starts_at=booked.starts_at + dt.timedelta(minutes=15), ends_at=booked.ends_at)
+    response = manager_client.post(url(TreatmentSession, "change", other.pk), data)
+    assert response.status_code == 200
+    assert "is already booked then" in response.content.decode()
+    assert snapshot(other) == before
+
+
+def injection_form(session: TreatmentSession, **changes) -> dict:
+    return {"session": session.pk, **injection_row(**changes)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({}, None),
+        ({"needle_length_mm": "14"}, "less than or equal to 13"),
+        ({"volume_ml": "-1"}, "greater than or equal to 0.01"),
+        ({"points": "0"}, "greater than or equal to 1"),
+    ],
+    ids=["valid", "needle 14 mm", "negative volume", "no points"],
+)
+def test_injection_add_form(manager_client, changes, error):
+    session = book_session()
+    response = manager_client.post(url(Injection, "add"), injection_form(session, **changes))
+    if error is None:
+        assert response.status_code == 302
+        assert session.injections.count() == 1
+    else:
+        assert response.status_code == 200
+        assert error in response.content.decode()
+        assert not session.injections.exists()
+
+
+@pytest.mark.django_db
+def test_screening_answers_take_their_severity_from_the_question(manager_client, manager):
+    client = make_client()
+    data = {
+        "client": client.pk,
+        **split("screened_at", timezone.now()),
+        "screened_by": manager.pk,
+        "notes": "",
+        **inline(
+            "answers",
+            [
+                {"question": Contraindication.PREGNANCY, "answer": "on"},
+                {"question": Contraindication.DIABETES, "answer": "on"},
+            ],
+        ),
+    }
+    response = manager_client.post(url(Screening, "add"), data)
+    assert response.status_code == 302
+    answers = dict(ScreeningAnswer.objects.filter(screening__client=client).values_list("question", "severity"))
+    assert answers == {Contraindication.PREGNANCY: Severity.ABSOLUTE, Contraindication.DIABETES: Severity.RELATIVE}
+
+
+@pytest.mark.django_db
+def test_reminder_delivery_state_is_read_only(manager_client):
+    reminder = make_reminder()
+    response = manager_client.get(url(Reminder, "change", reminder.pk))
+    editable = set(response.context["adminform"].form.fields)
+    assert editable.isdisjoint({"status", "attempts", "sent_at", "last_error", "claimed_at", "key"})
+
+    # A posted status is ignored; the due time, which a manager may move, is saved.
+    due = reminder.due_at + dt.timedelta(days=1)
+    data = {
+        "client": reminder.client_id,
+        "plan": "",
+        "session": "",
+        "kind": reminder.kind,
+        "channel": reminder.channel,
+        **split("due_at", due),
+        "status": ReminderStatus.SENT,
+        "attempts": "3",
+    }
+    response = manager_client.post(url(Reminder, "change", reminder.pk), data)
+    assert response.status_code == 302
+    reminder.refresh_from_db()
+    assert reminder.due_at == due.replace(microsecond=0)
+    assert (reminder.status, reminder.attempts) == (ReminderStatus.PENDING, 0)
+
+
+@pytest.mark.django_db
+def test_user_form_shows_the_clinic_fields_and_roles(manager_client):
+    user = make_user(Role.PRACTITIONER, job_title="Nurse injector", registration_number="RPPS-123")
+    response = manager_client.get(url(User, "change", user.pk))
+    fields = set(response.context["adminform"].form.fields)
+    assert {"job_title", "phone", "registration_number", "groups"} <= fields
+    _, response = changelist_queries(manager_client, User, q="RPPS-123")
+    assert list(response.context["cl"].result_list) == [user]
+    assert "Practitioner" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+def test_big_unfiltered_tables_are_counted_from_postgres_statistics(monkeypatch):
+    for _ in range(30):
+        make_client()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sessions_app_client")
+    for _ in range(5):
+        make_client()  # not in the statistics yet
+    assert EstimatedCountPaginator(Client.objects.all(), 10).count == 35  # small: exact
+
+    monkeypatch.setattr(EstimatedCountPaginator, "estimate_above", 10)
+    assert EstimatedCountPaginator(Client.objects.all(), 10).count == 30  # the estimate
+    # A filtered list is always counted exactly.
+    assert EstimatedCountPaginator(Client.objects.filter(first_name="Alex"), 10).count == 35

@@ -1,0 +1,345 @@
+"""The database itself refuses rows that break a named constraint, even when
+the application's validation is bypassed (QuerySet.update, bulk_create). Runs on
+SQLite and PostgreSQL alike; the overlap exclusion constraints exist on
+PostgreSQL only.
+
+The make_* helpers here build valid clinical rows the shared factories do not
+cover yet; test_admin.py uses them too.
+"""
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+
+import pytest
+from django.apps import apps
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, UniqueConstraint
+from django.utils import timezone
+
+from sessions_app.models import (
+    Client,
+    Consent,
+    ConsentText,
+    Contraindication,
+    MixtureComponent,
+    OpeningHours,
+    Product,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    Role,
+    Room,
+    Screening,
+    ScreeningAnswer,
+    SessionStatus,
+    SideEffect,
+    SideEffectKind,
+    SideEffectSeverity,
+    Substance,
+    TreatmentArea,
+    TreatmentPlan,
+    TreatmentSession,
+    contraindication_severity,
+)
+
+from .factories import make_client, make_injection, make_lot, make_plan, make_session, make_user
+
+_hours = itertools.count(1)
+_keys = itertools.count(1)
+
+
+def book_session(plan: TreatmentPlan | None = None, **fields) -> TreatmentSession:
+    """A session an hour after the previous one made here: the shared factory's
+    default time is the same for every session, which PostgreSQL's room overlap
+    constraint refuses."""
+    base = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=2)
+    fields.setdefault("starts_at", base + dt.timedelta(hours=next(_hours)))
+    return make_session(plan=plan, **fields)
+
+
+def make_screening(client: Client | None = None, **fields) -> Screening:
+    fields.setdefault("screened_at", timezone.now())
+    fields.setdefault("screened_by", make_user(Role.PRACTITIONER))
+    return Screening.objects.create(client=client or make_client(), **fields)
+
+
+def make_answer(screening: Screening | None = None, question=Contraindication.DIABETES, **fields) -> ScreeningAnswer:
+    fields.setdefault("severity", contraindication_severity(question))
+    return ScreeningAnswer.objects.create(screening=screening or make_screening(), question=question, **fields)
+
+
+def make_consent(plan: TreatmentPlan | None = None, **fields) -> Consent:
+    fields.setdefault("consent_text", ConsentText.objects.order_by("version").first())
+    fields.setdefault("signed_name", "Alex Client")
+    fields.setdefault("agreed", True)
+    fields.setdefault("signed_at", timezone.now())
+    return Consent.objects.create(plan=plan or make_plan(), **fields)
+
+
+def make_side_effect(session: TreatmentSession | None = None, **fields) -> SideEffect:
+    session = session or book_session()
+    fields.setdefault("kind", SideEffectKind.objects.order_by("name").first())
+    fields.setdefault("severity", SideEffectSeverity.MILD)
+    fields.setdefault("onset", timezone.localdate())
+    fields.setdefault("recorded_by", session.practitioner)
+    return SideEffect.objects.create(session=session, client=session.plan.client, **fields)
+
+
+def make_reminder(client: Client | None = None, **fields) -> Reminder:
+    fields.setdefault("kind", ReminderKind.UPCOMING_SESSION)
+    fields.setdefault("channel", ReminderChannel.EMAIL)
+    fields.setdefault("key", f"test:{next(_keys)}")
+    fields.setdefault("due_at", timezone.now())
+    return Reminder.objects.create(client=client or make_client(), **fields)
+
+
+# constraint name -> a function that builds valid rows and returns the write
+# that breaks that constraint (and only it).
+CASES: dict[str, Callable[[], Callable[[], object]]] = {}
+
+
+def case(*names: str):
+    def register(arrange):
+        for name in names:
+            CASES[name] = lambda name=name: arrange(name)
+        return arrange
+
+    return register
+
+
+def update(obj, **fields) -> Callable[[], object]:
+    return lambda: type(obj).objects.filter(pk=obj.pk).update(**fields)
+
+
+def copy_of(obj, **changes) -> Callable[[], object]:
+    """Insert a second row with obj's values (a uniqueness clash), skipping validation."""
+    model = type(obj)
+    values = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields if not f.primary_key}
+    return lambda: model.objects.bulk_create([model(**{**values, **changes})])
+
+
+@case("area_region_valid")
+def _(name):
+    return update(TreatmentArea.objects.get(name="Face"), region="sea")
+
+
+@case("substance_category_valid")
+def _(name):
+    return update(Substance.objects.order_by("pk").first(), category="magic")
+
+
+@case("product_unique_name_per_manufacturer")
+def _(name):
+    return copy_of(Product.objects.get(name="Hyalu Meso 1%"))
+
+
+@case("lot_unique_number_per_product")
+def _(name):
+    return copy_of(make_lot(), received_on=None)
+
+
+@case("lot_received_before_expiry")
+def _(name):
+    lot = make_lot()
+    return update(lot, received_on=lot.expiry_date + dt.timedelta(days=1))
+
+
+@case("hours_unique_period_start", "hours_weekday_valid", "hours_close_after_open")
+def _(name):
+    hours = OpeningHours.objects.order_by("pk").first()
+    return {
+        "hours_unique_period_start": copy_of(hours),
+        "hours_weekday_valid": update(hours, weekday=7),
+        "hours_close_after_open": update(hours, closes=F("opens")),
+    }[name]
+
+
+@case("client_preferred_channel_valid", "client_email_consent_needs_email", "client_sms_consent_needs_phone")
+def _(name):
+    client = make_client()
+    return {
+        "client_preferred_channel_valid": update(client, preferred_channel="fax"),
+        "client_email_consent_needs_email": update(client, email="", consent_email=True),
+        "client_sms_consent_needs_phone": update(client, phone="", consent_sms=True),
+    }[name]
+
+
+@case("answer_unique_question_per_screening", "answer_question_valid", "answer_severity_valid")
+def _(name):
+    answer = make_answer()
+    return {
+        "answer_unique_question_per_screening": copy_of(answer),
+        "answer_question_valid": update(answer, question="unicorns"),
+        "answer_severity_valid": update(answer, severity="mild"),
+    }[name]
+
+
+@case("consent_text_version_positive")
+def _(name):
+    return update(ConsentText.objects.order_by("version").first(), version=0)
+
+
+@case("consent_unique_text_per_plan", "consent_agreed", "consent_signed_name_present")
+def _(name):
+    consent = make_consent()
+    return {
+        "consent_unique_text_per_plan": copy_of(consent),
+        "consent_agreed": update(consent, agreed=False),
+        "consent_signed_name_present": update(consent, signed_name=""),
+    }[name]
+
+
+@case("component_unique_product_per_mixture", "component_amount_positive", "component_unit_valid")
+def _(name):
+    component = MixtureComponent.objects.order_by("pk").first()
+    return {
+        "component_unique_product_per_mixture": copy_of(component),
+        "component_amount_positive": update(component, amount=0),
+        "component_unit_valid": update(component, unit="kg"),
+    }[name]
+
+
+@case(
+    "plan_sessions_planned_range",
+    "plan_interval_positive",
+    "plan_maintenance_interval_positive",
+    "plan_status_valid",
+)
+def _(name):
+    plan = make_plan()
+    return {
+        "plan_sessions_planned_range": update(plan, sessions_planned=31),
+        "plan_interval_positive": update(plan, interval_days=0),
+        "plan_maintenance_interval_positive": update(plan, maintenance_interval_days=0),
+        "plan_status_valid": update(plan, status="paused"),
+    }[name]
+
+
+@case(
+    "session_sequence_positive",
+    "session_ends_after_start",
+    "session_pain_score_range",
+    "session_status_valid",
+    "session_completed_has_time",
+    "session_unique_sequence_per_plan",
+)
+def _(name):
+    session = book_session()
+    if name == "session_unique_sequence_per_plan":
+        second = book_session(plan=session.plan, sequence=2)
+        return update(second, sequence=1)
+    return {
+        "session_sequence_positive": update(session, sequence=0),
+        "session_ends_after_start": update(session, ends_at=F("starts_at")),
+        "session_pain_score_range": update(session, pain_score=11),
+        "session_status_valid": update(session, status="lost"),
+        "session_completed_has_time": update(session, status=SessionStatus.COMPLETED, completed_at=None),
+    }[name]
+
+
+@case(
+    "injection_unique_area_per_session",
+    "injection_volume_positive",
+    "injection_needle_max_13mm",
+    "injection_points_positive",
+    "injection_depth_valid",
+    "injection_technique_valid",
+)
+def _(name):
+    injection = make_injection(book_session())
+    return {
+        "injection_unique_area_per_session": copy_of(injection),
+        "injection_volume_positive": update(injection, volume_ml=0),
+        "injection_needle_max_13mm": update(injection, needle_length_mm=14),
+        "injection_points_positive": update(injection, points=0),
+        "injection_depth_valid": update(injection, depth="subcutis"),
+        "injection_technique_valid": update(injection, technique="tattoo"),
+    }[name]
+
+
+@case("side_effect_severity_valid", "side_effect_resolved_after_onset", "side_effect_review_complete")
+def _(name):
+    side_effect = make_side_effect()
+    return {
+        "side_effect_severity_valid": update(side_effect, severity="fatal"),
+        "side_effect_resolved_after_onset": update(side_effect, resolved_on=side_effect.onset - dt.timedelta(days=1)),
+        "side_effect_review_complete": update(side_effect, reviewed_at=timezone.now()),
+    }[name]
+
+
+@case(
+    "reminder_unique_key",
+    "reminder_kind_valid",
+    "reminder_channel_valid",
+    "reminder_status_valid",
+    "reminder_sent_has_time",
+    "reminder_sending_is_claimed",
+)
+def _(name):
+    reminder = make_reminder()
+    return {
+        "reminder_unique_key": copy_of(reminder),
+        "reminder_kind_valid": update(reminder, kind="birthday"),
+        "reminder_channel_valid": update(reminder, channel="pigeon"),
+        "reminder_status_valid": update(reminder, status="lost"),
+        "reminder_sent_has_time": update(reminder, status="sent", sent_at=None),
+        "reminder_sending_is_claimed": update(reminder, status="sending", claimed_at=None),
+    }[name]
+
+
+def declared_constraints() -> dict[str, object]:
+    return {
+        constraint.name: constraint
+        for model in apps.get_app_config("sessions_app").get_models()
+        for constraint in model._meta.constraints
+    }
+
+
+def test_every_named_constraint_has_a_case():
+    # A constraint added to a model without a case here fails this test.
+    assert sorted(CASES) == sorted(declared_constraints())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_database_refuses_a_row_that_breaks(name):
+    violate = CASES[name]()
+    with pytest.raises(IntegrityError) as refused, transaction.atomic():
+        violate()
+    message = str(refused.value)
+    # The error names the constraint, so we know which rule refused the row.
+    # SQLite names check constraints but reports a uniqueness clash by its columns.
+    if connection.vendor == "sqlite" and isinstance(declared_constraints()[name], UniqueConstraint):
+        assert "UNIQUE constraint failed" in message
+    else:
+        assert name in message
+
+
+@pytest.mark.django_db
+def test_a_cancelled_session_frees_its_number_in_the_database():
+    # The condition of session_unique_sequence_per_plan: re-booking session 1
+    # after cancelling it is allowed.
+    first = book_session()
+    second = book_session(plan=first.plan, sequence=2)
+    TreatmentSession.objects.filter(pk=first.pk).update(status=SessionStatus.CANCELLED)
+    TreatmentSession.objects.filter(pk=second.pk).update(sequence=1)
+    assert sorted(first.plan.sessions.values_list("sequence", flat=True)) == [1, 1]
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    ("name", "same"),
+    [("session_no_practitioner_overlap", "practitioner"), ("session_no_room_overlap", "room")],
+)
+def test_postgres_refuses_an_overlapping_session(name, same):
+    first = book_session()
+    overlapping = {
+        "starts_at": first.starts_at + dt.timedelta(minutes=15),
+        "ends_at": first.ends_at + dt.timedelta(minutes=15),
+        "practitioner": first.practitioner if same == "practitioner" else make_user(Role.PRACTITIONER),
+        "room": first.room if same == "room" else Room.objects.exclude(pk=first.room_id).first(),
+    }
+    with pytest.raises(IntegrityError, match=name), transaction.atomic():
+        TreatmentSession.objects.bulk_create([TreatmentSession(plan=first.plan, sequence=2, **overlapping)])

@@ -1,0 +1,46 @@
+import datetime
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from sessions_app.models import Client, Contraindication, Severity, TreatmentArea, contraindication_severity
+
+from .factories import make_client, make_lot
+
+
+@pytest.mark.django_db
+def test_reference_data_is_loaded_by_migration():
+    # A new clinic starts with areas, mixtures and rooms to book with.
+    assert TreatmentArea.objects.filter(name="Face").exists()
+    from sessions_app.models import Mixture, OpeningHours, Room
+
+    assert Mixture.objects.get(name="Facial rejuvenation").components.count() == 3
+    assert Room.objects.count() >= 1
+    assert OpeningHours.objects.filter(weekday=0).count() == 2
+
+
+@pytest.mark.django_db
+def test_email_consent_without_email_is_refused_by_the_database():
+    client = make_client()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Client.objects.filter(pk=client.pk).update(email="", consent_email=True)
+
+
+@pytest.mark.django_db
+def test_client_history_records_changes():
+    client = make_client(first_name="Ana")
+    client.first_name = "Anna"
+    client.save()
+    assert [h.first_name for h in client.history.all()] == ["Anna", "Ana"]
+
+
+def test_pregnancy_is_absolute_and_diabetes_relative():
+    assert contraindication_severity(Contraindication.PREGNANCY) == Severity.ABSOLUTE
+    assert contraindication_severity(Contraindication.DIABETES) == Severity.RELATIVE
+
+
+@pytest.mark.django_db
+def test_lot_may_be_used_on_its_expiry_date_but_not_after():
+    lot = make_lot(expiry_date=datetime.date(2026, 5, 31))
+    assert not lot.is_expired_on(datetime.date(2026, 5, 31))
+    assert lot.is_expired_on(datetime.date(2026, 6, 1))
