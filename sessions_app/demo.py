@@ -1,0 +1,1386 @@
+"""Demo data: the staff accounts and a clinic's worth of clients with their whole
+records, for trying the app, for screenshots and for benchmarks.
+
+`demo_seed` is what `manage.py seed_demo` runs; tests and benchmarks call it
+directly. Everything random comes from one seeded `random.Random`, so the same
+arguments on the same day give the same data.
+
+How it stays fast at 10,000 clients: the whole clinic is first planned in plain
+Python (small slotted dataclasses, a bitmask diary of who and which room is busy
+in each quarter of an hour), then written table by table with `bulk_create`,
+which on PostgreSQL and SQLite sets the new primary keys on the objects. No
+query runs per row.
+
+How demo data is told apart from real data (there is no flag on the models):
+demo clients' notes start with DEMO_CLIENT_NOTE and demo lots' numbers with
+DEMO_LOT_PREFIX. `--reset` deletes those clients and everything that hangs off
+them, and the demo lots no remaining injection uses; staff accounts, rooms and
+reference data stay.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import sys
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import batched
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from tqdm import tqdm
+
+from sessions_app.models import (
+    AreaRegion,
+    Channel,
+    Client,
+    ClosedDay,
+    Consent,
+    ConsentText,
+    Contraindication,
+    Injection,
+    Mixture,
+    OpeningHours,
+    PlanStatus,
+    ProductLot,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    Role,
+    Room,
+    Screening,
+    ScreeningAnswer,
+    SessionStatus,
+    SideEffect,
+    SideEffectKind,
+    SideEffectSeverity,
+    Substance,
+    TreatmentArea,
+    TreatmentPlan,
+    TreatmentSession,
+    User,
+    contraindication_severity,
+)
+from sessions_app.roles import sync_role_groups
+from sessions_app.scheduling import local_datetime
+
+# --- What the README quotes ---------------------------------------------------
+
+DEMO_PASSWORD = "mesoclinic-demo"
+DEMO_MANAGER = "manager"
+DEMO_RECEPTION = "reception"
+DEMO_PRACTITIONERS = ("practitioner", "practitioner2")
+DEMO_USERNAMES = (DEMO_MANAGER, DEMO_RECEPTION, *DEMO_PRACTITIONERS)
+DEFAULT_CLIENTS = 200
+
+# Markers that tell demo rows from real ones (see the module docstring).
+DEMO_CLIENT_NOTE = "Demo client created by seed_demo."
+DEMO_LOT_PREFIX = "DEMO-"
+DEMO_SEED = 1952  # the year Dr Pistor named mesotherapy
+
+# A fixed salt gives the same hash on every run, so re-running seed_demo (as
+# `make run` does) neither rehashes nor logs the demo users out. The password is
+# public anyway.
+_PASSWORD_SALT = "mesoclinicdemo01"
+
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class StaffSpec:
+    username: str
+    first_name: str
+    last_name: str
+    role: Role
+    job_title: str = ""
+    registration_number: str = ""
+
+
+DEMO_STAFF = (
+    StaffSpec(DEMO_MANAGER, "Claire", "Fontaine", Role.MANAGER, "Clinic manager"),
+    StaffSpec(DEMO_RECEPTION, "Julie", "Marchand", Role.RECEPTION, "Receptionist"),
+    StaffSpec(DEMO_PRACTITIONERS[0], "Antoine", "Lefèvre", Role.PRACTITIONER, "Physician", "10000000001"),
+    StaffSpec(DEMO_PRACTITIONERS[1], "Sofia", "Marino", Role.PRACTITIONER, "Nurse injector", "10000000002"),
+)
+
+# --- Capacity -------------------------------------------------------------------
+#
+# Two practitioners cannot treat 10,000 clients: a series is about nine visits, so
+# that is 90,000 sessions. The demo keeps each practitioner at a believable load
+# (about 40 sessions a week) by stretching the history up to three years and, for
+# big runs, adding practitioners (practitioner3, ...) and rooms (Room 4, ...).
+_SESSIONS_PER_CLIENT = 9
+_WEEKLY_SESSIONS_PER_PRACTITIONER = 40
+_HISTORY_DAYS_MIN, _HISTORY_DAYS_MAX = 365, 3 * 365
+
+
+def demo_capacity(clients: int) -> tuple[int, int]:
+    """(days of history, number of practitioners) for a demo of `clients`."""
+    sessions = clients * _SESSIONS_PER_CLIENT
+    days = sessions * 7 / (len(DEMO_PRACTITIONERS) * _WEEKLY_SESSIONS_PER_PRACTITIONER)
+    days = min(max(math.ceil(days), _HISTORY_DAYS_MIN), _HISTORY_DAYS_MAX)
+    practitioners = max(len(DEMO_PRACTITIONERS), math.ceil(sessions / (days / 7 * _WEEKLY_SESSIONS_PER_PRACTITIONER)))
+    return days, practitioners
+
+
+# --- Built-in word lists ----------------------------------------------------------
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+FIRST_NAMES_F = _words(
+    "Camille Léa Manon Chloé Inès Sarah Julie Émilie Claire Sophie Isabelle Nathalie Céline Aurélie Élodie "
+    "Marie Anne Lucie Clara Margaux Charlotte Pauline Maud Giulia Francesca Elena Sofia Lena Anna Hannah Eva "
+    "Marta Carmen Lucía Inês Ingrid Astrid Agnieszka Yasmine Fatou"
+)
+FIRST_NAMES_M = _words(
+    "Thomas Nicolas Julien Antoine Maxime Pierre Louis Hugo Lucas Mathieu Olivier Laurent Marco Luca Matteo "
+    "Jonas Lukas Felix Pablo Javier João Erik Lars Pieter Jan Tomasz Karim Mehdi Yannick"
+)
+LAST_NAMES = _words(
+    "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon Laurent Lefebvre Michel Garcia "
+    "David Bertrand Roux Vincent Fournier Morel Girard André Mercier Dupont Lambert Bonnet François Martinez "
+    "Rossi Russo Bianchi Romano Müller Schmidt Schneider Fischer Weber Janssens Peeters García Fernández López "
+    "Silva Santos Ferreira Nowak Kowalski Novák Andersson Nielsen Murphy Benali Haddad Diallo Costa Meyer"
+) + ("De Vries", "Van Dijk", "O'Brien", "Le Goff")
+STREETS = (
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "boulevard Voltaire",
+    "rue Victor Hugo",
+    "place du Marché",
+    "rue des Lilas",
+    "chemin des Vignes",
+    "allée des Tilleuls",
+    "rue Pasteur",
+    "quai de la Loire",
+)
+CITIES = (
+    "75011 Paris",
+    "75015 Paris",
+    "69003 Lyon",
+    "33000 Bordeaux",
+    "44000 Nantes",
+    "59000 Lille",
+    "31000 Toulouse",
+    "13006 Marseille",
+    "67000 Strasbourg",
+    "93100 Montreuil",
+    "92100 Boulogne-Billancourt",
+)
+# Reserved for documentation (RFC 2606): a reminder run against demo data reaches nobody.
+EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+CLIENT_NOTES = (
+    "Prefers morning appointments.",
+    "Sensitive skin; patch test done at the consultation.",
+    "Referred by Dr Garnier.",
+    "Needle-phobic: allow extra time.",
+    "Works shifts; call before 10:00.",
+    "Wants results before a wedding in June.",
+    "Bruises easily; arnica advised.",
+    "Speaks English and Italian.",
+)
+PLAN_NOTES = (
+    "Photos taken before the first session.",
+    "Client's goal: visible improvement within the series.",
+    "Discussed realistic expectations and the need for maintenance.",
+    "Previous treatment elsewhere two years ago.",
+)
+SESSION_NOTES = (
+    "Tolerated well.",
+    "Client reports better skin hydration.",
+    "Slight bleeding at two points, stopped with pressure.",
+    "Progress photos taken.",
+    "Client anxious; topical anaesthetic left on for 20 minutes.",
+    "Client happy with the result so far.",
+)
+# A relative yes: (details, the practitioner's judgement).
+RELATIVE_YES = {
+    Contraindication.DIABETES: ("Type 2, controlled with metformin.", "Well controlled; proceed, watch healing."),
+    Contraindication.CARDIOVASCULAR: ("Treated hypertension.", "Stable on treatment; proceed."),
+    Contraindication.BLEEDING: (
+        "Low-dose aspirin.",
+        "Proceed; firm pressure after each point, warned about bruising.",
+    ),
+    Contraindication.AUTOIMMUNE: ("Hashimoto's thyroiditis, treated.", "Stable; proceed."),
+    Contraindication.KELOID: ("Hypertrophic scar after surgery in 2019.", "Small volumes; review after session 1."),
+    Contraindication.IMMUNOSUPPRESSED: ("Inhaled corticosteroids for asthma.", "Proceed with strict asepsis."),
+    Contraindication.LIVER_KIDNEY: ("Mild chronic kidney disease, stable.", "Proceed; no anti-inflammatories."),
+    Contraindication.SKIN_CONDITION: ("Mild rosacea on the cheeks.", "Avoid active areas; proceed."),
+}
+# An absolute yes: the client is screened and not treated.
+ABSOLUTE_YES = {
+    Contraindication.PREGNANCY: "Pregnant, 14 weeks.",
+    Contraindication.SKIN_INFECTION: "Impetigo in the treatment area.",
+}
+# Areas for each indication of the reference data; unknown indications fall back to any active area.
+INDICATION_AREAS = {
+    "Skin rejuvenation": ("Face", "Neck", "Décolletage"),
+    "Hair loss": ("Scalp",),
+    "Body contouring": ("Abdomen", "Flanks", "Thighs", "Arms"),
+    "Cellulite": ("Thighs", "Buttocks", "Abdomen"),
+    "Pain management": ("Knees", "Lower back", "Shoulder", "Cervical spine (neck pain)"),
+    "Stretch marks": ("Abdomen", "Thighs", "Buttocks", "Arms"),
+    "Scars": ("Face", "Abdomen", "Arms"),
+}
+# How often each mixture's indication is chosen.
+INDICATION_WEIGHTS = {"Skin rejuvenation": 5, "Hair loss": 2, "Cellulite": 2, "Body contouring": 2}
+# Per region: (depths, techniques, needle lengths in mm, volume range ml, points range).
+INJECTION_STYLE = {
+    AreaRegion.FACE: (
+        ("epidermal", "dej", "superficial_dermis"),
+        ("nappage", "papules", "point_by_point", "injector_gun"),
+        (4, 4, 4, 6),
+        (1.0, 3.0),
+        (40, 150),
+    ),
+    AreaRegion.SCALP: (
+        ("superficial_dermis",),
+        ("point_by_point", "nappage", "injector_gun"),
+        (4, 4, 6),
+        (2.0, 4.0),
+        (80, 250),
+    ),
+    AreaRegion.BODY: (
+        ("superficial_dermis", "deep_dermis"),
+        ("point_by_point", "nappage", "injector_gun"),
+        (6, 6, 13),
+        (3.0, 8.0),
+        (20, 100),
+    ),
+    AreaRegion.JOINT: (
+        ("deep_dermis", "superficial_dermis"),
+        ("point_by_point",),
+        (4, 6, 13),
+        (1.0, 3.0),
+        (8, 30),
+    ),
+}
+# Side effects: (kind name, weight, days it usually lasts, action taken).
+SIDE_EFFECTS = (
+    ("Bruising", 35, (3, 10), "Arnica gel; resolved without treatment."),
+    ("Swelling", 25, (1, 4), "Cold compresses."),
+    ("Redness", 25, (1, 3), "None needed."),
+    ("Pain", 6, (1, 3), "Paracetamol as needed."),
+    ("Itching", 5, (1, 5), "Antihistamine cream."),
+    ("Nodules", 2, (14, 40), "Massage; review at the next session."),
+    ("Pigmentation change", 1, (30, 90), "Sun protection; review in four weeks."),
+    ("Infection", 0.5, (7, 14), "Referred to the GP; oral antibiotics."),
+    ("Allergic reaction", 0.5, (2, 7), "Antihistamine; substance noted, mixture changed."),
+)
+REMINDER_ERRORS = {
+    ReminderChannel.EMAIL: "SMTP 550: mailbox unavailable",
+    ReminderChannel.SMS: "SMS gateway: number unreachable",
+    ReminderChannel.CALL: "No answer after three calls",
+}
+REMINDER_LEAD = dt.timedelta(hours=48)
+
+# --- The plan of the clinic, in plain values ----------------------------------------
+
+
+@dataclass(slots=True)
+class InjectionPlan:
+    area_id: int
+    volume_ml: Decimal
+    depth: str
+    technique: str
+    needle_length_mm: Decimal
+    points: int
+    lot_ids: list[int]
+    pk: int | None = None
+
+
+# Side effects with an onset this recent are left unreviewed in the demo.
+REVIEW_BACKLOG_DAYS = 30
+
+
+@dataclass(slots=True)
+class SideEffectPlan:
+    kind_id: int
+    severity: str
+    serious: bool
+    onset: dt.date
+    resolved_on: dt.date | None
+    action_taken: str
+    recorded_at: dt.datetime
+    reviewed_at: dt.datetime | None
+
+
+@dataclass(slots=True)
+class ReminderPlan:
+    channel: str
+    due_at: dt.datetime
+    status: str
+    attempts: int
+    sent_at: dt.datetime | None
+    last_error: str
+
+
+@dataclass(slots=True)
+class SessionPlan:
+    sequence: int
+    is_maintenance: bool
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    room_id: int
+    status: str = SessionStatus.BOOKED
+    anaesthetic: str = "none"
+    pain_score: int | None = None
+    combination_therapy: str = "none"
+    notes: str = ""
+    completed_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+    injections: list[InjectionPlan] = field(default_factory=list)
+    side_effect: SideEffectPlan | None = None
+    reminder: ReminderPlan | None = None
+    pk: int | None = None
+
+
+@dataclass(slots=True)
+class TreatmentPlanPlan:
+    indication_id: int
+    mixture_id: int
+    area_ids: list[int]
+    practitioner_id: int
+    sessions_planned: int
+    interval_days: int
+    maintenance_interval_days: int | None
+    created_at: dt.datetime
+    status: str = PlanStatus.ACTIVE
+    notes: str = ""
+    sessions: list[SessionPlan] = field(default_factory=list)
+    pk: int | None = None
+
+
+@dataclass(slots=True)
+class ScreeningPlan:
+    screened_at: dt.datetime
+    screened_by_id: int
+    # (question, yes, details, judgement) for each of the twelve questions.
+    answers: list[tuple[str, bool, str, str]]
+    pk: int | None = None
+
+
+@dataclass(slots=True)
+class ClientPlan:
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+    email: str
+    phone: str
+    address: str
+    preferred_channel: str
+    consent_email: bool
+    consent_sms: bool
+    allergy_ids: list[int]
+    notes: str
+    created_at: dt.datetime
+    archived_at: dt.datetime | None = None
+    screening: ScreeningPlan | None = None
+    plans: list[TreatmentPlanPlan] = field(default_factory=list)
+    pk: int | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+# --- Opening hours as quarter-hours, and who is busy when -----------------------------
+
+QUARTER = dt.timedelta(minutes=15)
+
+
+class Diary:
+    """Which quarter-hours of each day every practitioner and room is booked,
+    one int bitmask per (resource, day). Only offers starts inside one opening
+    period of the day, in the clinic's wall clock."""
+
+    def __init__(self, tz: ZoneInfo, hours: dict[int, list[tuple[int, int]]], closed: set[dt.date]):
+        self.tz = tz
+        self.hours = hours  # weekday -> [(first quarter, quarter after the last)]
+        self.closed = closed
+        self.busy: dict[tuple[str, int, dt.date], int] = defaultdict(int)
+        self._starts: dict[tuple[int, int, int], list[int]] = {}
+
+    def is_open(self, day: dt.date) -> bool:
+        return day not in self.closed and bool(self.hours.get(day.weekday()))
+
+    def starts(self, weekday: int, quarters: int, preferred: int) -> list[int]:
+        """Valid start quarters for a booking of `quarters`, nearest the preferred first."""
+        key = (weekday, quarters, preferred)
+        if key not in self._starts:
+            valid = [s for opens, closes in self.hours.get(weekday, ()) for s in range(opens, closes - quarters + 1)]
+            self._starts[key] = sorted(valid, key=lambda s: (abs(s - preferred), s))
+        return self._starts[key]
+
+    def mark(self, kind: str, resource: int, start: dt.datetime, end: dt.datetime) -> None:
+        """Record an existing booking (any times, rounded out to whole quarters)."""
+        local_start, local_end = start.astimezone(self.tz), end.astimezone(self.tz)
+        first = (local_start.hour * 60 + local_start.minute) // 15
+        last = (
+            math.ceil((local_end.hour * 60 + local_end.minute) / 15) if local_end.date() == local_start.date() else 96
+        )
+        if last > first:
+            self.busy[(kind, resource, local_start.date())] |= ((1 << (last - first)) - 1) << first
+
+    def book(
+        self, days: Iterable[dt.date], practitioner: int, rooms: Sequence[int], quarters: int, preferred: int
+    ) -> tuple[dt.datetime, dt.datetime, int] | None:
+        """The first free start on the first of `days` that has one, for the
+        practitioner and one of `rooms` (in order of preference); booked."""
+        busy = self.busy
+        for day in days:
+            if not self.is_open(day):
+                continue
+            p_key = ("p", practitioner, day)
+            p_busy = busy[p_key]
+            for start in self.starts(day.weekday(), quarters, preferred):
+                mask = ((1 << quarters) - 1) << start
+                if p_busy & mask:
+                    continue
+                for room in rooms:
+                    r_key = ("r", room, day)
+                    if busy[r_key] & mask:
+                        continue
+                    begins = local_datetime(day, dt.time(start // 4, start % 4 * 15), self.tz)
+                    if begins is None:  # the clock skips this time (never inside real opening hours)
+                        continue
+                    busy[p_key] = p_busy | mask
+                    busy[r_key] |= mask
+                    return begins, begins + quarters * QUARTER, room
+        return None
+
+
+def _quarter(time: dt.time, up: bool) -> int:
+    minutes = time.hour * 60 + time.minute
+    return math.ceil(minutes / 15) if up else minutes // 15
+
+
+@dataclass
+class Reference:
+    """What the generator needs from the database, loaded once."""
+
+    tz: ZoneInfo
+    hours: dict[int, list[tuple[int, int]]]
+    closed: set[dt.date]
+    rooms: list[int]
+    practitioners: list[int]
+    mixtures: list[dict[str, Any]]
+    areas: dict[int, str]  # id -> region
+    substances: list[int]
+    side_effect_kinds: list[tuple[int, float, tuple[int, int], str]]
+    consent_text_id: int | None
+    lots: dict[int, list[tuple[dt.date, dt.date, int]]]  # product -> [(received, expiry, id)]
+
+
+# --- Entry points --------------------------------------------------------------------
+
+
+@dataclass
+class SeedResult:
+    created: bool
+    existing_clients: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def demo_clients() -> models.QuerySet[Client]:
+    return Client.objects.filter(notes__startswith=DEMO_CLIENT_NOTE)
+
+
+@transaction.atomic
+def demo_seed(
+    *,
+    clients: int = DEFAULT_CLIENTS,
+    reset: bool = False,
+    seed: int = DEMO_SEED,
+    now: dt.datetime | None = None,
+    progress: bool = False,
+) -> SeedResult:
+    """Make sure the demo staff exist; create the demo clinic unless it is
+    already there (or, with `reset`, replace it). One transaction: a failure
+    leaves the database as it was."""
+    if clients < 1:
+        raise ValueError("The number of demo clients must be at least 1.")
+    now = now or timezone.now()
+    history_days, practitioner_count = demo_capacity(clients)
+    staff = demo_staff_sync(practitioners=practitioner_count)
+    if reset:
+        demo_data_delete(progress=progress)
+    else:
+        existing = demo_clients().count()
+        if existing:
+            return SeedResult(created=False, existing_clients=existing)
+    rng = random.Random(seed)
+    practitioners = [staff[name].pk for name in _practitioner_usernames(practitioner_count)]
+    rooms = _rooms(practitioner_count)
+    ref = _load_reference(now=now, history_days=history_days, practitioners=practitioners, rooms=rooms)
+    _create_lots(ref, rng=rng, now=now, history_days=history_days, progress=progress)
+    diary = Diary(ref.tz, ref.hours, ref.closed)
+    _mark_existing_bookings(diary, ref, since=now - dt.timedelta(days=history_days + 60))
+    planner = _Planner(rng=rng, ref=ref, diary=diary, now=now, history_days=history_days)
+    people = [planner.client() for _ in _bar(range(clients), "Planning the clinic", progress)]
+    counts = _write(people, ref, progress=progress)
+    return SeedResult(created=True, counts=counts)
+
+
+def _practitioner_usernames(count: int) -> list[str]:
+    return [*DEMO_PRACTITIONERS, *(f"practitioner{i}" for i in range(len(DEMO_PRACTITIONERS) + 1, count + 1))]
+
+
+def _staff_specs(practitioners: int) -> list[StaffSpec]:
+    specs = list(DEMO_STAFF)
+    rng = random.Random(DEMO_SEED)
+    for i, username in enumerate(_practitioner_usernames(practitioners)[len(DEMO_PRACTITIONERS) :]):
+        first = rng.choice(FIRST_NAMES_F + FIRST_NAMES_M)
+        title = ("Physician", "Nurse injector")[i % 2]
+        specs.append(
+            StaffSpec(username, first, rng.choice(LAST_NAMES), Role.PRACTITIONER, title, f"1000000{i + 3:04d}")
+        )
+    return specs
+
+
+def demo_staff_sync(*, practitioners: int = len(DEMO_PRACTITIONERS)) -> dict[str, User]:
+    """Create or update the demo staff accounts (and the role groups), each with
+    DEMO_PASSWORD and its one group. Safe to run any number of times."""
+    sync_role_groups(Group, Permission)
+    groups = {group.name: group for group in Group.objects.filter(name__in=Role.values)}
+    password = make_password(DEMO_PASSWORD, salt=_PASSWORD_SALT)
+    users = {}
+    for spec in _staff_specs(practitioners):
+        user, _ = User.objects.get_or_create(username=spec.username)
+        user.first_name, user.last_name = spec.first_name, spec.last_name
+        user.job_title, user.registration_number = spec.job_title, spec.registration_number
+        user.is_staff = spec.role == Role.MANAGER  # the Django admin is the manager's
+        user.is_active = True
+        user.password = password
+        user.save()
+        user.groups.set([groups[spec.role]])
+        users[spec.username] = user
+    return users
+
+
+def _rooms(needed: int) -> list[int]:
+    """Active rooms, with extra ones ("Room 4", ...) when the demo has more
+    practitioners than rooms."""
+    rooms = list(Room.objects.filter(active=True).values_list("pk", flat=True))
+    number = Room.objects.count()
+    while len(rooms) < needed:
+        number += 1
+        room, created = Room.objects.get_or_create(name=f"Room {number}")
+        if created or room.active:
+            rooms.append(room.pk)
+    return rooms
+
+
+def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[int], rooms: list[int]) -> Reference:
+    tz = ZoneInfo(settings.TIME_ZONE)
+    hours: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for weekday, opens, closes in OpeningHours.objects.values_list("weekday", "opens", "closes"):
+        first, last = _quarter(opens, up=True), _quarter(closes, up=False)
+        if last > first:
+            hours[weekday].append((first, last))
+    if not hours:
+        raise ValueError("The clinic has no opening hours: add some before seeding demo data.")
+    start = timezone.localdate(now) - dt.timedelta(days=history_days + 60)
+    closed = set(ClosedDay.objects.filter(date__gte=start).values_list("date", flat=True))
+
+    areas = dict(TreatmentArea.objects.filter(active=True).values_list("pk", "region"))
+    area_ids = {name: pk for pk, name in TreatmentArea.objects.filter(active=True).values_list("pk", "name")}
+    mixtures = []
+    for mixture in Mixture.objects.filter(active=True, indication__isnull=False).select_related("indication"):
+        components = list(mixture.components.values_list("product_id", "product__substances"))
+        wanted = [area_ids[name] for name in INDICATION_AREAS.get(mixture.indication.name, ()) if name in area_ids]
+        if not components:
+            continue
+        mixtures.append(
+            {
+                "id": mixture.pk,
+                "indication_id": mixture.indication_id,
+                "areas": wanted or list(areas)[:1],
+                "products": sorted({product for product, _ in components}),
+                "substances": {substance for _, substance in components if substance},
+                "weight": INDICATION_WEIGHTS.get(mixture.indication.name, 1),
+                "anaesthetic_inside": Substance.objects.filter(
+                    pk__in=[s for _, s in components if s], category="medication", name__in=["Lidocaine", "Procaine"]
+                ).exists(),
+            }
+        )
+    if not mixtures or not areas:
+        raise ValueError("The demo needs active mixtures with an indication and active treatment areas.")
+    kinds = dict(SideEffectKind.objects.values_list("name", "pk"))
+    side_effect_kinds = [(kinds[name], w, days, action) for name, w, days, action in SIDE_EFFECTS if name in kinds]
+    return Reference(
+        tz=tz,
+        hours=dict(hours),
+        closed=closed,
+        rooms=rooms,
+        practitioners=practitioners,
+        mixtures=mixtures,
+        areas=areas,
+        substances=list(Substance.objects.filter(active=True).values_list("pk", flat=True)),
+        side_effect_kinds=side_effect_kinds,
+        consent_text_id=ConsentText.objects.order_by("-version").values_list("pk", flat=True).first(),
+        lots={},
+    )
+
+
+def _create_lots(ref: Reference, *, rng: random.Random, now: dt.datetime, history_days: int, progress: bool) -> None:
+    """Lots of every product the mixtures use: one received every quarter, each
+    good for 18 months, from before the history starts until today. A lot left
+    from an earlier demo (still used by a real injection) is reused."""
+    today = timezone.localdate(now)
+    first = today - dt.timedelta(days=history_days + 150)
+    products = sorted({product for mixture in ref.mixtures for product in mixture["products"]})
+    existing = {
+        (product, number): (pk, received, expiry)
+        for pk, product, number, received, expiry in ProductLot.objects.filter(
+            lot_number__startswith=DEMO_LOT_PREFIX
+        ).values_list("pk", "product_id", "lot_number", "received_on", "expiry_date")
+    }
+    new: list[ProductLot] = []
+    for product in products:
+        received = first + dt.timedelta(days=rng.randrange(0, 30))
+        while received <= today:
+            number = f"{DEMO_LOT_PREFIX}{received:%y%m}-{product:03d}{rng.randrange(100):02d}"
+            expiry = received + dt.timedelta(days=540)
+            if (product, number) in existing:
+                pk, received, expiry = existing[(product, number)]
+                ref.lots.setdefault(product, []).append((received or first, expiry, pk))
+            else:
+                new.append(ProductLot(product_id=product, lot_number=number, received_on=received, expiry_date=expiry))
+            received += dt.timedelta(days=rng.randrange(80, 100))
+    for lot in _bulk(ProductLot, new, "Product lots", progress):
+        ref.lots.setdefault(lot.product_id, []).append((lot.received_on, lot.expiry_date, lot.pk))
+    for lots in ref.lots.values():
+        lots.sort()
+
+
+def _mark_existing_bookings(diary: Diary, ref: Reference, *, since: dt.datetime) -> None:
+    """Bookings already in the database (real ones, kept by --reset) stay free of demo sessions."""
+    existing = (
+        TreatmentSession.objects.not_cancelled()
+        .filter(Q(practitioner__in=ref.practitioners) | Q(room__in=ref.rooms), ends_at__gte=since)
+        .values_list("practitioner_id", "room_id", "starts_at", "ends_at")
+    )
+    for practitioner, room, starts_at, ends_at in existing:
+        diary.mark("p", practitioner, starts_at, ends_at)
+        diary.mark("r", room, starts_at, ends_at)
+
+
+# --- The planner: all random choices, no queries -------------------------------------
+
+
+class _Planner:
+    def __init__(self, *, rng: random.Random, ref: Reference, diary: Diary, now: dt.datetime, history_days: int):
+        self.rng, self.ref, self.diary, self.now = rng, ref, diary, now
+        self.today = timezone.localdate(now)
+        self.history_days = history_days
+        self.mixture_weights = [m["weight"] for m in ref.mixtures]
+        self.kind_weights = [w for _, w, _, _ in ref.side_effect_kinds]
+        self.home_room = {p: ref.rooms[i % len(ref.rooms)] for i, p in enumerate(ref.practitioners)}
+        self.archived_any = False
+        self.client_days: set[dt.date] = set()
+
+    def moment(self, day: dt.date) -> dt.datetime:
+        """A time within opening hours on `day` or the next open day (for
+        consultations, which need no room in the diary)."""
+        while not self.diary.is_open(day):
+            day += dt.timedelta(days=1)
+        opens, closes = self.rng.choice(self.ref.hours[day.weekday()])
+        quarter = self.rng.randrange(opens, max(opens + 1, closes - 1))
+        return local_datetime(day, dt.time(quarter // 4, quarter % 4 * 15), self.ref.tz) or self.now
+
+    def client(self) -> ClientPlan:
+        rng, today = self.rng, self.today
+        female = rng.random() < 0.8
+        first = rng.choice(FIRST_NAMES_F if female else FIRST_NAMES_M)
+        last = rng.choice(LAST_NAMES)
+        contact = rng.random()
+        email = _email(first, last, rng) if contact < 0.88 else ""
+        phone = f"+33 6 39 98 {rng.randrange(100):02d} {rng.randrange(100):02d}" if contact > 0.12 else ""
+        consent_email = bool(email) and rng.random() < 0.85
+        consent_sms = bool(phone) and rng.random() < 0.7
+        if email and phone:
+            channel = rng.choices([Channel.EMAIL, Channel.SMS, Channel.PHONE], [55, 35, 10])[0]
+        elif email:
+            channel = Channel.EMAIL
+        else:
+            channel = Channel.SMS if phone and rng.random() < 0.7 else Channel.PHONE
+        allergies = rng.sample(self.ref.substances, k=min(len(self.ref.substances), rng.choice([0] * 9 + [1, 1, 2])))
+        age_days = rng.randrange(18 * 366, 75 * 365)
+        note = rng.choice(CLIENT_NOTES) if rng.random() < 0.3 else ""
+        # The first visit, anywhere from the start of the history to three weeks from now.
+        first_visit = today - dt.timedelta(days=rng.randrange(-21, self.history_days))
+        person = ClientPlan(
+            first_name=first,
+            last_name=last,
+            date_of_birth=today - dt.timedelta(days=age_days),
+            email=email,
+            phone=phone,
+            address=f"{rng.randrange(1, 120)} {rng.choice(STREETS)}, {rng.choice(CITIES)}"
+            if rng.random() < 0.6
+            else "",
+            preferred_channel=channel,
+            consent_email=consent_email,
+            consent_sms=consent_sms,
+            allergy_ids=allergies,
+            notes=f"{DEMO_CLIENT_NOTE}\n{note}" if note else DEMO_CLIENT_NOTE,
+            created_at=min(self.now, self.moment(first_visit - dt.timedelta(days=rng.randrange(0, 14)))),
+        )
+        self.client_days = set()
+        outcome = rng.random()
+        if outcome < 0.08:
+            # Registered lately, not yet seen.
+            person.created_at = self.now - dt.timedelta(hours=rng.randrange(1, 24 * 60))
+        else:
+            # Seen at a consultation; a first visit in the future was booked at a recent one.
+            practitioner = rng.choice(self.ref.practitioners)
+            screened_day = min(first_visit, today - dt.timedelta(days=rng.randrange(0, 14)))
+            screened_at = self.moment(screened_day)
+            if screened_at > self.now:
+                screened_at = self.now - dt.timedelta(hours=1)
+            person.created_at = min(person.created_at, screened_at)
+            absolute = outcome < 0.11
+            person.screening = self.screening(screened_at, practitioner, absolute=absolute)
+            if not absolute and outcome > 0.14:  # a few come for a consultation only
+                first_day = max(first_visit, screened_at.astimezone(self.ref.tz).date() + dt.timedelta(days=1))
+                self.plans(person, practitioner, created_at=screened_at, first_day=first_day)
+        self.finish(person)
+        return person
+
+    def screening(self, at: dt.datetime, practitioner: int, *, absolute: bool) -> ScreeningPlan:
+        rng = self.rng
+        relative_yes = {q for q in RELATIVE_YES if rng.random() < 0.04}
+        absolute_yes = {rng.choice(list(ABSOLUTE_YES))} if absolute else set()
+        answers = []
+        for question in Contraindication.values:
+            if question in absolute_yes:
+                answers.append((question, True, ABSOLUTE_YES[question], "Not treated."))
+            elif question in relative_yes:
+                answers.append((question, True, *RELATIVE_YES[question]))
+            else:
+                answers.append((question, False, "", ""))
+        return ScreeningPlan(screened_at=at, screened_by_id=practitioner, answers=answers)
+
+    def plans(self, person: ClientPlan, practitioner: int, *, created_at: dt.datetime, first_day: dt.date) -> None:
+        rng = self.rng
+        allergic = set(person.allergy_ids)
+        mixtures = [m for m in self.ref.mixtures if not m["substances"] & allergic] or self.ref.mixtures[:1]
+        weights = [m["weight"] for m in mixtures]
+        first_day += dt.timedelta(days=rng.randrange(0, 14))
+        used: set[int] = set()
+        for number in range(2 if rng.random() < 0.25 else 1):
+            choices = [(m, w) for m, w in zip(mixtures, weights, strict=True) if m["id"] not in used]
+            if not choices or first_day > self.today + dt.timedelta(days=35):
+                break
+            mixture = rng.choices([m for m, _ in choices], [w for _, w in choices])[0]
+            used.add(mixture["id"])
+            if number and rng.random() < 0.2:
+                practitioner = rng.choice(self.ref.practitioners)
+            if number:
+                created_at = self.moment(first_day - dt.timedelta(days=rng.randrange(3, 14)))
+            plan = self.plan(mixture, practitioner, first_day, created_at=min(created_at, self.now))
+            if not plan.sessions:
+                break
+            person.plans.append(plan)
+            series = [s for s in plan.sessions if not s.is_maintenance]
+            first_day = series[-1].starts_at.astimezone(self.ref.tz).date() + dt.timedelta(days=rng.randrange(14, 120))
+
+    def plan(
+        self, mixture: dict[str, Any], practitioner: int, first_day: dt.date, *, created_at: dt.datetime
+    ) -> TreatmentPlanPlan:
+        rng, now = self.rng, self.now
+        areas = mixture["areas"]
+        area_ids = rng.sample(areas, k=min(len(areas), rng.choice([1, 1, 1, 2, 2, 3])))
+        plan = TreatmentPlanPlan(
+            indication_id=mixture["indication_id"],
+            mixture_id=mixture["id"],
+            area_ids=area_ids,
+            practitioner_id=practitioner,
+            sessions_planned=rng.randint(4, 10),
+            interval_days=rng.choice([7, 10, 14, 14, 21]),
+            maintenance_interval_days=rng.choice([60, 90, 90, 120, 180, None]),
+            created_at=created_at,
+            notes=rng.choice(PLAN_NOTES) if rng.random() < 0.3 else "",
+        )
+        quarters = rng.choice([2, 3] if len(area_ids) == 1 else [3, 4])
+        weekday_hours = [q for periods in self.ref.hours.values() for opens, closes in periods for q in (opens, closes)]
+        preferred = rng.randrange(min(weekday_hours), max(weekday_hours))
+        rooms = [self.home_room[practitioner], *(r for r in self.ref.rooms if r != self.home_room[practitioner])]
+        abandon_after = rng.randint(1, plan.sessions_planned - 1) if rng.random() < 0.05 else None
+
+        def book(days: Iterable[dt.date]) -> SessionPlan | None:
+            slot = self.diary.book(
+                (d for d in days if d not in self.client_days), practitioner, rooms, quarters, preferred
+            )
+            if slot is None:
+                return None
+            starts_at, ends_at, room = slot
+            self.client_days.add(starts_at.astimezone(self.ref.tz).date())
+            return SessionPlan(sequence=0, is_maintenance=False, starts_at=starts_at, ends_at=ends_at, room_id=room)
+
+        wanted = first_day
+        previous: dt.date | None = None
+        sequence = 0
+        while sequence < plan.sessions_planned:
+            if abandon_after and sequence >= abandon_after and plan.sessions[-1].ends_at <= now:
+                plan.status = PlanStatus.CANCELLED
+                plan.notes = f"Stopped after {sequence} sessions at the client's request."
+                return plan
+            session = book(_days_near(wanted, previous, plan.interval_days))
+            if session is None:
+                break
+            sequence += 1
+            session.sequence = sequence
+            self.outcome(plan, session, mixture)
+            plan.sessions.append(session)
+            if session.status == SessionStatus.CANCELLED:
+                day = session.starts_at.astimezone(self.ref.tz).date()
+                rebooked = book(day + dt.timedelta(days=d) for d in range(1, 15))
+                if rebooked is None:
+                    break
+                rebooked.sequence = sequence
+                self.outcome(plan, rebooked, mixture, may_cancel=False)
+                plan.sessions.append(rebooked)
+            previous = plan.sessions[-1].starts_at.astimezone(self.ref.tz).date()
+            wanted = previous + dt.timedelta(days=plan.interval_days)
+
+        series_done = plan.sessions and all(s.ends_at <= now for s in plan.sessions)
+        if not series_done:
+            return plan
+        if plan.maintenance_interval_days is None:
+            plan.status = PlanStatus.COMPLETED
+            return plan
+        plan.status = PlanStatus.MAINTENANCE
+        for _ in range(3):  # up to three maintenance visits, the last one possibly booked ahead
+            if previous is None:
+                break
+            wanted = previous + dt.timedelta(days=plan.maintenance_interval_days)
+            if wanted > self.today + dt.timedelta(days=90):
+                break
+            session = book(wanted + dt.timedelta(days=d) for d in range(0, 21))
+            if session is None:
+                break
+            sequence += 1
+            session.sequence, session.is_maintenance = sequence, True
+            self.outcome(plan, session, mixture, may_cancel=False)
+            plan.sessions.append(session)
+            if session.ends_at > now:
+                break
+            previous = session.starts_at.astimezone(self.ref.tz).date()
+        return plan
+
+    def outcome(self, plan: TreatmentPlanPlan, session: SessionPlan, mixture: dict, *, may_cancel: bool = True) -> None:
+        """Status and, for a completed session, the clinical record."""
+        rng, now = self.rng, self.now
+        session.created_at = min(plan.created_at, session.starts_at - dt.timedelta(hours=1))
+        roll = rng.random()
+        if session.ends_at > now:  # upcoming
+            if may_cancel and roll < 0.03:
+                session.status = SessionStatus.CANCELLED
+            elif session.starts_at - now < dt.timedelta(days=7) and roll < 0.75:
+                session.status = SessionStatus.CONFIRMED
+            else:
+                session.status = SessionStatus.BOOKED
+            if session.status != SessionStatus.CANCELLED:
+                session.reminder = self.reminder(session, upcoming=True)
+            return
+        if may_cancel and roll < 0.05:
+            session.status = SessionStatus.CANCELLED
+            return
+        if roll < 0.08:
+            session.status = SessionStatus.NO_SHOW
+            session.reminder = self.reminder(session, upcoming=False)
+            return
+        session.status = SessionStatus.COMPLETED
+        session.completed_at = min(now, session.ends_at + dt.timedelta(minutes=rng.randrange(0, 15)))
+        session.pain_score = min(10, int(rng.triangular(0, 8, 2)))
+        if mixture["anaesthetic_inside"] and rng.random() < 0.7:
+            session.anaesthetic = "in_mixture"
+        else:
+            session.anaesthetic = rng.choices(["none", "topical", "cold"], [35, 50, 15])[0]
+        session.combination_therapy = rng.choices(["none", "radiofrequency", "ultrasound", "laser"], [88, 5, 5, 2])[0]
+        session.notes = rng.choice(SESSION_NOTES) if rng.random() < 0.25 else ""
+        day = session.starts_at.astimezone(self.ref.tz).date()
+        for area in plan.area_ids:
+            depths, techniques, needles, (low, high), (p_low, p_high) = INJECTION_STYLE[self.ref.areas[area]]
+            session.injections.append(
+                InjectionPlan(
+                    area_id=area,
+                    volume_ml=Decimal(str(round(rng.uniform(low, high), 1))),
+                    depth=rng.choice(depths),
+                    technique=rng.choice(techniques),
+                    needle_length_mm=Decimal(rng.choice(needles)),
+                    points=rng.randint(p_low, p_high),
+                    lot_ids=[self.lot(product, day) for product in mixture["products"]],
+                )
+            )
+        if self.kind_weights and rng.random() < 0.15:
+            session.side_effect = self.side_effect(session, day)
+        session.reminder = self.reminder(session, upcoming=False)
+
+    def lot(self, product: int, day: dt.date) -> int:
+        """The newest lot of the product received by `day` and not expired on it."""
+        usable = [pk for received, expiry, pk in self.ref.lots[product] if received <= day <= expiry]
+        if not usable:
+            raise ValueError(f"No demo lot of product {product} is usable on {day}.")
+        return usable[-1]
+
+    def side_effect(self, session: SessionPlan, day: dt.date) -> SideEffectPlan:
+        rng, now = self.rng, self.now
+        kind, _, (low, high), action = rng.choices(self.ref.side_effect_kinds, self.kind_weights)[0]
+        severity = rng.choices(SideEffectSeverity.values, [80, 18, 2])[0]
+        onset = min(self.today, day + dt.timedelta(days=rng.choice([0, 0, 0, 1])))
+        recorded_at = max(session.ends_at, local_datetime(onset, dt.time(18), self.ref.tz) or session.ends_at)
+        recorded_at = min(recorded_at, now)
+        resolved: dt.date | None = onset + dt.timedelta(days=rng.randint(low, high))
+        if resolved >= self.today:
+            resolved = None
+        # Side effects of the last month still wait for a practitioner's review, so the
+        # demo dashboard and review list always have some; older ones were reviewed.
+        # (The draws are the same whatever the age, so the rest of the demo does not shift.)
+        reviewed_at = None
+        recent = (self.today - onset).days < 14
+        if not (recent and rng.random() < 0.5):
+            reviewed_at = min(now, recorded_at + dt.timedelta(hours=rng.randrange(2, 72)))
+        if (self.today - onset).days < REVIEW_BACKLOG_DAYS:
+            reviewed_at = None
+        return SideEffectPlan(
+            kind_id=kind,
+            severity=severity,
+            serious=severity == SideEffectSeverity.SEVERE and rng.random() < 0.5,
+            onset=onset,
+            resolved_on=resolved,
+            action_taken=action if resolved or rng.random() < 0.5 else "",
+            recorded_at=recorded_at,
+            reviewed_at=reviewed_at,
+        )
+
+    def reminder(self, session: SessionPlan, *, upcoming: bool) -> ReminderPlan | None:
+        """Upcoming sessions get a reminder: pending, or sent already when its
+        time has come. Of past ones, the last few months keep theirs."""
+        rng, now = self.rng, self.now
+        due_at = session.starts_at - REMINDER_LEAD
+        if not upcoming and (now - due_at > dt.timedelta(days=120) or rng.random() < 0.3):
+            return None
+        channel = ReminderChannel.CALL  # set from the client's wishes by finish()
+        if upcoming and due_at > now:
+            return ReminderPlan(channel, due_at, ReminderStatus.PENDING, 0, None, "")
+        if rng.random() < 0.05:
+            return ReminderPlan(channel, due_at, ReminderStatus.FAILED, 3, None, REMINDER_ERRORS[channel])
+        sent_at = min(now, due_at + dt.timedelta(minutes=rng.randrange(0, 10)))
+        return ReminderPlan(channel, due_at, ReminderStatus.SENT, 1, sent_at, "")
+
+    def finish(self, person: ClientPlan) -> None:
+        """Set each reminder's channel from the client's wishes, and archive
+        some long-inactive clients."""
+        channel = _reminder_channel(person)
+        last = person.created_at
+        for plan in person.plans:
+            for session in plan.sessions:
+                last = max(last, session.ends_at)
+                if session.reminder:
+                    session.reminder.channel = channel
+                    if session.reminder.last_error:
+                        session.reminder.last_error = REMINDER_ERRORS[channel]
+        # About a third of the clients gone quiet for half a year are archived; the
+        # first always is, so that even a small demo shows an archived client.
+        if self.now - last > dt.timedelta(days=180) and (not self.archived_any or self.rng.random() < 0.35):
+            self.archived_any = True
+            person.archived_at = min(self.now, last + dt.timedelta(days=self.rng.randrange(30, 150)))
+
+
+def _reminder_channel(person: ClientPlan) -> str:
+    """By the client's preference where they agreed to it; a staff call otherwise."""
+    if person.preferred_channel == Channel.EMAIL and person.consent_email:
+        return ReminderChannel.EMAIL
+    if person.preferred_channel == Channel.SMS and person.consent_sms:
+        return ReminderChannel.SMS
+    if person.preferred_channel == Channel.PHONE:
+        return ReminderChannel.CALL
+    if person.consent_email:
+        return ReminderChannel.EMAIL
+    if person.consent_sms:
+        return ReminderChannel.SMS
+    return ReminderChannel.CALL
+
+
+def _days_near(wanted: dt.date, previous: dt.date | None, interval: int) -> Iterator[dt.date]:
+    """The wanted day, then the days around it that keep 7 to 21 days after the
+    previous session (only later ones for a first session), then later days
+    when the clinic is that full."""
+    yield wanted
+    if previous is None:
+        for offset in range(1, 45):
+            yield wanted + dt.timedelta(days=offset)
+        return
+    for offset in range(1, 8):
+        for day in (wanted + dt.timedelta(days=offset), wanted - dt.timedelta(days=offset)):
+            if 7 <= (day - previous).days <= 21:
+                yield day
+    for offset in range(8, 45):
+        yield wanted + dt.timedelta(days=offset)
+
+
+def _address(rng: random.Random) -> str:
+    return f"{rng.randrange(1, 120)} {rng.choice(STREETS)}, {rng.choice(CITIES)}"
+
+
+def _email(first: str, last: str, rng: random.Random) -> str:
+    def ascii_word(text: str) -> str:
+        plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return "".join(c for c in plain.lower() if c.isalnum())
+
+    style = rng.randrange(3)
+    local = (
+        f"{ascii_word(first)}.{ascii_word(last)}",
+        f"{ascii_word(first)[0]}{ascii_word(last)}{rng.randrange(10, 99)}",
+        f"{ascii_word(first)}{rng.randrange(1960, 2005)}",
+    )[style]
+    return f"{local}@{rng.choice(EMAIL_DOMAINS)}"
+
+
+# --- Writing: table by table, in batches -----------------------------------------------
+
+
+def _bar(items: Iterable, desc: str, progress: bool, total: int | None = None):
+    return tqdm(items, desc=desc, total=total, file=sys.stderr, disable=not progress, unit="rows", mininterval=0.5)
+
+
+def _bulk(model: type[models.Model], objs: Sequence[models.Model], desc: str, progress: bool) -> Sequence:
+    """bulk_create in batches, with a progress bar. On PostgreSQL and SQLite the
+    objects come back with their primary keys."""
+    with _bar(None, desc, progress, total=len(objs)) as bar:
+        for batch in batched(objs, BATCH):
+            model.objects.bulk_create(batch)
+            bar.update(len(batch))
+    return objs
+
+
+@contextmanager
+def _timestamps_as_given(*fields: models.DateTimeField) -> Iterator[None]:
+    """bulk_create stamps auto_now/auto_now_add fields with the current time;
+    demo records need their dates in the past. Switched off for the duration,
+    in this process only."""
+    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
+    try:
+        for f in fields:
+            f.auto_now = f.auto_now_add = False
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+
+
+def _write(people: list[ClientPlan], ref: Reference, *, progress: bool) -> dict[str, int]:
+    """Write the planned clinic. Plain bulk_create, not simple-history's
+    bulk_create_with_history: demo records start without history rows (the
+    first real edit creates one), which halves the rows to write."""
+    stamped = [
+        Client._meta.get_field("created_at"),
+        Client._meta.get_field("updated_at"),
+        TreatmentPlan._meta.get_field("created_at"),
+        TreatmentSession._meta.get_field("created_at"),
+        TreatmentSession._meta.get_field("updated_at"),
+        SideEffect._meta.get_field("recorded_at"),
+        Reminder._meta.get_field("created_at"),
+    ]
+    with _timestamps_as_given(*stamped):
+        return _write_all(people, ref, progress=progress)
+
+
+def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> dict[str, int]:
+    counts: dict[str, int] = {}
+
+    def create(model, rows: list, make: Callable[[Any], models.Model], desc: str, keep=None) -> None:
+        """Create a model row per item of `rows`; `keep(item, obj)` takes the new primary key."""
+        with _bar(None, desc, progress, total=len(rows)) as bar:
+            for batch in batched(rows, BATCH):
+                objs = [make(row) for row in batch]
+                model.objects.bulk_create(objs)
+                if keep:
+                    for row, obj in zip(batch, objs, strict=True):
+                        keep(row, obj)
+                bar.update(len(batch))
+        counts[desc.lower()] = len(rows)
+
+    def keep_pk(row, obj) -> None:
+        row.pk = obj.pk
+
+    def keep_child_pk(pair, obj) -> None:
+        pair[1].pk = obj.pk
+
+    create(
+        Client,
+        people,
+        lambda c: Client(
+            first_name=c.first_name,
+            last_name=c.last_name,
+            date_of_birth=c.date_of_birth,
+            email=c.email,
+            phone=c.phone,
+            address=c.address,
+            preferred_channel=c.preferred_channel,
+            consent_email=c.consent_email,
+            consent_sms=c.consent_sms,
+            notes=c.notes,
+            archived_at=c.archived_at,
+            created_at=c.created_at,
+            updated_at=c.archived_at or c.created_at,
+        ),
+        "Clients",
+        keep_pk,
+    )
+    Allergy = Client.allergies.through
+    create(
+        Allergy,
+        [(c.pk, s) for c in people for s in c.allergy_ids],
+        lambda r: Allergy(client_id=r[0], substance_id=r[1]),
+        "Allergies",
+    )
+
+    screenings = [(c, c.screening) for c in people if c.screening]
+    create(
+        Screening,
+        screenings,
+        lambda p: Screening(client_id=p[0].pk, screened_at=p[1].screened_at, screened_by_id=p[1].screened_by_id),
+        "Screenings",
+        keep_child_pk,
+    )
+    create(
+        ScreeningAnswer,
+        [(s, answer) for _, s in screenings for answer in s.answers],
+        lambda p: ScreeningAnswer(
+            screening_id=p[0].pk,
+            question=p[1][0],
+            answer=p[1][1],
+            details=p[1][2],
+            judgement=p[1][3],
+            severity=contraindication_severity(p[1][0]),
+        ),
+        "Screening answers",
+    )
+
+    plans = [(c, plan) for c in people for plan in c.plans]
+    create(
+        TreatmentPlan,
+        plans,
+        lambda p: TreatmentPlan(
+            client_id=p[0].pk,
+            indication_id=p[1].indication_id,
+            mixture_id=p[1].mixture_id,
+            practitioner_id=p[1].practitioner_id,
+            sessions_planned=p[1].sessions_planned,
+            interval_days=p[1].interval_days,
+            maintenance_interval_days=p[1].maintenance_interval_days,
+            status=p[1].status,
+            notes=p[1].notes,
+            created_at=p[1].created_at,
+        ),
+        "Treatment plans",
+        keep_child_pk,
+    )
+    PlanArea = TreatmentPlan.areas.through
+    create(
+        PlanArea,
+        [(plan.pk, area) for _, plan in plans for area in plan.area_ids],
+        lambda r: PlanArea(treatmentplan_id=r[0], treatmentarea_id=r[1]),
+        "Plan areas",
+    )
+    if ref.consent_text_id is not None:
+        create(
+            Consent,
+            plans,
+            lambda p: Consent(
+                plan_id=p[1].pk,
+                consent_text_id=ref.consent_text_id,
+                signed_name=p[0].full_name,
+                agreed=True,
+                signed_at=min(p[1].created_at + dt.timedelta(minutes=10), p[1].sessions[0].starts_at),
+                witnessed_by_id=p[1].practitioner_id,
+            ),
+            "Consents",
+        )
+
+    sessions = [(plan, s) for _, plan in plans for s in plan.sessions]
+    create(
+        TreatmentSession,
+        sessions,
+        lambda p: TreatmentSession(
+            plan_id=p[0].pk,
+            sequence=p[1].sequence,
+            is_maintenance=p[1].is_maintenance,
+            starts_at=p[1].starts_at,
+            ends_at=p[1].ends_at,
+            practitioner_id=p[0].practitioner_id,
+            room_id=p[1].room_id,
+            status=p[1].status,
+            anaesthetic=p[1].anaesthetic,
+            pain_score=p[1].pain_score,
+            combination_therapy=p[1].combination_therapy,
+            notes=p[1].notes,
+            completed_at=p[1].completed_at,
+            created_at=p[1].created_at,
+            updated_at=p[1].completed_at or p[1].created_at,
+        ),
+        "Treatment sessions",
+        keep_child_pk,
+    )
+
+    injections = [(s, i) for _, s in sessions for i in s.injections]
+    create(
+        Injection,
+        injections,
+        lambda p: Injection(
+            session_id=p[0].pk,
+            area_id=p[1].area_id,
+            volume_ml=p[1].volume_ml,
+            depth=p[1].depth,
+            technique=p[1].technique,
+            needle_length_mm=p[1].needle_length_mm,
+            points=p[1].points,
+        ),
+        "Injections",
+        keep_child_pk,
+    )
+    InjectionLot = Injection.lots.through
+    create(
+        InjectionLot,
+        [(i.pk, lot) for _, i in injections for lot in i.lot_ids],
+        lambda r: InjectionLot(injection_id=r[0], productlot_id=r[1]),
+        "Injection lots",
+    )
+
+    client_of = {id(plan): c for c, plan in plans}
+    effects = [(plan, s) for plan, s in sessions if s.side_effect]
+    create(
+        SideEffect,
+        effects,
+        lambda p: SideEffect(
+            client_id=client_of[id(p[0])].pk,
+            session_id=p[1].pk,
+            kind_id=p[1].side_effect.kind_id,
+            severity=p[1].side_effect.severity,
+            serious=p[1].side_effect.serious,
+            onset=p[1].side_effect.onset,
+            resolved_on=p[1].side_effect.resolved_on,
+            action_taken=p[1].side_effect.action_taken,
+            recorded_by_id=p[0].practitioner_id,
+            recorded_at=p[1].side_effect.recorded_at,
+            reviewed_by_id=p[0].practitioner_id if p[1].side_effect.reviewed_at else None,
+            reviewed_at=p[1].side_effect.reviewed_at,
+        ),
+        "Side effects",
+    )
+
+    reminders = [(plan, s) for plan, s in sessions if s.reminder]
+    create(
+        Reminder,
+        reminders,
+        lambda p: Reminder(
+            client_id=client_of[id(p[0])].pk,
+            plan_id=p[0].pk,
+            session_id=p[1].pk,
+            kind=ReminderKind.UPCOMING_SESSION,
+            channel=p[1].reminder.channel,
+            key=f"{ReminderKind.UPCOMING_SESSION}:{p[1].reminder.channel}:session={p[1].pk}",
+            due_at=p[1].reminder.due_at,
+            status=p[1].reminder.status,
+            attempts=p[1].reminder.attempts,
+            claimed_at=p[1].reminder.due_at if p[1].reminder.attempts else None,
+            sent_at=p[1].reminder.sent_at,
+            last_error=p[1].reminder.last_error,
+            created_at=min(p[1].created_at, p[1].reminder.due_at),
+        ),
+        "Reminders",
+    )
+    return counts
+
+
+# --- Deleting the demo data ------------------------------------------------------------
+
+
+def _raw_delete(queryset: models.QuerySet) -> int:
+    """One DELETE statement. QuerySet.delete() would load every row to send
+    signals (simple-history listens, and would write a history row for each
+    deleted record); demo rows need neither, and the order below keeps the
+    foreign keys satisfied. `_raw_delete` is private Django API, stable since 1.9."""
+    return queryset._raw_delete(queryset.db)
+
+
+def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
+    """Delete the demo clients and everything that hangs off them (history rows
+    included), children first, and the demo lots no remaining injection uses.
+    Staff, rooms and reference data stay."""
+    history = {name: Client._meta.apps.get_model("sessions_app", name) for name in _HISTORY_MODELS}
+    clients = demo_clients().values("pk")
+    plans = TreatmentPlan.objects.filter(client__in=clients).values("pk")
+    sessions = TreatmentSession.objects.filter(plan__in=plans).values("pk")
+    injections = Injection.objects.filter(session__in=sessions).values("pk")
+    screenings = Screening.objects.filter(client__in=clients).values("pk")
+    side_effects = SideEffect.objects.filter(Q(client__in=clients) | Q(session__in=sessions)).values("pk")
+    steps = [
+        ("Reminders", Reminder.objects.filter(Q(client__in=clients) | Q(plan__in=plans) | Q(session__in=sessions))),
+        ("", history["HistoricalSideEffect"].objects.filter(id__in=side_effects)),
+        ("Side effects", SideEffect.objects.filter(pk__in=side_effects)),
+        ("", history["HistoricalInjection_lots"].objects.filter(injection_id__in=injections)),
+        ("", history["HistoricalInjection"].objects.filter(id__in=injections)),
+        ("", Injection.lots.through.objects.filter(injection_id__in=injections)),
+        ("Injections", Injection.objects.filter(pk__in=injections)),
+        ("", history["HistoricalTreatmentSession"].objects.filter(id__in=sessions)),
+        ("Treatment sessions", TreatmentSession.objects.filter(pk__in=sessions)),
+        ("", history["HistoricalConsent"].objects.filter(plan_id__in=plans)),
+        ("Consents", Consent.objects.filter(plan__in=plans)),
+        ("", history["HistoricalTreatmentPlan_areas"].objects.filter(treatmentplan_id__in=plans)),
+        ("", history["HistoricalTreatmentPlan"].objects.filter(id__in=plans)),
+        ("", TreatmentPlan.areas.through.objects.filter(treatmentplan_id__in=plans)),
+        ("Treatment plans", TreatmentPlan.objects.filter(pk__in=plans)),
+        ("", history["HistoricalScreeningAnswer"].objects.filter(screening_id__in=screenings)),
+        ("", ScreeningAnswer.objects.filter(screening__in=screenings)),
+        ("", history["HistoricalScreening"].objects.filter(id__in=screenings)),
+        ("Screenings", Screening.objects.filter(pk__in=screenings)),
+        ("", history["HistoricalClient_allergies"].objects.filter(client_id__in=clients)),
+        ("", history["HistoricalClient"].objects.filter(id__in=clients)),
+        ("", Client.allergies.through.objects.filter(client_id__in=clients)),
+        ("Clients", Client.objects.filter(pk__in=clients)),
+    ]
+    deleted: dict[str, int] = {}
+    for label, queryset in _bar(steps, "Deleting demo data", progress):
+        count = _raw_delete(queryset)
+        if label:
+            deleted[label] = count
+    used = Injection.lots.through.objects.values("productlot_id")
+    deleted["Product lots"] = _raw_delete(
+        ProductLot.objects.filter(lot_number__startswith=DEMO_LOT_PREFIX).exclude(pk__in=used)
+    )
+    return deleted
+
+
+_HISTORY_MODELS = (
+    "HistoricalSideEffect",
+    "HistoricalInjection_lots",
+    "HistoricalInjection",
+    "HistoricalTreatmentSession",
+    "HistoricalConsent",
+    "HistoricalTreatmentPlan_areas",
+    "HistoricalTreatmentPlan",
+    "HistoricalScreeningAnswer",
+    "HistoricalScreening",
+    "HistoricalClient_allergies",
+    "HistoricalClient",
+)

@@ -1,0 +1,250 @@
+"""seed_demo: the demo accounts work, the data is believable and consistent, and
+re-running or resetting neither duplicates nor loses anything real."""
+
+import datetime as dt
+import io
+from collections import defaultdict
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError
+from django.utils import timezone
+
+from sessions_app import demo
+from sessions_app.models import (
+    NEEDLE_MAX_MM,
+    Client,
+    Consent,
+    Contraindication,
+    Injection,
+    OpeningHours,
+    PlanStatus,
+    ProductLot,
+    Reminder,
+    ReminderChannel,
+    ReminderStatus,
+    Role,
+    Screening,
+    ScreeningAnswer,
+    SessionStatus,
+    SideEffect,
+    TreatmentPlan,
+    TreatmentSession,
+    User,
+    contraindication_severity,
+)
+
+from .factories import make_client, make_user
+
+CLIENTS = 30
+# A fixed "now" (a Wednesday morning in the clinic), so every run plans the same clinic.
+NOW = dt.datetime(2026, 11, 18, 10, 20, tzinfo=ZoneInfo("Europe/Paris"))
+COUNTED = (
+    Client,
+    Screening,
+    ScreeningAnswer,
+    TreatmentPlan,
+    Consent,
+    TreatmentSession,
+    Injection,
+    SideEffect,
+    Reminder,
+)
+
+
+def counts() -> dict[str, int]:
+    counted = {model.__name__: model.objects.count() for model in COUNTED}
+    counted["lots"] = ProductLot.objects.filter(lot_number__startswith=demo.DEMO_LOT_PREFIX).count()
+    counted["injection lots"] = Injection.lots.through.objects.count()
+    return counted
+
+
+@pytest.fixture
+def seeded(db):
+    result = demo.demo_seed(clients=CLIENTS, now=NOW)
+    assert result.created
+    return result
+
+
+@pytest.fixture
+def fixed_now():
+    with mock.patch.object(timezone, "now", return_value=NOW):
+        yield
+
+
+def local(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE))
+
+
+def test_the_staff_accounts_sign_in_with_the_documented_password(seeded, client):
+    roles = {
+        demo.DEMO_MANAGER: Role.MANAGER,
+        demo.DEMO_RECEPTION: Role.RECEPTION,
+        **dict.fromkeys(demo.DEMO_PRACTITIONERS, Role.PRACTITIONER),
+    }
+    for username, role in roles.items():
+        assert client.login(username=username, password=demo.DEMO_PASSWORD), username
+        user = User.objects.get(username=username)
+        assert [g.name for g in user.groups.all()] == [role]
+        assert user.is_staff == (role == Role.MANAGER)
+        assert user.first_name and user.last_name
+    titles = set(User.objects.filter(username__in=demo.DEMO_PRACTITIONERS).values_list("job_title", flat=True))
+    assert titles == {"Physician", "Nurse injector"}
+
+
+def test_the_demo_clinic_has_sensible_proportions(seeded):
+    sessions = TreatmentSession.objects.all()
+    completed = sessions.filter(status=SessionStatus.COMPLETED)
+    assert Client.objects.count() == CLIENTS
+    assert CLIENTS * 0.7 <= Screening.objects.count() <= CLIENTS
+    assert ScreeningAnswer.objects.count() == 12 * Screening.objects.count()
+    assert CLIENTS * 0.6 <= TreatmentPlan.objects.count() <= CLIENTS * 2
+    assert Consent.objects.count() == TreatmentPlan.objects.count()
+    assert sessions.count() >= 4 * TreatmentPlan.objects.count() * 0.8
+    assert completed.count() > sessions.count() / 2
+    assert sessions.filter(starts_at__gt=NOW, status__in=[SessionStatus.BOOKED, SessionStatus.CONFIRMED]).exists()
+    assert sessions.filter(status=SessionStatus.CANCELLED).exists()
+    assert sessions.filter(is_maintenance=True).exists()
+    assert Injection.objects.count() >= completed.count()
+    assert 0.05 * completed.count() <= SideEffect.objects.count() <= 0.3 * completed.count()
+    assert SideEffect.objects.open().exists()
+    assert Reminder.objects.filter(status=ReminderStatus.PENDING).exists()
+    assert Reminder.objects.filter(status=ReminderStatus.SENT).exists()
+    assert set(TreatmentPlan.objects.values_list("status", flat=True)) >= {PlanStatus.ACTIVE, PlanStatus.MAINTENANCE}
+    assert Client.objects.filter(archived_at__isnull=False).exists()
+    assert Client.objects.exclude(email="").exists() and Client.objects.filter(email="").exists()
+
+
+def test_no_practitioner_or_room_is_double_booked(seeded):
+    by_practitioner, by_room = defaultdict(list), defaultdict(list)
+    for session in TreatmentSession.objects.not_cancelled():
+        by_practitioner[session.practitioner_id].append((session.starts_at, session.ends_at))
+        by_room[session.room_id].append((session.starts_at, session.ends_at))
+    for bookings in [*by_practitioner.values(), *by_room.values()]:
+        bookings.sort()
+        for (_, previous_end), (start, _) in zip(bookings, bookings[1:], strict=False):
+            assert start >= previous_end
+
+
+def test_every_session_is_inside_opening_hours_and_30_to_60_minutes(seeded):
+    hours = defaultdict(list)
+    for period in OpeningHours.objects.all():
+        hours[period.weekday].append((period.opens, period.closes))
+    for session in TreatmentSession.objects.all():
+        start, end = local(session.starts_at), local(session.ends_at)
+        assert start.date() == end.date()
+        assert any(opens <= start.time() and end.time() <= closes for opens, closes in hours[start.weekday()])
+        assert dt.timedelta(minutes=30) <= end - start <= dt.timedelta(minutes=60)
+
+
+def test_no_lot_is_used_before_it_arrived_or_after_it_expired(seeded):
+    injections = Injection.objects.select_related("session", "session__plan__mixture").prefetch_related("lots")
+    for injection in injections:
+        day = local(injection.session.starts_at).date()
+        mixture_products = set(injection.session.plan.mixture.components.values_list("product_id", flat=True))
+        assert {lot.product_id for lot in injection.lots.all()} == mixture_products
+        for lot in injection.lots.all():
+            assert not lot.is_expired_on(day)
+            assert lot.received_on <= day
+
+
+def test_the_records_are_clinically_consistent(seeded):
+    for session in TreatmentSession.objects.filter(status=SessionStatus.COMPLETED).prefetch_related("injections"):
+        assert session.completed_at and session.pain_score is not None and session.ends_at <= NOW
+        plan_areas = set(session.plan.areas.values_list("pk", flat=True))
+        assert {i.area_id for i in session.injections.all()} == plan_areas
+        for injection in session.injections.all():
+            assert 4 <= injection.needle_length_mm <= NEEDLE_MAX_MM
+    assert not TreatmentSession.objects.filter(starts_at__gt=NOW, status=SessionStatus.COMPLETED).exists()
+    for plan in TreatmentPlan.objects.select_related("indication").prefetch_related("areas"):
+        wanted = demo.INDICATION_AREAS[plan.indication.name]
+        assert {area.name for area in plan.areas.all()} <= set(wanted)
+        assert plan.mixture.indication_id == plan.indication_id
+        first = plan.sessions.order_by("starts_at").first()
+        assert plan.consents.get().signed_at <= first.starts_at
+    for answer in ScreeningAnswer.objects.all():
+        assert answer.severity == contraindication_severity(answer.question)
+        assert not answer.answer or answer.details
+    assert set(ScreeningAnswer.objects.values_list("question", flat=True)) == set(Contraindication.values)
+    for client in Client.objects.all():
+        assert client.notes.startswith(demo.DEMO_CLIENT_NOTE)
+        assert not client.consent_email or client.email
+        assert not client.consent_sms or client.phone
+
+
+def test_reminders_follow_the_clients_consent_and_have_unique_keys(seeded):
+    reminders = Reminder.objects.select_related("client", "session")
+    for reminder in reminders:
+        assert reminder.key == f"upcoming_session:{reminder.channel}:session={reminder.session_id}"
+        if reminder.channel == ReminderChannel.EMAIL:
+            assert reminder.client.consent_email
+        if reminder.channel == ReminderChannel.SMS:
+            assert reminder.client.consent_sms
+        assert reminder.due_at < reminder.session.starts_at
+        if reminder.status == ReminderStatus.PENDING:
+            assert reminder.due_at > NOW
+    upcoming = TreatmentSession.objects.filter(
+        starts_at__gt=NOW + demo.REMINDER_LEAD, status__in=[SessionStatus.BOOKED, SessionStatus.CONFIRMED]
+    )
+    assert not upcoming.filter(reminders__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_running_again_does_not_duplicate(fixed_now):
+    call_command("seed_demo", "--clients", str(CLIENTS), stdout=io.StringIO(), verbosity=0)
+    before = counts()
+    out = io.StringIO()
+    call_command("seed_demo", "--clients", str(CLIENTS), stdout=out, verbosity=0)
+    assert counts() == before
+    assert "already there" in out.getvalue() and "--reset" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_reset_recreates_the_same_data_and_keeps_real_records(fixed_now):
+    call_command("seed_demo", "--clients", str(CLIENTS), stdout=io.StringIO(), verbosity=0)
+    before = counts()
+    real_client = make_client(first_name="Real", notes="A real client.")
+    real_user = make_user(Role.RECEPTION)
+    # A demo record someone edited in the app has history rows; reset removes those too.
+    edited = TreatmentSession.objects.filter(status=SessionStatus.COMPLETED).first()
+    edited.notes = "Edited."
+    edited.save()
+    assert edited.history.count() == 1
+
+    call_command("seed_demo", "--clients", str(CLIENTS), "--reset", stdout=io.StringIO(), verbosity=0)
+
+    after = counts()
+    after["Client"] -= 1  # the real client
+    assert after == before
+    assert Client.objects.filter(pk=real_client.pk).exists()
+    assert User.objects.filter(pk=real_user.pk).exists()
+    assert not TreatmentSession.history.filter(id=edited.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_failure_leaves_the_database_as_it_was(fixed_now):
+    call_command("seed_demo", "--clients", "5", stdout=io.StringIO(), verbosity=0)
+    before = counts()
+    with (
+        mock.patch.object(demo, "_write_all", side_effect=DatabaseError("disk full")),
+        pytest.raises(CommandError, match="unchanged"),
+    ):
+        call_command("seed_demo", "--clients", "5", "--reset", stdout=io.StringIO(), verbosity=0)
+    assert counts() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["0", "-3", "abc", "2.5"])
+def test_a_bad_client_count_is_refused(value):
+    with pytest.raises(CommandError, match="--clients"):
+        call_command("seed_demo", "--clients", value, stdout=io.StringIO())
+    assert not Client.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_bad_client_count_is_refused_when_passed_as_a_keyword():
+    with pytest.raises(CommandError, match="--clients"):
+        call_command("seed_demo", clients=0, stdout=io.StringIO())
