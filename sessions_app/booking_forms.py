@@ -1,0 +1,181 @@
+"""Forms reception uses to book a series and to move a session."""
+
+import datetime as dt
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import HTML, Column, Field, Layout, Row
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+
+from sessions_app.models import (
+    Client,
+    Indication,
+    Mixture,
+    OpeningHours,
+    Role,
+    Room,
+    TreatmentArea,
+    User,
+)
+from sessions_app.scheduling import IntervalUnit
+
+
+def practitioners():
+    return User.objects.filter(groups__name=Role.PRACTITIONER, is_active=True).order_by("last_name", "first_name")
+
+
+def longest_opening_minutes() -> int:
+    """The longest single opening period, in minutes: no session can be longer."""
+    periods = OpeningHours.objects.values_list("opens", "closes")
+    return max(
+        (
+            (dt.datetime.combine(dt.date.min, closes) - dt.datetime.combine(dt.date.min, opens)).seconds // 60
+            for opens, closes in periods
+        ),
+        default=0,
+    )
+
+
+def local_start(day: dt.date, time: dt.time) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, time))
+
+
+class PractitionerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_full_name() or obj.username
+
+
+class SeriesForm(forms.Form):
+    """What reception types to book a series; the preview is computed from it."""
+
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.active(),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Choose the client: search by name and pick one.",
+            "invalid_choice": "That client does not exist or is archived.",
+        },
+    )
+    indication = forms.ModelChoiceField(queryset=Indication.objects.filter(active=True))
+    areas = forms.ModelMultipleChoiceField(
+        queryset=TreatmentArea.objects.filter(active=True), widget=forms.CheckboxSelectMultiple
+    )
+    mixture = forms.ModelChoiceField(queryset=Mixture.objects.filter(active=True))
+    practitioner = PractitionerChoiceField(queryset=User.objects.none())
+    room = forms.ModelChoiceField(
+        queryset=Room.objects.filter(active=True),
+        error_messages={"invalid_choice": "Unknown room: choose one of the clinic's rooms."},
+    )
+    # sessions: set in __init__, its maximum comes from the settings.
+    interval = forms.IntegerField(label="Every", min_value=1, initial=2)
+    interval_unit = forms.ChoiceField(
+        label="Unit",
+        choices=[(IntervalUnit.DAYS, "days"), (IntervalUnit.WEEKS, "weeks")],
+        initial=IntervalUnit.WEEKS,
+    )
+    first_date = forms.DateField(label="First date", widget=forms.DateInput(attrs={"type": "date"}))
+    first_time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    duration = forms.IntegerField(label="Duration (minutes)", min_value=5, initial=settings.CLINIC_SESSION_MINUTES)
+    maintenance_interval_days = forms.IntegerField(
+        label="Maintenance every (days)",
+        min_value=1,
+        required=False,
+        initial=90,
+        help_text="After the series. Leave empty for no maintenance.",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+
+    def __init__(self, *args, client_label: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioners()
+        most = settings.CLINIC_MAX_SERIES_SESSIONS
+        self.fields["sessions"] = forms.IntegerField(
+            label="Number of sessions",
+            min_value=1,
+            max_value=most,
+            initial=6,
+            error_messages={"max_value": f"At most {most} sessions can be booked in one series."},
+        )
+        self.fields["interval"].error_messages["min_value"] = "The interval must be at least 1."
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            HTML('{% include "booking/client_picker.html" %}'),
+            "client",
+            Row(Column("indication", css_class="col-md-6"), Column("mixture", css_class="col-md-6")),
+            Field("areas", wrapper_class="areas-grid"),
+            Row(Column("practitioner", css_class="col-md-6"), Column("room", css_class="col-md-6")),
+            Row(
+                Column("sessions", css_class="col-6 col-md-3"),
+                Column("interval", css_class="col-6 col-md-3"),
+                Column("interval_unit", css_class="col-6 col-md-3"),
+                Column("duration", css_class="col-6 col-md-3"),
+            ),
+            Row(
+                Column("first_date", css_class="col-6 col-md-4"),
+                Column("first_time", css_class="col-6 col-md-4"),
+                Column("maintenance_interval_days", css_class="col-12 col-md-4"),
+            ),
+            "notes",
+        )
+
+    def clean_duration(self):
+        minutes = self.cleaned_data["duration"]
+        longest = longest_opening_minutes()
+        if minutes > longest:
+            raise forms.ValidationError(
+                f"{minutes} minutes is longer than the clinic's longest opening period ({longest} minutes)."
+            )
+        return minutes
+
+    def clean(self):
+        data = super().clean()
+        day, time = data.get("first_date"), data.get("first_time")
+        if day and time and local_start(day, time) < timezone.now():
+            self.add_error("first_date", "The first session cannot be in the past.")
+        return data
+
+    @property
+    def first_start(self) -> dt.datetime:
+        return local_start(self.cleaned_data["first_date"], self.cleaned_data["first_time"])
+
+    @property
+    def interval_days(self) -> int:
+        factor = 7 if self.cleaned_data["interval_unit"] == IntervalUnit.WEEKS else 1
+        return self.cleaned_data["interval"] * factor
+
+    @property
+    def session_duration(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.cleaned_data["duration"])
+
+
+class MoveForm(forms.Form):
+    new_date = forms.DateField(label="New date", widget=forms.DateInput(attrs={"type": "date"}))
+    new_time = forms.TimeField(label="New time", widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    shift_later = forms.BooleanField(
+        label="Shift the later sessions of the series by the same amount, to keep their spacing",
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.disable_csrf = True
+        self.helper.layout = Layout(
+            Row(Column("new_date", css_class="col-6"), Column("new_time", css_class="col-6")), "shift_later"
+        )
+
+    def clean(self):
+        data = super().clean()
+        day, time = data.get("new_date"), data.get("new_time")
+        if day and time and local_start(day, time) < timezone.now():
+            self.add_error("new_date", "A session cannot be moved into the past.")
+        return data
+
+    @property
+    def new_start(self) -> dt.datetime:
+        return local_start(self.cleaned_data["new_date"], self.cleaned_data["new_time"])

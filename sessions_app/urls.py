@@ -1,0 +1,27 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, re_path
+
+from sessions_app.views import booking, calendar, dashboard, schedule
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", dashboard.dashboard, name="dashboard"),
+    path("schedule/", schedule.schedule, name="schedule"),
+    path("book/", booking.book_series, name="book_series"),
+    path("book/clients/", booking.client_lookup, name="client_lookup"),
+    path("plans/<int:pk>/", booking.plan_detail, name="plan_detail"),
+    path("plans/<int:pk>/rebook/", booking.plan_rebook, name="plan_rebook"),
+    path("sessions/<int:pk>/move/", booking.session_move, name="session_move"),
+    # Only the actions a session knows; anything else is a 404.
+    re_path(
+        r"^sessions/(?P<pk>[0-9]+)/(?P<action>confirm|arrive|no_show|cancel)/$",
+        booking.session_action,
+        name="session_action",
+    ),
+    path("calendar/<str:token>.ics", calendar.practitioner_feed, name="practitioner_feed"),
+]

@@ -1,0 +1,266 @@
+"""Reception's booking pages: a whole series, a move, a re-booking, and the plan.
+
+Each write goes: form, preview (nothing saved), confirm. The confirm step
+recomputes the preview and refuses to save a schedule that differs from what the
+user saw; a race lost to another booking shows "slot just taken" with the
+nearest free slot, never a 500.
+"""
+
+import hashlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sessions_app.booking_forms import MoveForm, SeriesForm
+from sessions_app.models import NOT_KEPT, Client, SessionStatus, TreatmentPlan, TreatmentSession
+from sessions_app.services import booking
+from sessions_app.services.booking import InvalidTransition, Slot, SlotTaken
+
+
+def _signature(starts) -> str:
+    """A short fingerprint of a proposed schedule, carried from preview to confirm."""
+    text = "|".join(s.isoformat() if s else "-" for s in starts)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+@permission_required("sessions_app.view_client", raise_exception=True)
+@require_GET
+def client_lookup(request):
+    """Clients matching what reception typed (name or phone), as radio buttons."""
+    query = request.GET.get("q", "").strip()[:80]
+    clients = []
+    if len(query) >= 2:
+        words = query.split()
+        condition = Q()
+        for word in words:
+            condition &= Q(last_name__istartswith=word) | Q(first_name__istartswith=word) | Q(phone__contains=word)
+        clients = list(Client.objects.active().filter(condition).order_by("last_name", "first_name")[:20])
+    return render(request, "booking/client_options.html", {"clients": clients, "query": query})
+
+
+@permission_required("sessions_app.add_treatmentplan", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def book_series(request):
+    client = None
+    if request.method == "GET":
+        initial = {}
+        if client_id := request.GET.get("client", "").strip():
+            client = Client.objects.active().filter(pk=client_id).first() if client_id.isdigit() else None
+            if client:
+                initial["client"] = client.pk
+        form = SeriesForm(initial=initial)
+        return render(request, "booking/book_series.html", {"form": form, "selected_client": client})
+
+    form = SeriesForm(request.POST)
+    action = request.POST.get("action", "preview")
+    if not form.is_valid():
+        selected = form.cleaned_data.get("client") if hasattr(form, "cleaned_data") else None
+        return render(request, "booking/book_series.html", {"form": form, "selected_client": selected}, status=200)
+
+    data = form.cleaned_data
+    proposal = booking.series_preview(
+        practitioner=data["practitioner"],
+        room=data["room"],
+        first_start=form.first_start,
+        count=data["sessions"],
+        interval=data["interval"],
+        unit=data["interval_unit"],
+        duration=form.session_duration,
+    )
+    signature = _signature(p.start for p in proposal)
+    context = {
+        "form": form,
+        "selected_client": data["client"],
+        "proposal": proposal,
+        "signature": signature,
+        "complete": all(p.start for p in proposal),
+    }
+    if action != "confirm":
+        return render(request, "booking/book_series.html", context)
+
+    if request.POST.get("signature") != signature:
+        messages.warning(request, "The schedule changed since your preview. Check the new dates, then confirm again.")
+        return render(request, "booking/book_series.html", context)
+    if not context["complete"]:
+        messages.error(request, "Some sessions have no free slot: change the dates or the practitioner.")
+        return render(request, "booking/book_series.html", context)
+    try:
+        plan = booking.plan_book(
+            client=data["client"],
+            indication=data["indication"],
+            areas=list(data["areas"]),
+            mixture=data["mixture"],
+            practitioner=data["practitioner"],
+            room=data["room"],
+            interval_days=form.interval_days,
+            maintenance_interval_days=data["maintenance_interval_days"],
+            slots=[Slot(p.start, p.end) for p in proposal],
+            notes=data["notes"],
+        )
+    except SlotTaken as taken:
+        return _slot_taken(request, form, data, taken)
+    messages.success(request, f"Booked {len(proposal)} sessions for {plan.client.full_name}.")
+    return redirect("plan_detail", plan.pk)
+
+
+def _slot_taken(request, form, data, taken: SlotTaken):
+    """Show the race lost to another booking, with the preview recomputed: the
+    nearest free slot replaces the one just taken."""
+    proposal = booking.series_preview(
+        practitioner=data["practitioner"],
+        room=data["room"],
+        first_start=form.first_start,
+        count=data["sessions"],
+        interval=data["interval"],
+        unit=data["interval_unit"],
+        duration=form.session_duration,
+    )
+    replacement = next((p.start for p in proposal if p.wanted == taken.start or p.moved), None)
+    text = f"{taken} Nothing was saved."
+    if replacement:
+        text += f" The nearest free slot is {timezone.localtime(replacement):%A %d %B %Y at %H:%M}."
+    messages.error(request, text)
+    context = {
+        "form": form,
+        "selected_client": data["client"],
+        "proposal": proposal,
+        "signature": _signature(p.start for p in proposal),
+        "complete": all(p.start for p in proposal),
+    }
+    return render(request, "booking/book_series.html", context, status=409)
+
+
+@permission_required("sessions_app.change_treatmentsession", raise_exception=True)
+@require_POST
+def session_action(request, pk: int, action: str):
+    session = get_object_or_404(TreatmentSession.objects.select_related("plan__client"), pk=pk)
+    back = _safe_next(request, reverse("schedule"))
+    try:
+        booking.session_set_status(session_id=session.pk, action=action)
+    except InvalidTransition as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    session.refresh_from_db()
+    when = timezone.localtime(session.starts_at)
+    text = f"{session.plan.client.full_name}, {when:%d/%m %H:%M}: {session.get_status_display().lower()}."
+    if session.status in (SessionStatus.NO_SHOW, SessionStatus.CANCELLED) and booking.series_shortfall(session.plan):
+        messages.warning(request, text + " The series is now one session short.")
+        return redirect(reverse("plan_rebook", args=[session.plan_id]) + "?next=" + back)
+    messages.success(request, text)
+    return redirect(back)
+
+
+@permission_required("sessions_app.change_treatmentsession", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def session_move(request, pk: int):
+    session = get_object_or_404(TreatmentSession.objects.select_related("plan__client", "practitioner", "room"), pk=pk)
+    back = _safe_next(request, reverse("schedule") + f"?date={timezone.localtime(session.starts_at):%Y-%m-%d}")
+    if session.status not in booking.MOVABLE:
+        messages.error(request, f"A {session.get_status_display().lower()} session cannot be moved.")
+        return redirect(back)
+    if request.method == "GET":
+        local = timezone.localtime(session.starts_at)
+        form = MoveForm(initial={"new_date": local.date(), "new_time": local.time().replace(second=0)})
+        return render(request, "booking/move.html", {"form": form, "session": session, "next": back})
+
+    form = MoveForm(request.POST)
+    context = {"form": form, "session": session, "next": back}
+    if not form.is_valid():
+        return render(request, "booking/move.html", context)
+    try:
+        moves, left = booking.move_preview(
+            session=session, new_start=form.new_start, shift_later=form.cleaned_data["shift_later"]
+        )
+    except SlotTaken as exc:
+        form.add_error("new_date", f"No free slot near {timezone.localtime(exc.start):%d/%m/%Y %H:%M}.")
+        return render(request, "booking/move.html", context)
+    signature = _signature(m.start for m in moves)
+    context |= {"moves": moves, "left": left, "signature": signature}
+    if request.POST.get("action") != "confirm":
+        return render(request, "booking/move.html", context)
+    if request.POST.get("signature") != signature:
+        messages.warning(request, "The schedule changed since your preview. Check the new dates, then confirm again.")
+        return render(request, "booking/move.html", context)
+    try:
+        booking.session_move(moves=moves)
+    except SlotTaken as taken:
+        messages.error(request, f"{taken} Nothing was moved; choose another time.")
+        return render(request, "booking/move.html", context, status=409)
+    messages.success(
+        request, f"Moved {len(moves)} session{'s' if len(moves) > 1 else ''} of {session.plan.client.full_name}."
+    )
+    return redirect(back)
+
+
+@permission_required("sessions_app.add_treatmentsession", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def plan_rebook(request, pk: int):
+    """Re-book, at the end of the series, the session a no-show or cancellation cost."""
+    plan = get_object_or_404(TreatmentPlan.objects.select_related("client"), pk=pk)
+    back = _safe_next(request, reverse("plan_detail", args=[plan.pk]))
+    proposal = booking.rebook_at_end_preview(plan)
+    if proposal is None:
+        messages.info(request, "The series is complete: nothing to re-book.")
+        return redirect(back)
+    signature = _signature([proposal.start])
+    context = {"plan": plan, "proposal": proposal, "signature": signature, "next": back}
+    if request.method == "GET":
+        return render(request, "booking/rebook.html", context)
+    if request.POST.get("signature") != signature or proposal.start is None:
+        messages.warning(request, "The free slots changed since your preview. Check the new date, then confirm.")
+        return render(request, "booking/rebook.html", context)
+    last = plan.sessions.order_by("-starts_at").first()
+    try:
+        booking.session_rebook_at_end(plan=plan, start=proposal.start, end=proposal.end, room=last.room)
+    except (SlotTaken, InvalidTransition) as exc:
+        messages.error(request, f"{exc} Nothing was saved.")
+        return redirect(back)
+    messages.success(request, f"Re-booked on {timezone.localtime(proposal.start):%A %d %B %Y at %H:%M}.")
+    return redirect(back)
+
+
+@permission_required("sessions_app.view_treatmentplan", raise_exception=True)
+@require_GET
+def plan_detail(request, pk: int):
+    plan = get_object_or_404(
+        TreatmentPlan.objects.select_related("client", "indication", "mixture", "practitioner").prefetch_related(
+            "areas"
+        ),
+        pk=pk,
+    )
+    sessions = list(plan.sessions.for_schedule().order_by("starts_at"))
+    kept = [s for s in sessions if s.is_maintenance is False and s.status not in NOT_KEPT]
+    done = sum(1 for s in kept if s.status == SessionStatus.COMPLETED)
+    last_completed = max((s.starts_at for s in kept if s.status == SessionStatus.COMPLETED), default=None)
+    future_maintenance = any(
+        s.is_maintenance and s.starts_at > timezone.now() and s.status in booking.MOVABLE for s in sessions
+    )
+    maintenance_due = None
+    if plan.status == "maintenance" and not future_maintenance:
+        last = max((s.starts_at for s in sessions if s.status == SessionStatus.COMPLETED), default=last_completed)
+        maintenance_due = booking.maintenance_due_on(plan, last) if last else None
+    context = {
+        "plan": plan,
+        "sessions": sessions,
+        "done": done,
+        "shortfall": max(0, plan.sessions_planned - len(kept)),
+        "maintenance_due": maintenance_due,
+        "next_session": next(
+            (s for s in sessions if s.starts_at > timezone.now() and s.status in booking.MOVABLE), None
+        ),
+    }
+    return TemplateResponse(request, "booking/plan_detail.html", context)

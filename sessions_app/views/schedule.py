@@ -1,0 +1,74 @@
+"""Day and week schedules, per practitioner and per room."""
+
+import datetime as dt
+
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from sessions_app.booking_forms import practitioners
+from sessions_app.models import Room, SessionStatus, TreatmentSession
+from sessions_app.services.booking import MOVABLE, TRANSITIONS
+
+
+def _int_param(request, name: str) -> int | None:
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _date_param(request) -> dt.date:
+    try:
+        return dt.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return timezone.localdate()
+
+
+@permission_required("sessions_app.view_treatmentsession", raise_exception=True)
+@require_GET
+def schedule(request):
+    """One day or one week of sessions, for a practitioner, a room, or everyone.
+    A fixed number of queries whatever the number of sessions."""
+    view = "week" if request.GET.get("view") == "week" else "day"
+    day = _date_param(request)
+    first = day - dt.timedelta(days=day.weekday()) if view == "week" else day
+    days = [first + dt.timedelta(days=i) for i in range(7 if view == "week" else 1)]
+    start = timezone.make_aware(dt.datetime.combine(days[0], dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time.min))
+
+    staff = list(practitioners())
+    rooms = list(Room.objects.filter(active=True))
+    practitioner = next((p for p in staff if p.pk == _int_param(request, "practitioner")), None)
+    room = next((r for r in rooms if r.pk == _int_param(request, "room")), None)
+    show_cancelled = request.GET.get("cancelled") == "1"
+
+    sessions = TreatmentSession.objects.for_schedule().filter(starts_at__gte=start, starts_at__lt=end)
+    if practitioner:
+        sessions = sessions.filter(practitioner=practitioner)
+    if room:
+        sessions = sessions.filter(room=room)
+    if not show_cancelled:
+        sessions = sessions.exclude(status=SessionStatus.CANCELLED)
+    by_day: dict[dt.date, list] = {d: [] for d in days}
+    for session in sessions.order_by("starts_at", "room__name"):
+        by_day.setdefault(timezone.localtime(session.starts_at).date(), []).append(session)
+
+    step = dt.timedelta(days=7 if view == "week" else 1)
+    context = {
+        "view": view,
+        "day": day,
+        "days": [(d, by_day[d]) for d in days],
+        "previous": first - step,
+        "next": first + step,
+        "today": timezone.localdate(),
+        "practitioners": staff,
+        "rooms": rooms,
+        "practitioner": practitioner,
+        "room": room,
+        "show_cancelled": show_cancelled,
+        "total": sum(len(v) for v in by_day.values()),
+        "actions": {name: allowed for name, (_, allowed) in TRANSITIONS.items()},
+        "movable": MOVABLE,
+        "can_change": request.user.has_perm("sessions_app.change_treatmentsession"),
+    }
+    return render(request, "schedule/schedule.html", context)

@@ -1,0 +1,343 @@
+"""Reception's pages: book a series, the schedule, actions, moves, the feed."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.calendar_feed import calendar_token_revoke, calendar_token_rotate
+from sessions_app.models import (
+    ClosedDay,
+    Indication,
+    Mixture,
+    Role,
+    Room,
+    SessionStatus,
+    TreatmentArea,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from sessions_app.services import booking
+
+from .factories import make_client, make_plan, make_session, make_user
+from .test_booking import next_weekday_at
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture
+def reception_client(client, reception):
+    client.force_login(reception)
+    return client
+
+
+def series_post(client_obj, practitioner, first: dt.datetime, **overrides):
+    data = {
+        "client": client_obj.pk,
+        "indication": Indication.objects.get(name="Skin rejuvenation").pk,
+        "areas": [TreatmentArea.objects.get(name="Face").pk],
+        "mixture": Mixture.objects.get(name="Facial rejuvenation").pk,
+        "practitioner": practitioner.pk,
+        "room": Room.objects.get(name="Room 1").pk,
+        "sessions": 6,
+        "interval": 2,
+        "interval_unit": "weeks",
+        "first_date": first.date().isoformat(),
+        "first_time": first.strftime("%H:%M"),
+        "duration": 45,
+        "maintenance_interval_days": 90,
+        "notes": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def preview_then_confirm(http, data):
+    preview = http.post(reverse("book_series"), data | {"action": "preview"})
+    assert preview.status_code == 200
+    signature = preview.context["signature"]
+    return preview, http.post(reverse("book_series"), data | {"action": "confirm", "signature": signature})
+
+
+@pytest.mark.django_db
+def test_preview_saves_nothing_and_confirm_books_the_whole_series(reception_client, practitioner):
+    patient = make_client()
+    first = next_weekday_at(10, weeks_ahead=2)
+    ClosedDay.objects.create(date=(first + dt.timedelta(weeks=4)).date(), reason="Inventory")
+    preview, confirm = preview_then_confirm(reception_client, series_post(patient, practitioner, first))
+    assert "Proposed sessions" in preview.content.decode()
+    assert "closed day (Inventory)" in preview.content.decode()
+    plan = TreatmentPlan.objects.get(client=patient)
+    assert confirm.status_code == 302
+    assert confirm["Location"] == reverse("plan_detail", args=[plan.pk])
+    sessions = list(plan.sessions.order_by("sequence"))
+    assert len(sessions) == 6
+    assert sessions[2].starts_at.astimezone(PARIS).date() != (first + dt.timedelta(weeks=4)).date()
+    assert sessions[5].starts_at == first + dt.timedelta(weeks=10)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("override", "field", "message"),
+    [
+        ({"interval": 0}, "interval", "at least 1"),
+        ({"sessions": 16}, "sessions", "At most 15 sessions"),
+        ({"room": 999999}, "room", "Unknown room"),
+        ({"duration": 600}, "duration", "longer than the clinic's longest opening period"),
+        ({"first_date": "2020-01-06"}, "first_date", "cannot be in the past"),
+        ({"client": ""}, "client", "Choose the client"),
+        ({"first_time": "ten"}, "first_time", "Enter a valid time"),
+    ],
+)
+def test_bad_input_is_shown_beside_the_field_and_nothing_is_saved(
+    reception_client, practitioner, override, field, message
+):
+    data = series_post(make_client(), practitioner, next_weekday_at(10)) | override
+    response = reception_client.post(reverse("book_series"), data | {"action": "confirm", "signature": "x"})
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert TreatmentPlan.objects.count() == 0
+    assert TreatmentSession.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_booking_that_loses_the_race_says_slot_just_taken_with_the_nearest_free_slot(reception_client, practitioner):
+    patient = make_client()
+    first = next_weekday_at(10, weeks_ahead=2)
+    data = series_post(patient, practitioner, first, sessions=2)
+    preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
+    signature = preview.context["signature"]
+    # Another receptionist takes the first slot after our preview, before our confirm.
+    original = booking.series_preview
+    calls = []
+
+    def preview_before_the_other_booking(**kwargs):
+        calls.append(1)
+        result = original(**kwargs)
+        if len(calls) == 1:
+            make_session(
+                plan=make_plan(practitioner=practitioner), practitioner=practitioner, starts_at=first, sequence=1
+            )
+        return result
+
+    booking.series_preview = preview_before_the_other_booking
+    try:
+        response = reception_client.post(reverse("book_series"), data | {"action": "confirm", "signature": signature})
+    finally:
+        booking.series_preview = original
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "was just taken" in page
+    assert "nearest free slot" in page
+    assert not TreatmentPlan.objects.filter(client=patient).exists()
+
+
+@pytest.mark.django_db
+def test_confirm_with_a_stale_preview_shows_the_new_dates_instead_of_booking(reception_client, practitioner):
+    data = series_post(make_client(), practitioner, next_weekday_at(10, weeks_ahead=2))
+    response = reception_client.post(reverse("book_series"), data | {"action": "confirm", "signature": "stale"})
+    assert response.status_code == 200
+    assert "changed since your preview" in response.content.decode()
+    assert TreatmentPlan.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_client_lookup_finds_by_name_and_leaves_archived_clients_out(reception_client):
+    make_client(first_name="Amélie", last_name="Poulain")
+    make_client(first_name="Amélie", last_name="Pouliot", archived_at=timezone.now())
+    response = reception_client.get(reverse("client_lookup"), {"q": "poul"})
+    page = response.content.decode()
+    assert "Amélie Poulain" in page
+    assert "Pouliot" not in page
+
+
+def schedule_url(**params):
+    return reverse("schedule") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+@pytest.mark.django_db
+def test_schedule_lists_each_session_with_client_series_position_and_status(reception_client, practitioner):
+    day = next_weekday_at(9)
+    plan = make_plan(practitioner=practitioner, sessions_planned=6, client=make_client(first_name="Zoé"))
+    make_session(
+        plan=plan,
+        starts_at=day - dt.timedelta(weeks=4),
+        sequence=1,
+        status="completed",
+        completed_at=day - dt.timedelta(weeks=4),
+    )
+    make_session(plan=plan, starts_at=day - dt.timedelta(weeks=2), sequence=2, status="no_show")
+    make_session(plan=plan, starts_at=day, sequence=3, status="confirmed")
+    response = reception_client.get(schedule_url(date=day.date().isoformat()))
+    [(_, sessions)] = response.context["days"]
+    assert [s.plan.client.first_name for s in sessions] == ["Zoé"]
+    page = response.content.decode()
+    assert "2 of 6" in page  # the no-show does not count
+    assert "Confirmed" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("view", ["day", "week"])
+def test_schedule_query_count_does_not_grow_with_sessions(reception_client, view, django_assert_num_queries):
+    day = next_weekday_at(9)
+    practitioner = make_user(Role.PRACTITIONER)
+
+    def add_sessions(first, last):
+        for i in range(first, last):
+            make_session(practitioner=practitioner, starts_at=day + dt.timedelta(minutes=45 * (i % 12), days=i // 12))
+
+    add_sessions(0, 1)
+    url = schedule_url(view=view, date=day.date().isoformat())
+    # session, user, user and group permissions, practitioners, rooms, sessions with
+    # series position, groups (navigation).
+    with django_assert_num_queries(8):
+        first = reception_client.get(url)
+    add_sessions(1, 25)
+    with django_assert_num_queries(8):
+        second = reception_client.get(url)
+    assert second.context["total"] > first.context["total"]
+
+
+@pytest.mark.django_db
+def test_schedule_filters_by_practitioner_and_room(reception_client):
+    day = next_weekday_at(9)
+    alice, bob = make_user(Role.PRACTITIONER), make_user(Role.PRACTITIONER)
+    make_session(practitioner=alice, starts_at=day)
+    make_session(practitioner=bob, starts_at=day, room=Room.objects.get(name="Room 2"))
+    by_alice = reception_client.get(schedule_url(date=day.date().isoformat(), practitioner=alice.pk))
+    assert by_alice.context["total"] == 1
+    by_room = reception_client.get(schedule_url(date=day.date().isoformat(), room=Room.objects.get(name="Room 2").pk))
+    assert [s.practitioner for _, ss in by_room.context["days"] for s in ss] == [bob]
+
+
+@pytest.mark.django_db
+def test_schedule_ignores_nonsense_parameters(reception_client):
+    response = reception_client.get(schedule_url(date="31-02-2026", practitioner="x' or 1=1", view="year"))
+    assert response.status_code == 200
+    assert response.context["view"] == "day"
+
+
+@pytest.mark.django_db
+def test_no_show_offers_to_rebook_at_the_end(reception_client, practitioner):
+    plan = make_plan(practitioner=practitioner, sessions_planned=2)
+    one = make_session(plan=plan, starts_at=next_weekday_at(10), sequence=1)
+    make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=3), sequence=2)
+    response = reception_client.post(reverse("session_action", args=[one.pk, "no_show"]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("plan_rebook", args=[plan.pk]))
+    rebook = reception_client.get(response["Location"])
+    assert rebook.status_code == 200
+    confirm = reception_client.post(reverse("plan_rebook", args=[plan.pk]), {"signature": rebook.context["signature"]})
+    assert confirm.status_code == 302
+    assert plan.sessions.exclude(status="no_show").count() == 2
+
+
+@pytest.mark.django_db
+def test_an_impossible_action_is_a_message_not_an_error(reception_client):
+    session = make_session(status="completed", completed_at=timezone.now())
+    response = reception_client.post(reverse("session_action", args=[session.pk, "cancel"]), follow=True)
+    assert response.status_code == 200
+    assert "cannot be marked cancelled" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_unknown_action_is_a_404(reception_client):
+    session = make_session()
+    assert reception_client.post(f"/sessions/{session.pk}/delete/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_move_previews_then_shifts_the_rest_of_the_series(reception_client, practitioner):
+    plan = make_plan(practitioner=practitioner, sessions_planned=3)
+    start = next_weekday_at(10, weeks_ahead=2)
+    sessions = [make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2 * i), sequence=i + 1) for i in range(3)]
+    new = sessions[1].starts_at + dt.timedelta(days=1)
+    data = {"new_date": new.date().isoformat(), "new_time": "10:00", "shift_later": "on"}
+    url = reverse("session_move", args=[sessions[1].pk])
+    preview = reception_client.post(url, data | {"action": "preview"})
+    assert [m.session.sequence for m in preview.context["moves"]] == [2, 3]
+    assert TreatmentSession.objects.get(pk=sessions[1].pk).starts_at == sessions[1].starts_at  # nothing saved yet
+    confirm = reception_client.post(url, data | {"action": "confirm", "signature": preview.context["signature"]})
+    assert confirm.status_code == 302
+    assert TreatmentSession.objects.get(pk=sessions[2].pk).starts_at == sessions[2].starts_at + dt.timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_a_move_into_the_past_is_refused_beside_the_date(reception_client):
+    session = make_session(starts_at=next_weekday_at(10))
+    response = reception_client.post(
+        reverse("session_move", args=[session.pk]), {"new_date": "2020-01-01", "new_time": "10:00", "action": "confirm"}
+    )
+    assert "cannot be moved into the past" in " ".join(response.context["form"].errors["new_date"])
+
+
+@pytest.mark.django_db
+def test_plan_page_shows_maintenance_due_not_booked(reception_client, practitioner):
+    plan = make_plan(practitioner=practitioner, sessions_planned=1, maintenance_interval_days=90)
+    last = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-2))
+    booking.session_complete(session_id=last.pk)
+    response = reception_client.get(reverse("plan_detail", args=[plan.pk]))
+    due = timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
+    assert response.context["maintenance_due"] == due
+    assert "not booked" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_plan_page_query_count_does_not_grow_with_sessions(reception_client, practitioner, django_assert_num_queries):
+    plan = make_plan(practitioner=practitioner, sessions_planned=12)
+    make_session(plan=plan, starts_at=next_weekday_at(10), sequence=1)
+    url = reverse("plan_detail", args=[plan.pk])
+    # session, user, user and group permissions, plan (+client, indication, mixture,
+    # practitioner), areas, sessions, groups (navigation).
+    with django_assert_num_queries(8):
+        reception_client.get(url)
+    for i in range(2, 12):
+        make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=i), sequence=i)
+    with django_assert_num_queries(8):
+        reception_client.get(url)
+
+
+@pytest.mark.django_db
+def test_calendar_feed_parses_with_the_clinic_time_zone_and_can_be_revoked(client, practitioner):
+    patient = make_client(first_name="Inès", last_name="Martin")
+    plan = make_plan(client=patient, practitioner=practitioner)
+    start = dt.datetime(2026, 3, 31, 10, tzinfo=PARIS)  # after the spring change
+    session = make_session(plan=plan, starts_at=start, sequence=1)
+    make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2), sequence=2, status=SessionStatus.CANCELLED)
+    token = calendar_token_rotate(user=practitioner)
+    url = reverse("practitioner_feed", args=[token])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sessions_app.calendar_feed.timezone.now", lambda: start - dt.timedelta(days=1))
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/calendar")
+    cal = icalendar.Calendar.from_ical(response.content)
+    [event] = cal.events
+    assert event.start == start
+    assert str(event.start.tzinfo) == "Europe/Paris"
+    assert event.end - event.start == dt.timedelta(minutes=45)
+    assert event["UID"].startswith(f"session-{session.pk}@")
+    assert "Inès M." in str(event["SUMMARY"])
+    assert "Martin" not in response.content.decode()  # no full name in a feed that may reach a cloud calendar
+    calendar_token_revoke(user=practitioner)
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_rotating_the_token_retires_the_old_url(client, practitioner):
+    old = calendar_token_rotate(user=practitioner)
+    new = calendar_token_rotate(user=practitioner)
+    assert client.get(reverse("practitioner_feed", args=[old])).status_code == 404
+    assert client.get(reverse("practitioner_feed", args=[new])).status_code == 200
+
+
+@pytest.mark.django_db
+def test_booking_pages_need_sign_in_and_the_right_permission(client):
+    assert client.get(reverse("book_series")).status_code == 302
+    nobody = make_user(None)
+    client.force_login(nobody)
+    assert client.get(reverse("book_series")).status_code == 403
+    assert client.get(reverse("schedule")).status_code == 403

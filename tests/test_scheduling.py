@@ -1,0 +1,180 @@
+"""The series date function, without a database."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from sessions_app.scheduling import (
+    Calendar,
+    IntervalUnit,
+    Reason,
+    add_interval,
+    local_datetime,
+    propose_series,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+UTC = dt.UTC
+# Monday to Friday 09-13 and 14-19, Saturday 09-13, as the reference data.
+HOURS = {d: [(dt.time(9), dt.time(13)), (dt.time(14), dt.time(19))] for d in range(5)} | {
+    5: [(dt.time(9), dt.time(13))]
+}
+MINUTES_45 = dt.timedelta(minutes=45)
+NOW = dt.datetime(2026, 1, 1, 8, tzinfo=PARIS)
+
+
+def at(y, m, d, hh=10, mm=0):
+    return dt.datetime(y, m, d, hh, mm, tzinfo=PARIS)
+
+
+def series(first, count=6, interval=2, unit=IntervalUnit.WEEKS, **cal_fields):
+    cal = Calendar(tz=PARIS, hours=HOURS, **cal_fields)
+    return propose_series(
+        first_start=first, count=count, interval=interval, unit=unit, duration=MINUTES_45, cal=cal, now=NOW
+    )
+
+
+def test_six_sessions_every_two_weeks_keep_day_and_time():
+    plan = series(at(2026, 2, 2))  # a Monday
+    assert [p.start for p in plan] == [at(2026, 2, 2) + dt.timedelta(weeks=2 * i) for i in range(6)]
+    assert [p.sequence for p in plan] == [1, 2, 3, 4, 5, 6]
+    assert not any(p.moved for p in plan)
+    assert all(p.end - p.start == MINUTES_45 for p in plan)
+
+
+def test_wall_clock_time_is_kept_across_the_spring_daylight_saving_change():
+    # Paris moves from +01:00 to +02:00 on 29 March 2026.
+    plan = series(at(2026, 3, 17), count=2)
+    second = plan[1].start
+    assert second.astimezone(PARIS).time() == dt.time(10)
+    assert second.astimezone(PARIS).date() == dt.date(2026, 3, 31)
+    # In absolute time the gap is an hour short of two weeks.
+    assert second - plan[0].start == dt.timedelta(weeks=2, hours=-1)
+
+
+def test_wall_clock_time_is_kept_across_the_autumn_change():
+    # And back to +01:00 on 25 October 2026.
+    plan = series(at(2026, 10, 20, 18, 0), count=2)
+    assert plan[1].start.astimezone(PARIS).replace(tzinfo=None) == dt.datetime(2026, 11, 3, 18, 0)
+    assert plan[1].start - plan[0].start == dt.timedelta(weeks=2, hours=1)
+
+
+def test_a_time_the_clock_skips_does_not_exist():
+    assert local_datetime(dt.date(2026, 3, 29), dt.time(2, 30), PARIS) is None
+    assert local_datetime(dt.date(2026, 3, 29), dt.time(3, 30), PARIS) is not None
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (dt.date(2026, 1, 31), 1, dt.date(2026, 2, 28)),
+        (dt.date(2028, 1, 31), 1, dt.date(2028, 2, 29)),  # leap year
+        (dt.date(2026, 12, 31), 2, dt.date(2027, 2, 28)),  # across the year end
+        (dt.date(2026, 3, 31), 1, dt.date(2026, 4, 30)),
+        (dt.date(2026, 5, 15), 3, dt.date(2026, 8, 15)),
+    ],
+)
+def test_months_clamp_to_the_end_of_a_shorter_month(day, months, expected):
+    assert add_interval(day, months, IntervalUnit.MONTHS) == expected
+
+
+def test_monthly_series_from_the_31st_returns_to_the_31st_after_a_short_month():
+    plan = series(at(2026, 7, 31), count=3, interval=1, unit=IntervalUnit.MONTHS)
+    # 31 July (Fri), 31 August (Mon), 30 September (Wed): each from the first date, not the previous.
+    assert [p.start.date() for p in plan] == [dt.date(2026, 7, 31), dt.date(2026, 8, 31), dt.date(2026, 9, 30)]
+
+
+def test_weekly_interval_crosses_month_end_by_days():
+    assert add_interval(dt.date(2026, 1, 25), 2, IntervalUnit.WEEKS) == dt.date(2026, 2, 8)
+    assert add_interval(dt.date(2026, 2, 25), 5, IntervalUnit.DAYS) == dt.date(2026, 3, 2)
+
+
+def test_a_closed_day_moves_the_session_to_the_nearest_open_day_with_the_reason():
+    # Friday 25 December is closed; the nearest open slot at 10:00 is Saturday the 26th.
+    plan = series(at(2026, 12, 11), count=3, closed={dt.date(2026, 12, 25): "Christmas"})
+    moved = plan[1]
+    assert moved.moved
+    assert moved.start == at(2026, 12, 26)
+    assert moved.reason == "closed day (Christmas)"
+    # The next session keeps its own date: the series' rhythm is not shifted.
+    assert plan[2].start == at(2027, 1, 8)
+    assert not plan[2].moved
+
+
+def test_a_booked_practitioner_moves_the_session_to_the_nearest_time_that_day():
+    busy = [(at(2026, 2, 16, 10), at(2026, 2, 16, 11))]
+    plan = series(at(2026, 2, 2), count=2, practitioner_busy=busy)
+    # 09:15-10:00 ends when the busy hour starts: nearer than 11:00.
+    assert plan[1].start == at(2026, 2, 16, 9, 15)
+    assert plan[1].reason == Reason.PRACTITIONER_BUSY
+
+
+def test_a_booked_room_moves_the_session_too():
+    busy = [(at(2026, 2, 16, 9), at(2026, 2, 16, 10, 30))]
+    plan = series(at(2026, 2, 2), count=2, room_busy=busy)
+    assert plan[1].start == at(2026, 2, 16, 10, 30)
+    assert plan[1].reason == Reason.ROOM_BUSY
+
+
+def test_back_to_back_bookings_do_not_clash():
+    busy = [(at(2026, 2, 16, 9), at(2026, 2, 16, 10))]
+    plan = series(at(2026, 2, 2), count=2, practitioner_busy=busy)
+    assert not plan[1].moved
+
+
+def test_a_session_running_past_closing_time_is_moved_inside_opening_hours():
+    plan = series(at(2026, 2, 2, 12, 30), count=1)
+    assert plan[0].start == at(2026, 2, 2, 12, 15)
+    assert plan[0].reason == Reason.OUTSIDE_HOURS
+
+
+def test_sunday_has_no_opening_hours():
+    plan = series(at(2026, 2, 8), count=1)  # a Sunday
+    assert plan[0].start == at(2026, 2, 9)  # Monday 10:00 is as near as Saturday 10:00 and later wins
+    assert plan[0].reason == Reason.OUTSIDE_HOURS
+
+
+def test_a_moved_session_never_comes_sooner_than_the_minimum_interval():
+    # Saturday 26 December is closed too, so session 2 goes to Monday 28th; with
+    # a 13-day minimum, session 3 may not come before Saturday 9 January 10:00...
+    closed = {dt.date(2026, 12, 25): "Christmas", dt.date(2026, 12, 26): "Boxing day", dt.date(2026, 12, 24): "Eve"}
+    plan = series(at(2026, 12, 11), count=3, closed=closed)
+    assert plan[1].start == at(2026, 12, 28)
+    assert plan[2].start - plan[1].start >= dt.timedelta(days=13)
+    assert plan[2].reason == Reason.TOO_SOON
+
+
+def test_a_first_date_in_the_past_is_moved_to_the_future():
+    cal = Calendar(tz=PARIS, hours=HOURS)
+    plan = propose_series(
+        first_start=at(2025, 12, 29),
+        count=1,
+        interval=1,
+        unit=IntervalUnit.WEEKS,
+        duration=MINUTES_45,
+        cal=cal,
+        now=NOW,
+    )
+    assert plan[0].start >= NOW
+    assert plan[0].reason == Reason.IN_THE_PAST
+
+
+def test_no_free_slot_is_reported_not_invented():
+    cal = Calendar(tz=PARIS, hours={})  # never open
+    plan = propose_series(
+        first_start=at(2026, 2, 2), count=2, interval=1, unit="weeks", duration=MINUTES_45, cal=cal, now=NOW
+    )
+    assert all(p.start is None for p in plan)
+    assert plan[0].reason.startswith("no free slot")
+
+
+@pytest.mark.parametrize(("count", "interval"), [(0, 1), (1, 0)])
+def test_a_series_needs_sessions_and_an_interval(count, interval):
+    with pytest.raises(ValueError):
+        series(at(2026, 2, 2), count=count, interval=interval)
+
+
+def test_times_are_aware_and_convert_cleanly_to_utc():
+    plan = series(at(2026, 6, 1), count=1)
+    assert plan[0].start.astimezone(UTC) == dt.datetime(2026, 6, 1, 8, tzinfo=UTC)
