@@ -1,0 +1,128 @@
+"""Sign-in, the base layout's navigation per role, and today's dashboard."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.models import Reminder, ReminderChannel, ReminderKind, Role, SideEffect, SideEffectKind
+
+from .factories import PASSWORD, make_client, make_session, make_user
+from .test_booking import next_weekday_at
+
+
+def add_side_effect(client_obj, recorded_by, *, serious=False, resolved=False):
+    return SideEffect.objects.create(
+        client=client_obj,
+        kind=SideEffectKind.objects.order_by("pk").first(),
+        severity="mild",
+        serious=serious,
+        onset=timezone.localdate(),
+        resolved_on=timezone.localdate() if resolved else None,
+        recorded_by=recorded_by,
+    )
+
+
+def add_due_reminder(client_obj, n: int):
+    return Reminder.objects.create(
+        client=client_obj,
+        kind=ReminderKind.MAINTENANCE_DUE,
+        channel=ReminderChannel.CALL,
+        key=f"test:{client_obj.pk}:{n}",
+        due_at=timezone.now() - dt.timedelta(hours=1),
+    )
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+def test_staff_sign_in_with_the_form_and_out_with_a_post(client):
+    user = make_user(Role.RECEPTION)
+    wrong = client.post(reverse("login"), {"username": user.username, "password": "nope"})
+    assert wrong.status_code == 200
+    assert "correct username and password" in wrong.content.decode()
+    right = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert right["Location"] == reverse("dashboard")
+    assert client.get(reverse("dashboard")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("dashboard")).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "sees", "hidden"),
+    [
+        (Role.RECEPTION, ["Schedule", "Book a series", "Reminders due"], ["Open side effects", "Admin"]),
+        (Role.PRACTITIONER, ["Schedule", "Book a series", "Open side effects", "Reminders due"], ["Admin"]),
+        (Role.MANAGER, ["Schedule", "Book a series", "Open side effects", "Reminders due", "Admin"], []),
+    ],
+)
+def test_each_role_sees_its_navigation_and_panels(client, role, sees, hidden):
+    client.force_login(make_user(role))
+    page = client.get(reverse("dashboard")).content.decode()
+    for text in sees:
+        assert text in page, text
+    for text in hidden:
+        assert text not in page, text
+
+
+@pytest.mark.django_db
+def test_dashboard_lists_todays_sessions_open_side_effects_and_due_reminders(client):
+    manager = make_user(Role.MANAGER)
+    client.force_login(manager)
+    today = timezone.localtime().replace(hour=11, minute=0, second=0, microsecond=0)
+    session = make_session(starts_at=today)
+    tomorrow = make_session(starts_at=today + dt.timedelta(days=1))
+    add_side_effect(session.plan.client, manager, serious=True)
+    add_side_effect(tomorrow.plan.client, manager, resolved=True)  # resolved but not reviewed: still open
+    add_due_reminder(session.plan.client, 1)
+
+    response = client.get(reverse("dashboard"))
+    assert [s.pk for s in response.context["sessions"]] == [session.pk]
+    assert response.context["side_effects_total"] == 2
+    assert response.context["reminders_total"] == 1
+    page = response.content.decode()
+    assert session.plan.client.full_name in page
+    assert "serious" in page
+
+
+@pytest.mark.django_db
+def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
+    manager = make_user(Role.MANAGER)
+    client.force_login(manager)
+    start = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
+
+    def add(first, last):
+        for i in range(first, last):
+            session = make_session(starts_at=start + dt.timedelta(minutes=45 * i))
+            add_side_effect(session.plan.client, manager)
+            add_due_reminder(session.plan.client, i)
+
+    add(0, 1)
+    # session, user, user and group permissions, today's sessions with series
+    # position, open side effects, their count, reminders due, their count,
+    # groups (navigation).
+    with django_assert_num_queries(10):
+        first = client.get(reverse("dashboard"))
+    add(1, 15)
+    with django_assert_num_queries(10):
+        second = client.get(reverse("dashboard"))
+    assert len(second.context["sessions"]) > len(first.context["sessions"])
+    assert second.context["reminders_total"] == 15
+
+
+@pytest.mark.django_db
+def test_dashboard_with_nothing_today_says_so(client):
+    client.force_login(make_user(Role.PRACTITIONER))
+    make_client()
+    make_session(starts_at=next_weekday_at(10, weeks_ahead=2))
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "No sessions booked today." in page
+    assert "No side effect waits for review." in page
+    assert "No reminder is due." in page
