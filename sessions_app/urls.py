@@ -23,5 +23,6 @@ urlpatterns = [
         booking.session_action,
         name="session_action",
     ),
+    path("calendar/", calendar.calendar_settings, name="calendar_settings"),
     path("calendar/<str:token>.ics", calendar.practitioner_feed, name="practitioner_feed"),
 ]

@@ -341,3 +341,31 @@ def test_booking_pages_need_sign_in_and_the_right_permission(client):
     client.force_login(nobody)
     assert client.get(reverse("book_series")).status_code == 403
     assert client.get(reverse("schedule")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_practitioner_switches_the_feed_on_rotates_and_revokes_it(client, practitioner):
+    client.force_login(practitioner)
+    page = reverse("calendar_settings")
+    assert "Your calendar feed is off." in client.get(page).content.decode()
+
+    client.post(page, {"action": "rotate"})
+    practitioner.refresh_from_db()
+    first = practitioner.calendar_token
+    assert first and first in client.get(page).content.decode()
+    assert client.get(reverse("practitioner_feed", args=[first])).status_code == 200
+
+    client.post(page, {"action": "rotate"})
+    practitioner.refresh_from_db()
+    assert practitioner.calendar_token != first
+    assert client.get(reverse("practitioner_feed", args=[first])).status_code == 404
+
+    client.post(page, {"action": "revoke"})
+    practitioner.refresh_from_db()
+    assert practitioner.calendar_token is None
+
+
+@pytest.mark.django_db
+def test_only_practitioners_have_a_calendar_feed_page(client, reception):
+    client.force_login(reception)
+    assert client.get(reverse("calendar_settings")).status_code == 403

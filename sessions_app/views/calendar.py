@@ -1,9 +1,13 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
 
-from sessions_app.calendar_feed import build_feed, feed_sessions
-from sessions_app.models import User
+from sessions_app.calendar_feed import build_feed, calendar_token_revoke, calendar_token_rotate, feed_sessions
+from sessions_app.models import Role, User
 
 
 @login_not_required
@@ -21,3 +25,25 @@ def practitioner_feed(request, token: str):
     response["Content-Disposition"] = 'inline; filename="sessions.ics"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def calendar_settings(request):
+    """A practitioner's own feed: its secret URL, a new URL (which retires the
+    old one at once), or no URL at all."""
+    user = request.user
+    if not user.has_role(Role.PRACTITIONER):
+        raise PermissionDenied
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "rotate":
+            calendar_token_rotate(user=user)
+            messages.success(request, "Your calendar has a new address; the old one no longer works.")
+        elif action == "revoke":
+            calendar_token_revoke(user=user)
+            messages.success(request, "Your calendar feed is switched off.")
+        return redirect("calendar_settings")
+    feed_url = None
+    if user.calendar_token:
+        feed_url = request.build_absolute_uri(reverse("practitioner_feed", args=[user.calendar_token]))
+    return render(request, "calendar/settings.html", {"feed_url": feed_url})
