@@ -211,6 +211,10 @@ CLINIC_MAX_SERIES_SESSIONS = env_int("CLINIC_MAX_SERIES_SESSIONS", 15)
 if not 1 <= CLINIC_MAX_SERIES_SESSIONS <= 30:
     raise ImproperlyConfigured("CLINIC_MAX_SERIES_SESSIONS must be between 1 and 30")
 CLINIC_SESSION_MINUTES = env_int("CLINIC_SESSION_MINUTES", 45)
+# A screening older than this must be renewed before the next session.
+CLINIC_SCREENING_MAX_AGE_MONTHS = env_int("CLINIC_SCREENING_MAX_AGE_MONTHS", 12)
+if CLINIC_SCREENING_MAX_AGE_MONTHS < 1:
+    raise ImproperlyConfigured("CLINIC_SCREENING_MAX_AGE_MONTHS must be at least 1")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.models import Reminder, SessionStatus, SideEffect, TreatmentSession
 from sessions_app.services.booking import MOVABLE, TRANSITIONS
+from sessions_app.services.clearance import annotate_clearance
 
 # The dashboard lists at most this many side effects and reminders; the count says how many in all.
 DASHBOARD_LIMIT = 10
@@ -31,6 +32,7 @@ def dashboard(request):
     if user.has_perm("sessions_app.view_treatmentsession"):
         sessions = TreatmentSession.objects.for_schedule().filter(starts_at__gte=start, starts_at__lt=end)
         context["sessions"] = list(sessions.exclude(status=SessionStatus.CANCELLED).order_by("starts_at", "room__name"))
+        annotate_clearance(context["sessions"])
         context["actions"] = {name: allowed for name, (_, allowed) in TRANSITIONS.items()}
         context["movable"] = MOVABLE
         context["can_change"] = user.has_perm("sessions_app.change_treatmentsession")

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from sessions_app.booking_forms import practitioners
 from sessions_app.models import Room, SessionStatus, TreatmentSession
 from sessions_app.services.booking import MOVABLE, TRANSITIONS
+from sessions_app.services.clearance import annotate_clearance
 
 
 def _int_param(request, name: str) -> int | None:
@@ -49,8 +50,10 @@ def schedule(request):
         sessions = sessions.filter(room=room)
     if not show_cancelled:
         sessions = sessions.exclude(status=SessionStatus.CANCELLED)
+    sessions = list(sessions.order_by("starts_at", "room__name"))
+    annotate_clearance(sessions)
     by_day: dict[dt.date, list] = {d: [] for d in days}
-    for session in sessions.order_by("starts_at", "room__name"):
+    for session in sessions:
         by_day.setdefault(timezone.localtime(session.starts_at).date(), []).append(session)
 
     step = dt.timedelta(days=7 if view == "week" else 1)

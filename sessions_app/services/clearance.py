@@ -1,0 +1,92 @@
+"""Loads what `sessions_app.clearance.treatment_clearance` needs, for many
+sessions at once in a fixed number of queries (the schedule shows a badge per
+session), and asks it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from sessions_app.clearance import Answer, Verdict, treatment_clearance
+from sessions_app.models import (
+    Client,
+    Consent,
+    ConsentText,
+    MixtureComponent,
+    Screening,
+    SessionStatus,
+    Severity,
+    TreatmentSession,
+)
+
+
+def current_consent_text() -> ConsentText | None:
+    """The consent text in force today: the highest version already effective."""
+    return ConsentText.objects.filter(effective_from__lte=timezone.localdate()).order_by("-version").first()
+
+
+def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
+    """The verdict for each session, by session id: six queries whatever the
+    number of sessions. Each session needs its `plan` loaded."""
+    if not sessions:
+        return {}
+    client_ids = {s.plan.client_id for s in sessions}
+    mixture_ids = {s.plan.mixture_id for s in sessions}
+    plan_ids = {s.plan_id for s in sessions}
+
+    latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
+    screenings = {
+        s.client_id: s
+        for s in Screening.objects.filter(client_id__in=client_ids, pk=Subquery(latest)).prefetch_related("answers")
+    }
+    allergies: dict[int, dict[int, str]] = defaultdict(dict)
+    through = Client.allergies.through.objects.filter(client_id__in=client_ids)
+    for client_id, substance_id, name in through.values_list("client_id", "substance_id", "substance__name"):
+        allergies[client_id][substance_id] = name
+    substances: dict[int, set[int]] = defaultdict(set)
+    components = MixtureComponent.objects.filter(mixture_id__in=mixture_ids, product__substances__isnull=False)
+    for mixture_id, substance_id in components.values_list("mixture_id", "product__substances"):
+        substances[mixture_id].add(substance_id)
+    text = current_consent_text()
+    signed = set()
+    if text is not None:
+        signed = set(Consent.objects.filter(plan_id__in=plan_ids, consent_text=text).values_list("plan_id", flat=True))
+
+    today = timezone.localdate()
+    result = {}
+    for session in sessions:
+        screening = screenings.get(session.plan.client_id)
+        answers = [
+            Answer(a.get_question_display(), a.answer, a.severity == Severity.ABSOLUTE, a.judgement)
+            for a in (screening.answers.all() if screening else ())
+        ]
+        result[session.pk] = treatment_clearance(
+            today=today,
+            screened_on=timezone.localtime(screening.screened_at).date() if screening else None,
+            answers=answers,
+            allergy_names=allergies.get(session.plan.client_id, {}),
+            mixture_substance_ids=substances.get(session.plan.mixture_id, set()),
+            consent_signed=session.plan_id in signed,
+            max_screening_age_months=settings.CLINIC_SCREENING_MAX_AGE_MONTHS,
+        )
+    return result
+
+
+def clearance(session: TreatmentSession) -> Verdict:
+    return clearances([session])[session.pk]
+
+
+# Sessions still to be treated: the schedule warns about these.
+TO_TREAT = (SessionStatus.BOOKED, SessionStatus.CONFIRMED, SessionStatus.ARRIVED)
+
+
+def annotate_clearance(sessions: Sequence[TreatmentSession]) -> None:
+    """Set `session.clearance` (a Verdict, or None for sessions already done
+    or called off) on each session, for the schedule's warning badge."""
+    verdicts = clearances([s for s in sessions if s.status in TO_TREAT])
+    for session in sessions:
+        session.clearance = verdicts.get(session.pk)

@@ -1,0 +1,145 @@
+"""The clearance rule fed from the database: latest screening, allergies on
+record, the mixture's substances, and the consent to the current text."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.clearance import Clearance
+from sessions_app.models import (
+    Consent,
+    ConsentText,
+    Contraindication,
+    Role,
+    Screening,
+    ScreeningAnswer,
+    Substance,
+    contraindication_severity,
+)
+from sessions_app.services.clearance import clearance, clearances, current_consent_text
+
+from .factories import make_plan, make_session, make_user
+from .test_booking import next_weekday_at
+
+
+def screen(client_obj, *, days_ago=10, yes=(), judgement=""):
+    screening = Screening.objects.create(
+        client=client_obj,
+        screened_at=timezone.now() - dt.timedelta(days=days_ago),
+        screened_by=make_user(),
+    )
+    ScreeningAnswer.objects.bulk_create(
+        ScreeningAnswer(
+            screening=screening,
+            question=q,
+            answer=q in yes,
+            severity=contraindication_severity(q),
+            judgement=judgement if q in yes else "",
+        )
+        for q in Contraindication.values
+    )
+    return screening
+
+
+def sign(plan, text=None):
+    text = text or current_consent_text()
+    return Consent.objects.create(
+        plan=plan, consent_text=text, signed_name=plan.client.full_name, agreed=True, signed_at=timezone.now()
+    )
+
+
+@pytest.fixture
+def session(db):
+    session = make_session()
+    screen(session.plan.client)
+    sign(session.plan)
+    return session
+
+
+def test_a_screened_and_consenting_client_is_clear(session):
+    assert clearance(session).may_treat
+
+
+def test_the_latest_screening_decides(session):
+    screen(session.plan.client, days_ago=1, yes=[Contraindication.PREGNANCY])
+    assert clearance(session).clearance == Clearance.BLOCKED
+
+
+def test_an_allergy_on_record_to_the_mixtures_substance_blocks(session):
+    products = [c.product_id for c in session.plan.mixture.components.all()]
+    substance = Substance.objects.filter(products__in=products).first()
+    session.plan.client.allergies.add(substance)
+    verdict = clearance(session)
+    assert verdict.clearance == Clearance.BLOCKED
+    assert substance.name in verdict.reasons[0]
+
+
+def test_a_relative_yes_without_judgement_needs_one(session):
+    screen(session.plan.client, days_ago=1, yes=[Contraindication.BLEEDING])
+    assert clearance(session).clearance == Clearance.NEEDS_JUDGEMENT
+    screen(session.plan.client, days_ago=0, yes=[Contraindication.BLEEDING], judgement="INR in range, small needle")
+    assert clearance(session).may_treat
+
+
+def test_an_old_screening_needs_renewal(session, settings):
+    Screening.objects.update(screened_at=timezone.now() - dt.timedelta(days=400))
+    assert clearance(session).clearance == Clearance.NEEDS_SCREENING
+    settings.CLINIC_SCREENING_MAX_AGE_MONTHS = 24
+    assert clearance(session).may_treat
+
+
+def test_a_new_consent_text_version_asks_for_a_new_signature(session):
+    old = current_consent_text()
+    ConsentText.objects.create(
+        version=old.version + 1,
+        title=old.title,
+        body=old.body + "\nNew paragraph.",
+        effective_from=timezone.localdate(),
+    )
+    assert clearance(session).clearance == Clearance.NEEDS_CONSENT
+    sign(session.plan)
+    assert clearance(session).may_treat
+
+
+@pytest.mark.django_db
+def test_many_sessions_take_a_fixed_number_of_queries(django_assert_num_queries):
+    def add(n):
+        for _ in range(n):
+            plan = make_plan()
+            screen(plan.client, yes=[Contraindication.DIABETES], judgement="Well controlled")
+            sign(plan)
+            make_session(plan=plan, starts_at=timezone.now() + dt.timedelta(days=30 + len(sessions)))
+            sessions.append(plan.sessions.select_related("plan").get())
+
+    sessions = []
+    add(1)
+    # latest screenings, their answers, allergies, mixtures' substances, consent text, consents.
+    with django_assert_num_queries(6):
+        assert all(v.may_treat for v in clearances(sessions).values())
+    add(5)
+    with django_assert_num_queries(6):
+        assert len(clearances(sessions)) == 6
+
+
+@pytest.mark.django_db
+def test_the_schedule_warns_and_only_clinical_staff_read_the_reason(client):
+    start = next_weekday_at(10)
+    unscreened = make_session(starts_at=start)
+    pregnant = make_session(starts_at=start + dt.timedelta(hours=1))
+    screen(pregnant.plan.client, yes=[Contraindication.PREGNANCY])
+    sign(pregnant.plan)
+    url = reverse("schedule") + f"?date={start.date().isoformat()}"
+
+    client.force_login(make_user(Role.PRACTITIONER))
+    page = client.get(url).content.decode()
+    assert "Screening due" in page and "Do not treat" in page
+    assert "an absolute contraindication" in page
+
+    client.force_login(make_user(Role.RECEPTION))
+    page = client.get(url).content.decode()
+    assert "Screening due" in page and "Do not treat" in page
+    assert "absolute contraindication" not in page
+    assert "Pregnant" not in page
+    assert unscreened.plan.client.full_name in page
