@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from sessions_app.views import booking, calendar, dashboard, schedule
+from sessions_app.views import booking, calendar, dashboard, schedule, side_effects
 
 urlpatterns = [
     path(
@@ -23,6 +23,9 @@ urlpatterns = [
         booking.session_action,
         name="session_action",
     ),
+    path("side-effects/", side_effects.side_effect_list, name="side_effect_list"),
+    path("side-effects/<int:pk>/review/", side_effects.side_effect_mark_reviewed, name="side_effect_review"),
+    path("clients/<int:client_pk>/side-effects/new/", side_effects.side_effect_new, name="side_effect_new"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
     path("calendar/<str:token>.ics", calendar.practitioner_feed, name="practitioner_feed"),
 ]

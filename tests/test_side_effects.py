@@ -1,0 +1,136 @@
+"""Side effects: recorded from a session or later, reviewed from the open list."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.models import Role, SessionStatus, SideEffect, SideEffectKind
+
+from .factories import make_client, make_session, make_user
+
+
+@pytest.fixture
+def practitioner_client(client, practitioner):
+    client.force_login(practitioner)
+    return client
+
+
+def completed_session(days_ago=1):
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(days=days_ago)
+    return make_session(starts_at=start, status=SessionStatus.COMPLETED, completed_at=start + dt.timedelta(minutes=45))
+
+
+def form_data(session=None, **overrides):
+    data = {
+        "session": session.pk if session else "",
+        "kind": SideEffectKind.objects.get(name="Bruising").pk,
+        "severity": "mild",
+        "onset": timezone.localdate().isoformat(),
+        "resolved_on": "",
+        "action_taken": "Arnica cream, cold pack",
+        "notes": "Small bruise on the left cheek",
+    }
+    return data | overrides
+
+
+@pytest.mark.django_db
+def test_a_bruise_the_next_day_is_recorded_against_the_session(practitioner_client, practitioner):
+    session = completed_session()
+    url = reverse("side_effect_new", args=[session.plan.client_id])
+    response = practitioner_client.post(url, form_data(session))
+    assert response.status_code == 302
+    effect = SideEffect.objects.get()
+    assert (effect.client, effect.session, effect.recorded_by) == (session.plan.client, session, practitioner)
+    assert effect.kind.name == "Bruising"
+    assert effect.history.count() == 1  # its history starts with who recorded it
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("override", "field", "message"),
+    [
+        ({"resolved_on": "2020-01-01"}, "__all__", "cannot resolve before its onset"),
+        ({"onset": "2099-01-01"}, "onset", "cannot be in the future"),
+        ({"severity": "apocalyptic"}, "severity", "Select a valid choice"),
+        ({"kind": "999999"}, "kind", "Select a valid choice"),
+        ({"onset": "yesterday"}, "onset", "Enter a valid date"),
+    ],
+)
+def test_bad_input_is_shown_beside_the_field_and_nothing_is_saved(practitioner_client, override, field, message):
+    session = completed_session()
+    url = reverse("side_effect_new", args=[session.plan.client_id])
+    response = practitioner_client.post(url, form_data(session, **override))
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not SideEffect.objects.exists()
+
+
+@pytest.mark.django_db
+def test_another_clients_session_cannot_be_chosen(practitioner_client):
+    mine, theirs = completed_session(2), completed_session(1)
+    url = reverse("side_effect_new", args=[mine.plan.client_id])
+    response = practitioner_client.post(url, form_data(theirs))
+    assert "Select a valid choice" in " ".join(response.context["form"].errors["session"])
+    assert not SideEffect.objects.exists()
+
+
+@pytest.mark.django_db
+def test_onset_before_the_session_is_refused(practitioner_client):
+    session = completed_session(days_ago=3)
+    before = (timezone.localtime(session.starts_at).date() - dt.timedelta(days=1)).isoformat()
+    url = reverse("side_effect_new", args=[session.plan.client_id])
+    response = practitioner_client.post(url, form_data(session, onset=before))
+    assert "before the session" in " ".join(response.context["form"].errors["onset"])
+
+
+@pytest.mark.django_db
+def test_reception_can_neither_record_nor_read_side_effects(client, reception):
+    client.force_login(reception)
+    patient = make_client()
+    assert client.get(reverse("side_effect_new", args=[patient.pk])).status_code == 403
+    assert client.get(reverse("side_effect_list")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_review_marks_who_and_when_and_the_effect_leaves_the_list_once_resolved(practitioner_client, practitioner):
+    session = completed_session()
+    effect = SideEffect.objects.create(
+        client=session.plan.client,
+        session=session,
+        kind=SideEffectKind.objects.get(name="Bruising"),
+        severity="mild",
+        onset=timezone.localdate() - dt.timedelta(days=1),
+        resolved_on=timezone.localdate(),
+        recorded_by=make_user(Role.PRACTITIONER),
+    )
+    assert session.plan.client.full_name in practitioner_client.get(reverse("side_effect_list")).content.decode()
+    practitioner_client.post(reverse("side_effect_review", args=[effect.pk]))
+    effect.refresh_from_db()
+    assert effect.reviewed_by == practitioner and effect.reviewed_at is not None
+    assert effect not in practitioner_client.get(reverse("side_effect_list")).context["effects"]
+    again = practitioner_client.post(reverse("side_effect_review", args=[effect.pk]), follow=True)
+    assert "Already reviewed" in again.content.decode()
+
+
+@pytest.mark.django_db
+def test_open_list_query_count_does_not_grow(practitioner_client, django_assert_num_queries):
+    kind = SideEffectKind.objects.get(name="Bruising")
+    recorder = make_user(Role.PRACTITIONER)
+
+    def add(n):
+        for _ in range(n):
+            SideEffect.objects.create(
+                client=make_client(), kind=kind, severity="mild", onset=timezone.localdate(), recorded_by=recorder
+            )
+
+    add(1)
+    # session, user, user and group permissions, count (paginator), the page of
+    # side effects with client, kind, session and staff, groups (navigation).
+    with django_assert_num_queries(7):
+        practitioner_client.get(reverse("side_effect_list"))
+    add(20)
+    with django_assert_num_queries(7):
+        response = practitioner_client.get(reverse("side_effect_list"))
+    assert len(response.context["effects"]) == 21
