@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from sessions_app.views import booking, calendar, clinical, dashboard, schedule, side_effects
+from sessions_app.views import booking, calendar, clinical, dashboard, lots, schedule, side_effects
 
 urlpatterns = [
     path(
@@ -25,6 +25,8 @@ urlpatterns = [
     ),
     path("clients/<int:client_pk>/screening/new/", clinical.screening_new, name="screening_new"),
     path("plans/<int:plan_pk>/consent/", clinical.consent_new, name="consent_new"),
+    path("lots/", lots.lot_search, name="lot_search"),
+    path("lots/<int:pk>/", lots.lot_trace, name="lot_trace"),
     path("side-effects/", side_effects.side_effect_list, name="side_effect_list"),
     path("side-effects/<int:pk>/review/", side_effects.side_effect_mark_reviewed, name="side_effect_review"),
     path("clients/<int:client_pk>/side-effects/new/", side_effects.side_effect_new, name="side_effect_new"),

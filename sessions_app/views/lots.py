@@ -1,0 +1,91 @@
+"""Lot traceability for a manufacturer's recall: from a lot, every client and
+session that received it, as a page and as CSV."""
+
+import csv
+
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from sessions_app.models import Injection, ProductLot
+
+PAGE_SIZE = 100
+CSV_COLUMNS = [
+    "session date",
+    "client",
+    "date of birth",
+    "phone",
+    "email",
+    "area",
+    "volume (ml)",
+    "practitioner",
+    "session status",
+]
+
+
+def _trace(lot: ProductLot):
+    """Each injection that used the lot, oldest first, with what a recall needs."""
+    return (
+        Injection.objects.filter(lots=lot)
+        .select_related("area", "session__plan__client", "session__practitioner")
+        .order_by("session__starts_at", "pk")
+    )
+
+
+@permission_required("sessions_app.view_injection", raise_exception=True)
+@require_GET
+def lot_search(request):
+    query = request.GET.get("q", "").strip()[:60]
+    lots = []
+    if query:
+        lots = list(
+            ProductLot.objects.filter(lot_number__icontains=query).select_related("product").order_by("lot_number")[:50]
+        )
+    return render(request, "lots/search.html", {"query": query, "lots": lots})
+
+
+@permission_required("sessions_app.view_injection", raise_exception=True)
+@require_GET
+def lot_trace(request, pk: int):
+    lot = get_object_or_404(ProductLot.objects.select_related("product"), pk=pk)
+    if request.GET.get("format") == "csv":
+        return _csv(lot)
+    page = Paginator(_trace(lot), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "lots/trace.html", {"lot": lot, "page": page, "injections": page.object_list})
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv(lot: ProductLot) -> StreamingHttpResponse:
+    """Streamed, so a lot given to thousands of clients needs no memory to speak of."""
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(CSV_COLUMNS)
+        for injection in _trace(lot).iterator(chunk_size=2000):
+            session, client = injection.session, injection.session.plan.client
+            yield writer.writerow(
+                [
+                    timezone.localtime(session.starts_at).strftime("%Y-%m-%d %H:%M"),
+                    client.full_name,
+                    client.date_of_birth.isoformat(),
+                    client.phone,
+                    client.email,
+                    injection.area.name,
+                    injection.volume_ml,
+                    str(session.practitioner),
+                    session.get_status_display(),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    filename = f"lot-{lot.lot_number}-trace.csv".replace('"', "")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,76 @@
+"""Lot traceability for a recall: every client and session that received a lot."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from django.urls import reverse
+
+from sessions_app.models import Product, SessionStatus, TreatmentArea
+
+from .factories import make_client, make_injection, make_lot, make_plan, make_session
+from .test_booking import next_weekday_at
+
+
+@pytest.fixture
+def practitioner_client(client, practitioner):
+    client.force_login(practitioner)
+    return client
+
+
+def treated_with(lots, *, weeks_ago: int, name: str):
+    plan = make_plan(client=make_client(last_name=name))
+    start = next_weekday_at(10) - dt.timedelta(weeks=weeks_ago + 1)
+    session = make_session(plan=plan, starts_at=start, status=SessionStatus.COMPLETED, completed_at=start)
+    return make_injection(session, lots=lots)
+
+
+@pytest.mark.django_db
+def test_the_trace_lists_every_client_who_received_the_lot_and_no_one_else(practitioner_client):
+    recalled, other = make_lot(lot_number="REC-001"), make_lot(lot_number="OK-002")
+    lidocaine = make_lot(product=Product.objects.exclude(pk=recalled.product_id).first())
+    treated_with([recalled, lidocaine], weeks_ago=3, name="Dupont")
+    treated_with([other], weeks_ago=2, name="Martin")
+    treated_with([recalled], weeks_ago=1, name="Bernard")
+
+    response = practitioner_client.get(reverse("lot_trace", args=[recalled.pk]))
+    names = [i.session.plan.client.last_name for i in response.context["injections"]]
+    assert names == ["Dupont", "Bernard"]
+
+    csv_response = practitioner_client.get(reverse("lot_trace", args=[recalled.pk]), {"format": "csv"})
+    assert csv_response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(csv_response.streaming_content).decode())))
+    assert rows[0][:2] == ["session date", "client"]
+    assert [r[1].split()[-1] for r in rows[1:]] == ["Dupont", "Bernard"]
+    assert rows[1][5] == TreatmentArea.objects.get(name="Face").name
+
+
+@pytest.mark.django_db
+def test_lot_search_finds_by_part_of_the_number(practitioner_client):
+    lot = make_lot(lot_number="AB12345")
+    response = practitioner_client.get(reverse("lot_search"), {"q": "1234"})
+    assert list(response.context["lots"]) == [lot]
+    assert not practitioner_client.get(reverse("lot_search"), {"q": "zzz"}).context["lots"]
+
+
+@pytest.mark.django_db
+def test_reception_cannot_trace_lots(client, reception):
+    client.force_login(reception)
+    assert client.get(reverse("lot_trace", args=[make_lot().pk])).status_code == 403
+
+
+@pytest.mark.django_db
+def test_trace_query_count_does_not_grow(practitioner_client, django_assert_num_queries):
+    lot = make_lot()
+    treated_with([lot], weeks_ago=1, name="First")
+    url = reverse("lot_trace", args=[lot.pk])
+    # session, user, user and group permissions, the lot, count (paginator), the
+    # page of injections with area, session, client, practitioner, groups (navigation).
+    with django_assert_num_queries(8):
+        practitioner_client.get(url)
+    for i in range(12):
+        treated_with([lot], weeks_ago=2 + i, name=f"Client{i}")
+    with django_assert_num_queries(8):
+        response = practitioner_client.get(url)
+    assert len(response.context["injections"]) == 13
