@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from sessions_app.views import booking, calendar, clinical, dashboard, lots, schedule, side_effects
+from sessions_app.views import booking, calendar, clients, clinical, dashboard, lots, schedule, side_effects
 
 urlpatterns = [
     path(
@@ -23,6 +23,8 @@ urlpatterns = [
         booking.session_action,
         name="session_action",
     ),
+    path("clients/", clients.client_search, name="client_search"),
+    path("clients/<int:pk>/", clients.client_detail, name="client_detail"),
     path("clients/<int:client_pk>/screening/new/", clinical.screening_new, name="screening_new"),
     path("plans/<int:plan_pk>/consent/", clinical.consent_new, name="consent_new"),
     path("lots/", lots.lot_search, name="lot_search"),

@@ -1,0 +1,150 @@
+"""Client search and the client page: one timeline of the whole history.
+
+What a role sees follows its permissions: reception gets contact details, plan
+progress, sessions and reminders; screening answers, injections, session notes
+and side effects only for staff allowed to read clinical records.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.decorators import permission_required
+from django.db.models import Count, Prefetch, Q
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from sessions_app.models import (
+    NOT_KEPT,
+    Client,
+    Consent,
+    Injection,
+    ProductLot,
+    Reminder,
+    Screening,
+    SessionStatus,
+    SideEffect,
+    TreatmentArea,
+    TreatmentPlan,
+    TreatmentSession,
+)
+
+SEARCH_LIMIT = 50
+
+
+@permission_required("sessions_app.view_client", raise_exception=True)
+@require_GET
+def client_search(request):
+    """By name (each word a prefix of the first or last name) or phone; active
+    clients unless archived ones are asked for."""
+    query = request.GET.get("q", "").strip()[:80]
+    archived = request.GET.get("archived") == "1"
+    clients = []
+    if query:
+        condition = Q()
+        for word in query.split():
+            condition &= Q(last_name__istartswith=word) | Q(first_name__istartswith=word) | Q(phone__contains=word)
+        found = Client.objects.filter(condition)
+        if not archived:
+            found = found.active()
+        clients = list(found.order_by("last_name", "first_name", "pk")[:SEARCH_LIMIT])
+    context = {"query": query, "clients": clients, "archived": archived, "limit": SEARCH_LIMIT}
+    return render(request, "clients/search.html", context)
+
+
+@dataclass
+class Event:
+    """One line of the timeline."""
+
+    at: dt.datetime
+    kind: str  # screening, consent, plan, session, side_effect, reminder
+    obj: Any
+
+
+def _at(day: dt.date) -> dt.datetime:
+    """A date's place in the timeline: its midday."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+
+
+def _int(request, name: str) -> int | None:
+    raw = request.GET.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+@permission_required("sessions_app.view_client", raise_exception=True)
+@require_GET
+def client_detail(request, pk: int):
+    """A fixed number of queries whatever the length of the history."""
+    client = get_object_or_404(Client.objects.prefetch_related("allergies"), pk=pk)
+    user = request.user
+    clinical = user.has_perm("sessions_app.view_screening")
+    sees_injections = user.has_perm("sessions_app.view_injection")
+    sees_side_effects = user.has_perm("sessions_app.view_sideeffect")
+
+    plans = list(
+        TreatmentPlan.objects.filter(client=client)
+        .select_related("indication", "mixture", "practitioner")
+        .prefetch_related("areas", Prefetch("consents", Consent.objects.select_related("consent_text")))
+        .annotate(
+            done=Count("sessions", filter=Q(sessions__status=SessionStatus.COMPLETED, sessions__is_maintenance=False)),
+            kept=Count("sessions", filter=Q(sessions__is_maintenance=False) & ~Q(sessions__status__in=NOT_KEPT)),
+        )
+        .order_by("-created_at")
+    )
+    plan_id = _int(request, "plan")
+    plan = next((p for p in plans if p.pk == plan_id), None)
+    area_id = _int(request, "area")
+    areas = list(TreatmentArea.objects.filter(plans__client=client).distinct().order_by("name"))
+    area = next((a for a in areas if a.pk == area_id), None)
+
+    sessions = TreatmentSession.objects.filter(plan__client=client).select_related("plan", "practitioner", "room")
+    sessions = sessions.with_series_position()
+    if plan:
+        sessions = sessions.filter(plan=plan)
+    if area:
+        sessions = sessions.filter(Q(injections__area=area) | Q(plan__areas=area)).distinct()
+    if sees_injections:
+        lots = Prefetch("lots", ProductLot.objects.select_related("product"))
+        injections = Injection.objects.select_related("area").prefetch_related(lots).order_by("area__name")
+        if area:
+            injections = injections.filter(area=area)
+        sessions = sessions.prefetch_related(Prefetch("injections", queryset=injections))
+
+    events = [Event(s.starts_at, "session", s) for s in sessions]
+    events += [Event(p.created_at, "plan", p) for p in plans if not plan or p == plan]
+    if clinical and not plan and not area:
+        screenings = Screening.objects.filter(client=client).select_related("screened_by")
+        events += [Event(s.screened_at, "screening", s) for s in screenings.prefetch_related("answers")]
+    for p in plans:
+        if not plan or p == plan:
+            events += [Event(c.signed_at, "consent", c) for c in p.consents.all()]
+    if sees_side_effects:
+        effects = SideEffect.objects.filter(client=client).select_related(
+            "kind", "session", "recorded_by", "reviewed_by"
+        )
+        if plan:
+            effects = effects.filter(session__plan=plan)
+        if area:
+            effects = effects.filter(session__injections__area=area).distinct()
+        events += [Event(_at(e.onset), "side_effect", e) for e in effects]
+    reminders = Reminder.objects.filter(client=client).select_related("session")
+    if plan:
+        reminders = reminders.filter(plan=plan)
+    if not area:
+        events += [Event(r.sent_at or r.due_at, "reminder", r) for r in reminders]
+    events.sort(key=lambda e: (e.at, e.kind), reverse=True)
+
+    context = {
+        "client": client,
+        "plans": plans,
+        "plan": plan,
+        "areas": areas,
+        "area": area,
+        "events": events,
+        "clinical": clinical,
+        "sees_injections": sees_injections,
+        "sees_side_effects": sees_side_effects,
+        "now": timezone.now(),
+    }
+    return render(request, "clients/detail.html", context)

@@ -1,0 +1,123 @@
+"""Client search and the client page: the whole history on one screen."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.models import SessionStatus, SideEffect, SideEffectKind, TreatmentArea, TreatmentSession
+
+from .factories import make_client, make_injection, make_lot, make_plan, make_session, make_user
+from .test_clearance_db import screen, sign
+
+
+def history(client_obj, practitioner, *, sessions=3):
+    """A plan with completed sessions, each with an injection, and a bruise after the first."""
+    plan = make_plan(client=client_obj, practitioner=practitioner)
+    first = timezone.now().replace(microsecond=0, second=0) - dt.timedelta(weeks=2 * sessions)
+    # Each call an hour apart from the last, so the practitioner is never double-booked.
+    first += dt.timedelta(hours=TreatmentSession.objects.filter(practitioner=practitioner).count())
+    done = []
+    for i in range(sessions):
+        start = first + dt.timedelta(weeks=2 * i)
+        session = make_session(
+            plan=plan, starts_at=start, status=SessionStatus.COMPLETED, completed_at=start, notes=f"Note {i}"
+        )
+        make_injection(session, lots=[make_lot(lot_number=f"LOT-{plan.pk}-{i}")])
+        done.append(session)
+    SideEffect.objects.create(
+        client=client_obj,
+        session=done[0],
+        kind=SideEffectKind.objects.get(name="Bruising"),
+        severity="mild",
+        onset=timezone.localtime(done[0].starts_at).date(),
+        recorded_by=practitioner,
+    )
+    return plan
+
+
+@pytest.mark.django_db
+def test_search_finds_by_name_words_and_phone_and_hides_archived(client, reception):
+    client.force_login(reception)
+    marie = make_client(first_name="Marie", last_name="Dupont", phone="+33 6 11 22 33 44")
+    make_client(first_name="Marc", last_name="Durand", archived_at=timezone.now())
+    assert list(client.get(reverse("client_search"), {"q": "mar dup"}).context["clients"]) == [marie]
+    assert list(client.get(reverse("client_search"), {"q": "22 33"}).context["clients"]) == [marie]
+    assert len(client.get(reverse("client_search"), {"q": "mar"}).context["clients"]) == 1
+    assert len(client.get(reverse("client_search"), {"q": "mar", "archived": "1"}).context["clients"]) == 2
+
+
+@pytest.mark.django_db
+def test_the_page_shows_plans_sessions_with_lots_screenings_consents_and_side_effects(client, practitioner):
+    client.force_login(practitioner)
+    patient = make_client()
+    screen(patient)
+    plan = history(patient, practitioner)
+    sign(plan)
+    page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
+    assert "3 of 6" in page  # n of m progress
+    for i in range(3):
+        assert f"LOT-{plan.pk}-{i}" in page
+    assert "Screening" in page and "Consent signed" in page
+    assert "Bruising" in page and "Note 0" in page
+
+
+@pytest.mark.django_db
+def test_reception_sees_progress_but_not_clinical_detail(client, practitioner, reception):
+    patient = make_client()
+    screen(patient)
+    plan = history(patient, practitioner)
+    client.force_login(reception)
+    page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
+    assert "3 of 6" in page and patient.phone in page
+    assert f"LOT-{plan.pk}-0" not in page
+    assert "Bruising" not in page and "Note 0" not in page and "Screening" not in page
+    assert "Allergies" not in page
+
+
+@pytest.mark.django_db
+def test_filters_by_plan_and_area(client, practitioner):
+    client.force_login(practitioner)
+    patient = make_client()
+    face = history(patient, practitioner, sessions=2)
+    body = make_plan(client=patient, practitioner=practitioner)
+    thighs = TreatmentArea.objects.get(name="Thighs")
+    body.areas.set([thighs])
+    start = timezone.now().replace(microsecond=0, second=0) - dt.timedelta(days=1)
+    make_injection(
+        make_session(plan=body, starts_at=start, status=SessionStatus.COMPLETED, completed_at=start), area=thighs
+    )
+    url = reverse("client_detail", args=[patient.pk])
+
+    by_plan = client.get(url, {"plan": face.pk}).context["events"]
+    assert {e.obj.plan_id for e in by_plan if e.kind == "session"} == {face.pk}
+    by_area = client.get(url, {"area": thighs.pk}).context["events"]
+    assert [e.obj.plan_id for e in by_area if e.kind == "session"] == [body.pk]
+    assert client.get(url, {"plan": "nonsense", "area": "'; drop"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_query_count_does_not_grow_with_the_history(client, practitioner, django_assert_num_queries):
+    client.force_login(practitioner)
+    patient = make_client()
+    screen(patient)
+    sign(history(patient, practitioner, sessions=1))
+    url = reverse("client_detail", args=[patient.pk])
+    # session, user, user and group permissions, client, allergies, plans with
+    # counts, their areas, consents with texts, areas for the filter, sessions,
+    # injections, lots with products, screenings, answers, side effects,
+    # reminders, groups (navigation).
+    with django_assert_num_queries(18):
+        client.get(url)
+    for _ in range(3):
+        history(patient, practitioner, sessions=4)
+    with django_assert_num_queries(18):
+        response = client.get(url)
+    assert sum(e.kind == "session" for e in response.context["events"]) == 13
+
+
+@pytest.mark.django_db
+def test_an_unknown_client_is_a_404(client):
+    client.force_login(make_user())
+    assert client.get(reverse("client_detail", args=[999999])).status_code in (403, 404)
