@@ -41,6 +41,11 @@ def local_start(day: dt.date, time: dt.time) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, time))
 
 
+# A browser's date and time inputs take ISO values only, whatever the language.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME_INPUT = forms.TimeInput(attrs={"type": "time", "step": 900}, format="%H:%M")
+
+
 class PractitionerChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
@@ -74,8 +79,8 @@ class SeriesForm(forms.Form):
         choices=[(IntervalUnit.DAYS, "days"), (IntervalUnit.WEEKS, "weeks")],
         initial=IntervalUnit.WEEKS,
     )
-    first_date = forms.DateField(label="First date", widget=forms.DateInput(attrs={"type": "date"}))
-    first_time = forms.TimeField(label="Time", widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    first_date = forms.DateField(label="First date", widget=DATE_INPUT)
+    first_time = forms.TimeField(label="Time", widget=TIME_INPUT)
     duration = forms.IntegerField(label="Duration (minutes)", min_value=5, initial=settings.CLINIC_SESSION_MINUTES)
     maintenance_interval_days = forms.IntegerField(
         label="Maintenance every (days)",
@@ -102,8 +107,9 @@ class SeriesForm(forms.Form):
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
+            # The picker's radio buttons carry the client; a hidden input as well would
+            # post a second, empty "client" that Django takes as the value.
             HTML('{% include "booking/client_picker.html" %}'),
-            "client",
             Row(Column("indication", css_class="col-md-6"), Column("mixture", css_class="col-md-6")),
             Field("areas", wrapper_class="areas-grid"),
             Row(Column("practitioner", css_class="col-md-6"), Column("room", css_class="col-md-6")),
@@ -152,8 +158,8 @@ class SeriesForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    new_date = forms.DateField(label="New date", widget=forms.DateInput(attrs={"type": "date"}))
-    new_time = forms.TimeField(label="New time", widget=forms.TimeInput(attrs={"type": "time", "step": 900}))
+    new_date = forms.DateField(label="New date", widget=DATE_INPUT)
+    new_time = forms.TimeField(label="New time", widget=TIME_INPUT)
     shift_later = forms.BooleanField(
         label="Shift the later sessions of the series by the same amount, to keep their spacing",
         required=False,

@@ -3,6 +3,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.utils import timezone
 
+from sessions_app.booking_forms import DATE_INPUT
 from sessions_app.models import SideEffect, SideEffectKind, TreatmentSession
 
 
@@ -13,8 +14,8 @@ class SideEffectForm(forms.ModelForm):
         model = SideEffect
         fields = ["session", "kind", "severity", "serious", "onset", "resolved_on", "action_taken", "notes"]
         widgets = {
-            "onset": forms.DateInput(attrs={"type": "date"}),
-            "resolved_on": forms.DateInput(attrs={"type": "date"}),
+            "onset": DATE_INPUT,
+            "resolved_on": DATE_INPUT,
             "action_taken": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }

@@ -43,3 +43,15 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def on_postgres():
     return connection.vendor == "postgresql"
+
+
+# Browser tests (Playwright against the live server): the fixtures live in tests/browser.py.
+from .browser import (  # noqa: E402, F401
+    browser,
+    new_page,
+    page,
+    reception_page,
+    reference_data,
+    sign_in_as,
+    viewport,
+)

@@ -370,3 +370,21 @@ def test_a_practitioner_switches_the_feed_on_rotates_and_revokes_it(client, prac
 def test_only_practitioners_have_a_calendar_feed_page(client, reception):
     client.force_login(reception)
     assert client.get(reverse("calendar_settings")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_move_page_fills_the_date_and_time_inputs_in_the_format_browsers_read(reception_client):
+    start = next_weekday_at(10)
+    session = make_session(starts_at=start)
+    page = reception_client.get(reverse("session_move", args=[session.pk])).content.decode()
+    local = timezone.localtime(start)
+    assert f'value="{local:%Y-%m-%d}"' in page  # a browser's date input ignores "24/11/2026"
+    assert f'value="{local:%H:%M}"' in page
+
+
+@pytest.mark.django_db
+def test_the_booking_page_posts_the_client_once(reception_client):
+    """The picker's radio buttons carry the client; no second, empty input."""
+    patient = make_client()
+    page = reception_client.get(reverse("book_series"), {"client": patient.pk}).content.decode()
+    assert page.count('name="client"') == 1

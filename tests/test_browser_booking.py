@@ -1,0 +1,158 @@
+"""Reception books a series in a real browser (headless Chromium, live server).
+
+The issue's scenario: reception books 6 sessions every 2 weeks for a demo
+client, one date is moved around a closed day, and the schedule shows all six.
+Everything is typed and clicked as a receptionist would: the htmx client search,
+the keyboard in the radio list, the preview, the confirmation, the week views.
+"""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from sessions_app.models import ClosedDay, Role, TreatmentPlan
+
+from .factories import make_client, make_user
+from .test_booking import next_weekday_at
+
+pytestmark = [
+    pytest.mark.browser,
+    # The live server's thread sees only committed data.
+    pytest.mark.django_db(transaction=True),
+]
+
+SESSIONS = 6
+INTERVAL = dt.timedelta(weeks=2)
+
+
+def as_in_preview(day: dt.date) -> str:
+    """A date as the preview table shows it (Django's "D d M Y")."""
+    return day.strftime("%a %d %b %Y")
+
+
+def as_in_week(day: dt.date) -> str:
+    """A day's heading in the week view (Django's "l d F")."""
+    return day.strftime("%A %d %B")
+
+
+def field(page, label: str):
+    """The form field with this label, whether or not it is marked required (*)."""
+    return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}\s*\*?\s*$"))
+
+
+def week_rows(page, client_name: str) -> dict[str, list[tuple[str, str]]]:
+    """The client's rows in the week shown, as {day heading: [(time, series)]}."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    headings = page.locator("main h2")
+    for i in range(headings.count()):
+        heading = headings.nth(i)
+        rows = heading.locator("xpath=following-sibling::*[1]").locator("tbody tr", has_text=client_name)
+        for j in range(rows.count()):
+            cells = rows.nth(j).locator("td")
+            found.setdefault(heading.inner_text(), []).append((cells.nth(0).inner_text(), cells.nth(2).inner_text()))
+    return found
+
+
+def test_reception_books_six_sessions_around_a_closed_day_and_the_schedule_shows_them(reception_page):
+    page = reception_page
+    make_user(Role.PRACTITIONER, first_name="Inès", last_name="Morel")
+    make_user(Role.PRACTITIONER, first_name="Hugo", last_name="Bernard")
+    patient = make_client(first_name="Camille", last_name="Demoulin")
+    make_client(first_name="Jules", last_name="Demoulas")  # a namesake: the search finds two, one must be picked
+    first = next_weekday_at(10, weekday=1, weeks_ahead=2)  # a Tuesday: open 09:00-13:00 and 14:00-19:00
+    wanted = [(first + i * INTERVAL).date() for i in range(SESSIONS)]
+    closed = wanted[2]
+    ClosedDay.objects.create(date=closed, reason="Staff training")
+
+    # The form: search the client with htmx, pick her with the keyboard.
+    page.goto("/book/")
+    expect(page.get_by_role("heading", name="Book a series")).to_be_visible()
+    search = page.get_by_role("searchbox")
+    search.click()
+    search.press_sequentially("demou", delay=40)
+    options = page.locator("#client-options").get_by_role("radio")
+    expect(options).to_have_count(2)
+    expect(options.first).not_to_be_checked()  # two matches: none is picked for reception
+    search.press("Tab")
+    expect(page.get_by_role("radio", name=re.compile(r"^Jules Demoulas"))).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("radio", name=re.compile(r"^Camille Demoulin"))).to_be_checked()
+
+    field(page, "Indication").select_option(label="Skin rejuvenation")
+    page.get_by_label("Face", exact=True).check()
+    page.get_by_label("Neck", exact=True).check()
+    field(page, "Mixture").select_option(label="Facial rejuvenation")
+    field(page, "Practitioner").select_option(label="Inès Morel")
+    field(page, "Room").select_option(label="Room 2")
+    field(page, "Number of sessions").fill(str(SESSIONS))
+    field(page, "Every").fill("2")
+    field(page, "Unit").select_option(label="weeks")
+    field(page, "First date").fill(first.date().isoformat())
+    field(page, "Time").fill("10:00")
+    field(page, "Duration (minutes)").fill("45")
+    field(page, "Notes").fill("Demo client, booked from the browser test.")
+
+    # The preview: six dates, the one on the closed day moved with its reason.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview the dates").click()
+    assert page.locator(".invalid-feedback").all_inner_texts() == [], "the form was refused"
+    preview = page.locator("#preview")
+    expect(preview.get_by_role("heading", name="Proposed sessions")).to_be_visible()
+    rows = preview.locator("tbody tr")
+    expect(rows).to_have_count(SESSIONS)
+    shown: list[str] = []
+    for i, day in enumerate(wanted):
+        cells = rows.nth(i).locator("td")
+        expect(cells.nth(0)).to_have_text(str(i + 1))
+        shown.append(cells.nth(1).inner_text())
+        if day == closed:
+            expect(rows.nth(i)).to_have_class(re.compile(r"\btable-warning\b"))
+            expect(cells.nth(3)).to_have_text(f"moved from {day:%a %d %b} 10:00: closed day (Staff training)")
+            assert shown[i] != as_in_preview(day)
+        else:
+            expect(cells.nth(1)).to_have_text(as_in_preview(day))
+            expect(cells.nth(2)).to_have_text("10:00–10:45")
+            expect(cells.nth(3)).to_have_text("")
+    assert not TreatmentPlan.objects.filter(client=patient).exists(), "the preview must save nothing"
+
+    # Confirm: the plan page of the new series.
+    page.get_by_role("button", name=f"Confirm and book {SESSIONS} sessions").click()
+    page.wait_for_url(re.compile(r"/plans/\d+/$"))
+    plan = TreatmentPlan.objects.get(client=patient)
+    assert page.url.endswith(f"/plans/{plan.pk}/")
+    expect(page.get_by_role("status")).to_contain_text(f"Booked {SESSIONS} sessions for Camille Demoulin.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Camille Demoulin")
+    expect(page.locator("#series-progress")).to_have_text(f"0 of {SESSIONS} done")
+    plan_rows = page.locator("main table tbody tr")
+    expect(plan_rows).to_have_count(SESSIONS)
+    for i in range(SESSIONS):
+        expect(plan_rows.nth(i).locator("td").first).to_have_text(f"{i + 1} of {SESSIONS}")
+
+    # What was booked is what the preview showed.
+    sessions = list(plan.sessions.order_by("sequence"))
+    booked_days = [timezone.localtime(s.starts_at).date() for s in sessions]
+    assert [as_in_preview(d) for d in booked_days] == shown
+    assert closed not in booked_days
+    assert {s.room.name for s in sessions} == {"Room 2"}
+    assert {s.practitioner.get_full_name() for s in sessions} == {"Inès Morel"}
+
+    # The schedule, week by week from the first session, with "Next →".
+    page.goto(f"/schedule/?view=week&date={first.date().isoformat()}")
+    monday = first.date() - dt.timedelta(days=first.weekday())
+    weeks = (max(booked_days) - monday).days // 7 + 1
+    on_schedule: dict[str, list[tuple[str, str]]] = {}
+    for week in range(weeks):
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Week of {monday:%d %B %Y}")
+        on_schedule |= week_rows(page, "Camille Demoulin")
+        if monday <= closed < monday + dt.timedelta(days=7):
+            closed_day = page.locator(f"main h2:text-is('{as_in_week(closed)}') + p")
+            expect(closed_day).to_have_text("No sessions.")
+        if week < weeks - 1:
+            page.get_by_role("link", name="Next →").click()
+            monday += dt.timedelta(days=7)
+    assert on_schedule == {
+        as_in_week(day): [("10:00–10:45", f"{i + 1} of {SESSIONS}")] for i, day in enumerate(booked_days)
+    }
