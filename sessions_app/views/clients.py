@@ -98,7 +98,9 @@ def client_detail(request, pk: int):
     areas = list(TreatmentArea.objects.filter(plans__client=client).distinct().order_by("name"))
     area = next((a for a in areas if a.pk == area_id), None)
 
-    sessions = TreatmentSession.objects.filter(plan__client=client).select_related("plan", "practitioner", "room")
+    sessions = TreatmentSession.objects.filter(plan__client=client).select_related(
+        "plan__indication", "practitioner", "room"
+    )
     sessions = sessions.with_series_position()
     if plan:
         sessions = sessions.filter(plan=plan)
