@@ -19,7 +19,7 @@ urlpatterns = [
     path("sessions/<int:pk>/move/", booking.session_move, name="session_move"),
     # Only the actions a session knows; anything else is a 404.
     re_path(
-        r"^sessions/(?P<pk>[0-9]+)/(?P<action>confirm|arrive|no_show|cancel)/$",
+        r"^sessions/(?P<pk>[0-9]+)/(?P<action>confirm|arrive|complete|no_show|cancel)/$",
         booking.session_action,
         name="session_action",
     ),

@@ -2,6 +2,7 @@
 is about."""
 
 import datetime
+import datetime as dt
 import itertools
 from decimal import Decimal
 
@@ -10,6 +11,8 @@ from django.utils import timezone
 
 from sessions_app.models import (
     Client,
+    Consent,
+    Contraindication,
     Indication,
     Injection,
     Mixture,
@@ -17,11 +20,14 @@ from sessions_app.models import (
     ProductLot,
     Role,
     Room,
+    Screening,
+    ScreeningAnswer,
     SessionStatus,
     TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
     User,
+    contraindication_severity,
 )
 
 _counter = itertools.count(1)
@@ -93,3 +99,38 @@ def make_injection(session: TreatmentSession, lots=(), **fields) -> Injection:
     injection = Injection.objects.create(session=session, **fields)
     injection.lots.set(lots or [make_lot()])
     return injection
+
+
+def make_screening(client_obj, *, days_ago=10, yes=(), judgement=""):
+    screening = Screening.objects.create(
+        client=client_obj,
+        screened_at=timezone.now() - dt.timedelta(days=days_ago),
+        screened_by=make_user(),
+    )
+    ScreeningAnswer.objects.bulk_create(
+        ScreeningAnswer(
+            screening=screening,
+            question=q,
+            answer=q in yes,
+            severity=contraindication_severity(q),
+            judgement=judgement if q in yes else "",
+        )
+        for q in Contraindication.values
+    )
+    return screening
+
+
+def make_consent(plan, text=None):
+    from sessions_app.services.clearance import current_consent_text
+
+    text = text or current_consent_text()
+    return Consent.objects.create(
+        plan=plan, consent_text=text, signed_name=plan.client.full_name, agreed=True, signed_at=timezone.now()
+    )
+
+
+def make_cleared(plan: TreatmentPlan) -> TreatmentPlan:
+    """A plan whose client is screened with no contraindication and has signed the consent: ready to treat."""
+    make_screening(plan.client)
+    make_consent(plan)
+    return plan

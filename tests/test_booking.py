@@ -24,7 +24,7 @@ from sessions_app.models import (
 from sessions_app.services import booking
 from sessions_app.services.booking import InvalidTransition, Slot, SlotTaken
 
-from .factories import make_client, make_plan, make_session, make_user
+from .factories import make_cleared, make_client, make_plan, make_session, make_user
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -236,7 +236,7 @@ def test_a_status_change_the_current_status_forbids_is_refused(status, action):
 
 @pytest.mark.django_db
 def test_completing_the_last_session_puts_the_plan_into_maintenance(practitioner):
-    plan = make_plan(practitioner=practitioner, sessions_planned=2, maintenance_interval_days=90)
+    plan = make_cleared(make_plan(practitioner=practitioner, sessions_planned=2, maintenance_interval_days=90))
     one = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-3))
     two = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-1))
     booking.session_complete(session_id=one.pk)

@@ -9,45 +9,18 @@ from django.utils import timezone
 
 from sessions_app.clearance import Clearance
 from sessions_app.models import (
-    Consent,
     ConsentText,
     Contraindication,
     Role,
     Screening,
-    ScreeningAnswer,
     Substance,
-    contraindication_severity,
 )
 from sessions_app.services.clearance import clearance, clearances, current_consent_text
 
+from .factories import make_consent as sign
 from .factories import make_plan, make_session, make_user
+from .factories import make_screening as screen
 from .test_booking import next_weekday_at
-
-
-def screen(client_obj, *, days_ago=10, yes=(), judgement=""):
-    screening = Screening.objects.create(
-        client=client_obj,
-        screened_at=timezone.now() - dt.timedelta(days=days_ago),
-        screened_by=make_user(),
-    )
-    ScreeningAnswer.objects.bulk_create(
-        ScreeningAnswer(
-            screening=screening,
-            question=q,
-            answer=q in yes,
-            severity=contraindication_severity(q),
-            judgement=judgement if q in yes else "",
-        )
-        for q in Contraindication.values
-    )
-    return screening
-
-
-def sign(plan, text=None):
-    text = text or current_consent_text()
-    return Consent.objects.create(
-        plan=plan, consent_text=text, signed_name=plan.client.full_name, agreed=True, signed_at=timezone.now()
-    )
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from django.utils import timezone
 from sessions_app.models import SessionStatus, SideEffect, SideEffectKind, TreatmentArea, TreatmentSession
 
 from .factories import make_client, make_injection, make_lot, make_plan, make_session, make_user
-from .test_clearance_db import screen, sign
+from .factories import make_consent as sign
+from .factories import make_screening as screen
 
 
 def history(client_obj, practitioner, *, sessions=3):
