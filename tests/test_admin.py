@@ -47,7 +47,7 @@ from sessions_app.models import (
 )
 from sessions_app.services.clients import client_archive
 
-from .factories import make_client, make_injection, make_lot, make_plan, make_user
+from .factories import make_cleared, make_client, make_injection, make_lot, make_plan, make_user
 from .test_constraints import (
     book_session,
     make_answer,
@@ -532,3 +532,20 @@ def test_big_unfiltered_tables_are_counted_from_postgres_statistics(monkeypatch)
     assert EstimatedCountPaginator(Client.objects.all(), 10).count == 30  # the estimate
     # A filtered list is always counted exactly.
     assert EstimatedCountPaginator(Client.objects.filter(first_name="Alex"), 10).count == 35
+
+
+@pytest.mark.django_db
+def test_the_admin_refuses_to_complete_a_session_the_treatment_rule_blocks(manager_client):
+    session = book_session()
+    data = session_form(session, status=SessionStatus.COMPLETED, completed_at=session.ends_at)
+    response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
+    assert response.status_code == 200
+    assert "Cannot be completed: No screening on record." in response.content.decode()
+    session.refresh_from_db()
+    assert session.status != SessionStatus.COMPLETED
+
+    make_cleared(session.plan)
+    response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.status == SessionStatus.COMPLETED

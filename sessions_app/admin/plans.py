@@ -17,6 +17,7 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.services.booking import conflicts
+from sessions_app.services.clearance import clearance
 
 from .base import (
     BigTableAdmin,
@@ -68,6 +69,13 @@ class TreatmentPlanAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
 class TreatmentSessionForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
+        # Marking a session completed here follows the same treatment rule as the
+        # schedule's Complete button (sessions_app.clearance).
+        if cleaned.get("status") == SessionStatus.COMPLETED and "status" in self.changed_data and self.instance.pk:
+            verdict = clearance(self.instance)
+            if not verdict.may_treat:
+                # A form-wide error, so that the field checks and constraints still run.
+                self.add_error(None, "Cannot be completed: " + " ".join(verdict.reasons))
         start, end = cleaned.get("starts_at"), cleaned.get("ends_at")
         practitioner, room = cleaned.get("practitioner"), cleaned.get("room")
         if cleaned.get("status") == SessionStatus.CANCELLED or not all((start, end, practitioner, room)):
