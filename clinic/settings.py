@@ -181,6 +181,14 @@ STORAGES = {
 # Uploaded files (clinical photos) are never served from a public URL; views
 # that check permissions stream them.
 MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
+# Clinical photos are readable by the app's own user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# The largest before/after photo a practitioner may upload.
+CLINIC_PHOTO_MAX_MB = env_int("CLINIC_PHOTO_MAX_MB", 10)
+if not 1 <= CLINIC_PHOTO_MAX_MB <= 100:
+    raise ImproperlyConfigured("CLINIC_PHOTO_MAX_MB must be between 1 and 100")
+CLINIC_PHOTO_MAX_BYTES = CLINIC_PHOTO_MAX_MB * 1024 * 1024
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

@@ -2,11 +2,16 @@
 and a fixed key. DATABASE_URL still chooses SQLite or PostgreSQL."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 
 from clinic.settings import *  # noqa: E402,F403
+
+# Photos uploaded by the tests go to a folder of this run's own.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / f"mesoclinic-test-media-{os.getpid()}"  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

@@ -1235,6 +1235,9 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
             combination_therapy=p[1].combination_therapy,
             notes=p[1].notes,
             completed_at=p[1].completed_at,
+            # The practitioner signed the record on completing the session.
+            signed_at=p[1].completed_at,
+            signed_by_id=p[0].practitioner_id if p[1].completed_at else None,
             created_at=p[1].created_at,
             updated_at=p[1].completed_at or p[1].created_at,
         ),

@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from sessions_app.views import booking, calendar, clients, clinical, dashboard, lots, schedule, side_effects
+from sessions_app.views import (
+    booking,
+    calendar,
+    clients,
+    clinical,
+    dashboard,
+    lots,
+    records,
+    schedule,
+    side_effects,
+)
 
 urlpatterns = [
     path(
@@ -19,10 +29,13 @@ urlpatterns = [
     path("sessions/<int:pk>/move/", booking.session_move, name="session_move"),
     # Only the actions a session knows; anything else is a 404.
     re_path(
-        r"^sessions/(?P<pk>[0-9]+)/(?P<action>confirm|arrive|complete|no_show|cancel)/$",
+        r"^sessions/(?P<pk>[0-9]+)/(?P<action>confirm|arrive|no_show|cancel)/$",
         booking.session_action,
         name="session_action",
     ),
+    path("sessions/<int:pk>/record/", records.session_record, name="session_record"),
+    path("sessions/<int:pk>/amend/", records.session_amend, name="session_amend"),
+    path("photos/<int:pk>/", records.session_photo, name="session_photo"),
     path("clients/", clients.client_search, name="client_search"),
     path("clients/<int:pk>/", clients.client_detail, name="client_detail"),
     path("clients/<int:client_pk>/screening/new/", clinical.screening_new, name="screening_new"),

@@ -79,6 +79,11 @@ def make_session(plan: TreatmentPlan | None = None, starts_at: datetime.datetime
     fields.setdefault("practitioner", plan.practitioner)
     fields.setdefault("room", Room.objects.get(name="Room 1"))
     fields.setdefault("status", SessionStatus.BOOKED)
+    if fields["status"] == SessionStatus.COMPLETED:
+        # Completed sessions are signed records (the record page does both at once).
+        fields.setdefault("completed_at", fields["ends_at"])
+        fields.setdefault("signed_at", fields["completed_at"])
+        fields.setdefault("signed_by", fields["practitioner"])
     return TreatmentSession.objects.create(plan=plan, starts_at=starts_at, **fields)
 
 
@@ -134,3 +139,67 @@ def make_cleared(plan: TreatmentPlan) -> TreatmentPlan:
     make_screening(plan.client)
     make_consent(plan)
     return plan
+
+
+def sign_record(session: TreatmentSession, by: User | None = None, **fields) -> TreatmentSession:
+    """Completes the session through the record page's service: one area of the
+    plan, one lot of the mixture's first product. The client must be cleared."""
+    from sessions_app.services.records import InjectionInput, RecordInput, session_record_sign
+
+    plan = session.plan
+    product = plan.mixture.components.order_by("id").first().product
+    area = plan.areas.order_by("name").first()
+    injection = InjectionInput(
+        area=area,
+        lots=(make_lot(product),),
+        volume_ml=Decimal("2.0"),
+        depth="superficial_dermis",
+        technique="nappage",
+        needle_length_mm=Decimal("4"),
+        points=40,
+    )
+    record = RecordInput(
+        anaesthetic=fields.get("anaesthetic", "none"),
+        pain_score=fields.get("pain_score", 2),
+        combination_therapy=fields.get("combination_therapy", "none"),
+        notes=fields.get("notes", ""),
+        injections=fields.get("injections", (injection,)),
+    )
+    return session_record_sign(session_id=session.pk, record=record, by=by or session.practitioner)
+
+
+def image_bytes(fmt: str = "PNG", size=(40, 30), color=(200, 120, 90)) -> bytes:
+    """A real image, as a camera or a phone would upload it."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format=fmt)
+    return out.getvalue()
+
+
+def make_photo(session: TreatmentSession, kind: str = "before", by: User | None = None):
+    from django.core.files.base import ContentFile
+
+    from sessions_app.models import SessionPhoto
+
+    photo = SessionPhoto(
+        session=session,
+        kind=kind,
+        uploaded_by=by or session.practitioner,
+        content_type="image/png",
+        width=40,
+        height=30,
+    )
+    photo.image.save("photo.png", ContentFile(image_bytes()), save=False)
+    photo.save()
+    return photo
+
+
+def make_amendment(session: TreatmentSession, by: User | None = None, **fields):
+    from sessions_app.models import SessionAmendment
+
+    fields.setdefault("reason", "Wrong volume typed")
+    fields.setdefault("changes", ["Face: Volume (ml): 2.00 → 2.50"])
+    return SessionAmendment.objects.create(session=session, amended_by=by or session.practitioner, **fields)

@@ -35,6 +35,8 @@ from sessions_app.models import (
     Room,
     Screening,
     ScreeningAnswer,
+    SessionAmendment,
+    SessionPhoto,
     SessionStatus,
     Severity,
     SideEffect,
@@ -47,7 +49,16 @@ from sessions_app.models import (
 )
 from sessions_app.services.clients import client_archive
 
-from .factories import make_cleared, make_client, make_injection, make_lot, make_plan, make_user
+from .factories import (
+    make_amendment,
+    make_cleared,
+    make_client,
+    make_injection,
+    make_lot,
+    make_photo,
+    make_plan,
+    make_user,
+)
 from .test_constraints import (
     book_session,
     make_answer,
@@ -99,6 +110,8 @@ ROW_MAKERS = {
     Injection: lambda: make_injection(book_session()),
     SideEffect: make_side_effect,
     Reminder: make_reminder,
+    SessionAmendment: lambda: make_amendment(book_session()),
+    SessionPhoto: lambda: make_photo(book_session()),
 }
 
 
@@ -147,7 +160,12 @@ EXPECTED_QUERIES = {
     Injection: [*SIGNED_IN, "area filter", *BIG, "every row's lots (one prefetch)", *DATES],
     SideEffect: [*SIGNED_IN, "kind filter", *BIG, *DATES],
     Reminder: [*SIGNED_IN, *BIG, *DATES],
+    SessionAmendment: [*SIGNED_IN, "amended-by filter (its users only)", *BIG, *DATES],
+    SessionPhoto: [*SIGNED_IN, *BIG, *DATES],
 }
+
+
+NO_ADD = {Group, SessionAmendment, SessionPhoto}
 
 
 def changelist_queries(client, model, **params) -> tuple[list[str], object]:
@@ -177,8 +195,9 @@ def test_changelist_query_count_does_not_grow_with_rows(request, model):
 def test_add_and_change_forms_open(request, model):
     client = signed_in(request, model)
     obj = ROW_MAKERS[model]()
-    # Roles are code (sessions_app.roles): a group is never added here.
-    assert client.get(url(model, "add")).status_code == (403 if model is Group else 200)
+    # Roles are code (sessions_app.roles): a group is never added here; amendments
+    # and photos are written on the record page only.
+    assert client.get(url(model, "add")).status_code == (403 if model in NO_ADD else 200)
     assert client.get(url(model, "change", obj.pk)).status_code == 200
 
 
@@ -375,7 +394,7 @@ BAD_SESSION_INPUT = {
     "pain score 11": ({"pain_score": 11}, "Ensure this value is less than or equal to 10."),
     "sequence 0": ({"sequence": 0}, "Ensure this value is greater than or equal to 1."),
     "ends before it starts": ({"ends_at": "starts_at - 1h"}, "A session must end after it starts."),
-    "completed without a time": ({"status": SessionStatus.COMPLETED}, "A completed session needs its completion time."),
+    "completed here, not signed": ({"status": SessionStatus.COMPLETED}, "A session is completed by signing its record"),
     "needle 14 mm (inline)": ({"injections": [{"needle_length_mm": "14"}]}, "less than or equal to 13"),
     "negative volume (inline)": ({"injections": [{"volume_ml": "-1"}]}, "greater than or equal to 0.01"),
 }
@@ -535,17 +554,17 @@ def test_big_unfiltered_tables_are_counted_from_postgres_statistics(monkeypatch)
 
 
 @pytest.mark.django_db
-def test_the_admin_refuses_to_complete_a_session_the_treatment_rule_blocks(manager_client):
+def test_the_admin_shows_the_treatment_rule_and_leaves_completing_to_the_record_page(manager_client):
     session = book_session()
+    page = manager_client.get(url(TreatmentSession, "change", session.pk)).content.decode()
+    assert "No screening on record." in page  # the same verdict as the schedule's badge
+    assert reverse("session_record", args=[session.pk]) in page
+
+    make_cleared(session.plan)
+    assert "Yes." in manager_client.get(url(TreatmentSession, "change", session.pk)).content.decode()
     data = session_form(session, status=SessionStatus.COMPLETED, completed_at=session.ends_at)
     response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
     assert response.status_code == 200
-    assert "Cannot be completed: No screening on record." in response.content.decode()
+    assert "A session is completed by signing its record" in response.content.decode()
     session.refresh_from_db()
     assert session.status != SessionStatus.COMPLETED
-
-    make_cleared(session.plan)
-    response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
-    assert response.status_code == 302
-    session.refresh_from_db()
-    assert session.status == SessionStatus.COMPLETED

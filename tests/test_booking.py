@@ -24,7 +24,7 @@ from sessions_app.models import (
 from sessions_app.services import booking
 from sessions_app.services.booking import InvalidTransition, Slot, SlotTaken
 
-from .factories import make_cleared, make_client, make_plan, make_session, make_user
+from .factories import make_cleared, make_client, make_plan, make_session, make_user, sign_record
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -239,17 +239,17 @@ def test_completing_the_last_session_puts_the_plan_into_maintenance(practitioner
     plan = make_cleared(make_plan(practitioner=practitioner, sessions_planned=2, maintenance_interval_days=90))
     one = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-3))
     two = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-1))
-    booking.session_complete(session_id=one.pk)
+    sign_record(one)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.ACTIVE
-    booking.session_complete(session_id=two.pk)
+    sign_record(two)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.MAINTENANCE
     assert booking.maintenance_due_on(plan, two.starts_at) == timezone.localtime(two.starts_at).date() + dt.timedelta(
         days=90
     )
     with pytest.raises(InvalidTransition):
-        booking.session_complete(session_id=two.pk)
+        sign_record(two)
 
 
 @pytest.mark.django_db

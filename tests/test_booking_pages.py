@@ -11,7 +11,6 @@ from django.utils import timezone
 from sessions_app.calendar_feed import calendar_token_revoke, calendar_token_rotate
 from sessions_app.models import (
     ClosedDay,
-    Contraindication,
     Indication,
     Mixture,
     Role,
@@ -23,7 +22,7 @@ from sessions_app.models import (
 )
 from sessions_app.services import booking
 
-from .factories import make_cleared, make_client, make_consent, make_plan, make_screening, make_session, make_user
+from .factories import make_cleared, make_client, make_plan, make_session, make_user, sign_record
 from .test_booking import next_weekday_at
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -280,7 +279,7 @@ def test_a_move_into_the_past_is_refused_beside_the_date(reception_client):
 def test_plan_page_shows_maintenance_due_not_booked(reception_client, practitioner):
     plan = make_cleared(make_plan(practitioner=practitioner, sessions_planned=1, maintenance_interval_days=90))
     last = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-2))
-    booking.session_complete(session_id=last.pk)
+    sign_record(last)
     response = reception_client.get(reverse("plan_detail", args=[plan.pk]))
     due = timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
     assert response.context["maintenance_due"] == due
@@ -389,43 +388,3 @@ def test_the_booking_page_posts_the_client_once(reception_client):
     patient = make_client()
     page = reception_client.get(reverse("book_series"), {"client": patient.pk}).content.decode()
     assert page.count('name="client"') == 1
-
-
-@pytest.mark.django_db
-def test_a_practitioner_completes_the_last_session_and_the_plan_enters_maintenance(client, practitioner):
-    plan = make_cleared(make_plan(practitioner=practitioner, sessions_planned=1, maintenance_interval_days=90))
-    session = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-1), status=SessionStatus.ARRIVED)
-    client.force_login(practitioner)
-    response = client.post(reverse("session_action", args=[session.pk, "complete"]), follow=True)
-    session.refresh_from_db()
-    plan.refresh_from_db()
-    assert session.status == SessionStatus.COMPLETED and session.completed_at is not None
-    assert plan.status == "maintenance"
-    assert "maintenance is due on" in response.content.decode()
-
-
-@pytest.mark.django_db
-def test_an_absolute_contraindication_blocks_completing_the_session(client, practitioner):
-    plan = make_plan(practitioner=practitioner)
-    make_screening(plan.client, yes=[Contraindication.PREGNANCY])
-    make_consent(plan)
-    session = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-1), status=SessionStatus.ARRIVED)
-    client.force_login(practitioner)
-    response = client.post(reverse("session_action", args=[session.pk, "complete"]), follow=True)
-    session.refresh_from_db()
-    assert session.status == SessionStatus.ARRIVED
-    assert "absolute contraindication" in response.content.decode()
-
-
-@pytest.mark.django_db
-def test_an_unscreened_client_cannot_be_completed_and_reception_cannot_complete(client, practitioner, reception):
-    session = make_session(starts_at=next_weekday_at(10, weeks_ahead=-1), status=SessionStatus.ARRIVED)
-    client.force_login(practitioner)
-    client.post(reverse("session_action", args=[session.pk, "complete"]))
-    session.refresh_from_db()
-    assert session.status == SessionStatus.ARRIVED
-    make_cleared(session.plan)
-    client.force_login(reception)
-    assert client.post(reverse("session_action", args=[session.pk, "complete"])).status_code == 403
-    session.refresh_from_db()
-    assert session.status == SessionStatus.ARRIVED

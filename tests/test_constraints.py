@@ -43,7 +43,16 @@ from sessions_app.models import (
     contraindication_severity,
 )
 
-from .factories import make_client, make_injection, make_lot, make_plan, make_session, make_user
+from .factories import (
+    make_amendment,
+    make_client,
+    make_injection,
+    make_lot,
+    make_photo,
+    make_plan,
+    make_session,
+    make_user,
+)
 
 _hours = itertools.count(1)
 _keys = itertools.count(1)
@@ -222,6 +231,8 @@ def _(name):
     "session_pain_score_range",
     "session_status_valid",
     "session_completed_has_time",
+    "session_completed_is_signed",
+    "session_signed_is_completed",
     "session_unique_sequence_per_plan",
 )
 def _(name):
@@ -235,7 +246,21 @@ def _(name):
         "session_pain_score_range": update(session, pain_score=11),
         "session_status_valid": update(session, status="lost"),
         "session_completed_has_time": update(session, status=SessionStatus.COMPLETED, completed_at=None),
+        "session_completed_is_signed": update(session, status=SessionStatus.COMPLETED, completed_at=timezone.now()),
+        "session_signed_is_completed": update(session, signed_at=timezone.now(), signed_by=session.practitioner),
     }[name]
+
+
+@case("amendment_reason_present")
+def _(name):
+    amendment = make_amendment(book_session())
+    return update(amendment, reason="")
+
+
+@case("photo_kind_valid")
+def _(name):
+    photo = make_photo(book_session())
+    return update(photo, kind="during")
 
 
 @case(

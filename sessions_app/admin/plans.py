@@ -4,7 +4,9 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from sessions_app.models import (
@@ -17,7 +19,8 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.services.booking import conflicts
-from sessions_app.services.clearance import clearance
+from sessions_app.services.clearance import TO_TREAT, clearance
+from sessions_app.services.records import LotContext, lots_for_rule
 
 from .base import (
     BigTableAdmin,
@@ -69,13 +72,14 @@ class TreatmentPlanAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
 class TreatmentSessionForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
-        # Marking a session completed here follows the same treatment rule as the
-        # schedule's Complete button (sessions_app.clearance).
-        if cleaned.get("status") == SessionStatus.COMPLETED and "status" in self.changed_data and self.instance.pk:
-            verdict = clearance(self.instance)
-            if not verdict.may_treat:
-                # A form-wide error, so that the field checks and constraints still run.
-                self.add_error(None, "Cannot be completed: " + " ".join(verdict.reasons))
+        # A session is completed by signing its record on the record page, which
+        # asks the treatment rule and the lot rule first; the admin cannot.
+        if cleaned.get("status") == SessionStatus.COMPLETED and not self.instance.is_signed:
+            self.add_error(
+                "status",
+                "A session is completed by signing its record: open it from the schedule (Record), "
+                "where the treatment rule and the lots are checked.",
+            )
         start, end = cleaned.get("starts_at"), cleaned.get("ends_at")
         practitioner, room = cleaned.get("practitioner"), cleaned.get("room")
         if cleaned.get("status") == SessionStatus.CANCELLED or not all((start, end, practitioner, room)):
@@ -102,8 +106,29 @@ class TreatmentSessionForm(forms.ModelForm):
         return cleaned
 
 
+class InjectionForm(forms.ModelForm):
+    """The record page's lot rule, for injections entered here. The session is
+    the inline's parent, or the one chosen on the injection's own form."""
+
+    def clean(self):
+        cleaned = super().clean()
+        session = cleaned.get("session") or getattr(self.instance, "session", None)
+        if session is None or session.pk is None:
+            return cleaned
+        if session.is_signed:
+            raise ValidationError("This session's record is signed: correct it with an amendment on its record page.")
+        if lots := cleaned.get("lots"):
+            for reason in LotContext.of(session).refusals(lots_for_rule().filter(pk__in=[lot.pk for lot in lots])):
+                self.add_error("lots", reason)
+        return cleaned
+
+
 class InjectionInline(FixedChoicesMixin, StrRelationsMixin, NoDeleteInline):
+    """Injections of a session not yet signed (drafts the record page takes
+    over); a signed record's are shown read-only."""
+
     model = Injection
+    form = InjectionForm
     fields = ["area", "lots", "volume_ml", "depth", "technique", "needle_length_mm", "points"]
     autocomplete_fields = ["lots"]
     fixed_choice_fields = ("area",)
@@ -111,6 +136,12 @@ class InjectionInline(FixedChoicesMixin, StrRelationsMixin, NoDeleteInline):
     def get_queryset(self, request):
         # Each row's form reads its lots from here rather than by a query of its own.
         return super().get_queryset(request).prefetch_related("lots")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not (obj and obj.is_signed) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not (obj and obj.is_signed) and super().has_change_permission(request, obj)
 
 
 class SideEffectInline(FixedChoicesMixin, StrRelationsMixin, NoDeleteInline):
@@ -147,18 +178,54 @@ class TreatmentSessionAdmin(NoDeleteMixin, StrRelationsMixin, BigTableAdmin, Sim
     list_filter = ["status", "is_maintenance", ("practitioner", PractitionerListFilter), "room"]
     date_hierarchy = "starts_at"
     autocomplete_fields = ["plan", "practitioner"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["treatment_clearance", "record_page", "signed_by", "signed_at", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["plan", "sequence", "is_maintenance", "status"]}),
+        (None, {"fields": ["plan", "sequence", "is_maintenance", "status", "treatment_clearance"]}),
         ("Booking", {"fields": ["starts_at", "ends_at", "practitioner", "room"]}),
-        ("Record", {"fields": ["anaesthetic", "pain_score", "combination_therapy", "notes", "completed_at"]}),
+        (
+            "Record",
+            {
+                "fields": [
+                    "record_page",
+                    "anaesthetic",
+                    "pain_score",
+                    "combination_therapy",
+                    "notes",
+                    "completed_at",
+                    "signed_by",
+                    "signed_at",
+                ]
+            },
+        ),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
     inlines = [InjectionInline, SideEffectInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A signed record changes only by an amendment on its record page; its
+        # side effects may still be added here.
+        if obj is not None and obj.is_signed:
+            return [name for _, options in self.fieldsets for name in options["fields"]]
+        return self.readonly_fields
+
     @admin.display(ordering="plan__client__last_name")
     def client(self, obj: TreatmentSession):
         return obj.plan.client
+
+    @admin.display(description="may the client be treated?")
+    def treatment_clearance(self, obj: TreatmentSession) -> str:
+        """The same verdict as the schedule's badge and the record page (sessions_app.clearance)."""
+        if obj.pk is None or obj.status not in TO_TREAT:
+            return "—"
+        verdict = clearance(obj)
+        return "Yes." if verdict.may_treat else " ".join(verdict.reasons)
+
+    @admin.display(description="record page")
+    def record_page(self, obj: TreatmentSession) -> str:
+        if obj.pk is None:
+            return "—"
+        label = "Open the signed record (amend it there)" if obj.is_signed else "Record and sign the session there"
+        return format_html('<a href="{}">{}</a>', reverse("session_record", args=[obj.pk]), label)
 
     def save_formset(self, request, form, formset, change):
         for obj in formset.save(commit=False):
@@ -179,9 +246,14 @@ class InjectionAdmin(NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHist
     list_filter = ["depth", "technique", "area"]
     date_hierarchy = "session__starts_at"
     autocomplete_fields = ["session", "lots"]
+    form = InjectionForm
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("lots")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A signed record's injections change only by an amendment on its record page.
+        return not (obj and obj.session.is_signed) and super().has_change_permission(request, obj)
 
     @admin.display(description="lots")
     def lot_numbers(self, obj: Injection) -> str:

@@ -41,6 +41,7 @@ from .plans import (
     TreatmentSession,
     Unit,
 )
+from .records import PhotoKind, SessionAmendment, SessionPhoto
 from .reminders import Reminder, ReminderChannel, ReminderKind, ReminderStatus
 from .side_effects import SideEffect, SideEffectSeverity
 from .staff import Role, User
@@ -67,6 +68,7 @@ __all__ = [
     "Mixture",
     "MixtureComponent",
     "OpeningHours",
+    "PhotoKind",
     "PlanStatus",
     "Product",
     "ProductLot",
@@ -77,6 +79,8 @@ __all__ = [
     "Role",
     "Room",
     "Screening",
+    "SessionAmendment",
+    "SessionPhoto",
     "ScreeningAnswer",
     "SessionStatus",
     "Severity",

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from sessions_app.lot_rules import lot_expired
+
 
 class AreaRegion(models.TextChoices):
     FACE = "face", "Face and neck"
@@ -121,9 +123,8 @@ class ProductLot(models.Model):
         return f"{self.product.name} lot {self.lot_number} (exp. {self.expiry_date:%Y-%m-%d})"
 
     def is_expired_on(self, day: datetime.date) -> bool:
-        """The one rule for expiry: a lot may be used up to and including its
-        expiry date."""
-        return day > self.expiry_date
+        """Whether the lot may no longer be used on `day` (sessions_app.lot_rules decides)."""
+        return lot_expired(self.expiry_date, day)
 
 
 class SideEffectKind(models.Model):

@@ -233,6 +233,12 @@ class TreatmentSession(models.Model):
     )
     notes = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Completing a session signs its record; from then on it changes only by an
+    # amendment with a reason (sessions_app.services.records).
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -266,6 +272,16 @@ class TreatmentSession(models.Model):
                 name="session_completed_has_time",
                 violation_error_message="A completed session needs its completion time.",
             ),
+            models.CheckConstraint(
+                condition=~Q(status=SessionStatus.COMPLETED) | Q(signed_at__isnull=False, signed_by__isnull=False),
+                name="session_completed_is_signed",
+                violation_error_message="A completed session's record must be signed.",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_at__isnull=True, signed_by__isnull=True) | Q(status=SessionStatus.COMPLETED),
+                name="session_signed_is_completed",
+                violation_error_message="Only a completed session's record is signed.",
+            ),
             # A cancelled visit frees its number so the series can be re-booked in order.
             models.UniqueConstraint(
                 fields=["plan", "sequence"],
@@ -290,6 +306,10 @@ class TreatmentSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan.client} #{self.sequence} on {localtime(self.starts_at):%Y-%m-%d %H:%M}"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
 
     def clean(self):
         # Mirrors session_ends_after_start so the form shows the message beside the field.

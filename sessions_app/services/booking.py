@@ -19,7 +19,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from sessions_app.clearance import Verdict
 from sessions_app.models import (
     ClosedDay,
     Indication,
@@ -42,7 +41,6 @@ from sessions_app.scheduling import (
     nearest_free_slot,
     propose_series,
 )
-from sessions_app.services.clearance import clearance
 
 OVERLAP_CONSTRAINTS = ("session_no_practitioner_overlap", "session_no_room_overlap")
 # Statuses a move or a shift may change; the others are history.
@@ -311,14 +309,6 @@ class InvalidTransition(Exception):
     pass
 
 
-class NotCleared(InvalidTransition):
-    """The client may not be treated: sessions_app.clearance says why."""
-
-    def __init__(self, verdict: Verdict):
-        self.verdict = verdict
-        super().__init__("Not completed: " + " ".join(verdict.reasons))
-
-
 @transaction.atomic
 def session_set_status(*, session_id: int, action: str) -> TreatmentSession:
     """Confirm, mark arrived, no-show or cancel a session; refuses a change its
@@ -392,25 +382,11 @@ def maintenance_due_on(plan: TreatmentPlan, last_session_start: dt.datetime) -> 
     return timezone.localtime(last_session_start).date() + dt.timedelta(days=plan.maintenance_interval_days)
 
 
-@transaction.atomic
-def session_complete(*, session_id: int, completed_at: dt.datetime | None = None) -> TreatmentSession:
-    """Mark a session completed, if the treatment rule clears the client
-    (NotCleared otherwise). When it is the last of the series, the plan enters
-    maintenance (or is completed when it has no maintenance interval)."""
-    session = TreatmentSession.objects.select_for_update().select_related("plan").get(pk=session_id)
-    if session.status == SessionStatus.COMPLETED:
-        raise InvalidTransition("This session is already completed.")
-    if session.status in (SessionStatus.CANCELLED, SessionStatus.NO_SHOW):
-        raise InvalidTransition(f"A {session.get_status_display().lower()} session cannot be completed.")
-    verdict = clearance(session)
-    if not verdict.may_treat:
-        raise NotCleared(verdict)
-    session.status = SessionStatus.COMPLETED
-    session.completed_at = completed_at or timezone.now()
-    session.save(update_fields=["status", "completed_at", "updated_at"])
-    plan = session.plan
+def plan_after_session_completed(plan: TreatmentPlan) -> None:
+    """Once the series has all its sessions done, the plan enters maintenance
+    (or is completed when it has no maintenance interval). Called inside the
+    transaction that completes a session (sessions_app.services.records)."""
     remaining = plan.sessions.filter(is_maintenance=False, status__in=MOVABLE + (SessionStatus.ARRIVED,))
     if plan.status == PlanStatus.ACTIVE and series_shortfall(plan) == 0 and not remaining.exists():
         plan.status = PlanStatus.MAINTENANCE if plan.maintenance_interval_days else PlanStatus.COMPLETED
         plan.save(update_fields=["status"])
-    return session

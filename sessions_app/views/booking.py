@@ -10,7 +10,6 @@ import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
@@ -20,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sessions_app.booking_forms import MoveForm, SeriesForm
-from sessions_app.models import NOT_KEPT, Client, PlanStatus, SessionStatus, TreatmentPlan, TreatmentSession
+from sessions_app.models import NOT_KEPT, Client, SessionStatus, TreatmentPlan, TreatmentSession
 from sessions_app.services import booking
 from sessions_app.services.booking import InvalidTransition, Slot, SlotTaken
 
@@ -151,13 +150,7 @@ def session_action(request, pk: int, action: str):
     session = get_object_or_404(TreatmentSession.objects.select_related("plan__client"), pk=pk)
     back = _safe_next(request, reverse("schedule"))
     try:
-        if action == "complete":
-            # Completing makes a clinical record: practitioners only.
-            if not request.user.has_perm("sessions_app.add_injection"):
-                raise PermissionDenied
-            booking.session_complete(session_id=session.pk)
-        else:
-            booking.session_set_status(session_id=session.pk, action=action)
+        booking.session_set_status(session_id=session.pk, action=action)
     except InvalidTransition as exc:
         messages.error(request, str(exc))
         return redirect(back)
@@ -165,9 +158,6 @@ def session_action(request, pk: int, action: str):
     session.plan.refresh_from_db(fields=["status"])
     when = timezone.localtime(session.starts_at)
     text = f"{session.plan.client.full_name}, {when:%d/%m %H:%M}: {session.get_status_display().lower()}."
-    if action == "complete" and session.plan.status == PlanStatus.MAINTENANCE:
-        due = booking.maintenance_due_on(session.plan, session.starts_at)
-        text += f" The series is complete: maintenance is due on {due:%d/%m/%Y}, not booked yet."
     if session.status in (SessionStatus.NO_SHOW, SessionStatus.CANCELLED) and booking.series_shortfall(session.plan):
         messages.warning(request, text + " The series is now one session short.")
         return redirect(reverse("plan_rebook", args=[session.plan_id]) + "?next=" + back)

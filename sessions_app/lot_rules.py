@@ -1,0 +1,49 @@
+"""May this lot be recorded as injected in this session? The one rule, in plain values.
+
+The session record form shows its answers beside the lots field, and the
+records service asks it again before it writes anything. Nothing here touches
+the ORM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+
+def lot_expired(expiry_date: dt.date, day: dt.date) -> bool:
+    """A lot may be used up to and including its expiry date."""
+    return day > expiry_date
+
+
+@dataclass(frozen=True)
+class LotFacts:
+    """What the rule needs to know of a lot."""
+
+    lot_number: str
+    product_id: int
+    product_name: str
+    expiry_date: dt.date
+    substances: Mapping[int, str]  # substance id -> name
+
+
+def lot_refusals(
+    lot: LotFacts,
+    *,
+    session_day: dt.date,
+    mixture_product_ids: Collection[int],
+    allergy_ids: Collection[int],
+) -> list[str]:
+    """Every reason the lot cannot be recorded, each a sentence for the
+    practitioner; empty when it can."""
+    label = f"{lot.product_name} lot {lot.lot_number}"
+    reasons = []
+    if lot.product_id not in mixture_product_ids:
+        reasons.append(f"{label} is not a product of this plan's mixture.")
+    if lot_expired(lot.expiry_date, session_day):
+        reasons.append(f"{label} expired on {lot.expiry_date:%d/%m/%Y}, before the session ({session_day:%d/%m/%Y}).")
+    allergens = sorted(name for pk, name in lot.substances.items() if pk in allergy_ids)
+    if allergens:
+        reasons.append(f"{label} contains {', '.join(allergens)}, to which the client is allergic.")
+    return reasons

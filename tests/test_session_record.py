@@ -1,0 +1,473 @@
+"""The session record: recorded and signed once from the schedule, with lots per
+area and photos; read-only afterwards; corrected by amendments with a reason."""
+
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from sessions_app.models import (
+    Contraindication,
+    Injection,
+    PlanStatus,
+    Product,
+    SessionPhoto,
+    SessionStatus,
+    Substance,
+    TreatmentArea,
+)
+
+from .factories import (
+    image_bytes,
+    make_cleared,
+    make_consent,
+    make_lot,
+    make_plan,
+    make_screening,
+    make_session,
+    sign_record,
+)
+
+FACE, NECK = "Face", "Neck"
+
+
+def area(name: str) -> TreatmentArea:
+    return TreatmentArea.objects.get(name=name)
+
+
+@pytest.fixture
+def session(db, practitioner):
+    """An arrived session of a cleared client, this morning, on face and neck,
+    with the Facial rejuvenation mixture (Hyalu Meso 1%, Revita NCTF, Vita C 20%)."""
+    plan = make_cleared(make_plan(practitioner=practitioner, sessions_planned=2))
+    plan.areas.set([area(FACE), area(NECK)])
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
+    return make_session(plan=plan, starts_at=start, status=SessionStatus.ARRIVED)
+
+
+@pytest.fixture
+def lots(db):
+    hyalu = make_lot(Product.objects.get(name="Hyalu Meso 1%"), lot_number="HY-1")
+    revita = make_lot(Product.objects.get(name="Revita NCTF"), lot_number="RV-1")
+    return hyalu, revita
+
+
+def row(area_name: str, chosen, **changes) -> dict:
+    """One area's row as the browser posts it; a change to None leaves the field out."""
+    values = {
+        "treated": "on",
+        "area": area(area_name).pk,
+        "lots": [lot.pk for lot in chosen],
+        "volume_ml": "2.0",
+        "depth": "superficial_dermis",
+        "technique": "nappage",
+        "needle_length_mm": "4",
+        "points": "30",
+    }
+    return {k: v for k, v in (values | changes).items() if v is not None}
+
+
+def record_post(rows: list[dict], **fields) -> dict:
+    data = {
+        "anaesthetic": "topical",
+        "pain_score": "3",
+        "combination_therapy": "none",
+        "notes": "Well tolerated.",
+        "areas-TOTAL_FORMS": str(len(rows)),
+        "areas-INITIAL_FORMS": str(len(rows)),
+        "areas-MIN_NUM_FORMS": "0",
+        "areas-MAX_NUM_FORMS": "40",
+    }
+    for i, values in enumerate(rows):
+        data |= {f"areas-{i}-{key}": value for key, value in values.items()}
+    return data | fields
+
+
+def record_url(session) -> str:
+    return reverse("session_record", args=[session.pk])
+
+
+def nothing_saved(session) -> bool:
+    session.refresh_from_db()
+    return (
+        session.status == SessionStatus.ARRIVED
+        and not session.injections.exists()
+        and not session.photos.exists()
+        and session.signed_at is None
+    )
+
+
+def photo_files() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_the_form_offers_a_row_per_plan_area_and_only_usable_lots_of_the_mixture(client, practitioner, session, lots):
+    hyalu, revita = lots
+    expired = make_lot(hyalu.product, lot_number="OLD-1", expiry_date=timezone.localdate() - dt.timedelta(days=1))
+    other = make_lot(Product.objects.get(name="Lipo PC"), lot_number="LIPO-1")
+    client.force_login(practitioner)
+    response = client.get(record_url(session))
+    formset = response.context["formset"]
+    assert [f.initial.get("area") for f in formset] == [area(FACE).pk, area(NECK).pk, None]
+    page = response.content.decode()
+    assert "HY-1" in page and "RV-1" in page
+    assert expired.lot_number not in page and other.lot_number not in page
+
+
+def test_a_practitioner_records_two_areas_with_two_lots_and_signs(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    hyalu, revita = lots
+    data = record_post([row(FACE, lots), row(NECK, [hyalu], volume_ml="1.5", needle_length_mm="6")])
+    response = client.post(record_url(session), data)
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert session.status == SessionStatus.COMPLETED
+    assert (session.signed_by, session.pain_score, session.anaesthetic) == (practitioner, 3, "topical")
+    face = session.injections.get(area__name=FACE)
+    assert {lot.lot_number for lot in face.lots.all()} == {"HY-1", "RV-1"}
+    assert session.injections.get(area__name=NECK).volume_ml == Decimal("1.5")
+    page = client.get(response.url).content.decode()
+    assert "Signed" in page and "HY-1" in page and "RV-1" in page and "Amend the record" in page
+
+
+def test_an_unticked_row_is_not_recorded_whatever_was_typed_in_it(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    untouched = row(NECK, [], treated=None, volume_ml="rubbish", needle_length_mm="99")
+    assert client.post(record_url(session), record_post([row(FACE, lots), untouched])).status_code == 302
+    assert [i.area.name for i in session.injections.all()] == [FACE]
+
+
+BAD_ROWS = {
+    "volume zero": ({"volume_ml": "0"}, "volume_ml", "greater than or equal to 0.01"),
+    "negative volume": ({"volume_ml": "-1"}, "volume_ml", "greater than or equal to 0.01"),
+    "needle 14 mm": ({"needle_length_mm": "14"}, "needle_length_mm", "less than or equal to 13"),
+    "no points": ({"points": "0"}, "points", "greater than or equal to 1"),
+    "no lot": ({"lots": None}, "lots", "Tick the lot or lots injected."),
+    "no volume": ({"volume_ml": ""}, "volume_ml", "Required for a treated area."),
+}
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), BAD_ROWS.values(), ids=BAD_ROWS)
+def test_bad_area_input_is_shown_beside_the_field_and_saves_nothing(
+    client, practitioner, session, lots, changes, field, message
+):
+    client.force_login(practitioner)
+    response = client.post(record_url(session), record_post([row(FACE, lots), row(NECK, lots, **changes)]))
+    assert response.status_code == 200
+    assert message in " ".join(response.context["formset"][1].errors[field])
+    assert nothing_saved(session)
+
+
+@pytest.mark.parametrize(("pain", "message"), [("11", "less than or equal to 10"), ("", "required")])
+def test_a_pain_score_outside_0_to_10_is_refused(client, practitioner, session, lots, pain, message):
+    client.force_login(practitioner)
+    response = client.post(record_url(session), record_post([row(FACE, lots)], pain_score=pain))
+    assert message in " ".join(response.context["form"].errors["pain_score"])
+    assert nothing_saved(session)
+
+
+def test_a_lot_of_another_product_is_refused_even_when_posted_by_hand(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    other = make_lot(Product.objects.get(name="Lipo PC"), lot_number="LIPO-9")
+    response = client.post(record_url(session), record_post([row(FACE, [lots[0], other])]))
+    errors = response.context["formset"][0].errors["lots"]
+    assert "Lipo PC lot LIPO-9 is not a product of this plan's mixture." in errors
+    assert nothing_saved(session)
+
+
+def test_a_lot_expired_on_the_session_day_is_refused(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    day = timezone.localtime(session.starts_at).date()
+    old = make_lot(lots[0].product, lot_number="OLD-2", expiry_date=day - dt.timedelta(days=1))
+    response = client.post(record_url(session), record_post([row(FACE, [old])]))
+    [error] = response.context["formset"][0].errors["lots"]
+    assert error.startswith("Hyalu Meso 1% lot OLD-2 expired on")
+    assert nothing_saved(session)
+
+
+def test_a_lot_with_a_substance_the_client_is_allergic_to_is_refused(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    # An allergy to a substance of the mixture blocks treatment as a whole, and
+    # the lot that contains it is named beside the lots as well.
+    vitamin_c = Substance.objects.get(name="Vitamin C")
+    session.plan.client.allergies.add(vitamin_c)
+    vita = make_lot(Product.objects.get(name="Vita C 20%"), lot_number="VC-1")
+    response = client.post(record_url(session), record_post([row(FACE, [vita])]))
+    errors = response.context["formset"][0].errors["lots"]
+    assert "Vita C 20% lot VC-1 contains Vitamin C, to which the client is allergic." in errors
+    assert nothing_saved(session)
+
+
+def test_the_same_area_twice_and_no_area_at_all_are_refused(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    twice = client.post(record_url(session), record_post([row(FACE, lots), row(FACE, lots)]))
+    assert "Face is recorded twice" in " ".join(twice.context["formset"][1].errors["area"])
+    none = client.post(record_url(session), record_post([row(FACE, lots, treated=None)]))
+    assert "Tick at least one treated area" in " ".join(none.context["formset"].non_form_errors())
+    assert nothing_saved(session)
+
+
+def test_an_absolute_contraindication_blocks_the_record(client, practitioner, session, lots):
+    make_screening(session.plan.client, days_ago=0, yes=[Contraindication.PREGNANCY])
+    client.force_login(practitioner)
+    page = client.get(record_url(session)).content.decode()
+    assert "Do not treat." in page and "disabled" in page
+    response = client.post(record_url(session), record_post([row(FACE, lots)]))
+    assert "absolute contraindication" in response.content.decode()
+    assert nothing_saved(session)
+
+
+def test_a_new_consent_version_must_be_signed_before_recording(client, practitioner, session, lots):
+    from sessions_app.models import ConsentText
+
+    ConsentText.objects.create(version=2, title="Consent", body="New text", effective_from=timezone.localdate())
+    client.force_login(practitioner)
+    response = client.post(record_url(session), record_post([row(FACE, lots)]))
+    assert "has not signed the current consent text" in response.content.decode()
+    assert nothing_saved(session)
+    make_consent(session.plan)
+    assert client.post(record_url(session), record_post([row(FACE, lots)])).status_code == 302
+
+
+def test_a_session_is_completed_once(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    assert client.post(record_url(session), record_post([row(FACE, lots)])).status_code == 302
+    session.refresh_from_db()
+    signed_at = session.signed_at
+    again = client.post(record_url(session), record_post([row(NECK, lots)]), follow=True)
+    assert "correct it with an amendment" in again.content.decode()
+    session.refresh_from_db()
+    assert session.signed_at == signed_at
+    assert [i.area.name for i in session.injections.all()] == [FACE]
+
+
+def test_a_future_session_cannot_be_recorded(client, practitioner, lots):
+    plan = make_cleared(make_plan(practitioner=practitioner))
+    later = make_session(plan=plan, starts_at=timezone.now() + dt.timedelta(days=3), status=SessionStatus.CONFIRMED)
+    client.force_login(practitioner)
+    response = client.post(record_url(later), record_post([row(FACE, lots)]))
+    assert "cannot be recorded before it takes place" in response.content.decode()
+    later.refresh_from_db()
+    assert later.status == SessionStatus.CONFIRMED
+
+
+def test_the_last_session_puts_the_plan_into_maintenance(client, practitioner, session, lots):
+    sign_record(make_session(plan=session.plan, starts_at=session.starts_at - dt.timedelta(days=14), sequence=2))
+    client.force_login(practitioner)
+    response = client.post(record_url(session), record_post([row(FACE, lots)]), follow=True)
+    session.plan.refresh_from_db()
+    assert session.plan.status == PlanStatus.MAINTENANCE
+    assert "maintenance is due on" in response.content.decode()
+
+
+def test_the_next_record_starts_from_the_previous_technique_but_not_its_lots(client, practitioner, session, lots):
+    earlier = make_session(plan=session.plan, starts_at=session.starts_at - dt.timedelta(days=14), sequence=2)
+    client.force_login(practitioner)
+    client.post(record_url(earlier), record_post([row(FACE, lots, volume_ml="2.5", technique="papules")]))
+    [face, neck, blank] = client.get(record_url(session)).context["formset"]
+    assert (face.initial["volume_ml"], face.initial["technique"]) == (Decimal("2.5"), "papules")
+    assert "lots" not in face.initial and "volume_ml" not in neck.initial
+
+
+# --- Photos -------------------------------------------------------------------
+
+
+def upload(name="before.png", content=None, content_type="image/png"):
+    return SimpleUploadedFile(name, image_bytes() if content is None else content, content_type=content_type)
+
+
+def test_photos_are_stored_without_a_public_url_and_streamed_to_allowed_staff(
+    client, practitioner, reception, session, lots
+):
+    client.force_login(practitioner)
+    data = record_post([row(FACE, lots)], before_photos=[upload(), upload("b2.png")], after_photos=[upload("a.png")])
+    assert client.post(record_url(session), data).status_code == 302
+    photos = list(session.photos.order_by("kind", "pk"))
+    assert [p.kind for p in photos] == ["after", "before", "before"]
+    photo = photos[0]
+    # A random name: neither the client nor the uploaded file's name shows in it.
+    assert re.fullmatch(r"clinical-photos/\d{4}/\d{2}/[0-9a-f]{32}\.png", photo.image.name)
+
+    response = client.get(reverse("session_photo", args=[photo.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert Image.open(io.BytesIO(b"".join(response.streaming_content))).size == (40, 30)
+    # No URL serves the media folder itself.
+    assert client.get("/media/" + photo.image.name).status_code == 404
+
+    client.force_login(reception)
+    assert client.get(reverse("session_photo", args=[photo.pk])).status_code == 403
+    client.logout()
+    assert client.get(reverse("session_photo", args=[photo.pk])).status_code == 302  # to the login page
+
+
+def test_a_photo_loses_its_metadata_and_is_turned_upright(client, practitioner, session, lots):
+    image = Image.new("RGB", (60, 20), (10, 200, 10))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # camera make
+    exif[0x0112] = 6  # orientation: rotate 90° to display
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    client.force_login(practitioner)
+    data = record_post([row(FACE, lots)], before_photos=[upload("p.jpg", out.getvalue(), "image/jpeg")])
+    assert client.post(record_url(session), data).status_code == 302
+    photo = session.photos.get()
+    with photo.image.open("rb") as stored, Image.open(stored) as kept:
+        assert kept.size == (20, 60) and (photo.width, photo.height) == (20, 60)
+        assert not kept.getexif()
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        (lambda: upload("notes.png", b"%PDF-1.4 not a picture", "image/png"), "Upload a valid image"),
+        (lambda: upload("scan.gif", image_bytes("GIF"), "image/gif"), "is not a JPEG, PNG or WebP photo"),
+        (lambda: upload("huge.png", image_bytes(size=(1200, 1200)) + b"\0" * 3000), "a photo may be at most"),
+    ],
+    ids=["not an image", "not an allowed format", "too large"],
+)
+def test_a_bad_photo_is_refused_beside_the_field_and_nothing_is_saved(
+    client, practitioner, session, lots, settings, file, message
+):
+    settings.CLINIC_PHOTO_MAX_BYTES = 3000
+    client.force_login(practitioner)
+    before = photo_files()
+    response = client.post(record_url(session), record_post([row(FACE, lots)], before_photos=[upload(), file()]))
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["before_photos"])
+    assert nothing_saved(session)
+    assert photo_files() == before
+
+
+# --- Sign and lock, amendments ------------------------------------------------
+
+
+@pytest.fixture
+def signed(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    assert client.post(record_url(session), record_post([row(FACE, lots), row(NECK, [lots[0]])])).status_code == 302
+    session.refresh_from_db()
+    return session
+
+
+def amend_url(session) -> str:
+    return reverse("session_amend", args=[session.pk])
+
+
+def test_a_signed_record_is_read_only(client, signed, lots):
+    page = client.get(record_url(signed))
+    assert page.templates[0].name == "records/signed.html"
+    assert 'name="pain_score"' not in page.content.decode()
+    client.post(record_url(signed), record_post([row(FACE, lots, volume_ml="9")], pain_score="9"))
+    signed.refresh_from_db()
+    assert signed.pain_score == 3
+    assert signed.injections.get(area__name=FACE).volume_ml == Decimal("2.0")
+
+
+def test_an_amendment_keeps_who_changed_what_when_and_why(client, practitioner, signed, lots):
+    hyalu, revita = lots
+    other = make_lot(hyalu.product, lot_number="HY-2")
+    data = record_post(
+        [row(FACE, [hyalu, other], volume_ml="2.5"), row(NECK, [hyalu])],
+        pain_score="4",
+        reason="Volume and lot misread from the vial",
+    )
+    assert client.post(amend_url(signed), data).status_code == 302
+    amendment = signed.amendments.get()
+    assert amendment.amended_by == practitioner
+    assert amendment.changes == [
+        "Pain score: 3 → 4",
+        "Face: Volume (ml): 2.00 → 2.5",
+        "Face: Lots: Hyalu Meso 1% HY-1, Revita NCTF RV-1 → Hyalu Meso 1% HY-1, Hyalu Meso 1% HY-2",
+    ]
+    face = signed.injections.get(area__name=FACE)
+    assert face.volume_ml == Decimal("2.5")
+    # The history keeps the signed values, and who changed them, when and why.
+    latest, *older = face.history.order_by("-history_date", "-history_id")
+    assert (latest.history_user, latest.history_change_reason) == (practitioner, "Volume and lot misread from the vial")
+    assert any(h.volume_ml == Decimal("2.0") for h in older)
+    session_history = signed.history.order_by("-history_date").first()
+    assert (session_history.pain_score, session_history.history_change_reason) == (4, amendment.reason)
+    assert session_history.prev_record.pain_score == 3
+    # Untouched rows get no history row of the amendment.
+    assert not signed.injections.get(area__name=NECK).history.filter(history_change_reason=amendment.reason).exists()
+    page = client.get(record_url(signed)).content.decode()
+    assert "Volume and lot misread from the vial" in page and "Pain score: 3 → 4" in page
+
+
+def test_an_amendment_can_remove_an_area_and_the_history_keeps_it(client, signed, lots):
+    data = record_post([row(FACE, lots), row(NECK, [lots[0]], treated=None)], reason="Neck was not treated")
+    assert client.post(amend_url(signed), data).status_code == 302
+    assert [i.area.name for i in signed.injections.all()] == [FACE]
+    deleted = Injection.history.filter(area__name=NECK, history_type="-").get()
+    assert deleted.history_change_reason == "Neck was not treated"
+    assert signed.amendments.get().changes == ["Neck: removed from the record"]
+
+
+def test_an_amendment_needs_a_reason_and_a_change(client, signed, lots):
+    same = [row(FACE, lots), row(NECK, [lots[0]])]
+    no_reason = client.post(amend_url(signed), record_post(same, reason=""))
+    assert "This field is required." in no_reason.context["form"].errors["reason"]
+    no_change = client.post(amend_url(signed), record_post(same, reason="Checking"))
+    assert "Nothing was changed" in no_change.content.decode()
+    bad_lot = make_lot(Product.objects.get(name="Lipo PC"))
+    refused = client.post(amend_url(signed), record_post([row(FACE, [bad_lot])], reason="Wrong lot"))
+    assert "is not a product of this plan's mixture" in " ".join(refused.context["formset"][0].errors["lots"])
+    assert not signed.amendments.exists()
+
+
+def test_an_amendment_can_add_a_photo(client, signed, lots):
+    data = record_post([row(FACE, lots), row(NECK, [lots[0]])], reason="After photo forgotten", after_photos=[upload()])
+    assert client.post(amend_url(signed), data).status_code == 302
+    assert signed.amendments.get().changes == ["After photo added"]
+    assert SessionPhoto.objects.filter(session=signed, kind="after").count() == 1
+
+
+def test_reception_cannot_open_or_write_a_record(client, reception, session, lots):
+    client.force_login(reception)
+    assert client.get(record_url(session)).status_code == 403
+    assert client.post(record_url(session), record_post([row(FACE, lots)])).status_code == 403
+    assert client.get(amend_url(session)).status_code == 403
+    assert nothing_saved(session)
+
+
+def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, django_assert_num_queries):
+    plan = make_cleared(make_plan(practitioner=practitioner))
+    areas = list(TreatmentArea.objects.order_by("name")[:6])
+    plan.areas.set(areas[:1])
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
+    session = make_session(plan=plan, starts_at=start, status=SessionStatus.ARRIVED)
+    client.force_login(practitioner)
+    # session, user, user and group permissions, the session (+plan, client,
+    # indication, mixture, practitioner, room, signer), plan areas, injections,
+    # photos, amendments, mixture products, allergies, lots offered, areas,
+    # previous techniques, then the treatment rule (screening, answers,
+    # allergies, mixture substances, consent text, consent), groups (navigation).
+    with django_assert_num_queries(21):
+        client.get(record_url(session))
+    plan.areas.set(areas)
+    with django_assert_num_queries(21):
+        assert len(client.get(record_url(session)).context["formset"]) == 7
+
+    sign_record(session)
+    # session, user, permissions (2), the session, plan areas, injections, their
+    # lots with products, photos, amendments, groups (navigation).
+    with django_assert_num_queries(11):
+        client.get(record_url(session))
+    for extra in areas[1:]:
+        Injection.objects.create(
+            session=session, area=extra, volume_ml=1, depth="dej", technique="nappage", needle_length_mm=4, points=5
+        ).lots.set([make_lot()])
+    with django_assert_num_queries(11):
+        page = client.get(record_url(session)).content.decode()
+    assert page.count("<tr>") == 1 + 6  # head and six areas
