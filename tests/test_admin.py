@@ -568,3 +568,33 @@ def test_the_admin_shows_the_treatment_rule_and_leaves_completing_to_the_record_
     assert "A session is completed by signing its record" in response.content.decode()
     session.refresh_from_db()
     assert session.status != SessionStatus.COMPLETED
+
+
+@pytest.mark.django_db
+def test_a_signed_record_is_read_only_in_the_admin(manager_client):
+    session = book_session(status=SessionStatus.COMPLETED, pain_score=3)
+    injection = make_injection(session)
+    page = manager_client.get(url(TreatmentSession, "change", session.pk)).content.decode()
+    assert 'name="pain_score"' not in page and "Open the signed record" in page
+    manager_client.post(url(TreatmentSession, "change", session.pk), session_form(session, pain_score=9))
+    session.refresh_from_db()
+    assert session.pain_score == 3
+    before = injection.volume_ml
+    manager_client.post(url(Injection, "change", injection.pk), injection_form(session, volume_ml="9"))
+    injection.refresh_from_db()
+    assert injection.volume_ml == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("where", ["inline", "injection form"])
+def test_the_admin_refuses_a_lot_the_lot_rule_refuses(manager_client, where):
+    session = book_session()
+    other = make_lot(Product.objects.get(name="Lipo PC"), lot_number="LIPO-7")
+    if where == "inline":
+        data = session_form(session, injections=[injection_row(lots=[other.pk])])
+        response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
+    else:
+        response = manager_client.post(url(Injection, "add"), injection_form(session, lots=[other.pk]))
+    assert response.status_code == 200
+    assert "Lipo PC lot LIPO-7 is not a product of this plan&#x27;s mixture." in response.content.decode()
+    assert not session.injections.exists()

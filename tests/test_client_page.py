@@ -8,7 +8,16 @@ from django.utils import timezone
 
 from sessions_app.models import SessionStatus, SideEffect, SideEffectKind, TreatmentArea, TreatmentSession
 
-from .factories import make_client, make_injection, make_lot, make_plan, make_session, make_user
+from .factories import (
+    make_amendment,
+    make_client,
+    make_injection,
+    make_lot,
+    make_photo,
+    make_plan,
+    make_session,
+    make_user,
+)
 from .factories import make_consent as sign
 from .factories import make_screening as screen
 
@@ -65,6 +74,24 @@ def test_the_page_shows_plans_sessions_with_lots_screenings_consents_and_side_ef
 
 
 @pytest.mark.django_db
+def test_each_signed_session_links_to_its_record_with_amendments_and_photos(client, practitioner, reception):
+    patient = make_client()
+    plan = history(patient, practitioner, sessions=2)
+    first = plan.sessions.order_by("starts_at").first()
+    make_amendment(first)
+    make_photo(first)
+    make_photo(first, kind="after")
+    client.force_login(practitioner)
+    page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
+    assert page.count("Signed record") == 2
+    assert reverse("session_record", args=[first.pk]) in page
+    assert "amended 1 time · 2 photos" in page
+    client.force_login(reception)
+    page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
+    assert "Signed record" not in page and "photos" not in page
+
+
+@pytest.mark.django_db
 def test_reception_sees_progress_but_not_clinical_detail(client, practitioner, reception):
     patient = make_client()
     screen(patient)
@@ -112,7 +139,9 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     with django_assert_num_queries(18):
         client.get(url)
     for _ in range(3):
-        history(patient, practitioner, sessions=4)
+        plan = history(patient, practitioner, sessions=4)
+        make_photo(plan.sessions.first())
+        make_amendment(plan.sessions.first())
     with django_assert_num_queries(18):
         response = client.get(url)
     assert sum(e.kind == "session" for e in response.context["events"]) == 13

@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, ImageOps
 
@@ -133,10 +134,11 @@ def lots_for_rule() -> models.QuerySet[ProductLot]:
 
 
 def lots_offered(context: LotContext) -> list[ProductLot]:
-    """The lots a practitioner picks from: the mixture's products, usable on the
-    session's day, the first to expire first."""
+    """The lots a practitioner picks from: the mixture's products, received and
+    not expired on the session's day, the first to expire first."""
     return list(
         ProductLot.objects.filter(product_id__in=context.mixture_product_ids, expiry_date__gte=context.session_day)
+        .filter(Q(received_on__isnull=True) | Q(received_on__lte=context.session_day))
         .select_related("product")
         .order_by("product__name", "expiry_date", "lot_number")
     )
@@ -277,10 +279,16 @@ def session_record_sign(
     return session
 
 
+# A changed value longer than this is shortened in the amendment's summary; the
+# history keeps it whole.
+SHOWN_MAX = 160
+
+
 def _shown(value) -> str:
     if value is None or value == "":
         return "—"
-    return str(value)
+    text = " ".join(str(value).split())
+    return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 1] + "…"
 
 
 def _field_change(obj: models.Model, name: str, new) -> str | None:

@@ -102,6 +102,11 @@ def client_detail(request, pk: int):
         "plan__indication", "practitioner", "room"
     )
     sessions = sessions.with_series_position()
+    if sees_injections:
+        # What the timeline says of each record; counted in the sessions query itself.
+        sessions = sessions.annotate(
+            photo_count=Count("photos", distinct=True), amendment_count=Count("amendments", distinct=True)
+        )
     if plan:
         sessions = sessions.filter(plan=plan)
     if area:

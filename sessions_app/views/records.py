@@ -46,7 +46,8 @@ def _session(pk: int) -> TreatmentSession:
         .prefetch_related(
             "plan__areas",
             Prefetch("injections", Injection.objects.select_related("area").prefetch_related(lots)),
-            Prefetch("photos", SessionPhoto.objects.order_by("kind", "uploaded_at", "pk")),
+            # "before" sorts after "after": descending puts the before photos first.
+            Prefetch("photos", SessionPhoto.objects.order_by("-kind", "uploaded_at", "pk")),
             Prefetch("amendments", SessionAmendment.objects.select_related("amended_by")),
         ),
         pk=pk,
