@@ -5,10 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST_PORT ?= 127.0.0.1:8000
 
-.PHONY: run test lint format check-deploy clean
+.PHONY: run test lint format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	@test -x $(PY) || { python="$$(scripts/find-python)" && "$$python" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 

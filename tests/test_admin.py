@@ -598,3 +598,118 @@ def test_the_admin_refuses_a_lot_the_lot_rule_refuses(manager_client, where):
     assert response.status_code == 200
     assert "Lipo PC lot LIPO-7 is not a product of this plan&#x27;s mixture." in response.content.decode()
     assert not session.injections.exists()
+
+
+# --- Reference data and records that name each other ---------------------------
+
+
+def linked_rows():
+    """A lot an injection used, a substance a client is allergic to, an area of a plan."""
+    session = book_session()
+    lot = make_lot(lot_number="RECALL-1")
+    make_injection(session, lots=[lot])
+    substance = Substance.objects.create(name="Benzyl alcohol", category="medication")
+    session.plan.client.allergies.add(substance)
+    area = TreatmentArea.objects.create(name="Ankles", region="joint")
+    session.plan.areas.add(area)
+    return {ProductLot: lot, Substance: substance, TreatmentArea: area}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [ProductLot, Substance, TreatmentArea], ids=lambda m: m.__name__)
+def test_reference_rows_that_records_name_cannot_be_deleted(manager_client, model):
+    obj = linked_rows()[model]
+    page = manager_client.get(url(model, "delete", obj.pk)).content.decode()
+    assert "would require deleting the following protected related objects" in page
+    manager_client.post(url(model, "delete", obj.pk), {"post": "yes"})
+    bulk = {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"}
+    manager_client.post(url(model, "changelist"), bulk)
+    assert model.objects.filter(pk=obj.pk).exists()
+    # The links are all still there: the recall finds the client, the allergy stands.
+    assert Injection.objects.filter(lots__lot_number="RECALL-1").exists()
+    assert Client.objects.filter(allergies__name="Benzyl alcohol").exists()
+    assert TreatmentPlan.objects.filter(areas__name="Ankles").exists()
+
+
+@pytest.mark.django_db
+def test_an_unlinked_reference_row_is_still_deleted(manager_client):
+    lot = make_lot()
+    manager_client.post(url(ProductLot, "delete", lot.pk), {"post": "yes"})
+    assert not ProductLot.objects.filter(pk=lot.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_consent_text_clients_signed_is_never_edited(manager_client):
+    text = ConsentText.objects.create(version=7, title="Consent", body="As signed", effective_from=dt.date(2026, 1, 1))
+    data = {"version": 7, "title": "Consent", "body": "Rewritten", "effective_from": "2026-01-01"}
+    assert manager_client.post(url(ConsentText, "change", text.pk), data).status_code == 302  # not signed yet
+    make_consent(make_plan(), consent_text=text)
+    page = manager_client.get(url(ConsentText, "change", text.pk)).content.decode()
+    assert 'name="body"' not in page
+    manager_client.post(url(ConsentText, "change", text.pk), {**data, "body": "Changed after signing"})
+    text.refresh_from_db()
+    assert text.body == "Rewritten"
+    assert manager_client.post(url(ConsentText, "delete", text.pk), {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_side_effect_cannot_name_another_clients_session(manager_client):
+    effect = make_side_effect()
+    other = book_session()
+    data = {
+        "client": effect.client_id,
+        "session": other.pk,
+        "kind": effect.kind_id,
+        "severity": "mild",
+        "onset": f"{timezone.localdate():%Y-%m-%d}",
+    }
+    response = manager_client.post(url(SideEffect, "change", effect.pk), data)
+    assert response.status_code == 200
+    assert "This session is another client&#x27;s." in response.content.decode()
+    effect.refresh_from_db()
+    assert effect.session_id != other.pk
+
+
+@pytest.mark.django_db
+def test_only_practitioners_treat_and_dates_of_birth_are_checked(manager_client):
+    session = book_session()
+    receptionist = make_user(Role.RECEPTION)
+    response = manager_client.post(
+        url(TreatmentSession, "change", session.pk), session_form(session, practitioner=receptionist.pk)
+    )
+    assert "practitioner" in response.context["adminform"].form.errors
+    client = make_client()
+    data = {
+        "first_name": client.first_name,
+        "last_name": client.last_name,
+        "preferred_channel": "email",
+        "date_of_birth": f"{timezone.localdate() + dt.timedelta(days=1):%Y-%m-%d}",
+    }
+    response = manager_client.post(url(Client, "change", client.pk), data)
+    assert "A date of birth cannot be in the future." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_nothing_is_injected_in_a_cancelled_session(manager_client):
+    session = book_session(status=SessionStatus.CANCELLED)
+    response = manager_client.post(url(Injection, "add"), injection_form(session))
+    assert "A cancelled session has nothing injected to record." in response.content.decode()
+    assert not session.injections.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+def test_a_booking_made_in_the_same_instant_is_a_message_not_a_500(manager_client, monkeypatch):
+    """The form's clash checks pass (as they would for two managers saving at
+    once); PostgreSQL's exclusion constraint refuses, and nothing is saved."""
+    from sessions_app.models.plans import TreatmentSessionQuerySet
+
+    booked = book_session()
+    other = book_session(practitioner=booked.practitioner, room=Room.objects.get(name="Room 2"))
+    monkeypatch.setattr(TreatmentSessionQuerySet, "conflicting", lambda self, **kw: self.none())
+    data = session_form(other, starts_at=booked.starts_at, ends_at=booked.ends_at, notes="moved")
+    response = manager_client.post(url(TreatmentSession, "change", other.pk), data, follow=True)
+    assert response.status_code == 200
+    assert "Nothing was saved" in response.content.decode()
+    other.refresh_from_db()
+    assert other.notes != "moved"

@@ -164,13 +164,19 @@ def _(name):
     }[name]
 
 
-@case("client_preferred_channel_valid", "client_email_consent_needs_email", "client_sms_consent_needs_phone")
+@case(
+    "client_preferred_channel_valid",
+    "client_email_consent_needs_email",
+    "client_sms_consent_needs_phone",
+    "client_born_after_1900",
+)
 def _(name):
     client = make_client()
     return {
         "client_preferred_channel_valid": update(client, preferred_channel="fax"),
         "client_email_consent_needs_email": update(client, email="", consent_email=True),
         "client_sms_consent_needs_phone": update(client, phone="", consent_sms=True),
+        "client_born_after_1900": update(client, date_of_birth=dt.date(1899, 12, 31)),
     }[name]
 
 
@@ -233,6 +239,9 @@ def _(name):
     "session_completed_has_time",
     "session_completed_is_signed",
     "session_signed_is_completed",
+    "session_sequence_max",
+    "session_anaesthetic_valid",
+    "session_combination_therapy_valid",
     "session_unique_sequence_per_plan",
 )
 def _(name):
@@ -248,6 +257,9 @@ def _(name):
         "session_completed_has_time": update(session, status=SessionStatus.COMPLETED, completed_at=None),
         "session_completed_is_signed": update(session, status=SessionStatus.COMPLETED, completed_at=timezone.now()),
         "session_signed_is_completed": update(session, signed_at=timezone.now(), signed_by=session.practitioner),
+        "session_sequence_max": update(session, sequence=101),
+        "session_anaesthetic_valid": update(session, anaesthetic="general"),
+        "session_combination_therapy_valid": update(session, combination_therapy="massage"),
     }[name]
 
 
@@ -268,6 +280,7 @@ def _(name):
     "injection_volume_positive",
     "injection_needle_max_13mm",
     "injection_points_positive",
+    "injection_points_max",
     "injection_depth_valid",
     "injection_technique_valid",
 )
@@ -278,6 +291,7 @@ def _(name):
         "injection_volume_positive": update(injection, volume_ml=0),
         "injection_needle_max_13mm": update(injection, needle_length_mm=14),
         "injection_points_positive": update(injection, points=0),
+        "injection_points_max": update(injection, points=5001),
         "injection_depth_valid": update(injection, depth="subcutis"),
         "injection_technique_valid": update(injection, technique="tattoo"),
     }[name]

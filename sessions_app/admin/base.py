@@ -72,6 +72,35 @@ class BigTableAdmin(admin.ModelAdmin):
     list_per_page = 50
 
 
+class KeepLinkedMixin:
+    """Reference rows that other records name through a many-to-many link (a
+    lot an injection used, a substance a client is allergic to, an area of a
+    plan) cannot be deleted: Django would silently unlink them, and a recall or
+    an allergy would be lost. The delete page lists what still names the row,
+    as it does for protected foreign keys; the row can be made inactive instead."""
+
+    shown_per_link = 5
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = list(protected)
+        for rel in self.model._meta.related_objects:
+            if rel.many_to_many:
+                linked = rel.related_model._default_manager.filter(**{f"{rel.field.name}__in": list(objs)}).distinct()
+                protected += _named(linked, self.shown_per_link)
+        return deleted, counts, perms_needed, protected
+
+
+def _named(rows: QuerySet, most: int) -> list[str]:
+    """The first `most` rows by name, and how many more."""
+    meta = rows.model._meta
+    count = rows.count()
+    names = [f"{meta.verbose_name.capitalize()}: {row}" for row in rows[:most]] if count else []
+    if count > most:
+        names.append(f"… and {count - most} more {meta.verbose_name_plural}")
+    return names
+
+
 class NoDeleteMixin:
     """Clinical records are never deleted from the admin, whatever the user's
     permissions say. Without the delete permission Django also drops the

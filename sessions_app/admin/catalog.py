@@ -15,25 +15,25 @@ from sessions_app.models import (
     TreatmentArea,
 )
 
-from .base import StrRelationsMixin
+from .base import KeepLinkedMixin, StrRelationsMixin
 
 
 @admin.register(TreatmentArea)
-class TreatmentAreaAdmin(admin.ModelAdmin):
+class TreatmentAreaAdmin(KeepLinkedMixin, admin.ModelAdmin):
     list_display = ["name", "region", "active"]
     list_filter = ["region", "active"]
     search_fields = ["name"]
 
 
 @admin.register(Indication)
-class IndicationAdmin(admin.ModelAdmin):
+class IndicationAdmin(KeepLinkedMixin, admin.ModelAdmin):
     list_display = ["name", "active"]
     list_filter = ["active"]
     search_fields = ["name"]
 
 
 @admin.register(Substance)
-class SubstanceAdmin(admin.ModelAdmin):
+class SubstanceAdmin(KeepLinkedMixin, admin.ModelAdmin):
     list_display = ["name", "category", "active"]
     list_filter = ["category", "active"]
     search_fields = ["name"]
@@ -42,11 +42,13 @@ class SubstanceAdmin(admin.ModelAdmin):
 class ProductLotInline(StrRelationsMixin, admin.TabularInline):
     model = ProductLot
     extra = 0
+    # A lot is deleted from its own page, which refuses while injections name it.
+    can_delete = False
     fields = ["lot_number", "expiry_date", "received_on"]
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(KeepLinkedMixin, admin.ModelAdmin):
     list_display = ["name", "manufacturer", "active"]
     list_filter = ["active", "manufacturer"]
     search_fields = ["name", "manufacturer"]
@@ -55,7 +57,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProductLot)
-class ProductLotAdmin(StrRelationsMixin, admin.ModelAdmin):
+class ProductLotAdmin(KeepLinkedMixin, StrRelationsMixin, admin.ModelAdmin):
     list_display = ["lot_number", "product", "expiry_date", "expired", "received_on"]
     list_select_related = ["product"]
     search_fields = ["lot_number", "product__name"]
@@ -69,14 +71,14 @@ class ProductLotAdmin(StrRelationsMixin, admin.ModelAdmin):
 
 
 @admin.register(SideEffectKind)
-class SideEffectKindAdmin(admin.ModelAdmin):
+class SideEffectKindAdmin(KeepLinkedMixin, admin.ModelAdmin):
     list_display = ["name", "active"]
     list_filter = ["active"]
     search_fields = ["name"]
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(KeepLinkedMixin, admin.ModelAdmin):
     list_display = ["name", "active"]
     list_filter = ["active"]
     search_fields = ["name"]

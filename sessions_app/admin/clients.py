@@ -131,8 +131,18 @@ class ScreeningAnswerAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin)
 
 @admin.register(ConsentText)
 class ConsentTextAdmin(admin.ModelAdmin):
+    """A text clients signed is what they signed: it is never edited or deleted
+    afterwards. A change is a new version, which asks each plan for a new
+    signature."""
+
     list_display = ["version", "title", "effective_from"]
     search_fields = ["title"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not (obj and obj.consents.exists()) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not (obj and obj.consents.exists()) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Consent)

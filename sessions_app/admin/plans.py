@@ -1,15 +1,17 @@
 """Mixtures, treatment plans, their sessions and what was injected."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models
+from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from sessions_app.models import (
+    NOT_KEPT,
     Injection,
     Mixture,
     MixtureComponent,
@@ -18,7 +20,7 @@ from sessions_app.models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from sessions_app.services.booking import conflicts
+from sessions_app.services.booking import conflicts, is_double_booking
 from sessions_app.services.clearance import TO_TREAT, clearance
 from sessions_app.services.records import LotContext, lots_for_rule
 
@@ -117,6 +119,8 @@ class InjectionForm(forms.ModelForm):
             return cleaned
         if session.is_signed:
             raise ValidationError("This session's record is signed: correct it with an amendment on its record page.")
+        if session.status in NOT_KEPT:
+            raise ValidationError(f"A {session.get_status_display().lower()} session has nothing injected to record.")
         if lots := cleaned.get("lots"):
             for reason in LotContext.of(session).refusals(lots_for_rule().filter(pk__in=[lot.pk for lot in lots])):
                 self.add_error("lots", reason)
@@ -226,6 +230,22 @@ class TreatmentSessionAdmin(NoDeleteMixin, StrRelationsMixin, BigTableAdmin, Sim
             return "—"
         label = "Open the signed record (amend it there)" if obj.is_signed else "Record and sign the session there"
         return format_html('<a href="{}">{}</a>', reverse("session_record", args=[obj.pk]), label)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The form checks for a clash first; a booking made in the same instant
+        # is refused by PostgreSQL's exclusion constraint, and the whole save is
+        # rolled back: say so instead of a 500.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except IntegrityError as exc:
+            if not is_double_booking(exc):
+                raise
+        self.message_user(
+            request,
+            "Nothing was saved: the practitioner or the room was booked for that time by someone else a moment ago.",
+            messages.ERROR,
+        )
+        return HttpResponseRedirect(request.get_full_path())
 
     def save_formset(self, request, form, formset, change):
         for obj in formset.save(commit=False):

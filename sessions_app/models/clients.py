@@ -1,6 +1,10 @@
+import datetime as dt
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
@@ -11,6 +15,17 @@ class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
     PHONE = "phone", "Phone call"
+
+
+# No client alive today was born before this.
+BORN_AFTER = dt.date(1900, 1, 1)
+
+
+def validate_date_of_birth(value: dt.date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError("A date of birth cannot be in the future.")
+    if value < BORN_AFTER:
+        raise ValidationError(f"A date of birth before {BORN_AFTER:%d/%m/%Y} is a typing error.")
 
 
 class ClientQuerySet(models.QuerySet):
@@ -24,7 +39,7 @@ class Client(models.Model):
 
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80)
-    date_of_birth = models.DateField()
+    date_of_birth = models.DateField(validators=[validate_date_of_birth])
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     address = models.TextField(blank=True)
@@ -51,6 +66,11 @@ class Client(models.Model):
             models.CheckConstraint(
                 condition=Q(preferred_channel__in=Channel.values),
                 name="client_preferred_channel_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(date_of_birth__gte=BORN_AFTER),
+                name="client_born_after_1900",
+                violation_error_message=f"A date of birth before {BORN_AFTER:%d/%m/%Y} is a typing error.",
             ),
             models.CheckConstraint(
                 condition=Q(consent_email=False) | ~Q(email=""),

@@ -12,6 +12,14 @@ from simple_history.models import HistoricalRecords
 
 from .catalog import Indication, Product, ProductLot, Room, TreatmentArea
 from .clients import Client
+from .staff import Role
+
+# Only members of the Practitioner group treat clients (admin lists and validation).
+PRACTITIONERS = {"groups__name": Role.PRACTITIONER}
+# Re-bookings number sessions past the plan's size; no series comes near this.
+SEQUENCE_MAX = 100
+# Injection points on one area in one session: hundreds at most, in nappage.
+POINTS_MAX = 5000
 
 # Mesotherapy needles are short; DESIGN.md: no longer than 13 mm.
 NEEDLE_MAX_MM = Decimal("13")
@@ -87,7 +95,9 @@ class TreatmentPlan(models.Model):
     indication = models.ForeignKey(Indication, on_delete=models.PROTECT, related_name="plans")
     areas = models.ManyToManyField(TreatmentArea, related_name="plans")
     mixture = models.ForeignKey(Mixture, on_delete=models.PROTECT, related_name="plans")
-    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plans")
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plans", limit_choices_to=PRACTITIONERS
+    )
     sessions_planned = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(SESSIONS_PLANNED_MAX)]
     )
@@ -210,12 +220,14 @@ class TreatmentSession(models.Model):
     plan = models.ForeignKey(TreatmentPlan, on_delete=models.PROTECT, related_name="sessions")
     sequence = models.PositiveSmallIntegerField(
         help_text="1 for the first session of the series.",
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(SEQUENCE_MAX)],
     )
     is_maintenance = models.BooleanField(default=False)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
-    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions")
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sessions", limit_choices_to=PRACTITIONERS
+    )
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="sessions")
     status = models.CharField(max_length=10, choices=SessionStatus.choices, default=SessionStatus.BOOKED)
     # The record, once completed.
@@ -252,6 +264,16 @@ class TreatmentSession(models.Model):
                 condition=Q(sequence__gte=1),
                 name="session_sequence_positive",
                 violation_error_message="Sessions are numbered from 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(sequence__lte=SEQUENCE_MAX),
+                name="session_sequence_max",
+                violation_error_message=f"Sessions are numbered up to {SEQUENCE_MAX}.",
+            ),
+            models.CheckConstraint(condition=Q(anaesthetic__in=Anaesthetic.values), name="session_anaesthetic_valid"),
+            models.CheckConstraint(
+                condition=Q(combination_therapy__in=CombinationTherapy.values),
+                name="session_combination_therapy_valid",
             ),
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
@@ -369,7 +391,9 @@ class Injection(models.Model):
             MaxValueValidator(NEEDLE_MAX_MM),
         ],
     )
-    points = models.PositiveIntegerField("injection points", validators=[MinValueValidator(1)])
+    points = models.PositiveIntegerField(
+        "injection points", validators=[MinValueValidator(1), MaxValueValidator(POINTS_MAX)]
+    )
 
     history = HistoricalRecords(m2m_fields=[lots])
 
@@ -391,6 +415,11 @@ class Injection(models.Model):
                 condition=Q(points__gte=1),
                 name="injection_points_positive",
                 violation_error_message="At least one injection point.",
+            ),
+            models.CheckConstraint(
+                condition=Q(points__lte=POINTS_MAX),
+                name="injection_points_max",
+                violation_error_message=f"At most {POINTS_MAX} injection points on one area.",
             ),
             models.CheckConstraint(condition=Q(depth__in=Depth.values), name="injection_depth_valid"),
             models.CheckConstraint(

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -82,3 +83,8 @@ class SideEffect(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.get_severity_display().lower()}) for {self.client}"
+
+    def clean(self):
+        # A side effect follows one of the client's own sessions, whatever form records it.
+        if self.session_id and self.client_id and self.session.plan.client_id != self.client_id:
+            raise ValidationError({"session": "This session is another client's."})

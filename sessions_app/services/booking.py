@@ -158,11 +158,16 @@ def _insert_sessions(sessions: Sequence[TreatmentSession]) -> None:
         raise SlotTaken(taken) from exc
 
 
-def _overlap_violation(exc: IntegrityError, sessions: Sequence[TreatmentSession]) -> dt.datetime | None:
-    """The start of the session PostgreSQL refused for an overlap, if it was one."""
+def is_double_booking(exc: IntegrityError) -> bool:
+    """Whether PostgreSQL refused a write for overlapping sessions."""
     cause = getattr(exc, "__cause__", None)
     name = getattr(getattr(cause, "diag", None), "constraint_name", None) or ""
-    if name not in OVERLAP_CONSTRAINTS and not any(c in str(exc) for c in OVERLAP_CONSTRAINTS):
+    return name in OVERLAP_CONSTRAINTS or any(c in str(exc) for c in OVERLAP_CONSTRAINTS)
+
+
+def _overlap_violation(exc: IntegrityError, sessions: Sequence[TreatmentSession]) -> dt.datetime | None:
+    """The start of the session PostgreSQL refused for an overlap, if it was one."""
+    if not is_double_booking(exc):
         return None
     return next((s.starts_at for s in sessions if s.pk is None), sessions[0].starts_at)
 

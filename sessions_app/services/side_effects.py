@@ -29,9 +29,7 @@ def side_effect_record(
     recorded_by: User,
 ) -> SideEffect:
     """A side effect the client reported, from the session or later (a follow-up
-    call). The session, when given, must be the client's own."""
-    if session is not None and session.plan.client_id != client.pk:
-        raise ValueError("The session is another client's.")
+    call). The session, when given, must be the client's own (SideEffect.clean)."""
     effect = SideEffect(
         client=client,
         session=session,
