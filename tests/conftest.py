@@ -6,6 +6,16 @@ from sessions_app.models import Role
 from .factories import make_user
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Tests choose their own closed days: the public holidays a migration loads
+    would make every date-based test depend on the day it runs."""
+    from sessions_app.models import ClosedDay
+
+    with django_db_blocker.unblock():
+        ClosedDay.objects.all().delete()
+
+
 @pytest.fixture
 def reception(db):
     return make_user(Role.RECEPTION)

@@ -1,9 +1,10 @@
 import datetime
+import importlib
 
 import pytest
 from django.db import IntegrityError, transaction
 
-from sessions_app.models import Client, Contraindication, Severity, TreatmentArea, contraindication_severity
+from sessions_app.models import Client, ClosedDay, Contraindication, Severity, TreatmentArea, contraindication_severity
 
 from .factories import make_client, make_lot
 
@@ -44,3 +45,24 @@ def test_lot_may_be_used_on_its_expiry_date_but_not_after():
     lot = make_lot(expiry_date=datetime.date(2026, 5, 31))
     assert not lot.is_expired_on(datetime.date(2026, 5, 31))
     assert lot.is_expired_on(datetime.date(2026, 6, 1))
+
+
+def test_the_public_holidays_migration_knows_easter_and_the_fixed_days():
+    holidays = importlib.import_module("sessions_app.migrations.0009_public_holidays")
+    days = holidays.holidays(2027)
+    assert days[datetime.date(2027, 3, 29)] == "Easter Monday"  # Easter Sunday is 28 March 2027
+    assert days[datetime.date(2027, 5, 6)] == "Ascension Day"
+    assert days[datetime.date(2027, 5, 17)] == "Whit Monday"
+    assert days[datetime.date(2027, 7, 14)] == "Bastille Day"
+    assert len(days) == 11
+
+
+@pytest.mark.django_db
+def test_the_public_holidays_are_loaded_as_closed_days_once():
+    from django.apps import apps
+
+    holidays = importlib.import_module("sessions_app.migrations.0009_public_holidays")
+    holidays.load(apps, None)
+    holidays.load(apps, None)
+    assert ClosedDay.objects.filter(date__year=2028).count() == 11
+    assert ClosedDay.objects.get(date=datetime.date(2026, 12, 25)).reason == "Christmas Day"
