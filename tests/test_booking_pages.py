@@ -91,15 +91,25 @@ def test_preview_saves_nothing_and_confirm_books_the_whole_series(reception_clie
         ({"first_date": "2020-01-06"}, "first_date", "cannot be in the past"),
         ({"client": ""}, "client", "Choose the client"),
         ({"first_time": "ten"}, "first_time", "Enter a valid time"),
+        # Out of range: a 500 on PostgreSQL or silently saved on SQLite before the bounds.
+        ({"interval": 1_000_000, "interval_unit": "days", "sessions": 2}, "interval", "At most 365 days (52 weeks)"),
+        ({"interval": 3000, "sessions": 2}, "interval", "At most 365 days (52 weeks)"),
+        ({"interval": 53}, "interval", "At most 365 days (52 weeks)"),
+        ({"interval": 10, "sessions": 15}, "interval", "more than two years ahead"),
+        ({"maintenance_interval_days": 40_000}, "maintenance_interval_days", "at most every 730 days"),
+        ({"maintenance_interval_days": 731}, "maintenance_interval_days", "at most every 730 days"),
+        ({"first_date": "9999-12-30", "sessions": 1}, "first_date", "can be booked up to"),
+        ({"first_date": "0001-01-01", "first_time": "00:00"}, "first_date", "cannot be in the past"),
     ],
 )
 def test_bad_input_is_shown_beside_the_field_and_nothing_is_saved(
     reception_client, practitioner, override, field, message
 ):
     data = series_post(make_client(), practitioner, next_weekday_at(10)) | override
-    response = reception_client.post(reverse("book_series"), data | {"action": "confirm", "signature": "x"})
-    assert response.status_code == 200
-    assert message in " ".join(response.context["form"].errors[field])
+    for action in ("preview", "confirm"):
+        response = reception_client.post(reverse("book_series"), data | {"action": action, "signature": "x"})
+        assert response.status_code == 200
+        assert message in " ".join(response.context["form"].errors[field])
     assert TreatmentPlan.objects.count() == 0
     assert TreatmentSession.objects.count() == 0
 
@@ -216,6 +226,16 @@ def test_schedule_filters_by_practitioner_and_room(reception_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params", [{"date": "9999-12-31"}, {"date": "0001-01-01"}, {"date": "9999-12-31", "view": "week"}]
+)
+def test_schedule_clamps_absurd_dates_instead_of_failing(reception_client, params):
+    response = reception_client.get(schedule_url(**params))
+    assert response.status_code == 200
+    assert abs(response.context["day"].year - timezone.localdate().year) <= 10
+
+
+@pytest.mark.django_db
 def test_schedule_ignores_nonsense_parameters(reception_client):
     response = reception_client.get(schedule_url(date="31-02-2026", practitioner="x' or 1=1", view="year"))
     assert response.status_code == 200
@@ -265,6 +285,20 @@ def test_move_previews_then_shifts_the_rest_of_the_series(reception_client, prac
     confirm = reception_client.post(url, data | {"action": "confirm", "signature": preview.context["signature"]})
     assert confirm.status_code == 302
     assert TreatmentSession.objects.get(pk=sessions[2].pk).starts_at == sessions[2].starts_at + dt.timedelta(days=1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("day", "time", "message"),
+    [("9999-12-30", "10:00", "can be booked up to"), ("0001-01-01", "00:00", "cannot be moved into the past")],
+)
+def test_a_move_to_an_absurd_date_is_refused_beside_the_date(reception_client, day, time, message):
+    session = make_session(starts_at=next_weekday_at(10))
+    response = reception_client.post(
+        reverse("session_move", args=[session.pk]), {"new_date": day, "new_time": time, "action": "preview"}
+    )
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["new_date"])
 
 
 @pytest.mark.django_db
