@@ -189,7 +189,7 @@ class MoveForm(forms.Form):
     new_date = forms.DateField(label="New date", widget=DATE_INPUT)
     new_time = forms.TimeField(label="New time", widget=TIME_INPUT)
     shift_later = forms.BooleanField(
-        label="Shift the later sessions of the series by the same amount, to keep their spacing",
+        label="Shift the later sessions of the series by the same number of days, to keep their spacing",
         required=False,
         initial=True,
     )
