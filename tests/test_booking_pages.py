@@ -543,6 +543,28 @@ def test_calendar_feed_parses_with_the_clinic_time_zone_and_can_be_revoked(clien
 
 
 @pytest.mark.django_db
+def test_the_feed_numbers_sessions_as_the_schedule_does_and_no_show_is_not_confirmed(client, practitioner):
+    plan = make_plan(client=make_client(first_name="Ana", last_name="Lopez"), practitioner=practitioner)
+    plan.sessions_planned = 2
+    plan.save()
+    start = next_weekday_at(10, weeks_ahead=2)
+    one = make_session(plan=plan, starts_at=start, sequence=1)
+    make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2), sequence=2, status=SessionStatus.CONFIRMED)
+    booking.session_set_status(session_id=one.pk, action="no_show")
+    offer = booking.rebook_at_end_preview(plan)
+    booking.session_rebook_at_end(
+        plan=plan, start=offer.proposal.start, end=offer.proposal.end, practitioner=offer.practitioner, room=offer.room
+    )
+    response = client.get(reverse("practitioner_feed", args=[calendar_token_rotate(user=practitioner)]))
+    events = sorted(icalendar.Calendar.from_ical(response.content).events, key=lambda e: e.start)
+    assert [(str(e["SUMMARY"]), str(e["STATUS"])) for e in events] == [
+        ("Ana L. – session #1 of 2 (no-show)", "CANCELLED"),
+        ("Ana L. – session 1 of 2", "CONFIRMED"),
+        ("Ana L. – session 2 of 2", "TENTATIVE"),
+    ]
+
+
+@pytest.mark.django_db
 def test_rotating_the_token_retires_the_old_url(client, practitioner):
     old = calendar_token_rotate(user=practitioner)
     new = calendar_token_rotate(user=practitioner)
