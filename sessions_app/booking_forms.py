@@ -18,7 +18,8 @@ from sessions_app.models import (
     TreatmentArea,
     User,
 )
-from sessions_app.scheduling import IntervalUnit
+from sessions_app.models.plans import INTERVAL_DAYS_MAX, MAINTENANCE_INTERVAL_DAYS_MAX
+from sessions_app.scheduling import IntervalUnit, add_interval, bookable_until, period_minutes
 
 
 def practitioners():
@@ -28,17 +29,24 @@ def practitioners():
 def longest_opening_minutes() -> int:
     """The longest single opening period, in minutes: no session can be longer."""
     periods = OpeningHours.objects.values_list("opens", "closes")
-    return max(
-        (
-            (dt.datetime.combine(dt.date.min, closes) - dt.datetime.combine(dt.date.min, opens)).seconds // 60
-            for opens, closes in periods
-        ),
-        default=0,
-    )
+    return max((period_minutes(opens, closes) for opens, closes in periods), default=0)
 
 
 def local_start(day: dt.date, time: dt.time) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, time))
+
+
+def check_bookable(form: forms.Form, field: str, day: dt.date | None, time: dt.time | None, past: str) -> None:
+    """The error beside `field` when a session cannot be booked on `day` at
+    `time`: in the past (`past` says so), or beyond the booking horizon. Dates
+    are compared before times, so year 1 or 9999 never reaches the arithmetic."""
+    if not day or not time:
+        return
+    today, last = timezone.localdate(), bookable_until(timezone.localdate())
+    if day < today or (day == today and local_start(day, time) < timezone.now()):
+        form.add_error(field, past)
+    elif day > last:
+        form.add_error(field, f"Sessions can be booked up to {last:%d/%m/%Y} (two years ahead), not later.")
 
 
 # A browser's date and time inputs take ISO values only, whatever the language.
@@ -85,9 +93,14 @@ class SeriesForm(forms.Form):
     maintenance_interval_days = forms.IntegerField(
         label="Maintenance every (days)",
         min_value=1,
+        max_value=MAINTENANCE_INTERVAL_DAYS_MAX,
         required=False,
         initial=90,
         help_text="After the series. Leave empty for no maintenance.",
+        error_messages={
+            "min_value": "The maintenance interval must be at least 1 day.",
+            "max_value": f"Maintenance is at most every {MAINTENANCE_INTERVAL_DAYS_MAX} days (two years).",
+        },
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
 
@@ -138,9 +151,24 @@ class SeriesForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        day, time = data.get("first_date"), data.get("first_time")
-        if day and time and local_start(day, time) < timezone.now():
-            self.add_error("first_date", "The first session cannot be in the past.")
+        day = data.get("first_date")
+        check_bookable(self, "first_date", day, data.get("first_time"), "The first session cannot be in the past.")
+        interval, unit, count = data.get("interval"), data.get("interval_unit"), data.get("sessions")
+        if interval is None or unit is None:
+            return data
+        if self.interval_days > INTERVAL_DAYS_MAX:
+            self.add_error(
+                "interval",
+                f"At most {INTERVAL_DAYS_MAX} days ({INTERVAL_DAYS_MAX // 7} weeks) between two sessions of a series.",
+            )
+        elif day and count and "first_date" not in self.errors:
+            last_day = add_interval(day, interval * (count - 1), unit)
+            if last_day > bookable_until(timezone.localdate()):
+                self.add_error(
+                    "interval",
+                    f"The last session would fall on {last_day:%d/%m/%Y}, more than two years ahead: "
+                    "book fewer sessions or a shorter interval.",
+                )
         return data
 
     @property
@@ -161,7 +189,7 @@ class MoveForm(forms.Form):
     new_date = forms.DateField(label="New date", widget=DATE_INPUT)
     new_time = forms.TimeField(label="New time", widget=TIME_INPUT)
     shift_later = forms.BooleanField(
-        label="Shift the later sessions of the series by the same amount, to keep their spacing",
+        label="Shift the later sessions of the series by the same number of days, to keep their spacing",
         required=False,
         initial=True,
     )
@@ -177,9 +205,9 @@ class MoveForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        day, time = data.get("new_date"), data.get("new_time")
-        if day and time and local_start(day, time) < timezone.now():
-            self.add_error("new_date", "A session cannot be moved into the past.")
+        check_bookable(
+            self, "new_date", data.get("new_date"), data.get("new_time"), "A session cannot be moved into the past."
+        )
         return data
 
     @property

@@ -19,6 +19,9 @@ from sessions_app.models import SessionStatus, TreatmentSession, User
 # What the feed shows: recent history and the year ahead.
 FEED_PAST = dt.timedelta(days=30)
 FEED_FUTURE = dt.timedelta(days=365)
+# An event's STATUS (RFC 5545): only a session the client confirmed, attended or
+# completed is CONFIRMED; a no-show stays in the feed, marked as not happening.
+EVENT_STATUS = {SessionStatus.BOOKED: "TENTATIVE", SessionStatus.NO_SHOW: "CANCELLED"}
 
 
 @transaction.atomic
@@ -43,6 +46,7 @@ def feed_sessions(practitioner: User):
         )
         .exclude(status=SessionStatus.CANCELLED)
         .select_related("plan__client", "room")
+        .with_series_position()
         .order_by("starts_at")
     )
 
@@ -55,9 +59,9 @@ def build_feed(practitioner: User, sessions) -> bytes:
     for session in sessions:
         client = session.plan.client
         label = f"{client.first_name} {client.last_name[:1]}."
-        summary = f"{label} – session {session.sequence} of {session.plan.sessions_planned}"
-        if session.is_maintenance:
-            summary = f"{label} – maintenance"
+        summary = f"{label} – {session.series_title}"
+        if session.status == SessionStatus.NO_SHOW:
+            summary += " (no-show)"
         event = icalendar.Event.new(
             uid=f"session-{session.pk}@{settings.CLINIC_NAME.lower().replace(' ', '-')}",
             summary=summary,
@@ -66,7 +70,7 @@ def build_feed(practitioner: User, sessions) -> bytes:
             stamp=session.updated_at,
             location=session.room.name,
         )
-        event.add("status", "TENTATIVE" if session.status == SessionStatus.BOOKED else "CONFIRMED")
+        event.add("status", EVENT_STATUS.get(session.status, "CONFIRMED"))
         cal.add_component(event)
     cal.add_missing_timezones()
     return cal.to_ical()

@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 SLOT_STEP = dt.timedelta(minutes=15)
 # How far from the wanted day a free slot is looked for before giving up.
 SEARCH_DAYS = 60
+# How far ahead reception may book (a series, a move, a maintenance visit): a
+# clinic plans a year or two ahead, and the date arithmetic stays far from year 9999.
+BOOKING_HORIZON = dt.timedelta(days=2 * 365)
 
 
 class IntervalUnit(StrEnum):
@@ -43,6 +46,17 @@ def add_interval(day: dt.date, count: int, unit: IntervalUnit | str) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def bookable_until(today: dt.date) -> dt.date:
+    """The last day reception may book on."""
+    return today + BOOKING_HORIZON
+
+
+def minimum_interval(nominal: dt.timedelta) -> dt.timedelta:
+    """The least time between two sessions of a series spaced `nominal` apart: a
+    day less, so that a session may move a day earlier when its day is full."""
+    return max(dt.timedelta(days=1), nominal - dt.timedelta(days=1))
+
+
 def local_datetime(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime | None:
     """The moment a wall-clock time happens, in UTC, or None when the clock
     skips it (the hour lost when daylight saving starts).
@@ -57,13 +71,53 @@ def local_datetime(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime | N
     return moment
 
 
+def wall_clock(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """The moment `time` on `day` happens in `tz`, in UTC; a time the clock skips
+    is taken an hour later (the same moment it would have been)."""
+    moment = local_datetime(day, time, tz)
+    if moment is None:
+        moment = local_datetime(day, (dt.datetime.combine(day, time) + dt.timedelta(hours=1)).time(), tz)
+        assert moment is not None
+    return moment
+
+
+def calendar_days_between(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> int:
+    """How many calendar days `end` falls after `start` on the wall clock of `tz`."""
+    return (end.astimezone(tz).date() - start.astimezone(tz).date()).days
+
+
+def shift_days(start: dt.datetime, days: int, tz: ZoneInfo) -> dt.datetime:
+    """`start` moved by `days` calendar days at the same wall-clock time: 10:00
+    stays 10:00 across a daylight-saving change, which adding a timedelta to an
+    aware datetime would turn into 09:00 or 11:00."""
+    local = start.astimezone(tz)
+    return wall_clock(local.date() + dt.timedelta(days=days), local.time().replace(tzinfo=None), tz)
+
+
+def same_time_from(wanted: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """`wanted` when it is still ahead, otherwise its wall-clock time on the first
+    day on which that time is after `now` (an overdue visit is offered from today)."""
+    if wanted >= now:
+        return wanted
+    moved = shift_days(wanted, calendar_days_between(wanted, now, tz), tz)
+    return moved if moved >= now else shift_days(moved, 1, tz)
+
+
 class Reason(StrEnum):
     CLOSED_DAY = "closed day"
     OUTSIDE_HOURS = "outside opening hours"
     PRACTITIONER_BUSY = "practitioner already booked"
     ROOM_BUSY = "room already booked"
     TOO_SOON = "keeps the minimum interval after the previous session"
+    TOO_LATE = "keeps the minimum interval before the next session"
+    TOO_LONG = "longer than the opening hours that day"
     IN_THE_PAST = "in the past"
+
+
+def overlap(start: dt.datetime, end: dt.datetime, other_start: dt.datetime, other_end: dt.datetime) -> bool:
+    """Whether two half-open bookings overlap: one ending at 10:00 does not clash
+    with one starting at 10:00 (the rule the database's exclusion constraints hold)."""
+    return other_start < end and other_end > start
 
 
 @dataclass(frozen=True)
@@ -93,10 +147,13 @@ class Calendar:
         if day in self.closed:
             reason = self.closed[day]
             return f"{Reason.CLOSED_DAY} ({reason})" if reason else str(Reason.CLOSED_DAY)
+        periods = self.hours.get(day.weekday(), ())
         if local_end.date() != day or not any(
-            opens <= local_start.time() and local_end.time() <= closes
-            for opens, closes in self.hours.get(day.weekday(), ())
+            opens <= local_start.time() and local_end.time() <= closes for opens, closes in periods
         ):
+            longest = max((period_minutes(opens, closes) for opens, closes in periods), default=0)
+            if 0 < longest < (end - start).total_seconds() // 60:
+                return f"{Reason.TOO_LONG} ({day:%A}: at most {longest} minutes)"
             return str(Reason.OUTSIDE_HOURS)
         if _overlaps(self.practitioner_busy, start, end):
             return str(Reason.PRACTITIONER_BUSY)
@@ -122,6 +179,11 @@ class Calendar:
                 start += SLOT_STEP
 
 
+def period_minutes(opens: dt.time, closes: dt.time) -> int:
+    """The length of an opening period, in minutes of the wall clock."""
+    return (dt.datetime.combine(dt.date.min, closes) - dt.datetime.combine(dt.date.min, opens)).seconds // 60
+
+
 # No booking is longer than this (sessions sit inside one day's opening hours),
 # so an overlap search need not look further back.
 LONGEST_BOOKING = dt.timedelta(hours=24)
@@ -132,26 +194,30 @@ def _overlaps(busy: Sequence[tuple[dt.datetime, dt.datetime]], start: dt.datetim
     Bookings are half-open: one ending at 10:00 does not clash with one at 10:00."""
     j = bisect.bisect_left(busy, (end,)) - 1
     while j >= 0 and busy[j][0] > start - LONGEST_BOOKING:
-        if busy[j][1] > start:
+        if overlap(start, end, *busy[j]):
             return True
         j -= 1
     return False
 
 
 def nearest_free_slot(
-    wanted: dt.datetime, duration: dt.timedelta, cal: Calendar, not_before: dt.datetime
+    wanted: dt.datetime,
+    duration: dt.timedelta,
+    cal: Calendar,
+    not_before: dt.datetime,
+    not_after: dt.datetime | None = None,
 ) -> dt.datetime | None:
     """The free slot a receptionist would offer: on the nearest day that has one
     (within SEARCH_DAYS either side), at the time of day closest to the wanted
-    one, and never before `not_before`. Ties go to the later slot, which keeps
-    the series' spacing."""
+    one, never before `not_before` nor after `not_after`. Ties go to the later
+    slot, which keeps the series' spacing."""
     local_wanted = wanted.astimezone(cal.tz)
     wanted_day, wanted_time = local_wanted.date(), local_wanted.time().replace(tzinfo=None)
     for offset in range(SEARCH_DAYS + 1):
         best: tuple[dt.timedelta, dt.datetime] | None = None
         for day in {wanted_day + dt.timedelta(days=offset), wanted_day - dt.timedelta(days=offset)}:
             for start in cal.slots_on(day, duration):
-                if start < not_before or not cal.is_free(start, start + duration):
+                if start < not_before or (not_after and start > not_after) or not cal.is_free(start, start + duration):
                     continue
                 slot_time = start.astimezone(cal.tz).time().replace(tzinfo=None)
                 distance = abs(dt.datetime.combine(day, slot_time) - dt.datetime.combine(day, wanted_time))
@@ -161,6 +227,27 @@ def nearest_free_slot(
         if best is not None:
             return best[1]
     return None
+
+
+def slot_problem(
+    wanted: dt.datetime,
+    duration: dt.timedelta,
+    cal: Calendar,
+    *,
+    now: dt.datetime,
+    not_before: dt.datetime,
+    not_after: dt.datetime | None = None,
+) -> str | None:
+    """Why a session cannot stay at `wanted`, or None when it can: in the past,
+    too soon after the session before it (`not_before`), too late for the one
+    after it (`not_after`), or the calendar's reason."""
+    if wanted < now:
+        return str(Reason.IN_THE_PAST)
+    if wanted < not_before:
+        return str(Reason.TOO_SOON)
+    if not_after and wanted > not_after:
+        return str(Reason.TOO_LATE)
+    return cal.problem(wanted, wanted + duration)
 
 
 @dataclass(frozen=True)
@@ -187,11 +274,14 @@ def propose_series(
     now: dt.datetime,
     min_interval: dt.timedelta | None = None,
     first_sequence: int = 1,
+    previous: dt.datetime | None = None,
 ) -> list[ProposedSession]:
     """The sessions of a series, each at its wanted date or moved to the nearest
     free slot. `first_start` is aware; the wall-clock time of day is kept for
-    every session. The minimum interval defaults to the series interval less a
-    day, so a session may move a day earlier when its wanted day is full."""
+    every session. The minimum interval defaults to `minimum_interval` of the
+    series interval; `previous`, when given, is the start of the session before
+    the first (a series continued at its end): the first keeps that interval
+    after it as well."""
     if count < 1:
         raise ValueError("A series has at least one session.")
     if interval < 1:
@@ -199,24 +289,13 @@ def propose_series(
     local_first = first_start.astimezone(cal.tz)
     first_day, time_of_day = local_first.date(), local_first.time().replace(tzinfo=None)
     if min_interval is None:
-        nominal = add_interval(first_day, interval, unit) - first_day
-        min_interval = max(dt.timedelta(days=1), nominal - dt.timedelta(days=1))
+        min_interval = minimum_interval(add_interval(first_day, interval, unit) - first_day)
 
     proposals: list[ProposedSession] = []
-    previous: dt.datetime | None = None
     for i in range(count):
-        day = add_interval(first_day, interval * i, unit)
-        wanted = local_datetime(day, time_of_day, cal.tz)
-        if wanted is None:  # the clock skips this time: an hour later is the same moment it would have been
-            wanted = local_datetime(day, (dt.datetime.combine(day, time_of_day) + dt.timedelta(hours=1)).time(), cal.tz)
-            assert wanted is not None
+        wanted = wall_clock(add_interval(first_day, interval * i, unit), time_of_day, cal.tz)
         not_before = max(now, previous + min_interval) if previous else now
-        if wanted < now:
-            problem: str | None = str(Reason.IN_THE_PAST)
-        elif previous and wanted < not_before:
-            problem = str(Reason.TOO_SOON)
-        else:
-            problem = cal.problem(wanted, wanted + duration)
+        problem = slot_problem(wanted, duration, cal, now=now, not_before=not_before)
         start = wanted if problem is None else nearest_free_slot(wanted, duration, cal, not_before)
         if start is None:
             proposals.append(ProposedSession(first_sequence + i, wanted, None, None, f"no free slot ({problem})"))

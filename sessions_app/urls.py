@@ -26,6 +26,7 @@ urlpatterns = [
     path("book/clients/", booking.client_lookup, name="client_lookup"),
     path("plans/<int:pk>/", booking.plan_detail, name="plan_detail"),
     path("plans/<int:pk>/rebook/", booking.plan_rebook, name="plan_rebook"),
+    path("plans/<int:pk>/maintenance/", booking.plan_maintenance, name="plan_maintenance"),
     path("sessions/<int:pk>/move/", booking.session_move, name="session_move"),
     # Only the actions a session knows; anything else is a 404.
     re_path(

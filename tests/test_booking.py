@@ -21,8 +21,9 @@ from sessions_app.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions_app.scheduling import Reason
 from sessions_app.services import booking
-from sessions_app.services.booking import InvalidTransition, Slot, SlotTaken
+from sessions_app.services.booking import InvalidTransition, NoFreeSlot, Slot, SlotTaken
 
 from .factories import make_cleared, make_client, make_plan, make_session, make_user, sign_record
 
@@ -114,16 +115,15 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking():
     start = next_weekday_at(15)
     barrier = threading.Barrier(len(clients))
     outcomes = []
-    real_conflicts = booking.conflicts
+    real_first_conflict = booking.first_conflict
 
-    def slow_conflicts(**kwargs):
+    def slow_first_conflict(sessions, exclude=()):
         # Everyone checks, then everyone writes: the worst interleaving.
-        result = real_conflicts(**kwargs)
-        exists = result.exists()
+        result = real_first_conflict(sessions, exclude)
         # On SQLite the others wait at BEGIN (serialised writers), so the barrier breaks.
         with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(timeout=2)
-        return result if exists else result.none()
+        return result
 
     def attempt(client):
         try:
@@ -135,7 +135,7 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking():
             close_old_connections()
             connection.close()
 
-    booking.conflicts = slow_conflicts
+    booking.first_conflict = slow_first_conflict
     try:
         threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
         for t in threads:
@@ -143,7 +143,7 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking():
         for t in threads:
             t.join(timeout=30)
     finally:
-        booking.conflicts = real_conflicts
+        booking.first_conflict = real_first_conflict
     assert sorted(outcomes) == ["booked"] + ["taken"] * 5
     assert TreatmentSession.objects.filter(practitioner=practitioner).count() == 1
 
@@ -213,10 +213,13 @@ def test_a_no_show_leaves_the_series_short_and_offers_a_session_at_the_end(pract
     plan = book(practitioner, next_weekday_at(10), count=3)
     booking.session_set_status(session_id=plan.sessions.get(sequence=2).pk, action="no_show")
     assert booking.series_shortfall(plan) == 1
-    proposal = booking.rebook_at_end_preview(plan)
+    offer = booking.rebook_at_end_preview(plan)
+    proposal = offer.proposal
     last = plan.sessions.get(sequence=3)
     assert proposal.start >= last.starts_at + dt.timedelta(days=13)
-    booking.session_rebook_at_end(plan=plan, start=proposal.start, end=proposal.end, room=last.room)
+    booking.session_rebook_at_end(
+        plan=plan, start=proposal.start, end=proposal.end, practitioner=offer.practitioner, room=offer.room
+    )
     assert booking.series_shortfall(plan) == 0
     assert plan.sessions.get(sequence=4).starts_at == proposal.start
     assert booking.rebook_at_end_preview(plan) is None
@@ -270,3 +273,236 @@ def test_model_validation_names_the_double_booking_so_the_admin_shows_it(practit
     assert "practitioner is already booked" in str(error.value.message_dict["starts_at"])
     clash.status = SessionStatus.CANCELLED
     clash.full_clean()  # a cancelled session blocks nothing
+
+
+def next_spring_change() -> dt.date:
+    """The next Sunday on which Paris moves its clocks forward (the last of March)."""
+    year = timezone.localdate().year
+    while True:
+        last = dt.date(year, 3, 31)
+        sunday = last - dt.timedelta(days=(last.weekday() + 1) % 7)
+        if sunday > timezone.localdate() + dt.timedelta(days=7):
+            return sunday
+        year += 1
+
+
+def series_of(practitioner, starts, interval_days=14, **plan_fields):
+    """A plan with one booked session at each of `starts`, numbered in order."""
+    plan = make_plan(
+        practitioner=practitioner, sessions_planned=len(starts), interval_days=interval_days, **plan_fields
+    )
+    return plan, [make_session(plan=plan, starts_at=start, sequence=i) for i, start in enumerate(starts, start=1)]
+
+
+@pytest.mark.django_db
+def test_shifting_later_sessions_across_a_daylight_saving_change_keeps_their_time_of_day(practitioner):
+    tuesday = next_spring_change() - dt.timedelta(days=5)  # the Tuesday before the clocks go forward
+    starts = [dt.datetime.combine(tuesday + dt.timedelta(weeks=i), dt.time(10), tzinfo=PARIS) for i in range(3)]
+    plan, sessions = series_of(practitioner, starts, interval_days=7)
+    first = TreatmentSession.objects.get(pk=sessions[0].pk)  # as the page loads it: in UTC
+    # Session 1 to the Wednesday a week later (after the change): every session a day later than its week.
+    new_start = dt.datetime.combine(tuesday + dt.timedelta(days=8), dt.time(10), tzinfo=PARIS)
+    moves, _ = booking.move_preview(session=first, new_start=new_start, shift_later=True)
+    assert [timezone.localtime(m.start).time() for m in moves] == [dt.time(10)] * 3
+    assert [timezone.localtime(m.start).date() for m in moves] == [
+        tuesday + dt.timedelta(days=8),
+        tuesday + dt.timedelta(days=15),
+        tuesday + dt.timedelta(days=22),
+    ]
+    assert all(m.reason is None for m in moves)
+
+
+@pytest.mark.django_db
+def test_a_session_moved_before_the_previous_one_is_kept_after_it_with_the_reason(practitioner):
+    start = next_weekday_at(10, weeks_ahead=2)
+    plan, (one, two, three) = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(3)])
+    # Session 3 to the day before session 2, the others left where they are.
+    [move], left = booking.move_preview(
+        session=three, new_start=two.starts_at - dt.timedelta(days=1), shift_later=False
+    )
+    assert left == []
+    assert move.reason == Reason.TOO_SOON
+    assert move.start >= two.starts_at + dt.timedelta(days=13)
+    booking.session_move(moves=[move])
+    assert list(plan.sessions.order_by("starts_at").values_list("sequence", flat=True)) == [1, 2, 3]
+
+
+@pytest.mark.django_db
+def test_a_session_moved_onto_the_next_ones_day_stays_the_minimum_interval_before_it(practitioner):
+    start = next_weekday_at(10, weeks_ahead=2)
+    plan, (one, two, three) = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(3)])
+    [move], left = booking.move_preview(session=one, new_start=two.starts_at + dt.timedelta(hours=4), shift_later=False)
+    assert [s.pk for s in left] == [two.pk, three.pk]
+    assert move.reason == Reason.TOO_LATE
+    assert move.start <= two.starts_at - dt.timedelta(days=13)
+    assert timezone.localtime(move.start).date() != timezone.localtime(two.starts_at).date()
+
+
+@pytest.mark.django_db
+def test_a_move_with_no_room_between_its_neighbours_is_refused_with_the_reason(practitioner):
+    start = next_weekday_at(10, weeks_ahead=2)
+    # Sessions 1 and 3 only three weeks apart: session 2 cannot keep 13 days from both.
+    plan, (one, two, three) = series_of(
+        practitioner, [start, start + dt.timedelta(weeks=2), start + dt.timedelta(weeks=3)]
+    )
+    with pytest.raises(NoFreeSlot) as refused:
+        booking.move_preview(session=two, new_start=two.starts_at + dt.timedelta(days=2), shift_later=False)
+    assert "keeps the minimum interval" in str(refused.value)
+
+
+@pytest.mark.django_db
+def test_a_shifted_series_keeps_each_session_after_the_one_before(practitioner):
+    start = next_weekday_at(10, weeks_ahead=2)
+    plan, sessions = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(4)])
+    # Session 3's shifted day is closed: it moves off it, and session 4 keeps 13 days after it.
+    ClosedDay.objects.create(date=timezone.localtime(sessions[2].starts_at).date() + dt.timedelta(days=1), reason="x")
+    moves, _ = booking.move_preview(
+        session=sessions[1], new_start=sessions[1].starts_at + dt.timedelta(days=1), shift_later=True
+    )
+    assert [m.session.pk for m in moves] == [s.pk for s in sessions[1:]]
+    assert moves[1].moved and "closed day" in moves[1].reason
+    starts = [sessions[0].starts_at] + [m.start for m in moves]
+    assert all(b - a >= dt.timedelta(days=13) for a, b in zip(starts, starts[1:], strict=False))
+
+
+@pytest.mark.django_db
+def test_rebooking_at_the_end_keeps_the_minimum_interval_after_the_last_kept_session(practitioner):
+    start = next_weekday_at(10, weeks_ahead=2)
+    plan, (one, two) = series_of(practitioner, [start, start + dt.timedelta(weeks=2)])
+    booking.session_set_status(session_id=one.pk, action="no_show")
+    last_day = timezone.localtime(two.starts_at).date()
+    for k in range(8, 22):  # the wanted day and the week before it are closed
+        ClosedDay.objects.create(date=last_day + dt.timedelta(days=k), reason="Holiday")
+    offer = booking.rebook_at_end_preview(plan)
+    assert offer.proposal.start - two.starts_at >= dt.timedelta(days=13)
+    assert offer.proposal.reason == "closed day (Holiday)"
+    assert offer.title == "session 2 of 2"  # what users see, not its number (3)
+
+
+@pytest.mark.django_db
+def test_rebooking_books_the_practitioner_and_room_the_preview_showed(practitioner):
+    other, room_3 = make_user(Role.PRACTITIONER), Room.objects.get(name="Room 3")
+    start = next_weekday_at(10, weeks_ahead=2)
+    plan, (one, two) = series_of(practitioner, [start, start + dt.timedelta(weeks=2)])
+    # Session 2 was handed to another practitioner in another room; session 1 was missed.
+    TreatmentSession.objects.filter(pk=two.pk).update(practitioner=other, room=room_3)
+    booking.session_set_status(session_id=one.pk, action="cancel")
+    offer = booking.rebook_at_end_preview(plan)
+    assert (offer.practitioner, offer.room) == (other, room_3)
+    session = booking.session_rebook_at_end(
+        plan=plan,
+        start=offer.proposal.start,
+        end=offer.proposal.end,
+        practitioner=offer.practitioner,
+        room=offer.room,
+    )
+    assert (session.practitioner, session.room) == (other, room_3)
+    assert session.history.count() == 1
+
+
+def plan_in_maintenance(practitioner, days_ago=80, interval=90):
+    plan = make_cleared(make_plan(practitioner=practitioner, sessions_planned=1, maintenance_interval_days=interval))
+    last = make_session(plan=plan, starts_at=next_weekday_at(11, weeks_ahead=0) - dt.timedelta(days=days_ago))
+    sign_record(last)
+    plan.refresh_from_db()
+    return plan, last
+
+
+@pytest.mark.django_db
+def test_the_next_maintenance_session_is_proposed_on_its_due_date_and_booked_once(practitioner):
+    plan, last = plan_in_maintenance(practitioner)
+    offer = booking.maintenance_preview(plan)
+    due = timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
+    assert offer.due == due and offer.title == "maintenance"
+    assert offer.proposal.start == dt.datetime.combine(due, dt.time(11), tzinfo=PARIS) or offer.proposal.moved
+    session = booking.session_book_maintenance(
+        plan=plan, start=offer.proposal.start, end=offer.proposal.end, practitioner=offer.practitioner, room=offer.room
+    )
+    assert session.is_maintenance and session.status == SessionStatus.BOOKED
+    assert session.ends_at - session.starts_at == last.ends_at - last.starts_at
+    assert booking.maintenance_due(plan, list(plan.sessions.all())) is None
+    assert booking.maintenance_preview(plan) is None
+    with pytest.raises(InvalidTransition):
+        booking.session_book_maintenance(
+            plan=plan,
+            start=offer.proposal.start + dt.timedelta(days=1),
+            end=offer.proposal.end + dt.timedelta(days=1),
+            practitioner=offer.practitioner,
+            room=offer.room,
+        )
+
+
+@pytest.mark.django_db
+def test_maintenance_due_on_a_closed_day_is_moved_with_the_reason(practitioner):
+    plan, last = plan_in_maintenance(practitioner)
+    due = timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
+    ClosedDay.objects.create(date=due, reason="Public holiday")
+    offer = booking.maintenance_preview(plan)
+    assert offer.proposal.reason == "closed day (Public holiday)"
+    assert timezone.localtime(offer.proposal.start).date() != due
+
+
+@pytest.mark.django_db
+def test_overdue_maintenance_is_proposed_from_today(practitioner):
+    plan, last = plan_in_maintenance(practitioner, days_ago=200)
+    offer = booking.maintenance_preview(plan)
+    assert offer.due < timezone.localdate()
+    assert offer.proposal.start > timezone.now()
+
+
+@pytest.mark.django_db
+def test_the_plan_refuses_intervals_beyond_its_bounds_and_saves_nothing(practitioner):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        booking.plan_book(
+            client=make_client(),
+            indication=Indication.objects.get(name="Skin rejuvenation"),
+            areas=[TreatmentArea.objects.get(name="Face")],
+            mixture=Mixture.objects.get(name="Facial rejuvenation"),
+            practitioner=practitioner,
+            room=Room.objects.get(name="Room 1"),
+            interval_days=1_000_000,
+            maintenance_interval_days=40_000,
+            slots=[Slot(next_weekday_at(10), next_weekday_at(10, minute=45))],
+        )
+    assert set(refused.value.message_dict) == {"interval_days", "maintenance_interval_days"}
+    assert TreatmentPlan.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+def test_a_move_that_loses_the_race_in_the_database_names_the_session_that_lost(practitioner, monkeypatch):
+    start = next_weekday_at(10, weeks_ahead=2)
+    plan, sessions = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(3)])
+    moves, _ = booking.move_preview(session=sessions[0], new_start=start + dt.timedelta(days=1), shift_later=True)
+    # Someone books session 3's new slot after the application's own check, before the write.
+    real_first_conflict = booking.first_conflict
+    checks = []
+
+    def check_then_lose_the_race(sessions, exclude=()):
+        checks.append(1)
+        if len(checks) == 1:
+            make_session(practitioner=practitioner, starts_at=moves[2].start, room=Room.objects.get(name="Room 3"))
+            return None
+        return real_first_conflict(sessions, exclude)
+
+    monkeypatch.setattr(booking, "first_conflict", check_then_lose_the_race)
+    with pytest.raises(SlotTaken) as taken:
+        booking.session_move(moves=moves)
+    assert taken.value.start == moves[2].start
+    assert taken.value.sequence == 3
+    assert list(plan.sessions.order_by("sequence").values_list("starts_at", flat=True)) == [
+        s.starts_at for s in sessions
+    ]
+
+
+@pytest.mark.django_db
+def test_booking_and_moving_keep_history_rows_for_every_session(practitioner):
+    plan = book(practitioner, next_weekday_at(10, weeks_ahead=2), count=4)
+    first = plan.sessions.get(sequence=1)
+    moves, _ = booking.move_preview(session=first, new_start=first.starts_at + dt.timedelta(days=1), shift_later=True)
+    booking.session_move(moves=moves)
+    for session in plan.sessions.all():
+        assert list(session.history.order_by("history_date").values_list("history_type", flat=True)) == ["+", "~"]
+        assert session.history.latest().starts_at == session.starts_at

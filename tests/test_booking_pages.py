@@ -5,8 +5,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from sessions_app.calendar_feed import calendar_token_revoke, calendar_token_rotate
 from sessions_app.models import (
@@ -63,7 +65,7 @@ def preview_then_confirm(http, data):
 
 
 @pytest.mark.django_db
-def test_preview_saves_nothing_and_confirm_books_the_whole_series(reception_client, practitioner):
+def test_preview_saves_nothing_and_confirm_books_the_whole_series(reception_client, reception, practitioner):
     patient = make_client()
     first = next_weekday_at(10, weeks_ahead=2)
     ClosedDay.objects.create(date=(first + dt.timedelta(weeks=4)).date(), reason="Inventory")
@@ -77,6 +79,11 @@ def test_preview_saves_nothing_and_confirm_books_the_whole_series(reception_clie
     assert len(sessions) == 6
     assert sessions[2].starts_at.astimezone(PARIS).date() != (first + dt.timedelta(weeks=4)).date()
     assert sessions[5].starts_at == first + dt.timedelta(weeks=10)
+    # Written in bulk, each session still has its history row naming who booked it.
+    history = TreatmentSession.history.filter(plan=plan)
+    assert sorted(history.values_list("sequence", "history_type", "history_user")) == [
+        (i, "+", reception.pk) for i in range(1, 7)
+    ]
 
 
 @pytest.mark.django_db
@@ -90,17 +97,44 @@ def test_preview_saves_nothing_and_confirm_books_the_whole_series(reception_clie
         ({"first_date": "2020-01-06"}, "first_date", "cannot be in the past"),
         ({"client": ""}, "client", "Choose the client"),
         ({"first_time": "ten"}, "first_time", "Enter a valid time"),
+        # Out of range: a 500 on PostgreSQL or silently saved on SQLite before the bounds.
+        ({"interval": 1_000_000, "interval_unit": "days", "sessions": 2}, "interval", "At most 365 days (52 weeks)"),
+        ({"interval": 3000, "sessions": 2}, "interval", "At most 365 days (52 weeks)"),
+        ({"interval": 53}, "interval", "At most 365 days (52 weeks)"),
+        ({"interval": 10, "sessions": 15}, "interval", "more than two years ahead"),
+        ({"maintenance_interval_days": 40_000}, "maintenance_interval_days", "at most every 730 days"),
+        ({"maintenance_interval_days": 731}, "maintenance_interval_days", "at most every 730 days"),
+        ({"first_date": "9999-12-30", "sessions": 1}, "first_date", "can be booked up to"),
+        ({"first_date": "0001-01-01", "first_time": "00:00"}, "first_date", "cannot be in the past"),
     ],
 )
 def test_bad_input_is_shown_beside_the_field_and_nothing_is_saved(
     reception_client, practitioner, override, field, message
 ):
     data = series_post(make_client(), practitioner, next_weekday_at(10)) | override
-    response = reception_client.post(reverse("book_series"), data | {"action": "confirm", "signature": "x"})
-    assert response.status_code == 200
-    assert message in " ".join(response.context["form"].errors[field])
+    for action in ("preview", "confirm"):
+        response = reception_client.post(reverse("book_series"), data | {"action": action, "signature": "x"})
+        assert response.status_code == 200
+        assert message in " ".join(response.context["form"].errors[field])
     assert TreatmentPlan.objects.count() == 0
     assert TreatmentSession.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_plan_the_model_refuses_is_shown_beside_the_field_not_a_500(reception_client, practitioner, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    def refuse(**kwargs):
+        raise ValidationError({"interval_days": ["The interval between sessions is at most 365 days."]})
+
+    monkeypatch.setattr(booking, "plan_book", refuse)
+    data = series_post(make_client(), practitioner, next_weekday_at(10, weeks_ahead=2))
+    preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
+    response = reception_client.post(
+        reverse("book_series"), data | {"action": "confirm", "signature": preview.context["signature"]}
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["interval"] == ["The interval between sessions is at most 365 days."]
 
 
 @pytest.mark.django_db
@@ -133,6 +167,60 @@ def test_a_booking_that_loses_the_race_says_slot_just_taken_with_the_nearest_fre
     assert "was just taken" in page
     assert "nearest free slot" in page
     assert not TreatmentPlan.objects.filter(client=patient).exists()
+
+
+@pytest.mark.django_db
+def test_a_lost_race_quotes_the_nearest_free_slot_of_the_session_that_lost(reception_client, practitioner, monkeypatch):
+    first = next_weekday_at(10, weeks_ahead=2)
+    ClosedDay.objects.create(date=first.date(), reason="Inventory")  # session 1 is moved off its day
+    data = series_post(make_client(), practitioner, first, sessions=2)
+    preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
+    second = preview.context["proposal"][1].start
+    original, calls = booking.series_preview, []
+
+    def preview_before_the_other_booking(**kwargs):
+        calls.append(1)
+        result = original(**kwargs)
+        if len(calls) == 1:  # another receptionist takes session 2's slot
+            make_session(plan=make_plan(practitioner=practitioner), practitioner=practitioner, starts_at=second)
+        return result
+
+    monkeypatch.setattr(booking, "series_preview", preview_before_the_other_booking)
+    response = reception_client.post(
+        reverse("book_series"), data | {"action": "confirm", "signature": preview.context["signature"]}
+    )
+    assert response.status_code == 409
+    one, two = response.context["proposal"]
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert f"The slot at {timezone.localtime(second):%d/%m/%Y %H:%M} was just taken" in text
+    assert f"nearest free slot is {timezone.localtime(two.start):%A %d %B %Y at %H:%M}" in text
+    assert f"{timezone.localtime(one.start):%A %d %B %Y}" not in text
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sessions", [2, 12])
+def test_booking_preview_and_confirm_query_counts_do_not_grow_with_the_series(
+    reception_client, practitioner, django_assert_num_queries, sessions
+):
+    data = series_post(make_client(), practitioner, next_weekday_at(10, weeks_ahead=2), sessions=sessions, interval=1)
+    # session, user, user and group permissions; the form: client, indication,
+    # areas, mixture, practitioner, room, the longest opening period; the
+    # preview: opening hours, closed days, bookings; the page: groups
+    # (navigation), and the choices of indication, mixture, areas, practitioner, room.
+    with django_assert_num_queries(20):
+        preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
+    assert len(preview.context["proposal"]) == sessions
+    # The same up to the bookings (no page), then: savepoint, the plan and its
+    # history row, its areas (through rows read, area ids, existing ids, insert,
+    # the plan's history row for the change, through rows, their history), one
+    # conflicts query for all sessions, savepoint, one INSERT of the sessions,
+    # one of their history rows, two releases.
+    with django_assert_num_queries(30):
+        confirm = reception_client.post(
+            reverse("book_series"), data | {"action": "confirm", "signature": preview.context["signature"]}
+        )
+    assert confirm.status_code == 302
+    assert TreatmentSession.objects.count() == sessions
 
 
 @pytest.mark.django_db
@@ -215,6 +303,16 @@ def test_schedule_filters_by_practitioner_and_room(reception_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params", [{"date": "9999-12-31"}, {"date": "0001-01-01"}, {"date": "9999-12-31", "view": "week"}]
+)
+def test_schedule_clamps_absurd_dates_instead_of_failing(reception_client, params):
+    response = reception_client.get(schedule_url(**params))
+    assert response.status_code == 200
+    assert abs(response.context["day"].year - timezone.localdate().year) <= 10
+
+
+@pytest.mark.django_db
 def test_schedule_ignores_nonsense_parameters(reception_client):
     response = reception_client.get(schedule_url(date="31-02-2026", practitioner="x' or 1=1", view="year"))
     assert response.status_code == 200
@@ -234,6 +332,18 @@ def test_no_show_offers_to_rebook_at_the_end(reception_client, practitioner):
     confirm = reception_client.post(reverse("plan_rebook", args=[plan.pk]), {"signature": rebook.context["signature"]})
     assert confirm.status_code == 302
     assert plan.sessions.exclude(status="no_show").count() == 2
+
+
+@pytest.mark.django_db
+def test_after_a_no_show_the_rebooking_page_leads_back_to_the_filtered_schedule(reception_client, practitioner):
+    plan = make_plan(practitioner=practitioner, sessions_planned=2)
+    one = make_session(plan=plan, starts_at=next_weekday_at(10), sequence=1)
+    make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=3), sequence=2)
+    back = f"/schedule/?view=week&date={one.starts_at:%Y-%m-%d}&practitioner={practitioner.pk}&room="
+    response = reception_client.post(reverse("session_action", args=[one.pk, "no_show"]), {"next": back})
+    rebook = reception_client.get(response["Location"])
+    assert rebook.context["next"] == back
+    assert f'href="{back.replace("&", "&amp;")}"' in rebook.content.decode()
 
 
 @pytest.mark.django_db
@@ -267,6 +377,80 @@ def test_move_previews_then_shifts_the_rest_of_the_series(reception_client, prac
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("day", "time", "message"),
+    [("9999-12-30", "10:00", "can be booked up to"), ("0001-01-01", "00:00", "cannot be moved into the past")],
+)
+def test_a_move_to_an_absurd_date_is_refused_beside_the_date(reception_client, day, time, message):
+    session = make_session(starts_at=next_weekday_at(10))
+    response = reception_client.post(
+        reverse("session_move", args=[session.pk]), {"new_date": day, "new_time": time, "action": "preview"}
+    )
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["new_date"])
+
+
+@pytest.mark.django_db
+def test_the_move_page_names_each_session_by_its_place_in_the_series(reception_client, practitioner):
+    plan = make_plan(practitioner=practitioner, sessions_planned=3)
+    start = next_weekday_at(10, weeks_ahead=2)
+    one, two, three = (
+        make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2 * i), sequence=i + 1) for i in range(3)
+    )
+    booking.session_set_status(session_id=one.pk, action="no_show")
+    url = reverse("session_move", args=[two.pk])
+    page = strip_tags(reception_client.get(url).content.decode())
+    assert "session 1 of 3, now" in page  # the schedule says "1 of 3" too; its number is 2
+    preview = reception_client.post(
+        url,
+        {"new_date": f"{two.starts_at + dt.timedelta(days=1):%Y-%m-%d}", "new_time": "10:00", "shift_later": "on"},
+    )
+    assert [m.session.series_label for m in preview.context["moves"]] == ["1 of 3", "2 of 3"]
+
+
+@pytest.mark.django_db
+def test_a_move_that_breaks_the_series_order_shows_why_in_the_preview(reception_client, practitioner):
+    plan = make_plan(practitioner=practitioner, sessions_planned=3)
+    start = next_weekday_at(10, weeks_ahead=2)
+    sessions = [make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2 * i), sequence=i + 1) for i in range(3)]
+    before_two = timezone.localtime(sessions[1].starts_at) - dt.timedelta(days=1)
+    response = reception_client.post(
+        reverse("session_move", args=[sessions[2].pk]),
+        {"new_date": f"{before_two:%Y-%m-%d}", "new_time": "10:00", "action": "preview"},
+    )
+    [move] = response.context["moves"]
+    assert move.start >= sessions[1].starts_at + dt.timedelta(days=13)
+    assert "moved off: keeps the minimum interval after the previous session" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("later", [1, 11])
+def test_move_preview_and_confirm_query_counts_do_not_grow_with_the_series(
+    reception_client, practitioner, django_assert_num_queries, later
+):
+    plan = make_plan(practitioner=practitioner, sessions_planned=later + 1)
+    start = next_weekday_at(10, weeks_ahead=2)
+    first, *_ = [
+        make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2 * i), sequence=i + 1) for i in range(later + 1)
+    ]
+    url = reverse("session_move", args=[first.pk])
+    data = {"new_date": f"{start + dt.timedelta(days=1):%Y-%m-%d}", "new_time": "10:00", "shift_later": "on"}
+    # session, user, user and group permissions, the session (with its series
+    # position), the plan's kept sessions, opening hours, closed days, bookings,
+    # groups (navigation).
+    with django_assert_num_queries(10):
+        preview = reception_client.post(url, data | {"action": "preview"})
+    assert len(preview.context["moves"]) == later + 1
+    # The same up to the bookings, then: savepoint, the moved sessions locked,
+    # one conflicts query for all, savepoint, one UPDATE, one history INSERT, two
+    # releases; on PostgreSQL also SET CONSTRAINTS ... DEFERRED and IMMEDIATE.
+    with django_assert_num_queries(17 + (2 if connection.vendor == "postgresql" else 0)):
+        confirm = reception_client.post(url, data | {"action": "confirm", "signature": preview.context["signature"]})
+    assert confirm.status_code == 302
+    assert plan.sessions.filter(starts_at__gt=start + dt.timedelta(hours=12)).count() == later + 1
+
+
+@pytest.mark.django_db
 def test_a_move_into_the_past_is_refused_beside_the_date(reception_client):
     session = make_session(starts_at=next_weekday_at(10))
     response = reception_client.post(
@@ -284,6 +468,36 @@ def test_plan_page_shows_maintenance_due_not_booked(reception_client, practition
     due = timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
     assert response.context["maintenance_due"] == due
     assert "not booked" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_reception_books_the_next_maintenance_from_the_plan_page(reception_client, practitioner):
+    plan = make_cleared(make_plan(practitioner=practitioner, sessions_planned=1, maintenance_interval_days=60))
+    last = make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=-2))
+    sign_record(last)
+    plan_url = reverse("plan_detail", args=[plan.pk])
+    page = reception_client.get(plan_url).content.decode()
+    assert "not booked" in page
+    url = reverse("plan_maintenance", args=[plan.pk])
+    assert f'href="{url}"' in page
+    preview = reception_client.get(url)
+    offer = preview.context["offer"]
+    assert preview.status_code == 200 and offer.title == "maintenance"
+    assert TreatmentSession.objects.filter(plan=plan, is_maintenance=True).count() == 0  # the preview saves nothing
+    confirm = reception_client.post(url, {"signature": preview.context["signature"]})
+    assert confirm.status_code == 302 and confirm["Location"] == plan_url
+    session = TreatmentSession.objects.get(plan=plan, is_maintenance=True)
+    assert (session.starts_at, session.practitioner, session.room) == (
+        offer.proposal.start,
+        offer.practitioner,
+        offer.room,
+    )
+    after = reception_client.get(plan_url)
+    assert after.context["maintenance_due"] is None
+    assert "not booked" not in after.content.decode()
+    again = reception_client.post(url, {"signature": preview.context["signature"]}, follow=True)
+    assert "No maintenance session is due" in again.content.decode()
+    assert TreatmentSession.objects.filter(plan=plan, is_maintenance=True).count() == 1
 
 
 @pytest.mark.django_db
@@ -325,6 +539,28 @@ def test_calendar_feed_parses_with_the_clinic_time_zone_and_can_be_revoked(clien
     assert "Martin" not in response.content.decode()  # no full name in a feed that may reach a cloud calendar
     calendar_token_revoke(user=practitioner)
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_feed_numbers_sessions_as_the_schedule_does_and_no_show_is_not_confirmed(client, practitioner):
+    plan = make_plan(client=make_client(first_name="Ana", last_name="Lopez"), practitioner=practitioner)
+    plan.sessions_planned = 2
+    plan.save()
+    start = next_weekday_at(10, weeks_ahead=2)
+    one = make_session(plan=plan, starts_at=start, sequence=1)
+    make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2), sequence=2, status=SessionStatus.CONFIRMED)
+    booking.session_set_status(session_id=one.pk, action="no_show")
+    offer = booking.rebook_at_end_preview(plan)
+    booking.session_rebook_at_end(
+        plan=plan, start=offer.proposal.start, end=offer.proposal.end, practitioner=offer.practitioner, room=offer.room
+    )
+    response = client.get(reverse("practitioner_feed", args=[calendar_token_rotate(user=practitioner)]))
+    events = sorted(icalendar.Calendar.from_ical(response.content).events, key=lambda e: e.start)
+    assert [(str(e["SUMMARY"]), str(e["STATUS"])) for e in events] == [
+        ("Ana L. – session #1 of 2 (no-show)", "CANCELLED"),
+        ("Ana L. – session 1 of 2", "CONFIRMED"),
+        ("Ana L. – session 2 of 2", "TENTATIVE"),
+    ]
 
 
 @pytest.mark.django_db

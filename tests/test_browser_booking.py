@@ -2,8 +2,11 @@
 
 The issue's scenario: reception books 6 sessions every 2 weeks for a demo
 client, one date is moved around a closed day, and the schedule shows all six.
-Everything is typed and clicked as a receptionist would: the htmx client search,
-the keyboard in the radio list, the preview, the confirmation, the week views.
+Then a session is moved from the schedule with "shift the later sessions" on,
+the shift lands one on a closed day, and the schedule still shows all six in
+order. Everything is typed and clicked as a receptionist would: the htmx client
+search, the keyboard in the radio list, the previews, the confirmations, the
+week views.
 """
 
 import datetime as dt
@@ -13,7 +16,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from sessions_app.models import ClosedDay, Role, TreatmentPlan
+from sessions_app.models import ClosedDay, Role, TreatmentPlan, TreatmentSession
 
 from .factories import make_client, make_user
 from .test_booking import next_weekday_at
@@ -54,6 +57,20 @@ def week_rows(page, client_name: str) -> dict[str, list[tuple[str, str]]]:
             cells = rows.nth(j).locator("td")
             found.setdefault(heading.inner_text(), []).append((cells.nth(0).inner_text(), cells.nth(2).inner_text()))
     return found
+
+
+def schedule_weeks(page, first: dt.date, last: dt.date, client_name: str) -> dict[str, list[tuple[str, str]]]:
+    """The client's rows on the week schedules from `first` to `last`, walked with "Next →"."""
+    page.goto(f"/schedule/?view=week&date={first.isoformat()}")
+    monday = first - dt.timedelta(days=first.weekday())
+    found: dict[str, list[tuple[str, str]]] = {}
+    while True:
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Week of {monday:%d %B %Y}")
+        found |= week_rows(page, client_name)
+        if monday + dt.timedelta(days=7) > last:
+            return found
+        page.get_by_role("link", name="Next →").click()
+        monday += dt.timedelta(days=7)
 
 
 def test_reception_books_six_sessions_around_a_closed_day_and_the_schedule_shows_them(reception_page):
@@ -140,19 +157,44 @@ def test_reception_books_six_sessions_around_a_closed_day_and_the_schedule_shows
     assert {s.practitioner.get_full_name() for s in sessions} == {"Inès Morel"}
 
     # The schedule, week by week from the first session, with "Next →".
-    page.goto(f"/schedule/?view=week&date={first.date().isoformat()}")
-    monday = first.date() - dt.timedelta(days=first.weekday())
-    weeks = (max(booked_days) - monday).days // 7 + 1
-    on_schedule: dict[str, list[tuple[str, str]]] = {}
-    for week in range(weeks):
-        expect(page.get_by_role("heading", level=1)).to_have_text(f"Week of {monday:%d %B %Y}")
-        on_schedule |= week_rows(page, "Camille Demoulin")
-        if monday <= closed < monday + dt.timedelta(days=7):
-            closed_day = page.locator(f"main h2:text-is('{as_in_week(closed)}') + p")
-            expect(closed_day).to_have_text("No sessions.")
-        if week < weeks - 1:
-            page.get_by_role("link", name="Next →").click()
-            monday += dt.timedelta(days=7)
+    on_schedule = schedule_weeks(page, first.date(), max(booked_days), "Camille Demoulin")
     assert on_schedule == {
         as_in_week(day): [("10:00–10:45", f"{i + 1} of {SESSIONS}")] for i, day in enumerate(booked_days)
+    }
+    page.goto(f"/schedule/?view=week&date={closed.isoformat()}")
+    expect(page.locator(f"main h2:text-is('{as_in_week(closed)}') + p")).to_have_text("No sessions.")
+
+    # Session 4 moves two days later from its week's schedule, shifting 5 and 6;
+    # session 5's shifted day is closed, so the preview moves it off with the reason.
+    fourth = sessions[3]
+    new_fourth = booked_days[3] + dt.timedelta(days=2)
+    holiday = booked_days[4] + dt.timedelta(days=2)
+    ClosedDay.objects.create(date=holiday, reason="Public holiday")
+    page.goto(f"/schedule/?view=week&date={booked_days[3].isoformat()}")
+    page.locator(f'tr[data-session="{fourth.pk}"]').get_by_role("link", name="Move").click()
+    expect(page.get_by_role("heading", name="Move a session")).to_be_visible()
+    expect(page.locator("main p").first).to_contain_text(f"Camille Demoulin, session 4 of {SESSIONS}, now")
+    field(page, "New date").fill(new_fourth.isoformat())
+    expect(page.get_by_role("checkbox", name=re.compile("Shift the later sessions"))).to_be_checked()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview", exact=True).click()
+    moved = page.locator("#preview tbody tr")
+    expect(moved).to_have_count(3)
+    expect(moved.nth(0).locator("td").nth(0)).to_have_text(f"4 of {SESSIONS}")
+    expect(moved.nth(0).locator("td").nth(2)).to_have_text(f"{as_in_preview(new_fourth)} 10:00")
+    expect(moved.nth(1).locator("td").nth(3)).to_have_text("moved off: closed day (Public holiday)")
+    assert TreatmentSession.objects.get(pk=fourth.pk).starts_at == fourth.starts_at, "the preview must save nothing"
+    page.get_by_role("button", name="Confirm the move").click()
+    page.wait_for_url(re.compile(r"/schedule/\?view=week"))
+    expect(page.get_by_role("status")).to_contain_text("Moved 3 sessions of Camille Demoulin.")
+
+    # The schedule still shows all six, in order, at 10:00, none on a closed day.
+    moved_days = [timezone.localtime(s.starts_at).date() for s in plan.sessions.order_by("starts_at")]
+    assert moved_days[:3] == booked_days[:3]
+    assert moved_days[3] == new_fourth
+    assert holiday not in moved_days
+    assert all(b - a >= dt.timedelta(days=13) for a, b in zip(moved_days, moved_days[1:], strict=False))
+    on_schedule = schedule_weeks(page, first.date(), max(moved_days), "Camille Demoulin")
+    assert on_schedule == {
+        as_in_week(day): [("10:00–10:45", f"{i + 1} of {SESSIONS}")] for i, day in enumerate(moved_days)
     }

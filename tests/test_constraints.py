@@ -218,7 +218,9 @@ def _(name):
 @case(
     "plan_sessions_planned_range",
     "plan_interval_positive",
+    "plan_interval_max",
     "plan_maintenance_interval_positive",
+    "plan_maintenance_interval_max",
     "plan_status_valid",
 )
 def _(name):
@@ -226,7 +228,9 @@ def _(name):
     return {
         "plan_sessions_planned_range": update(plan, sessions_planned=31),
         "plan_interval_positive": update(plan, interval_days=0),
+        "plan_interval_max": update(plan, interval_days=366),
         "plan_maintenance_interval_positive": update(plan, maintenance_interval_days=0),
+        "plan_maintenance_interval_max": update(plan, maintenance_interval_days=731),
         "plan_status_valid": update(plan, status="paused"),
     }[name]
 

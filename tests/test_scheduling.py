@@ -10,8 +10,14 @@ from sessions_app.scheduling import (
     IntervalUnit,
     Reason,
     add_interval,
+    calendar_days_between,
     local_datetime,
+    minimum_interval,
+    nearest_free_slot,
     propose_series,
+    same_time_from,
+    shift_days,
+    slot_problem,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -28,10 +34,17 @@ def at(y, m, d, hh=10, mm=0):
     return dt.datetime(y, m, d, hh, mm, tzinfo=PARIS)
 
 
-def series(first, count=6, interval=2, unit=IntervalUnit.WEEKS, **cal_fields):
+def series(first, count=6, interval=2, unit=IntervalUnit.WEEKS, previous=None, **cal_fields):
     cal = Calendar(tz=PARIS, hours=HOURS, **cal_fields)
     return propose_series(
-        first_start=first, count=count, interval=interval, unit=unit, duration=MINUTES_45, cal=cal, now=NOW
+        first_start=first,
+        count=count,
+        interval=interval,
+        unit=unit,
+        duration=MINUTES_45,
+        cal=cal,
+        now=NOW,
+        previous=previous,
     )
 
 
@@ -178,3 +191,70 @@ def test_a_series_needs_sessions_and_an_interval(count, interval):
 def test_times_are_aware_and_convert_cleanly_to_utc():
     plan = series(at(2026, 6, 1), count=1)
     assert plan[0].start.astimezone(UTC) == dt.datetime(2026, 6, 1, 8, tzinfo=UTC)
+
+
+def test_shifting_by_calendar_days_keeps_the_wall_clock_across_both_changes():
+    # Spring (29 March 2026) and autumn (25 October 2026) in Paris.
+    assert shift_days(at(2026, 3, 24), 8, PARIS) == at(2026, 4, 1)
+    assert shift_days(at(2026, 3, 24), 8, PARIS) - at(2026, 3, 24) == dt.timedelta(days=8, hours=-1)
+    assert shift_days(at(2026, 10, 20, 18), 14, PARIS) == at(2026, 11, 3, 18)
+    assert shift_days(at(2026, 4, 1), -8, PARIS) == at(2026, 3, 24)
+
+
+def test_shifting_onto_the_hour_the_clock_skips_takes_the_hour_after():
+    assert shift_days(at(2026, 3, 28, 2, 30), 1, PARIS) == at(2026, 3, 29, 3, 30)
+
+
+def test_calendar_days_are_counted_on_the_clinic_wall_clock_not_in_utc():
+    # 00:30 in Paris is still the previous day in UTC.
+    assert calendar_days_between(at(2026, 6, 1, 23, 30), at(2026, 6, 2, 0, 30), PARIS) == 1
+    assert calendar_days_between(at(2026, 6, 2, 0, 30), at(2026, 6, 2, 23, 30), PARIS) == 0
+
+
+def test_an_overdue_time_is_offered_at_the_same_time_from_today():
+    now = at(2026, 5, 12, 11)
+    assert same_time_from(at(2026, 6, 1), now, PARIS) == at(2026, 6, 1)  # still ahead: unchanged
+    assert same_time_from(at(2026, 2, 3, 15), now, PARIS) == at(2026, 5, 12, 15)  # later today
+    assert same_time_from(at(2026, 2, 3, 10), now, PARIS) == at(2026, 5, 13, 10)  # gone today: tomorrow
+
+
+def test_the_minimum_interval_is_a_day_less_than_the_interval_and_at_least_a_day():
+    assert minimum_interval(dt.timedelta(days=14)) == dt.timedelta(days=13)
+    assert minimum_interval(dt.timedelta(days=1)) == dt.timedelta(days=1)
+
+
+def test_a_session_longer_than_that_days_opening_hours_says_so():
+    # Saturday is open 09:00-13:00 (240 minutes); weekdays have a 300-minute afternoon.
+    cal = Calendar(tz=PARIS, hours=HOURS)
+    saturday = at(2026, 2, 7, 9)
+    assert cal.problem(saturday, saturday + dt.timedelta(minutes=280)) == (
+        "longer than the opening hours that day (Saturday: at most 240 minutes)"
+    )
+    # A session that fits the day but not the time asked is simply outside the hours.
+    assert cal.problem(at(2026, 2, 7, 12), at(2026, 2, 7, 13, 30)) == Reason.OUTSIDE_HOURS
+
+
+def test_a_slot_is_looked_for_between_the_neighbours_only():
+    cal = Calendar(tz=PARIS, hours=HOURS, closed={dt.date(2026, 2, 17): "Training"})
+    wanted = at(2026, 2, 17)
+    # The nearest open days are the 16th and the 18th; the later wins a tie unless it is too late.
+    assert nearest_free_slot(wanted, MINUTES_45, cal, NOW) == at(2026, 2, 18)
+    assert nearest_free_slot(wanted, MINUTES_45, cal, NOW, not_after=at(2026, 2, 17, 23)) == at(2026, 2, 16)
+    assert nearest_free_slot(wanted, MINUTES_45, cal, at(2026, 2, 18, 12), not_after=at(2026, 2, 18, 11)) is None
+
+
+def test_a_slot_after_the_next_session_s_limit_is_too_late():
+    cal = Calendar(tz=PARIS, hours=HOURS)
+    problem = slot_problem(at(2026, 2, 17), MINUTES_45, cal, now=NOW, not_before=NOW, not_after=at(2026, 2, 16))
+    assert problem == Reason.TOO_LATE
+
+
+def test_a_series_continued_at_its_end_keeps_the_minimum_interval_after_the_previous_session():
+    # The session after 1 December is wanted on the 15th, but the 9th to the 22nd are closed:
+    # the nearest open day, the 8th, would be a week after the previous session.
+    closed = {dt.date(2026, 12, 9) + dt.timedelta(days=k): "Holiday" for k in range(14)}
+    [session] = series(
+        at(2026, 12, 15), count=1, interval=14, unit=IntervalUnit.DAYS, previous=at(2026, 12, 1), closed=closed
+    )
+    assert session.start == at(2026, 12, 23)
+    assert session.reason == "closed day (Holiday)"

@@ -26,6 +26,10 @@ NEEDLE_MAX_MM = Decimal("13")
 PAIN_SCORE_MAX = 10
 # A series is "often 4 to 10, up to about 15"; 30 leaves room without allowing typos like 600.
 SESSIONS_PLANNED_MAX = 30
+# Series sessions are days to weeks apart; a year is already far beyond any protocol.
+INTERVAL_DAYS_MAX = 365
+# Maintenance is months apart; two years covers a yearly touch-up with room to spare.
+MAINTENANCE_INTERVAL_DAYS_MAX = 730
 
 
 class Unit(models.TextChoices):
@@ -102,13 +106,13 @@ class TreatmentPlan(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(SESSIONS_PLANNED_MAX)]
     )
     interval_days = models.PositiveSmallIntegerField(
-        "interval between sessions (days)", validators=[MinValueValidator(1)]
+        "interval between sessions (days)", validators=[MinValueValidator(1), MaxValueValidator(INTERVAL_DAYS_MAX)]
     )
     maintenance_interval_days = models.PositiveSmallIntegerField(
         "maintenance interval (days)",
         null=True,
         blank=True,
-        validators=[MinValueValidator(1)],
+        validators=[MinValueValidator(1), MaxValueValidator(MAINTENANCE_INTERVAL_DAYS_MAX)],
     )
     status = models.CharField(max_length=12, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
     notes = models.TextField(blank=True)
@@ -130,9 +134,20 @@ class TreatmentPlan(models.Model):
                 violation_error_message="The interval between sessions must be at least one day.",
             ),
             models.CheckConstraint(
+                condition=Q(interval_days__lte=INTERVAL_DAYS_MAX),
+                name="plan_interval_max",
+                violation_error_message=f"The interval between sessions is at most {INTERVAL_DAYS_MAX} days.",
+            ),
+            models.CheckConstraint(
                 condition=Q(maintenance_interval_days__isnull=True) | Q(maintenance_interval_days__gte=1),
                 name="plan_maintenance_interval_positive",
                 violation_error_message="The maintenance interval must be at least one day.",
+            ),
+            models.CheckConstraint(
+                condition=Q(maintenance_interval_days__isnull=True)
+                | Q(maintenance_interval_days__lte=MAINTENANCE_INTERVAL_DAYS_MAX),
+                name="plan_maintenance_interval_max",
+                violation_error_message=f"The maintenance interval is at most {MAINTENANCE_INTERVAL_DAYS_MAX} days.",
             ),
             models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="plan_status_valid"),
         ]
@@ -171,6 +186,11 @@ class CombinationTherapy(models.TextChoices):
     OTHER = "other", "Other"
 
 
+def position_label(position: int, planned: int) -> str:
+    """A series session's place as users read it: "3 of 6"."""
+    return f"{position} of {planned}"
+
+
 # Sessions that did not happen and do not count towards the series.
 NOT_KEPT = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
 
@@ -182,15 +202,24 @@ class TreatmentSessionQuerySet(models.QuerySet):
     def not_cancelled(self):
         return self.exclude(status=SessionStatus.CANCELLED)
 
-    def overlapping(self, start, end):
-        """Sessions whose [starts_at, ends_at) overlaps [start, end), cancelled
-        ones excepted: the rule PostgreSQL's exclusion constraints hold."""
-        return self.filter(starts_at__lt=end, ends_at__gt=start).exclude(status=SessionStatus.CANCELLED)
-
     def conflicting(self, *, practitioner_id, room_id, start, end):
         """Sessions that a booking of this practitioner or room at [start, end)
         would double-book."""
-        return self.overlapping(start, end).filter(Q(practitioner_id=practitioner_id) | Q(room_id=room_id))
+        return self.conflicting_any([(practitioner_id, room_id, start, end)])
+
+    def conflicting_any(self, bookings):
+        """Sessions that any of `bookings`, (practitioner_id, room_id, start, end)
+        tuples, would double-book, in one query for a whole series: those of the
+        same practitioner or room whose [starts_at, ends_at) overlaps, cancelled
+        ones excepted (the rule PostgreSQL's exclusion constraints hold)."""
+        condition = Q()
+        for practitioner_id, room_id, start, end in bookings:
+            condition |= Q(starts_at__lt=end, ends_at__gt=start) & (
+                Q(practitioner_id=practitioner_id) | Q(room_id=room_id)
+            )
+        if not condition:
+            return self.none()
+        return self.filter(condition).exclude(status=SessionStatus.CANCELLED)
 
     def kept_series(self):
         """The series sessions that count: done or still to come, not missed."""
@@ -332,6 +361,33 @@ class TreatmentSession(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    @property
+    def counts_in_series(self) -> bool:
+        """Whether the session is one of the kept series sessions (kept_series())."""
+        return not self.is_maintenance and self.status not in NOT_KEPT
+
+    @property
+    def series_label(self) -> str:
+        """The session's place in its plan as every page and the calendar feed
+        show it: "3 of 6" among the kept series sessions, "#3 of 6" (its number)
+        for a missed one, or "maintenance".
+
+        Reads `position` from with_series_position(); without it, one query."""
+        if self.is_maintenance:
+            return "maintenance"
+        planned = self.plan.sessions_planned
+        if self.status in NOT_KEPT:
+            return f"#{self.sequence} of {planned}"
+        position = getattr(self, "position", None)
+        if position is None:
+            position = self.plan.sessions.kept_series().filter(starts_at__lte=self.starts_at).count()
+        return position_label(position, planned)
+
+    @property
+    def series_title(self) -> str:
+        """series_label as a phrase: "session 3 of 6", or "maintenance"."""
+        return self.series_label if self.is_maintenance else f"session {self.series_label}"
 
     def clean(self):
         # Mirrors session_ends_after_start so the form shows the message beside the field.

@@ -6,27 +6,38 @@ user saw; a race lost to another booking shows "slot just taken" with the
 nearest free slot, never a 500.
 """
 
+import datetime as dt
 import hashlib
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sessions_app.booking_forms import MoveForm, SeriesForm
-from sessions_app.models import NOT_KEPT, Client, SessionStatus, TreatmentPlan, TreatmentSession
+from sessions_app.models import Client, SessionStatus, TreatmentPlan, TreatmentSession
 from sessions_app.services import booking
-from sessions_app.services.booking import InvalidTransition, Slot, SlotTaken
+from sessions_app.services.booking import InvalidTransition, NoFreeSlot, Offer, Slot, SlotTaken
+
+# Where each of the plan's fields is typed on the booking form.
+PLAN_FIELD_ON_FORM = {
+    "interval_days": "interval",
+    "maintenance_interval_days": "maintenance_interval_days",
+    "sessions_planned": "sessions",
+    "notes": "notes",
+}
 
 
-def _signature(starts) -> str:
+def _signature(values) -> str:
     """A short fingerprint of a proposed schedule, carried from preview to confirm."""
-    text = "|".join(s.isoformat() if s else "-" for s in starts)
+    text = "|".join(v.isoformat() if isinstance(v, dt.datetime) else "-" if v is None else str(v) for v in values)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -113,6 +124,11 @@ def book_series(request):
         )
     except SlotTaken as taken:
         return _slot_taken(request, form, data, taken)
+    except ValidationError as invalid:
+        # The plan's own bounds: shown beside the field that was typed, never a 500.
+        for field, errors in invalid.message_dict.items():
+            form.add_error(PLAN_FIELD_ON_FORM.get(field), errors)
+        return render(request, "booking/book_series.html", {"form": form, "selected_client": data["client"]})
     messages.success(request, f"Booked {len(proposal)} sessions for {plan.client.full_name}.")
     return redirect("plan_detail", plan.pk)
 
@@ -129,7 +145,7 @@ def _slot_taken(request, form, data, taken: SlotTaken):
         unit=data["interval_unit"],
         duration=form.session_duration,
     )
-    replacement = next((p.start for p in proposal if p.wanted == taken.start or p.moved), None)
+    replacement = next((p.start for p in proposal if p.sequence == taken.sequence), None)
     text = f"{taken} Nothing was saved."
     if replacement:
         text += f" The nearest free slot is {timezone.localtime(replacement):%A %d %B %Y at %H:%M}."
@@ -160,7 +176,7 @@ def session_action(request, pk: int, action: str):
     text = f"{session.plan.client.full_name}, {when:%d/%m %H:%M}: {session.get_status_display().lower()}."
     if session.status in (SessionStatus.NO_SHOW, SessionStatus.CANCELLED) and booking.series_shortfall(session.plan):
         messages.warning(request, text + " The series is now one session short.")
-        return redirect(reverse("plan_rebook", args=[session.plan_id]) + "?next=" + back)
+        return redirect(reverse("plan_rebook", args=[session.plan_id]) + "?" + urlencode({"next": back}))
     messages.success(request, text)
     return redirect(back)
 
@@ -168,7 +184,7 @@ def session_action(request, pk: int, action: str):
 @permission_required("sessions_app.change_treatmentsession", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def session_move(request, pk: int):
-    session = get_object_or_404(TreatmentSession.objects.select_related("plan__client", "practitioner", "room"), pk=pk)
+    session = get_object_or_404(TreatmentSession.objects.for_schedule(), pk=pk)
     back = _safe_next(request, reverse("schedule") + f"?date={timezone.localtime(session.starts_at):%Y-%m-%d}")
     if session.status not in booking.MOVABLE:
         messages.error(request, f"A {session.get_status_display().lower()} session cannot be moved.")
@@ -186,8 +202,8 @@ def session_move(request, pk: int):
         moves, left = booking.move_preview(
             session=session, new_start=form.new_start, shift_later=form.cleaned_data["shift_later"]
         )
-    except SlotTaken as exc:
-        form.add_error("new_date", f"No free slot near {timezone.localtime(exc.start):%d/%m/%Y %H:%M}.")
+    except (NoFreeSlot, InvalidTransition) as exc:
+        form.add_error("new_date", str(exc))
         return render(request, "booking/move.html", context)
     signature = _signature(m.start for m in moves)
     context |= {"moves": moves, "left": left, "signature": signature}
@@ -211,26 +227,52 @@ def session_move(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def plan_rebook(request, pk: int):
     """Re-book, at the end of the series, the session a no-show or cancellation cost."""
-    plan = get_object_or_404(TreatmentPlan.objects.select_related("client"), pk=pk)
+    nothing = "The series is complete: nothing to re-book."
+    return _book_offer(request, pk, booking.rebook_at_end_preview, booking.session_rebook_at_end, "rebook", nothing)
+
+
+@permission_required("sessions_app.add_treatmentsession", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def plan_maintenance(request, pk: int):
+    """Book the plan's next maintenance session, near its due date."""
+    nothing = "No maintenance session is due: it is booked already, or the series is not finished."
+    return _book_offer(
+        request, pk, booking.maintenance_preview, booking.session_book_maintenance, "maintenance", nothing
+    )
+
+
+def _book_offer(request, pk: int, preview: Callable, book: Callable, template: str, nothing: str):
+    """One proposed session for plan `pk`: GET shows `preview`'s offer (or
+    `nothing`), POST books with `book` exactly what was shown (the signature
+    covers the slot, the practitioner and the room)."""
+    plan = get_object_or_404(TreatmentPlan.objects.select_related("client", "indication"), pk=pk)
+    offer: Offer | None = preview(plan)
+    template = f"booking/{template}.html"
     back = _safe_next(request, reverse("plan_detail", args=[plan.pk]))
-    proposal = booking.rebook_at_end_preview(plan)
-    if proposal is None:
-        messages.info(request, "The series is complete: nothing to re-book.")
+    if offer is None:
+        messages.info(request, nothing)
         return redirect(back)
-    signature = _signature([proposal.start])
-    context = {"plan": plan, "proposal": proposal, "signature": signature, "next": back}
+    proposal = offer.proposal
+    signature = _signature([proposal.start, offer.practitioner.pk, offer.room.pk])
+    context = {
+        "plan": plan,
+        "offer": offer,
+        "proposal": proposal,
+        "signature": signature,
+        "next": back,
+        "today": timezone.localdate(),
+    }
     if request.method == "GET":
-        return render(request, "booking/rebook.html", context)
+        return render(request, template, context)
     if request.POST.get("signature") != signature or proposal.start is None:
         messages.warning(request, "The free slots changed since your preview. Check the new date, then confirm.")
-        return render(request, "booking/rebook.html", context)
-    last = plan.sessions.order_by("-starts_at").first()
+        return render(request, template, context)
     try:
-        booking.session_rebook_at_end(plan=plan, start=proposal.start, end=proposal.end, room=last.room)
+        book(plan=plan, start=proposal.start, end=proposal.end, practitioner=offer.practitioner, room=offer.room)
     except (SlotTaken, InvalidTransition) as exc:
         messages.error(request, f"{exc} Nothing was saved.")
         return redirect(back)
-    messages.success(request, f"Re-booked on {timezone.localtime(proposal.start):%A %d %B %Y at %H:%M}.")
+    messages.success(request, f"Booked {offer.title} on {timezone.localtime(proposal.start):%A %d %B %Y at %H:%M}.")
     return redirect(back)
 
 
@@ -244,22 +286,14 @@ def plan_detail(request, pk: int):
         pk=pk,
     )
     sessions = list(plan.sessions.for_schedule().order_by("starts_at"))
-    kept = [s for s in sessions if s.is_maintenance is False and s.status not in NOT_KEPT]
+    kept = [s for s in sessions if s.counts_in_series]
     done = sum(1 for s in kept if s.status == SessionStatus.COMPLETED)
-    last_completed = max((s.starts_at for s in kept if s.status == SessionStatus.COMPLETED), default=None)
-    future_maintenance = any(
-        s.is_maintenance and s.starts_at > timezone.now() and s.status in booking.MOVABLE for s in sessions
-    )
-    maintenance_due = None
-    if plan.status == "maintenance" and not future_maintenance:
-        last = max((s.starts_at for s in sessions if s.status == SessionStatus.COMPLETED), default=last_completed)
-        maintenance_due = booking.maintenance_due_on(plan, last) if last else None
     context = {
         "plan": plan,
         "sessions": sessions,
         "done": done,
         "shortfall": max(0, plan.sessions_planned - len(kept)),
-        "maintenance_due": maintenance_due,
+        "maintenance_due": booking.maintenance_due(plan, sessions),
         "next_session": next(
             (s for s in sessions if s.starts_at > timezone.now() and s.status in booking.MOVABLE), None
         ),

@@ -12,6 +12,10 @@ from sessions_app.models import Room, SessionStatus, TreatmentSession
 from sessions_app.services.booking import MOVABLE, TRANSITIONS
 from sessions_app.services.clearance import annotate_clearance
 
+# How far from today a schedule can be shown: a date beyond is brought back to
+# this edge (a typed 0001-01-01 or 9999-12-31 would overflow the date arithmetic).
+SCHEDULE_REACH = dt.timedelta(days=10 * 365)
+
 
 def _int_param(request, name: str) -> int | None:
     raw = request.GET.get(name, "")
@@ -19,10 +23,12 @@ def _int_param(request, name: str) -> int | None:
 
 
 def _date_param(request) -> dt.date:
+    today = timezone.localdate()
     try:
-        return dt.date.fromisoformat(request.GET.get("date", ""))
+        day = dt.date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
-        return timezone.localdate()
+        return today
+    return min(max(day, today - SCHEDULE_REACH), today + SCHEDULE_REACH)
 
 
 @permission_required("sessions_app.view_treatmentsession", raise_exception=True)

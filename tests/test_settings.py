@@ -1,0 +1,30 @@
+"""Settings read from the environment (clinic/settings.py), evaluated afresh."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+SETTINGS = Path(__file__).resolve().parent.parent / "clinic" / "settings.py"
+
+
+def settings_with(monkeypatch, **env) -> dict:
+    monkeypatch.setenv("DJANGO_DEBUG", "true")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(SETTINGS))
+
+
+@pytest.mark.parametrize("url", [None, "sqlite:////tmp/mesoclinic-elsewhere.sqlite3"])
+def test_every_sqlite_database_serialises_writers(monkeypatch, url):
+    # The booking service relies on IMMEDIATE transactions against double booking on SQLite.
+    if url is None:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    options = settings_with(monkeypatch, **({"DATABASE_URL": url} if url else {}))["DATABASES"]["default"]["OPTIONS"]
+    assert options["transaction_mode"] == "IMMEDIATE"
+    assert options["timeout"] == 20
+
+
+def test_postgresql_gets_no_sqlite_options(monkeypatch):
+    database = settings_with(monkeypatch, DATABASE_URL="postgres://postgres@127.0.0.1:5432/x")["DATABASES"]["default"]
+    assert "transaction_mode" not in database.get("OPTIONS", {})
