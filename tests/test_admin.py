@@ -30,6 +30,7 @@ from sessions_app.models import (
     Product,
     ProductLot,
     Reminder,
+    ReminderRule,
     ReminderStatus,
     Role,
     Room,
@@ -99,6 +100,9 @@ ROW_MAKERS = {
     Injection: lambda: make_injection(book_session()),
     SideEffect: make_side_effect,
     Reminder: make_reminder,
+    ReminderRule: lambda: ReminderRule.objects.create(
+        name=f"Rule {next(_n)}", kind="aftercare_check", amount=2, by_call=True, body="Call {client_name}."
+    ),
 }
 
 
@@ -147,6 +151,7 @@ EXPECTED_QUERIES = {
     Injection: [*SIGNED_IN, "area filter", *BIG, "every row's lots (one prefetch)", *DATES],
     SideEffect: [*SIGNED_IN, "kind filter", *BIG, *DATES],
     Reminder: [*SIGNED_IN, *BIG, *DATES],
+    ReminderRule: [*SIGNED_IN, *SMALL],
 }
 
 

@@ -41,7 +41,17 @@ from .plans import (
     TreatmentSession,
     Unit,
 )
-from .reminders import Reminder, ReminderChannel, ReminderKind, ReminderStatus
+from .reminders import (
+    MESSAGE_CHANNELS,
+    CallOutcome,
+    OffsetDirection,
+    OffsetUnit,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderRule,
+    ReminderStatus,
+)
 from .side_effects import SideEffect, SideEffectSeverity
 from .staff import Role, User
 
@@ -70,9 +80,14 @@ __all__ = [
     "PlanStatus",
     "Product",
     "ProductLot",
+    "MESSAGE_CHANNELS",
+    "CallOutcome",
+    "OffsetDirection",
+    "OffsetUnit",
     "Reminder",
     "ReminderChannel",
     "ReminderKind",
+    "ReminderRule",
     "ReminderStatus",
     "Role",
     "Room",
