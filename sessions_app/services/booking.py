@@ -33,6 +33,7 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
+from sessions_app.reminders import generate as reminders
 from sessions_app.scheduling import (
     SEARCH_DAYS,
     Calendar,
@@ -296,6 +297,7 @@ def session_move(*, moves: Sequence[Move]) -> None:
         if taken is None:
             raise
         raise SlotTaken(taken) from exc
+    reminders.reminders_follow_sessions(session_ids=ids)
 
 
 # Which status each action leads to, from which statuses.
@@ -333,6 +335,7 @@ def session_set_status(*, session_id: int, action: str) -> TreatmentSession:
         )
     session.status = target
     session.save(update_fields=["status", "updated_at"])
+    reminders.reminders_follow_sessions(session_ids=[session.pk])
     return session
 
 
