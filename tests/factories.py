@@ -134,3 +134,26 @@ def make_cleared(plan: TreatmentPlan) -> TreatmentPlan:
     make_screening(plan.client)
     make_consent(plan)
     return plan
+
+
+def make_rule(kind: str = "aftercare_check", **fields):
+    """An active rule; every other rule is switched off, so a test sees only its own."""
+    from sessions_app.models import ReminderRule
+
+    ReminderRule.objects.update(active=False)
+    fields.setdefault("name", f"Rule {next(_counter)}")
+    fields.setdefault("amount", 2)
+    fields.setdefault("unit", "days")
+    fields.setdefault("direction", "before" if kind == "upcoming_session" else "after")
+    fields.setdefault("by_email", True)
+    fields.setdefault("subject", "About {date}")
+    fields.setdefault("body", "Hello {client_name}, about {date} at {clinic} with {practitioner}.")
+    return ReminderRule.objects.create(kind=kind, **fields)
+
+
+def complete(session, at: datetime.datetime | None = None):
+    """Mark a session completed at `at` (its end by default), bypassing the treatment rule."""
+    session.status = SessionStatus.COMPLETED
+    session.completed_at = at or session.ends_at
+    session.save(update_fields=["status", "completed_at"])
+    return session

@@ -111,7 +111,10 @@ class ReminderWorker:
         if why := obsolete_reason(pk, reminder.kind, now):
             self._finish(pk, status=ReminderStatus.CANCELLED, last_error=f"Not sent: {why}.")
             return "cancelled"
-        if not getattr(reminder.client, _CONSENT[reminder.channel]):
+        # Without an address the message fails (readably, and is retried: the
+        # address may be added); with one but no agreement, a call replaces it.
+        address = reminder.client.email if reminder.channel == ReminderChannel.EMAIL else reminder.client.phone
+        if address and not getattr(reminder.client, _CONSENT[reminder.channel]):
             return self._to_call(reminder)
         try:
             text = deliver(reminder)
