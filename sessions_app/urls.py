@@ -39,7 +39,7 @@ urlpatterns = [
         name="call_outcome",
     ),
     # The link in every reminder: no sign-in, the signed token is the credential.
-    path("unsubscribe/<str:token>/", calls.unsubscribe, name="unsubscribe"),
+    path("u/<str:token>/", calls.unsubscribe, name="unsubscribe"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
     path("calendar/<str:token>.ics", calendar.practitioner_feed, name="practitioner_feed"),
 ]
