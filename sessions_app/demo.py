@@ -76,7 +76,7 @@ from sessions_app.models import (
     contraindication_severity,
 )
 from sessions_app.reminders.generate import reminders_generate
-from sessions_app.reminders.rules import due_at, reminder_channels, reminder_key
+from sessions_app.reminders.rules import due_at, reminder_key
 from sessions_app.roles import sync_role_groups
 from sessions_app.scheduling import local_datetime
 
@@ -1007,10 +1007,7 @@ class _Planner:
         rule = self.ref.upcoming_rule
         slot, channel = "", ReminderChannel.CALL
         if rule:
-            made = reminder_channels(
-                email=rule.by_email,
-                sms=rule.by_sms,
-                call=rule.by_call,
+            made = rule.channels_for(
                 preferred=person.preferred_channel,
                 consent_email=person.consent_email,
                 consent_sms=person.consent_sms,

@@ -4,6 +4,7 @@ reported side effect on to its form (only for staff who may record one), and a
 query count that does not grow with the calls."""
 
 import datetime as dt
+import itertools
 
 import pytest
 from django.utils import timezone
@@ -144,9 +145,13 @@ def test_the_call_list_query_count_does_not_grow_with_calls(client, django_asser
     make_rule("aftercare_check", amount=1, by_email=False, by_call=True, send_time=dt.time(0, 0))
     practitioner = make_user(Role.PRACTITIONER)
 
+    hours = itertools.count()
+
     def add_calls(n):
         for _ in range(n):
-            complete(make_session(make_plan(practitioner=practitioner), starts_at=now() - dt.timedelta(days=1)))
+            # One practitioner: an hour apart, not overlapping.
+            start = now() - dt.timedelta(days=1, hours=next(hours))
+            complete(make_session(make_plan(practitioner=practitioner), starts_at=start))
         reminders_generate(now=now())
 
     add_calls(1)

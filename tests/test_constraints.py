@@ -314,8 +314,8 @@ def _(name):
     )
     return {
         "rule_kind_valid": update(rule, kind="birthday"),
-        "rule_unit_valid": update(rule, unit="fortnights"),
-        "rule_direction_valid": update(rule, direction="sideways"),
+        "rule_unit_valid": update(rule, unit="weeks"),
+        "rule_direction_valid": update(rule, direction="around"),
         "rule_offset_range": update(rule, amount=5000),
         "rule_has_a_channel": update(rule, by_call=False),
         "rule_upcoming_is_before": update(rule, kind="upcoming_session"),

@@ -2,6 +2,7 @@
 reminder worker and the call list record on each reminder."""
 
 import datetime
+from importlib import import_module
 
 import django.db.models.deletion
 from django.conf import settings
@@ -349,16 +350,8 @@ def link_existing_reminders(apps, schema_editor):
     Reminder.objects.bulk_update(batch, ["rule", "key"])
 
 
-def sync_roles(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    from sessions_app.roles import sync_role_groups
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+# The role groups get the new permissions (view, change reminder rules...) as 0003 gave the first ones.
+sync_roles = import_module("sessions_app.migrations.0003_role_groups").create_groups
 
 
 Migration.operations += [

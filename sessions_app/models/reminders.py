@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.timezone import localtime
 
 from sessions_app.reminders.messages import PLACEHOLDERS, template_errors
-from sessions_app.reminders.rules import ANCHORS, Direction, Offset, Unit, describe_offset
+from sessions_app.reminders.rules import ANCHORS, Direction, Offset, Unit, describe_offset, reminder_channels
 
 from .clients import Client, Screening
 from .plans import TreatmentPlan, TreatmentSession
@@ -114,6 +114,17 @@ class ReminderRule(models.Model):
     @property
     def offset(self) -> Offset:
         return Offset(self.amount, self.unit, self.direction, self.send_time)
+
+    def channels_for(self, *, preferred: str, consent_email: bool, consent_sms: bool) -> dict[str, str]:
+        """{slot: channel} of the reminders this rule makes for a client (rules.reminder_channels)."""
+        return reminder_channels(
+            email=self.by_email,
+            sms=self.by_sms,
+            call=self.by_call,
+            preferred=preferred,
+            consent_email=consent_email,
+            consent_sms=consent_sms,
+        )
 
     def describe(self) -> str:
         return describe_offset(self.offset, ANCHORS.get(self.kind, "the event"))

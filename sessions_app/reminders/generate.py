@@ -31,7 +31,7 @@ from sessions_app.models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from sessions_app.reminders.rules import due_at, reminder_channels, reminder_key, screening_expires_on
+from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
 from sessions_app.services import booking
 
 BATCH = 500
@@ -191,14 +191,7 @@ def reminders_for(rule: ReminderRule, targets: Iterable[Target], *, since: dt.da
         if due < since:
             continue
         subject, subject_id = ("screening", t.screening_id) if t.screening_id else ("session", t.session_id)
-        channels = reminder_channels(
-            email=rule.by_email,
-            sms=rule.by_sms,
-            call=rule.by_call,
-            preferred=t.preferred,
-            consent_email=t.consent_email,
-            consent_sms=t.consent_sms,
-        )
+        channels = rule.channels_for(preferred=t.preferred, consent_email=t.consent_email, consent_sms=t.consent_sms)
         for slot, channel in channels.items():
             yield Reminder(
                 client_id=t.client_id,
