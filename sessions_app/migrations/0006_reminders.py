@@ -212,6 +212,10 @@ class Migration(migrations.Migration):
             model_name="reminder",
             index=models.Index(fields=["channel", "status", "kind", "due_at"], name="reminder_call_list_idx"),
         ),
+        migrations.AddIndex(
+            model_name="reminder",
+            index=models.Index(fields=["session", "rule"], name="reminder_session_rule_idx"),
+        ),
         migrations.AddConstraint(
             model_name="reminder",
             constraint=models.CheckConstraint(

@@ -271,6 +271,8 @@ class Reminder(models.Model):
             models.Index(fields=["client", "-due_at"], name="reminder_client_idx"),
             # The worker's retries: failed reminders whose retry time has come.
             models.Index(fields=["status", "next_attempt_at"], name="reminder_status_retry_idx"),
+            # The generator's anti-join: has this rule a reminder about this session yet?
+            models.Index(fields=["session", "rule"], name="reminder_session_rule_idx"),
             # The call list: open call tasks by kind and due time.
             models.Index(fields=["channel", "status", "kind", "due_at"], name="reminder_call_list_idx"),
         ]
