@@ -245,7 +245,7 @@ CLINIC_REMINDER_CATCH_UP_DAYS = _positive("CLINIC_REMINDER_CATCH_UP_DAYS", 7)
 
 
 def _quiet_hours(name: str, default: str) -> tuple[dt.time, dt.time] | None:
-    """"21:00-08:00" (clinic time, may run past midnight); empty for none."""
+    """ "21:00-08:00" (clinic time, may run past midnight); empty for none."""
     raw = env_str(name, default).strip()
     if not raw:
         return None
