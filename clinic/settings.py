@@ -6,6 +6,7 @@ app runs in production mode and refuses to start without a real secret key;
 `make run` sets DJANGO_DEBUG=true for local use.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -222,6 +223,61 @@ CLINIC_SESSION_MINUTES = env_int("CLINIC_SESSION_MINUTES", 45)
 CLINIC_SCREENING_MAX_AGE_MONTHS = env_int("CLINIC_SCREENING_MAX_AGE_MONTHS", 12)
 if CLINIC_SCREENING_MAX_AGE_MONTHS < 1:
     raise ImproperlyConfigured("CLINIC_SCREENING_MAX_AGE_MONTHS must be at least 1")
+
+# --- Reminders (sessions_app.reminders) ---------------------------------------
+# Where the app is reached from outside: the base of the unsubscribe links in messages.
+CLINIC_BASE_URL = env_str("CLINIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not CLINIC_BASE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"CLINIC_BASE_URL must start with http:// or https://, not {CLINIC_BASE_URL!r}")
+
+
+def _positive(name: str, default: int) -> int:
+    value = env_int(name, default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be at least 1, not {value}")
+    return value
+
+
+# A failed email or SMS is tried again, waiting BACKOFF seconds, then twice as
+# long each time (at most BACKOFF_MAX), until MAX_ATTEMPTS tries have failed.
+CLINIC_REMINDER_MAX_ATTEMPTS = _positive("CLINIC_REMINDER_MAX_ATTEMPTS", 5)
+CLINIC_REMINDER_BACKOFF_SECONDS = _positive("CLINIC_REMINDER_BACKOFF_SECONDS", 300)
+CLINIC_REMINDER_BACKOFF_MAX_SECONDS = _positive("CLINIC_REMINDER_BACKOFF_MAX_SECONDS", 6 * 3600)
+# A reminder left "sending" this long (its worker died mid-send) is tried again.
+CLINIC_REMINDER_SENDING_TIMEOUT_SECONDS = _positive("CLINIC_REMINDER_SENDING_TIMEOUT_SECONDS", 900)
+# `send_reminders --loop` waits this long between rounds.
+CLINIC_REMINDER_LOOP_SECONDS = _positive("CLINIC_REMINDER_LOOP_SECONDS", 60)
+# Reminders that fell due longer ago than this (first start, long downtime) are not created.
+CLINIC_REMINDER_CATCH_UP_DAYS = _positive("CLINIC_REMINDER_CATCH_UP_DAYS", 7)
+
+
+def _quiet_hours(name: str, default: str) -> tuple[dt.time, dt.time] | None:
+    """ "21:00-08:00" (clinic time, may run past midnight); empty for none."""
+    raw = env_str(name, default).strip()
+    if not raw:
+        return None
+    try:
+        start, end = (dt.time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must look like 21:00-08:00 (or be empty), not {raw!r}") from None
+    if start == end:
+        raise ImproperlyConfigured(f"{name}: the quiet hours start and end at the same time")
+    return start, end
+
+
+# No SMS in these hours, on the clinic's clock: an SMS due then waits for the end.
+CLINIC_REMINDER_QUIET_HOURS = _quiet_hours("CLINIC_REMINDER_QUIET_HOURS", "21:00-08:00")
+
+# SMS: "console" (print), "file" (one JSON line per message in CLINIC_SMS_FILE_PATH),
+# "http" (a gateway: CLINIC_SMS_URL, CLINIC_SMS_TOKEN), or a dotted path to a class
+# with send(to, body) (see sessions_app/reminders/sms.py).
+CLINIC_SMS_BACKEND = env_str("CLINIC_SMS_BACKEND", "console")
+CLINIC_SMS_FILE_PATH = Path(env_str("CLINIC_SMS_FILE_PATH", str(BASE_DIR / "sms-outbox.jsonl")))
+CLINIC_SMS_URL = env_str("CLINIC_SMS_URL")
+CLINIC_SMS_TOKEN = env_str("CLINIC_SMS_TOKEN")
+CLINIC_SMS_TIMEOUT = _positive("CLINIC_SMS_TIMEOUT", 10)
+if CLINIC_SMS_BACKEND == "http" and not CLINIC_SMS_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("CLINIC_SMS_BACKEND=http needs CLINIC_SMS_URL, an http:// or https:// address")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG

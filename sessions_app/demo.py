@@ -58,6 +58,7 @@ from sessions_app.models import (
     Reminder,
     ReminderChannel,
     ReminderKind,
+    ReminderRule,
     ReminderStatus,
     Role,
     Room,
@@ -74,6 +75,8 @@ from sessions_app.models import (
     User,
     contraindication_severity,
 )
+from sessions_app.reminders.generate import reminders_generate
+from sessions_app.reminders.rules import due_at, reminder_key
 from sessions_app.roles import sync_role_groups
 from sessions_app.scheduling import local_datetime
 
@@ -288,7 +291,6 @@ REMINDER_ERRORS = {
     ReminderChannel.SMS: "SMS gateway: number unreachable",
     ReminderChannel.CALL: "No answer after three calls",
 }
-REMINDER_LEAD = dt.timedelta(hours=48)
 
 # --- The plan of the clinic, in plain values ----------------------------------------
 
@@ -323,6 +325,7 @@ class SideEffectPlan:
 
 @dataclass(slots=True)
 class ReminderPlan:
+    slot: str
     channel: str
     due_at: dt.datetime
     status: str
@@ -486,6 +489,8 @@ class Reference:
     side_effect_kinds: list[tuple[int, float, tuple[int, int], str]]
     consent_text_id: int | None
     lots: dict[int, list[tuple[dt.date, dt.date, int]]]  # product -> [(received, expiry, id)]
+    # The active upcoming-session rule the demo's past and pending reminders follow, if any.
+    upcoming_rule: ReminderRule | None = None
 
 
 # --- Entry points --------------------------------------------------------------------
@@ -535,6 +540,9 @@ def demo_seed(
     planner = _Planner(rng=rng, ref=ref, diary=diary, now=now, history_days=history_days)
     people = [planner.client() for _ in _bar(range(clients), "Planning the clinic", progress)]
     counts = _write(people, ref, progress=progress)
+    # The rules' other reminders (aftercare calls, maintenance recalls...), as
+    # the worker would create them on its first round: the real generator.
+    counts["generated reminders"] = reminders_generate(now=now)
     return SeedResult(created=True, counts=counts)
 
 
@@ -636,6 +644,9 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
         side_effect_kinds=side_effect_kinds,
         consent_text_id=ConsentText.objects.order_by("-version").values_list("pk", flat=True).first(),
         lots={},
+        upcoming_rule=ReminderRule.objects.filter(kind=ReminderKind.UPCOMING_SESSION, active=True)
+        .order_by("pk")
+        .first(),
     )
 
 
@@ -972,30 +983,42 @@ class _Planner:
         )
 
     def reminder(self, session: SessionPlan, *, upcoming: bool) -> ReminderPlan | None:
-        """Upcoming sessions get a reminder: pending, or sent already when its
-        time has come. Of past ones, the last few months keep theirs."""
-        rng, now = self.rng, self.now
-        due_at = session.starts_at - REMINDER_LEAD
-        if not upcoming and (now - due_at > dt.timedelta(days=120) or rng.random() < 0.3):
+        """Upcoming sessions get the reminder of the upcoming-session rule:
+        pending, or sent already when its time has come. Of past ones, the
+        last few months keep theirs. (The random draws do not depend on the
+        rule, so the rest of the demo is the same with or without one.)"""
+        rng, now, rule = self.rng, self.now, self.ref.upcoming_rule
+        due = due_at(session.starts_at, rule.offset, self.ref.tz) if rule else session.starts_at
+        if not upcoming and (now - due > dt.timedelta(days=120) or rng.random() < 0.3):
             return None
-        channel = ReminderChannel.CALL  # set from the client's wishes by finish()
-        if upcoming and due_at > now:
-            return ReminderPlan(channel, due_at, ReminderStatus.PENDING, 0, None, "")
+        if rule is None:
+            return None
+        slot, channel = "", ReminderChannel.CALL  # set from the client's wishes by finish()
+        if upcoming and due > now:
+            return ReminderPlan(slot, channel, due, ReminderStatus.PENDING, 0, None, "")
         if rng.random() < 0.05:
-            return ReminderPlan(channel, due_at, ReminderStatus.FAILED, 3, None, REMINDER_ERRORS[channel])
-        sent_at = min(now, due_at + dt.timedelta(minutes=rng.randrange(0, 10)))
-        return ReminderPlan(channel, due_at, ReminderStatus.SENT, 1, sent_at, "")
+            return ReminderPlan(slot, channel, due, ReminderStatus.FAILED, 3, None, REMINDER_ERRORS[channel])
+        sent_at = min(now, due + dt.timedelta(minutes=rng.randrange(0, 10)))
+        return ReminderPlan(slot, channel, due, ReminderStatus.SENT, 1, sent_at, "")
 
     def finish(self, person: ClientPlan) -> None:
         """Set each reminder's channel from the client's wishes, and archive
         some long-inactive clients."""
-        channel = _reminder_channel(person)
+        rule = self.ref.upcoming_rule
+        slot, channel = "", ReminderChannel.CALL
+        if rule:
+            made = rule.channels_for(
+                preferred=person.preferred_channel,
+                consent_email=person.consent_email,
+                consent_sms=person.consent_sms,
+            )
+            slot, channel = next(iter(made.items()))
         last = person.created_at
         for plan in person.plans:
             for session in plan.sessions:
                 last = max(last, session.ends_at)
                 if session.reminder:
-                    session.reminder.channel = channel
+                    session.reminder.slot, session.reminder.channel = slot, channel
                     if session.reminder.last_error:
                         session.reminder.last_error = REMINDER_ERRORS[channel]
         # About a third of the clients gone quiet for half a year are archived; the
@@ -1003,21 +1026,6 @@ class _Planner:
         if self.now - last > dt.timedelta(days=180) and (not self.archived_any or self.rng.random() < 0.35):
             self.archived_any = True
             person.archived_at = min(self.now, last + dt.timedelta(days=self.rng.randrange(30, 150)))
-
-
-def _reminder_channel(person: ClientPlan) -> str:
-    """By the client's preference where they agreed to it; a staff call otherwise."""
-    if person.preferred_channel == Channel.EMAIL and person.consent_email:
-        return ReminderChannel.EMAIL
-    if person.preferred_channel == Channel.SMS and person.consent_sms:
-        return ReminderChannel.SMS
-    if person.preferred_channel == Channel.PHONE:
-        return ReminderChannel.CALL
-    if person.consent_email:
-        return ReminderChannel.EMAIL
-    if person.consent_sms:
-        return ReminderChannel.SMS
-    return ReminderChannel.CALL
 
 
 def _days_near(wanted: dt.date, previous: dt.date | None, interval: int) -> Iterator[dt.date]:
@@ -1299,9 +1307,12 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
             client_id=client_of[id(p[0])].pk,
             plan_id=p[0].pk,
             session_id=p[1].pk,
+            rule=ref.upcoming_rule,
             kind=ReminderKind.UPCOMING_SESSION,
             channel=p[1].reminder.channel,
-            key=f"{ReminderKind.UPCOMING_SESSION}:{p[1].reminder.channel}:session={p[1].pk}",
+            key=reminder_key(
+                ReminderKind.UPCOMING_SESSION, p[1].reminder.slot, ref.upcoming_rule.pk, "session", p[1].pk
+            ),
             due_at=p[1].reminder.due_at,
             status=p[1].reminder.status,
             attempts=p[1].reminder.attempts,

@@ -21,6 +21,7 @@ _REFERENCE = [
     "mixture",
     "mixturecomponent",
     "consenttext",
+    "reminderrule",
 ]
 _CLINICAL = ["screening", "screeninganswer", "consent", "injection", "sideeffect", "sessionphoto", "sessionamendment"]
 
@@ -36,12 +37,13 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         ("view", "add", "change"),
     )
     | _perms(_REFERENCE, ("view",)),
-    # Reads and writes clinical records.
+    # Reads and writes clinical records; makes aftercare calls (changes a reminder's call outcome).
     Role.PRACTITIONER: _perms(
         ["client", "treatmentplan", "treatmentsession", *_CLINICAL],
         ("view", "add", "change"),
     )
-    | _perms(["reminder", *_REFERENCE], ("view",)),
+    | _perms(["reminder"], ("view", "change"))
+    | _perms(_REFERENCE, ("view",)),
     # Everything, reference data and staff included. Deleting clinical records is
     # refused by the admin itself, whatever the permission says.
     Role.MANAGER: _perms(

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from sessions_app.views import (
     booking,
     calendar,
+    calls,
     clients,
     clinical,
     dashboard,
@@ -46,6 +47,14 @@ urlpatterns = [
     path("side-effects/", side_effects.side_effect_list, name="side_effect_list"),
     path("side-effects/<int:pk>/review/", side_effects.side_effect_mark_reviewed, name="side_effect_review"),
     path("clients/<int:client_pk>/side-effects/new/", side_effects.side_effect_new, name="side_effect_new"),
+    path("calls/", calls.call_list_page, name="call_list"),
+    re_path(
+        r"^calls/(?P<pk>[0-9]+)/(?P<outcome>reached|no_answer|booked|declined|side_effect)/$",
+        calls.call_outcome,
+        name="call_outcome",
+    ),
+    # The link in every reminder: no sign-in, the signed token is the credential.
+    path("u/<str:token>/", calls.unsubscribe, name="unsubscribe"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
     path("calendar/<str:token>.ics", calendar.practitioner_feed, name="practitioner_feed"),
 ]

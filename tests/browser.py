@@ -101,6 +101,7 @@ def reference_data(transactional_db) -> None:
     if OpeningHours.objects.exists() and Group.objects.filter(name__in=Role.values).count() == len(Role):
         return
     importlib.import_module("sessions_app.migrations.0002_reference_data").load(apps, None)
+    importlib.import_module("sessions_app.migrations.0011_reminders").load_default_rules(apps)
     ContentType.objects.clear_cache()
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)

@@ -203,3 +203,28 @@ def make_amendment(session: TreatmentSession, by: User | None = None, **fields):
     fields.setdefault("reason", "Wrong volume typed")
     fields.setdefault("changes", ["Face: Volume (ml): 2.00 → 2.50"])
     return SessionAmendment.objects.create(session=session, amended_by=by or session.practitioner, **fields)
+
+
+def make_rule(kind: str = "aftercare_check", **fields):
+    """An active rule; every other rule is switched off, so a test sees only its own."""
+    from sessions_app.models import ReminderRule
+
+    ReminderRule.objects.update(active=False)
+    fields.setdefault("name", f"Rule {next(_counter)}")
+    fields.setdefault("amount", 2)
+    fields.setdefault("unit", "days")
+    fields.setdefault("direction", "before" if kind == "upcoming_session" else "after")
+    fields.setdefault("by_email", True)
+    fields.setdefault("subject", "About {date}")
+    fields.setdefault("body", "Hello {client_name}, about {date} at {clinic} with {practitioner}.")
+    return ReminderRule.objects.create(kind=kind, **fields)
+
+
+def complete(session, at: datetime.datetime | None = None):
+    """Mark a session completed (and its record signed by its practitioner) at
+    `at`, its end by default, bypassing the treatment rule and the record page."""
+    session.status = SessionStatus.COMPLETED
+    session.completed_at = session.signed_at = at or session.ends_at
+    session.signed_by_id = session.practitioner_id
+    session.save(update_fields=["status", "completed_at", "signed_at", "signed_by"])
+    return session

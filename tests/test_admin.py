@@ -30,6 +30,7 @@ from sessions_app.models import (
     Product,
     ProductLot,
     Reminder,
+    ReminderRule,
     ReminderStatus,
     Role,
     Room,
@@ -112,6 +113,9 @@ ROW_MAKERS = {
     Reminder: make_reminder,
     SessionAmendment: lambda: make_amendment(book_session()),
     SessionPhoto: lambda: make_photo(book_session()),
+    ReminderRule: lambda: ReminderRule.objects.create(
+        name=f"Rule {next(_n)}", kind="aftercare_check", amount=2, by_call=True, body="Call {client_name}."
+    ),
 }
 
 
@@ -162,6 +166,7 @@ EXPECTED_QUERIES = {
     Reminder: [*SIGNED_IN, *BIG, *DATES],
     SessionAmendment: [*SIGNED_IN, "amended-by filter (its users only)", *BIG, *DATES],
     SessionPhoto: [*SIGNED_IN, *BIG, *DATES],
+    ReminderRule: [*SIGNED_IN, *SMALL],
 }
 
 

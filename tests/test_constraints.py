@@ -28,6 +28,7 @@ from sessions_app.models import (
     Reminder,
     ReminderChannel,
     ReminderKind,
+    ReminderRule,
     Role,
     Room,
     Screening,
@@ -328,6 +329,39 @@ def _(name):
         "reminder_status_valid": update(reminder, status="lost"),
         "reminder_sent_has_time": update(reminder, status="sent", sent_at=None),
         "reminder_sending_is_claimed": update(reminder, status="sending", claimed_at=None),
+    }[name]
+
+
+@case("reminder_call_outcome_valid", "reminder_outcome_only_for_calls", "reminder_retry_only_when_failed")
+def _(name):
+    call = make_reminder(channel=ReminderChannel.CALL)
+    email = make_reminder()
+    return {
+        "reminder_call_outcome_valid": update(call, call_outcome="voicemail"),
+        "reminder_outcome_only_for_calls": update(email, call_outcome="reached"),
+        "reminder_retry_only_when_failed": update(email, next_attempt_at=timezone.now()),
+    }[name]
+
+
+@case(
+    "rule_kind_valid",
+    "rule_unit_valid",
+    "rule_direction_valid",
+    "rule_offset_range",
+    "rule_has_a_channel",
+    "rule_upcoming_is_before",
+)
+def _(name):
+    rule = ReminderRule.objects.create(
+        name=f"Rule {next(_keys)}", kind="aftercare_check", amount=2, unit="days", direction="after", by_call=True
+    )
+    return {
+        "rule_kind_valid": update(rule, kind="birthday"),
+        "rule_unit_valid": update(rule, unit="weeks"),
+        "rule_direction_valid": update(rule, direction="around"),
+        "rule_offset_range": update(rule, amount=5000),
+        "rule_has_a_channel": update(rule, by_call=False),
+        "rule_upcoming_is_before": update(rule, kind="upcoming_session"),
     }[name]
 
 

@@ -25,6 +25,8 @@ from sessions_app.models import (
     ProductLot,
     Reminder,
     ReminderChannel,
+    ReminderKind,
+    ReminderRule,
     ReminderStatus,
     Role,
     Screening,
@@ -36,6 +38,8 @@ from sessions_app.models import (
     User,
     contraindication_severity,
 )
+from sessions_app.reminders.generate import reminders_generate
+from sessions_app.reminders.rules import due_at, reminder_key
 
 from .factories import make_client, make_user
 
@@ -176,20 +180,30 @@ def test_the_records_are_clinically_consistent(seeded):
 
 
 def test_reminders_follow_the_clients_consent_and_have_unique_keys(seeded):
+    rule = ReminderRule.objects.get(kind=ReminderKind.UPCOMING_SESSION)
     reminders = Reminder.objects.select_related("client", "session")
+    for reminder in reminders.filter(kind=ReminderKind.UPCOMING_SESSION):
+        # The generator's key: running send_reminders after seed_demo adds no second reminder.
+        slot = "call" if reminder.channel == ReminderChannel.CALL and rule.by_call else "message"
+        assert reminder.key == reminder_key(
+            ReminderKind.UPCOMING_SESSION, slot, rule.pk, "session", reminder.session_id
+        )
+        assert reminder.rule == rule
+        assert reminder.due_at == due_at(reminder.session.starts_at, rule.offset, ZoneInfo(settings.TIME_ZONE))
+        if reminder.status == ReminderStatus.PENDING:
+            assert reminder.due_at > NOW
     for reminder in reminders:
-        assert reminder.key == f"upcoming_session:{reminder.channel}:session={reminder.session_id}"
         if reminder.channel == ReminderChannel.EMAIL:
             assert reminder.client.consent_email
         if reminder.channel == ReminderChannel.SMS:
             assert reminder.client.consent_sms
-        assert reminder.due_at < reminder.session.starts_at
-        if reminder.status == ReminderStatus.PENDING:
-            assert reminder.due_at > NOW
     upcoming = TreatmentSession.objects.filter(
-        starts_at__gt=NOW + demo.REMINDER_LEAD, status__in=[SessionStatus.BOOKED, SessionStatus.CONFIRMED]
+        starts_at__gt=NOW + dt.timedelta(hours=rule.amount), status__in=[SessionStatus.BOOKED, SessionStatus.CONFIRMED]
     )
     assert not upcoming.filter(reminders__isnull=True).exists()
+    # The rules' other kinds come from the real generator: calls for reception among them.
+    assert Reminder.objects.filter(kind=ReminderKind.AFTERCARE_CHECK, channel=ReminderChannel.CALL).exists()
+    assert reminders_generate(now=NOW) == 0, "seed_demo left reminders for the worker's generator to create"
 
 
 @pytest.mark.django_db

@@ -42,7 +42,17 @@ from .plans import (
     Unit,
 )
 from .records import PhotoKind, SessionAmendment, SessionPhoto
-from .reminders import Reminder, ReminderChannel, ReminderKind, ReminderStatus
+from .reminders import (
+    MESSAGE_CHANNELS,
+    CallOutcome,
+    OffsetDirection,
+    OffsetUnit,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderRule,
+    ReminderStatus,
+)
 from .side_effects import SideEffect, SideEffectSeverity
 from .staff import Role, User
 
@@ -72,9 +82,14 @@ __all__ = [
     "PlanStatus",
     "Product",
     "ProductLot",
+    "MESSAGE_CHANNELS",
+    "CallOutcome",
+    "OffsetDirection",
+    "OffsetUnit",
     "Reminder",
     "ReminderChannel",
     "ReminderKind",
+    "ReminderRule",
     "ReminderStatus",
     "Role",
     "Room",

@@ -1,8 +1,15 @@
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import localtime
 
-from .clients import Client
+from sessions_app.reminders.messages import PLACEHOLDERS, template_errors
+from sessions_app.reminders.rules import ANCHORS, Direction, Offset, Unit, describe_offset, reminder_channels
+
+from .clients import Client, Screening
 from .plans import TreatmentPlan, TreatmentSession
 
 
@@ -28,9 +35,139 @@ class ReminderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class CallOutcome(models.TextChoices):
+    REACHED = "reached", "Reached"
+    NO_ANSWER = "no_answer", "No answer"
+    BOOKED = "booked", "Booked"
+    DECLINED = "declined", "Declined"
+
+
+class OffsetUnit(models.TextChoices):
+    HOURS = Unit.HOURS.value, "hours"
+    DAYS = Unit.DAYS.value, "days"
+
+
+class OffsetDirection(models.TextChoices):
+    BEFORE = Direction.BEFORE.value, "before"
+    AFTER = Direction.AFTER.value, "after"
+
+
+# An offset longer than this is a typo (a year in days, or in hours).
+OFFSET_MAX = 366
+
+
+class ReminderRule(models.Model):
+    """When and how the clinic reminds a client (or asks staff to call) about
+    one kind of event. Reference data a manager edits; the defaults come from
+    migration 0006. Rules are never deleted once used: switch one off."""
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=24, choices=ReminderKind.choices)
+    active = models.BooleanField(default=True)
+    amount = models.PositiveSmallIntegerField(
+        "offset", help_text=f"How many hours or days (0 to {OFFSET_MAX}) from what the reminder is about."
+    )
+    unit = models.CharField("offset unit", max_length=5, choices=OffsetUnit.choices, default=OffsetUnit.DAYS)
+    direction = models.CharField(max_length=6, choices=OffsetDirection.choices, default=OffsetDirection.BEFORE)
+    send_time = models.TimeField(
+        default=dt.time(10, 0),
+        help_text="For an offset in days: the time of day it is due, on the clinic's clock.",
+    )
+    by_email = models.BooleanField("email", default=False, help_text="Email the client, if they agreed to email.")
+    by_sms = models.BooleanField("SMS", default=False, help_text="Text the client, if they agreed to SMS.")
+    by_call = models.BooleanField(
+        "call task", default=False, help_text="Ask reception to call the client (on the call list)."
+    )
+    subject = models.CharField(max_length=200, blank=True, help_text="The email's subject; placeholders allowed.")
+    body = models.TextField(
+        help_text="The message. Placeholders: "
+        + ", ".join(f"{{{name}}} ({meaning})" for name, meaning in PLACEHOLDERS.items())
+        + ". The unsubscribe link is added below it."
+    )
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ReminderKind.values), name="rule_kind_valid"),
+            models.CheckConstraint(condition=Q(unit__in=OffsetUnit.values), name="rule_unit_valid"),
+            models.CheckConstraint(condition=Q(direction__in=OffsetDirection.values), name="rule_direction_valid"),
+            models.CheckConstraint(
+                condition=Q(amount__lte=OFFSET_MAX),
+                name="rule_offset_range",
+                violation_error_message=f"The offset is at most {OFFSET_MAX}.",
+            ),
+            models.CheckConstraint(
+                condition=Q(by_email=True) | Q(by_sms=True) | Q(by_call=True),
+                name="rule_has_a_channel",
+                violation_error_message="Choose at least one channel: email, SMS or a call task.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=ReminderKind.UPCOMING_SESSION, direction=OffsetDirection.AFTER),
+                name="rule_upcoming_is_before",
+                violation_error_message="A reminder of an upcoming session comes before it.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def offset(self) -> Offset:
+        return Offset(self.amount, self.unit, self.direction, self.send_time)
+
+    def channels_for(self, *, preferred: str, consent_email: bool, consent_sms: bool) -> dict[str, str]:
+        """{slot: channel} of the reminders this rule makes for a client (rules.reminder_channels)."""
+        return reminder_channels(
+            email=self.by_email,
+            sms=self.by_sms,
+            call=self.by_call,
+            preferred=preferred,
+            consent_email=consent_email,
+            consent_sms=consent_sms,
+        )
+
+    def describe(self) -> str:
+        return describe_offset(self.offset, ANCHORS.get(self.kind, "the event"))
+
+    def clean(self):
+        errors = {}
+        if self.kind == ReminderKind.UPCOMING_SESSION and self.direction == OffsetDirection.AFTER:
+            errors["direction"] = "A reminder of an upcoming session comes before it."
+        if not (self.by_email or self.by_sms or self.by_call):
+            errors["by_call"] = "Choose at least one channel: email, SMS or a call task."
+        if (self.by_email or self.by_sms) and not self.body.strip():
+            errors["body"] = "A message to the client needs a text."
+        for field in ("subject", "body"):
+            if problems := template_errors(getattr(self, field) or "", self.kind or ""):
+                errors.setdefault(field, " ".join(problems))
+        if errors:
+            raise ValidationError(errors)
+
+
+# Client messages the worker sends; call tasks wait for staff.
+MESSAGE_CHANNELS = (ReminderChannel.EMAIL, ReminderChannel.SMS)
+
+
 class ReminderQuerySet(models.QuerySet):
     def due(self, now):
         return self.filter(status=ReminderStatus.PENDING, due_at__lte=now)
+
+    def sendable(self, now):
+        """Client messages the worker may claim now: pending and due, or failed
+        with a retry time that has come."""
+        return self.filter(channel__in=MESSAGE_CHANNELS).filter(
+            Q(status=ReminderStatus.PENDING, due_at__lte=now)
+            | Q(status=ReminderStatus.FAILED, next_attempt_at__lte=now)
+        )
+
+    def open_calls(self):
+        """Call tasks still to make (a "no answer" stays open)."""
+        return self.filter(channel=ReminderChannel.CALL, status=ReminderStatus.PENDING)
+
+    def for_call_list(self):
+        return self.select_related(
+            "client", "session__practitioner", "plan__practitioner", "plan__indication", "handled_by"
+        )
 
 
 class Reminder(models.Model):
@@ -56,6 +193,15 @@ class Reminder(models.Model):
         blank=True,
         related_name="reminders",
     )
+    screening = models.ForeignKey(
+        Screening,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        help_text="For a screening renewal: the screening that runs out.",
+    )
+    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders")
     kind = models.CharField(max_length=24, choices=ReminderKind.choices)
     channel = models.CharField(max_length=8, choices=ReminderChannel.choices)
     key = models.CharField(max_length=200, help_text="What this reminder is about; unique.")
@@ -65,6 +211,20 @@ class Reminder(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True, help_text="When a worker began sending it.")
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a failed reminder is tried again; empty once given up."
+    )
+    message = models.TextField(blank=True, help_text="What was sent, as sent.")
+    call_outcome = models.CharField(max_length=10, choices=CallOutcome.choices, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who recorded the last call outcome.",
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ReminderQuerySet.as_manager()
@@ -91,12 +251,30 @@ class Reminder(models.Model):
                 condition=~Q(status=ReminderStatus.SENDING) | Q(claimed_at__isnull=False),
                 name="reminder_sending_is_claimed",
             ),
+            models.CheckConstraint(
+                condition=Q(call_outcome="") | Q(call_outcome__in=CallOutcome.values),
+                name="reminder_call_outcome_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(call_outcome="") | Q(channel=ReminderChannel.CALL),
+                name="reminder_outcome_only_for_calls",
+            ),
+            models.CheckConstraint(
+                condition=Q(next_attempt_at__isnull=True) | Q(status=ReminderStatus.FAILED),
+                name="reminder_retry_only_when_failed",
+            ),
         ]
         indexes = [
             # The worker's claim: pending reminders by due time.
             models.Index(fields=["status", "due_at"], name="reminder_status_due_idx"),
             # A client's reminders on the client page.
             models.Index(fields=["client", "-due_at"], name="reminder_client_idx"),
+            # The worker's retries: failed reminders whose retry time has come.
+            models.Index(fields=["status", "next_attempt_at"], name="reminder_status_retry_idx"),
+            # The generator's anti-join: has this rule a reminder about this session yet?
+            models.Index(fields=["session", "rule"], name="reminder_session_rule_idx"),
+            # The call list: open call tasks by kind and due time.
+            models.Index(fields=["channel", "status", "kind", "due_at"], name="reminder_call_list_idx"),
         ]
 
     def __str__(self) -> str:

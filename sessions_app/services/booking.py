@@ -38,6 +38,7 @@ from sessions_app.models import (
     User,
 )
 from sessions_app.models.plans import position_label
+from sessions_app.reminders import generate as reminders
 from sessions_app.scheduling import (
     SEARCH_DAYS,
     Calendar,
@@ -380,6 +381,7 @@ def session_move(*, moves: Sequence[Move]) -> None:
         s.starts_at, s.ends_at, s.updated_at = m.start, m.end, now
         sessions.append(s)
     _save_sessions(sessions, fields=["starts_at", "ends_at", "updated_at"])
+    reminders.reminders_follow_sessions(session_ids=ids)
 
 
 # Which status each action leads to, from which statuses.
@@ -409,6 +411,7 @@ def session_set_status(*, session_id: int, action: str) -> TreatmentSession:
         )
     session.status = target
     session.save(update_fields=["status", "updated_at"])
+    reminders.reminders_follow_sessions(session_ids=[session.pk])
     return session
 
 

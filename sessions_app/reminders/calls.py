@@ -1,0 +1,80 @@
+"""Reception's call list: the call tasks due today, and recording a call's
+outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app.models import CallOutcome, Reminder, ReminderChannel, ReminderKind, ReminderStatus, User
+
+# The list shows at most this many calls; the heading says how many there are.
+CALL_LIST_LIMIT = 200
+
+
+@dataclass
+class CallList:
+    aftercare: list[Reminder] = field(default_factory=list)
+    maintenance: list[Reminder] = field(default_factory=list)
+    other: list[Reminder] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def shown(self) -> int:
+        return len(self.aftercare) + len(self.maintenance) + len(self.other)
+
+
+def end_of_today(now: dt.datetime) -> dt.datetime:
+    """Midnight at the end of the clinic's day."""
+    tomorrow = timezone.localtime(now).date() + dt.timedelta(days=1)
+    return timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
+
+
+def call_list(*, now: dt.datetime) -> CallList:
+    """Open call tasks due by the end of today (so also those left from
+    earlier days), in three groups: aftercare calls, overdue maintenance
+    recalls, and the rest (clients reached by phone instead of a message).
+    Two queries, whatever the number of calls."""
+    due = Reminder.objects.open_calls().filter(due_at__lt=end_of_today(now))
+    # A maintenance recall is on the list once overdue, not earlier in the day.
+    due = due.exclude(kind=ReminderKind.MAINTENANCE_DUE, due_at__gt=now)
+    result = CallList(total=due.count())
+    for reminder in due.for_call_list().order_by("due_at", "pk")[:CALL_LIST_LIMIT]:
+        group = {
+            ReminderKind.AFTERCARE_CHECK: result.aftercare,
+            ReminderKind.MAINTENANCE_DUE: result.maintenance,
+        }.get(reminder.kind, result.other)
+        group.append(reminder)
+    return result
+
+
+class CallClosed(Exception):
+    """The call was already recorded (by someone else, a moment ago)."""
+
+
+@transaction.atomic
+def reminder_record_call(
+    *, reminder_id: int, outcome: CallOutcome | str, user: User, now: dt.datetime | None = None
+) -> Reminder:
+    """Record how a call went. "No answer" keeps the call on the list (until
+    CLINIC_REMINDER_MAX_ATTEMPTS unanswered calls); any other outcome closes it."""
+    outcome = CallOutcome(outcome)
+    now = now or timezone.now()
+    reminder = Reminder.objects.select_for_update().get(pk=reminder_id, channel=ReminderChannel.CALL)
+    if reminder.status != ReminderStatus.PENDING:
+        who = f" by {reminder.handled_by}" if reminder.handled_by_id else ""
+        raise CallClosed(f"This call was already closed{who}: {reminder.get_call_outcome_display() or 'cancelled'}.")
+    reminder.call_outcome, reminder.handled_by, reminder.handled_at = outcome, user, now
+    reminder.attempts += 1
+    if outcome != CallOutcome.NO_ANSWER:
+        reminder.status, reminder.sent_at, reminder.last_error = ReminderStatus.SENT, now, ""
+    elif reminder.attempts >= settings.CLINIC_REMINDER_MAX_ATTEMPTS:
+        reminder.status, reminder.last_error = ReminderStatus.FAILED, f"No answer after {reminder.attempts} calls."
+    reminder.save(
+        update_fields=["call_outcome", "handled_by", "handled_at", "attempts", "status", "sent_at", "last_error"]
+    )
+    return reminder

@@ -1,0 +1,137 @@
+"""Sending one reminder: what it says (the rule's template filled in), by
+email through Django's mail system (MAILERS) or by SMS through the backend of
+`sms`, with a one-click unsubscribe link for its channel.
+
+Every failure becomes a DeliveryError whose message a receptionist can read;
+the worker records it on the reminder and tries again later.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.utils import dateformat
+
+from sessions_app.models import Reminder, ReminderChannel, ReminderKind
+from sessions_app.reminders.messages import TemplateError, render
+from sessions_app.reminders.rules import next_series_date, screening_expires_on
+from sessions_app.reminders.sms import SmsError, sms_backend
+from sessions_app.reminders.unsubscribe import unsubscribe_url
+from sessions_app.services.booking import maintenance_due_on
+
+
+class DeliveryError(Exception):
+    """The reminder could not be sent; the message says why."""
+
+
+def for_delivery():
+    """Reminders with everything a message names, in one query."""
+    return Reminder.objects.select_related(
+        "client", "rule", "session__practitioner", "plan__practitioner", "screening__screened_by"
+    )
+
+
+def _day(value) -> str:
+    return dateformat.format(value, "l j F Y")
+
+
+def message_values(reminder: Reminder) -> dict[str, str]:
+    """What the placeholders stand for, for this reminder."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    client, session, plan = reminder.client, reminder.session, reminder.plan
+    who = (
+        (session and session.practitioner)
+        or (plan and plan.practitioner)
+        or (reminder.screening and reminder.screening.screened_by)
+    )
+    values = {
+        "client_name": client.full_name,
+        "first_name": client.first_name,
+        "clinic": settings.CLINIC_NAME,
+        "practitioner": str(who or settings.CLINIC_NAME),
+        "date": "",
+        "time": "",
+    }
+    kind = reminder.kind
+    if session and kind in (ReminderKind.UPCOMING_SESSION, ReminderKind.AFTERCARE_CHECK):
+        start = session.starts_at.astimezone(tz)
+        values |= {"date": _day(start), "time": f"{start:%H:%M}"}
+    elif session and plan and kind == ReminderKind.NEXT_SESSION_UNBOOKED:
+        values["date"] = _day(next_series_date(session.starts_at, plan.interval_days, tz))
+    elif session and plan and kind == ReminderKind.MAINTENANCE_DUE:
+        values["date"] = _day(maintenance_due_on(plan, session.starts_at) or session.starts_at.astimezone(tz))
+    elif reminder.screening and kind == ReminderKind.SCREENING_RENEWAL:
+        screened = reminder.screening.screened_at.astimezone(tz).date()
+        values["date"] = _day(screening_expires_on(screened, settings.CLINIC_SCREENING_MAX_AGE_MONTHS))
+    return values
+
+
+def compose(reminder: Reminder) -> tuple[str, str]:
+    """(subject, text) of the client's message; DeliveryError when the rule's
+    template cannot be filled in."""
+    rule = reminder.rule
+    if rule is None or not rule.body.strip():
+        raise DeliveryError("No message text: the reminder has no rule with a message.")
+    values = message_values(reminder)
+    try:
+        subject = render(rule.subject or "Reminder from {clinic}", reminder.kind, values)
+        body = render(rule.body, reminder.kind, values)
+    except TemplateError as exc:
+        raise DeliveryError(f"The rule \u201c{rule.name}\u201d has a bad template: {exc}") from exc
+    return " ".join(subject.split()), body
+
+
+def send_email(reminder: Reminder, subject: str, body: str) -> str:
+    client = reminder.client
+    if not client.email:
+        raise DeliveryError("The client has no email address on file.")
+    link = unsubscribe_url(client.pk, ReminderChannel.EMAIL)
+    text = f"{body}\n\n-- \nTo stop email reminders from {settings.CLINIC_NAME}, open {link}\n"
+    message = EmailMessage(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[client.email],
+        # RFC 8058: mail programs offer their own one-click "unsubscribe" button.
+        headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    try:
+        message.send()
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = "; ".join(f"{code} {reason.decode(errors='replace')}" for code, reason in exc.recipients.values())
+        raise DeliveryError(f"The mail server refused the address: {codes}.") from exc
+    except smtplib.SMTPResponseException as exc:
+        raise DeliveryError(f"The mail server refused the message: {exc.smtp_code} {_text(exc.smtp_error)}.") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise DeliveryError(f"The mail server could not be reached: {reason}.") from exc
+    return text
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def send_sms(reminder: Reminder, body: str) -> str:
+    client = reminder.client
+    if not client.phone:
+        raise DeliveryError("The client has no phone number on file.")
+    text = f"{body}\nStop SMS: {unsubscribe_url(client.pk, ReminderChannel.SMS)}"
+    try:
+        sms_backend().send(client.phone, text)
+    except SmsError as exc:
+        raise DeliveryError(str(exc)) from exc
+    return text
+
+
+def deliver(reminder: Reminder) -> str:
+    """Send the client's message; returns the text as sent."""
+    subject, body = compose(reminder)
+    if reminder.channel == ReminderChannel.EMAIL:
+        return send_email(reminder, subject, body)
+    if reminder.channel == ReminderChannel.SMS:
+        return send_sms(reminder, body)
+    raise DeliveryError(f"A {reminder.get_channel_display().lower()} is not sent by the worker.")

@@ -1,0 +1,314 @@
+"""Reminders from the rules, set-based and idempotent.
+
+For each active rule one query finds what needs a reminder and has none yet
+(an anti-join on the rule), the due times come from `rules` (plain values),
+and the rows are written with bulk_create(ignore_conflicts=True) on the unique
+`key`: running this twice, or in two workers at once, creates nothing new.
+Reminders that are no longer needed (a session cancelled, a maintenance
+session booked, a new screening) are cancelled with one UPDATE per kind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
+
+from sessions_app.models import (
+    NOT_KEPT,
+    PlanStatus,
+    Reminder,
+    ReminderKind,
+    ReminderRule,
+    ReminderStatus,
+    Screening,
+    SessionStatus,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
+from sessions_app.services import booking
+
+BATCH = 500
+# Sessions with one of these statuses are still to come.
+AHEAD = (SessionStatus.BOOKED, SessionStatus.CONFIRMED, SessionStatus.ARRIVED)
+# Reminders that may still go out: waiting, or failed with a retry planned.
+OPEN = Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.FAILED, next_attempt_at__isnull=False)
+# A key with "#" belongs to a reminder set aside (sent before its session moved).
+SET_ASIDE = "#"
+
+
+def clinic_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One thing a rule reminds about, with the client's wishes."""
+
+    client_id: int
+    plan_id: int | None
+    session_id: int | None
+    screening_id: int | None
+    anchor: dt.datetime | dt.date
+    preferred: str
+    consent_email: bool
+    consent_sms: bool
+
+
+_CLIENT = ("preferred_channel", "consent_email", "consent_sms")
+
+
+def _span(rule: ReminderRule) -> dt.timedelta:
+    """How far after its anchor a rule's reminder can fall, plus a day's margin."""
+    amount = dt.timedelta(**{rule.unit: rule.amount}) if rule.direction == "after" else dt.timedelta()
+    return amount + dt.timedelta(days=1)
+
+
+def _no_reminder(rule: ReminderRule, **subject) -> Exists:
+    """The anti-join: nothing of this rule about this subject yet."""
+    return Exists(Reminder.objects.filter(rule=rule, **subject).exclude(key__contains=SET_ASIDE))
+
+
+def _upcoming(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
+    rows = (
+        TreatmentSession.objects.filter(
+            status__in=booking.MOVABLE, starts_at__gt=now, plan__client__archived_at__isnull=True
+        )
+        .filter(~_no_reminder(rule, session=OuterRef("pk")))
+        .values_list("pk", "plan_id", "plan__client_id", "starts_at", *(f"plan__client__{f}" for f in _CLIENT))
+    )
+    for pk, plan_id, client_id, starts_at, *wishes in rows.iterator(chunk_size=2000):
+        yield Target(client_id, plan_id, pk, None, starts_at, *wishes)
+
+
+def _aftercare(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
+    rows = (
+        TreatmentSession.objects.filter(
+            status=SessionStatus.COMPLETED,
+            completed_at__gte=since - _span(rule),
+            plan__client__archived_at__isnull=True,
+        )
+        .filter(~_no_reminder(rule, session=OuterRef("pk")))
+        .values_list("pk", "plan_id", "plan__client_id", "completed_at", *(f"plan__client__{f}" for f in _CLIENT))
+    )
+    for pk, plan_id, client_id, completed_at, *wishes in rows.iterator(chunk_size=2000):
+        yield Target(client_id, plan_id, pk, None, completed_at, *wishes)
+
+
+def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime):
+    """Plans in `status` with nothing booked ahead, annotated with their last
+    completed session (`last_id`, `last_start`), which has no reminder of this
+    rule yet."""
+    ahead = TreatmentSession.objects.filter(plan=OuterRef("pk"), status__in=AHEAD)
+    last = TreatmentSession.objects.filter(plan=OuterRef("pk"), status=SessionStatus.COMPLETED).order_by(
+        "-starts_at", "-pk"
+    )
+    return (
+        TreatmentPlan.objects.filter(status=status, client__archived_at__isnull=True)
+        .exclude(Exists(ahead))
+        .annotate(last_id=Subquery(last.values("pk")[:1]), last_start=Subquery(last.values("starts_at")[:1]))
+        .filter(last_start__gte=earliest)
+        .filter(~_no_reminder(rule, session=OuterRef("last_id")))
+    )
+
+
+def _next_unbooked(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
+    kept = (
+        TreatmentSession.objects.filter(plan=OuterRef("pk"), is_maintenance=False)
+        .exclude(status__in=NOT_KEPT)
+        .order_by()
+        .values("plan")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        _plans_waiting(PlanStatus.ACTIVE, rule, since - _span(rule))
+        .annotate(kept=Coalesce(Subquery(kept), 0))
+        .filter(kept__lt=F("sessions_planned"))
+        .values_list("pk", "client_id", "last_id", "last_start", *(f"client__{f}" for f in _CLIENT))
+    )
+    for pk, client_id, last_id, last_start, *wishes in rows.iterator(chunk_size=2000):
+        yield Target(client_id, pk, last_id, None, last_start, *wishes)
+
+
+def _maintenance(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
+    longest = (
+        TreatmentPlan.objects.filter(status=PlanStatus.MAINTENANCE).aggregate(m=Max("maintenance_interval_days"))["m"]
+        or 0
+    )
+    plans = (
+        _plans_waiting(PlanStatus.MAINTENANCE, rule, since - _span(rule) - dt.timedelta(days=longest))
+        .filter(maintenance_interval_days__isnull=False)
+        .select_related("client")
+        .only("pk", "maintenance_interval_days", *(f"client__{f}" for f in _CLIENT))
+    )
+    for plan in plans.iterator(chunk_size=2000):
+        due_on = booking.maintenance_due_on(plan, plan.last_start)
+        yield Target(plan.client_id, plan.pk, plan.last_id, None, due_on, *(getattr(plan.client, f) for f in _CLIENT))
+
+
+def _screening(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
+    months = settings.CLINIC_SCREENING_MAX_AGE_MONTHS
+    latest = Screening.objects.filter(client=OuterRef("client")).order_by("-screened_at", "-pk").values("pk")[:1]
+    in_treatment = TreatmentPlan.objects.filter(
+        client=OuterRef("client"), status__in=(PlanStatus.ACTIVE, PlanStatus.MAINTENANCE)
+    )
+    # A month is at most 31 days: a loose bound here, the exact date below.
+    earliest = since - _span(rule) - dt.timedelta(days=31 * months + 3)
+    rows = (
+        Screening.objects.filter(pk=Subquery(latest), screened_at__gte=earliest, client__archived_at__isnull=True)
+        .filter(Exists(in_treatment))
+        .filter(~_no_reminder(rule, screening=OuterRef("pk")))
+        .values_list("pk", "client_id", "screened_at", *(f"client__{f}" for f in _CLIENT))
+    )
+    tz = clinic_tz()
+    for pk, client_id, screened_at, *wishes in rows.iterator(chunk_size=2000):
+        expires = screening_expires_on(screened_at.astimezone(tz).date(), months)
+        yield Target(client_id, None, None, pk, expires, *wishes)
+
+
+CANDIDATES = {
+    ReminderKind.UPCOMING_SESSION: _upcoming,
+    ReminderKind.AFTERCARE_CHECK: _aftercare,
+    ReminderKind.NEXT_SESSION_UNBOOKED: _next_unbooked,
+    ReminderKind.MAINTENANCE_DUE: _maintenance,
+    ReminderKind.SCREENING_RENEWAL: _screening,
+}
+
+
+def reminders_for(rule: ReminderRule, targets: Iterable[Target], *, since: dt.datetime) -> Iterator[Reminder]:
+    """The reminders a rule makes for its targets (plain values in, unsaved
+    rows out); none that fell due before `since`."""
+    tz = clinic_tz()
+    for t in targets:
+        due = due_at(t.anchor, rule.offset, tz)
+        if due < since:
+            continue
+        subject, subject_id = ("screening", t.screening_id) if t.screening_id else ("session", t.session_id)
+        channels = rule.channels_for(preferred=t.preferred, consent_email=t.consent_email, consent_sms=t.consent_sms)
+        for slot, channel in channels.items():
+            yield Reminder(
+                client_id=t.client_id,
+                plan_id=t.plan_id,
+                session_id=t.session_id,
+                screening_id=t.screening_id,
+                rule=rule,
+                kind=rule.kind,
+                channel=channel,
+                key=reminder_key(rule.kind, slot, rule.pk, subject, subject_id),
+                due_at=due,
+            )
+
+
+def reminders_generate(*, now: dt.datetime) -> int:
+    """Create the reminders every active rule calls for that do not exist yet.
+    Returns how many rows were offered to the database (a concurrent worker
+    may have written some of them first: those are skipped)."""
+    since = now - dt.timedelta(days=settings.CLINIC_REMINDER_CATCH_UP_DAYS)
+    offered = 0
+    for rule in ReminderRule.objects.filter(active=True):
+        rows = list(reminders_for(rule, CANDIDATES[rule.kind](rule, now, since), since=since))
+        Reminder.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
+        offered += len(rows)
+    return offered
+
+
+def _kept_after_anchor() -> Exists:
+    """A session of the reminder's plan, kept or still to come, after the one
+    the reminder counts from: the client came back or booked."""
+    return Exists(
+        TreatmentSession.objects.filter(plan=OuterRef("plan"), starts_at__gt=OuterRef("session__starts_at")).exclude(
+            status__in=NOT_KEPT
+        )
+    )
+
+
+def obsolete(now: dt.datetime) -> dict[str, tuple[Q, str]]:
+    """For each kind: which of its reminders are no longer needed, and why."""
+    return {
+        ReminderKind.UPCOMING_SESSION: (
+            ~Q(session__status__in=booking.MOVABLE) | Q(session__starts_at__lte=now),
+            "the session was cancelled or has begun",
+        ),
+        ReminderKind.AFTERCARE_CHECK: (~Q(session__status=SessionStatus.COMPLETED), "the session is not completed"),
+        ReminderKind.NEXT_SESSION_UNBOOKED: (
+            ~Q(plan__status=PlanStatus.ACTIVE) | _kept_after_anchor(),
+            "the next session is booked, or the plan is no longer active",
+        ),
+        ReminderKind.MAINTENANCE_DUE: (
+            ~Q(plan__status=PlanStatus.MAINTENANCE) | _kept_after_anchor(),
+            "a maintenance session is booked, or the plan is no longer in maintenance",
+        ),
+        ReminderKind.SCREENING_RENEWAL: (
+            Exists(
+                Screening.objects.filter(client=OuterRef("client"), screened_at__gt=OuterRef("screening__screened_at"))
+            ),
+            "the client was screened again",
+        ),
+    }
+
+
+ARCHIVED = (Q(client__archived_at__isnull=False), "the client is archived")
+
+
+def obsolete_reason(reminder_id: int, kind: str, now: dt.datetime) -> str | None:
+    """Why this reminder is no longer needed, or None: two small queries."""
+    for condition, why in (obsolete(now).get(kind, (Q(pk__in=[]), "")), ARCHIVED):
+        if Reminder.objects.filter(pk=reminder_id).filter(condition).exists():
+            return why
+    return None
+
+
+def reminders_cancel_obsolete(*, now: dt.datetime) -> int:
+    """Cancel the open reminders no longer needed, each with its reason: one
+    UPDATE per kind."""
+    cancelled = 0
+    for kind, (condition, why) in [*obsolete(now).items(), (None, ARCHIVED)]:
+        rows = Reminder.objects.filter(OPEN).filter(condition)
+        if kind:
+            rows = rows.filter(kind=kind)
+        cancelled += rows.update(status=ReminderStatus.CANCELLED, next_attempt_at=None, last_error=f"Not sent: {why}.")
+    return cancelled
+
+
+def reminders_follow_sessions(*, session_ids: Iterable[int]) -> None:
+    """Keep the reminders of these sessions in step after a move or a status
+    change; booking calls this inside its transaction.
+
+    Open upcoming-session reminders of a session no longer booked or confirmed
+    are cancelled; those of a moved session take the due time their rule gives
+    for the new start. A reminder already sent for the old time is set aside
+    (its key marked), so the next generation sends one for the new time."""
+    ids = list(session_ids)
+    upcoming = Reminder.objects.filter(session_id__in=ids, kind=ReminderKind.UPCOMING_SESSION)
+    # One query for the statuses, and an UPDATE only for those present (none after a move).
+    called_off = TreatmentSession.objects.filter(pk__in=ids).exclude(status__in=booking.MOVABLE)
+    for status in set(called_off.values_list("status", flat=True)):
+        upcoming.filter(OPEN, session__status=status).update(
+            status=ReminderStatus.CANCELLED,
+            next_attempt_at=None,
+            last_error=f"Not sent: the session is {SessionStatus(status).label.lower()}.",
+        )
+    tz = clinic_tz()
+    moved, set_aside = [], []
+    for reminder in upcoming.filter(session__status__in=booking.MOVABLE, rule__isnull=False).select_related(
+        "rule", "session"
+    ):
+        due = due_at(reminder.session.starts_at, reminder.rule.offset, tz)
+        if reminder.due_at == due:
+            continue
+        if reminder.status == ReminderStatus.SENT:
+            set_aside.append(reminder.pk)
+        elif reminder.status in (ReminderStatus.PENDING, ReminderStatus.FAILED):
+            reminder.due_at = due
+            moved.append(reminder)
+    Reminder.objects.bulk_update(moved, ["due_at"], batch_size=BATCH)
+    Reminder.objects.filter(pk__in=set_aside).update(
+        key=Concat(F("key"), Value(SET_ASIDE), Cast("pk", CharField()), output_field=CharField())
+    )

@@ -1,0 +1,163 @@
+"""When a reminder is due, by which channel, and when to try again: plain
+values in, plain values out, no ORM. `generate` and `worker` ask these; the
+tests check them without a database, time zones and daylight saving included.
+
+Every moment returned is an aware datetime in UTC: Python compares and
+subtracts datetimes that share one tzinfo on the wall clock, which gains or
+loses an hour across a daylight-saving change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from sessions_app.clearance import months_before
+from sessions_app.scheduling import add_interval, local_datetime
+
+
+class Unit(StrEnum):
+    HOURS = "hours"
+    DAYS = "days"
+
+
+class Direction(StrEnum):
+    BEFORE = "before"
+    AFTER = "after"
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A rule's timing: `amount` hours or days before or after what the
+    reminder is about. Offsets in days land at `at`, on the clinic's clock."""
+
+    amount: int
+    unit: Unit | str
+    direction: Direction | str
+    at: dt.time = dt.time(10, 0)
+
+
+def wall_clock(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
+    """The moment `time` happens on `day` in `tz`, in UTC. In the hour the clock
+    skips when daylight saving starts, the same time an hour later."""
+    moment = local_datetime(day, time, tz)
+    if moment is None:
+        later = (dt.datetime.combine(day, time) + dt.timedelta(hours=1)).time()
+        moment = local_datetime(day, later, tz)
+    assert moment is not None
+    return moment
+
+
+def due_at(anchor: dt.datetime | dt.date, offset: Offset, tz: ZoneInfo) -> dt.datetime:
+    """When a reminder about `anchor` is due.
+
+    Hours are elapsed time: "24 hours before" a session at 10:00 on the Monday
+    after the clocks go forward is 09:00 on the Sunday, wall clock. Days are
+    calendar days in the clinic's time zone: "2 days after" a session on
+    Saturday is Monday at `offset.at`, whatever the clocks did in between. A
+    date anchor (a maintenance date) counts hours from `offset.at` on that day.
+    """
+    sign = -1 if Direction(offset.direction) == Direction.BEFORE else 1
+    if Unit(offset.unit) == Unit.HOURS:
+        moment = anchor if isinstance(anchor, dt.datetime) else wall_clock(anchor, offset.at, tz)
+        return moment.astimezone(dt.UTC) + sign * dt.timedelta(hours=offset.amount)
+    day = anchor.astimezone(tz).date() if isinstance(anchor, dt.datetime) else anchor
+    return wall_clock(day + dt.timedelta(days=sign * offset.amount), offset.at, tz)
+
+
+def next_series_date(last_session_start: dt.datetime, interval_days: int, tz: ZoneInfo) -> dt.date:
+    """The day the next session of a series is due: the plan's interval after
+    the last session, in the clinic's calendar."""
+    return last_session_start.astimezone(tz).date() + dt.timedelta(days=interval_days)
+
+
+def screening_expires_on(screened_on: dt.date, max_age_months: int) -> dt.date:
+    """The first day on which `sessions_app.clearance` finds the screening too
+    old (it asks `months_before(today, months) >= screened_on`): about
+    `max_age_months` after it, a day or three later when the month is short."""
+    day = add_interval(screened_on, max_age_months, "months")
+    while months_before(day, max_age_months) < screened_on:
+        day += dt.timedelta(days=1)
+    return day
+
+
+# The two reminders a rule may make for one thing: the client's message (or the
+# call that replaces it) and a call task for staff.
+MESSAGE, CALL_TASK = "message", "call"
+
+
+def reminder_channels(
+    *,
+    email: bool,
+    sms: bool,
+    call: bool,
+    preferred: str,
+    consent_email: bool,
+    consent_sms: bool,
+) -> dict[str, str]:
+    """Which reminders a rule with these channels makes for this client, as
+    {slot: channel}. The client's message goes by their preferred channel when
+    they agreed to it and the rule offers it, else by another channel they
+    agreed to; a client who prefers a phone call, or agreed to no channel the
+    rule offers, gets a staff call instead (once, when the rule already has
+    one). Never an email or SMS without the client's agreement."""
+    made: dict[str, str] = {}
+    if email or sms:
+        offered = [ch for ch, ok in (("email", email and consent_email), ("sms", sms and consent_sms)) if ok]
+        message = "call"
+        if preferred != "phone" and offered:
+            message = preferred if preferred in offered else offered[0]
+        if not (message == "call" and call):
+            made[MESSAGE] = message
+    if call:
+        made[CALL_TASK] = "call"
+    return made
+
+
+def reminder_key(kind: str, slot: str, rule_id: int, subject: str, subject_id: int) -> str:
+    """What a reminder is about, unique: the generator, seed_demo and the
+    migration all build keys here, so running any of them again adds nothing."""
+    return f"{kind}:{slot}:rule={rule_id}:{subject}={subject_id}"
+
+
+def retry_delay(attempts: int, base_seconds: int, max_seconds: int) -> dt.timedelta:
+    """How long to wait after the `attempts`-th failed try: doubling from
+    `base_seconds`, never more than `max_seconds`."""
+    return dt.timedelta(seconds=min(max_seconds, base_seconds * 2 ** max(0, attempts - 1)))
+
+
+def in_quiet_hours(moment: dt.datetime, quiet: tuple[dt.time, dt.time] | None, tz: ZoneInfo) -> bool:
+    """Whether `moment` falls in the quiet hours (start included, end not), on
+    the clinic's clock; a window may run past midnight (21:00 to 08:00)."""
+    if quiet is None:
+        return False
+    start, end = quiet
+    now = moment.astimezone(tz).time()
+    if start <= end:
+        return start <= now < end
+    return now >= start or now < end
+
+
+def describe_offset(offset: Offset, kind_anchor: str) -> str:
+    """ "24 hours before the session", "2 days after the session, at 10:00"."""
+    amount, unit = offset.amount, Unit(offset.unit)
+    if amount == 0:
+        when = "on the day of" if unit == Unit.DAYS else "at"
+    else:
+        name = unit.value if amount != 1 else unit.value[:-1]
+        when = f"{amount} {name} {Direction(offset.direction).value}"
+    text = f"{when} {kind_anchor}"
+    return f"{text}, at {offset.at:%H:%M}" if unit == Unit.DAYS else text
+
+
+# What each kind's offset counts from, as the admin and the README say it.
+ANCHORS: Mapping[str, str] = {
+    "upcoming_session": "the session",
+    "aftercare_check": "the completed session",
+    "next_session_unbooked": "the last session, when the next is not booked",
+    "maintenance_due": "the maintenance date",
+    "screening_renewal": "the screening's end of validity",
+}

@@ -1,0 +1,165 @@
+"""Reception's call list: today's aftercare calls and overdue maintenance
+recalls, outcomes that close or keep a call, "booked" on to booking, a
+reported side effect on to its form (only for staff who may record one), and a
+query count that does not grow with the calls."""
+
+import datetime as dt
+import itertools
+
+import pytest
+from django.utils import timezone
+
+from sessions_app.models import CallOutcome, PlanStatus, Reminder, ReminderStatus, Role
+from sessions_app.reminders.calls import CallClosed, reminder_record_call
+from sessions_app.reminders.generate import reminders_generate
+
+from .factories import complete, make_client, make_plan, make_rule, make_session, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def now():
+    return timezone.now()
+
+
+def aftercare_call(name="Camille Durand", days_ago=2):
+    """A session completed `days_ago` days ago and its aftercare call, due today."""
+    first, last = name.split(" ", 1)
+    make_rule("aftercare_check", amount=days_ago, by_email=False, by_call=True, send_time=dt.time(0, 0))
+    client = make_client(first_name=first, last_name=last)
+    session = complete(make_session(make_plan(client), starts_at=now() - dt.timedelta(days=days_ago)))
+    reminders_generate(now=now())
+    return Reminder.objects.get(session=session, channel="call")
+
+
+def maintenance_recall(days_overdue=10):
+    make_rule("maintenance_due", amount=7, direction="after", by_email=False, by_call=True)
+    plan = make_plan(status=PlanStatus.MAINTENANCE, maintenance_interval_days=60)
+    complete(make_session(plan, starts_at=now() - dt.timedelta(days=60 + days_overdue)))
+    reminders_generate(now=now())
+    return Reminder.objects.get(plan=plan, channel="call")
+
+
+def signed_in(client, role):
+    user = make_user(role)
+    client.force_login(user)
+    return user
+
+
+def test_reception_sees_todays_aftercare_calls_and_overdue_recalls(client):
+    signed_in(client, Role.RECEPTION)
+    call = aftercare_call()
+    recall = maintenance_recall()
+    make_rule("maintenance_due", amount=30, direction="after", by_email=False, by_call=True)
+    not_yet = make_plan(status=PlanStatus.MAINTENANCE, maintenance_interval_days=60)
+    complete(make_session(not_yet, starts_at=now() - dt.timedelta(days=61)))
+    reminders_generate(now=now())
+    response = client.get("/calls/")
+    assert response.status_code == 200
+    calls = response.context["calls"]
+    assert calls.aftercare == [call]
+    assert calls.maintenance == [recall]
+    assert not_yet.client.full_name not in response.content.decode()
+    page = response.content.decode()
+    assert "Camille Durand" in page and f'href="tel:{call.client.phone.replace(" ", "")}"' in page
+    assert "Side effect reported" not in page, "reception may not record side effects"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "closed"),
+    [("reached", "sent", True), ("declined", "sent", True), ("no_answer", "pending", False)],
+)
+def test_an_outcome_closes_the_call_except_no_answer(client, outcome, status, closed):
+    user = signed_in(client, Role.RECEPTION)
+    call = aftercare_call()
+    response = client.post(f"/calls/{call.pk}/{outcome}/")
+    assert response.status_code == 302 and response["Location"] == "/calls/"
+    call.refresh_from_db()
+    assert (call.status, call.call_outcome, call.handled_by, call.attempts) == (status, outcome, user, 1)
+    on_list = client.get("/calls/").context["calls"].aftercare
+    assert (call not in on_list) is closed
+
+
+def test_booked_goes_on_to_booking_for_the_client(client):
+    signed_in(client, Role.RECEPTION)
+    recall = maintenance_recall()
+    response = client.post(f"/calls/{recall.pk}/booked/")
+    assert response["Location"] == f"/book/?client={recall.client_id}"
+    recall.refresh_from_db()
+    assert (recall.status, recall.call_outcome) == ("sent", "booked")
+
+
+def test_a_side_effect_reported_on_a_call_opens_its_form_for_a_practitioner(client):
+    signed_in(client, Role.PRACTITIONER)
+    call = aftercare_call()
+    assert "Side effect reported" in client.get("/calls/").content.decode()
+    response = client.post(f"/calls/{call.pk}/side_effect/")
+    assert response["Location"] == f"/clients/{call.client_id}/side-effects/new/?next=/calls/&session={call.session_id}"
+    form = client.get(response["Location"])
+    assert form.status_code == 200
+    assert form.context["form"].initial["session"] == call.session_id
+    call.refresh_from_db()
+    assert (call.status, call.call_outcome) == ("sent", "reached")
+
+
+def test_reception_cannot_take_the_side_effect_route(client):
+    signed_in(client, Role.RECEPTION)
+    call = aftercare_call()
+    assert client.post(f"/calls/{call.pk}/side_effect/").status_code == 403
+    call.refresh_from_db()
+    assert call.status == "pending"
+
+
+def test_unanswered_calls_give_up_after_the_attempt_limit(settings):
+    settings.CLINIC_REMINDER_MAX_ATTEMPTS = 2
+    user = make_user(Role.RECEPTION)
+    call = aftercare_call()
+    reminder_record_call(reminder_id=call.pk, outcome=CallOutcome.NO_ANSWER, user=user)
+    call = reminder_record_call(reminder_id=call.pk, outcome=CallOutcome.NO_ANSWER, user=user)
+    assert (call.status, call.last_error) == (ReminderStatus.FAILED, "No answer after 2 calls.")
+    with pytest.raises(CallClosed, match="already closed"):
+        reminder_record_call(reminder_id=call.pk, outcome=CallOutcome.REACHED, user=user)
+
+
+def test_two_receptionists_recording_the_same_call(client):
+    first = make_user(Role.RECEPTION, first_name="Julie", last_name="Marchand")
+    call = aftercare_call()
+    reminder_record_call(reminder_id=call.pk, outcome=CallOutcome.REACHED, user=first)
+    signed_in(client, Role.RECEPTION)
+    response = client.post(f"/calls/{call.pk}/declined/", follow=True)
+    assert "This call was already closed by Julie Marchand: Reached." in response.content.decode()
+    call.refresh_from_db()
+    assert call.call_outcome == "reached"
+
+
+def test_the_call_list_needs_the_permission(client):
+    assert client.get("/calls/").status_code == 302  # signed out: to the login page
+    nobody = make_user()
+    client.force_login(nobody)
+    assert client.get("/calls/").status_code == 403
+    assert client.post("/calls/1/reached/").status_code == 403
+
+
+def test_the_call_list_query_count_does_not_grow_with_calls(client, django_assert_num_queries):
+    signed_in(client, Role.RECEPTION)
+    make_rule("aftercare_check", amount=1, by_email=False, by_call=True, send_time=dt.time(0, 0))
+    practitioner = make_user(Role.PRACTITIONER)
+
+    hours = itertools.count()
+
+    def add_calls(n):
+        for _ in range(n):
+            # One practitioner: an hour apart, not overlapping.
+            start = now() - dt.timedelta(days=1, hours=next(hours))
+            complete(make_session(make_plan(practitioner=practitioner), starts_at=start))
+        reminders_generate(now=now())
+
+    add_calls(1)
+    # session, user, user's permissions, group permissions, role names (navigation),
+    # the count of open calls, the calls with client, session, practitioner and plan.
+    with django_assert_num_queries(7):
+        client.get("/calls/")
+    add_calls(15)
+    with django_assert_num_queries(7):
+        response = client.get("/calls/")
+    assert len(response.context["calls"].aftercare) == 16

@@ -1,0 +1,239 @@
+"""Generation from the rules: each kind at its due time, the client's consent
+and preference, idempotence, catch-up, and reminders that follow their
+session when reception moves or cancels it."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from sessions_app.models import (
+    Channel,
+    PlanStatus,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderRule,
+    ReminderStatus,
+    SessionStatus,
+)
+from sessions_app.reminders.generate import reminders_cancel_obsolete, reminders_generate
+from sessions_app.reminders.rules import due_at, screening_expires_on
+from sessions_app.services import booking
+
+from .factories import complete, make_client, make_plan, make_rule, make_screening, make_session
+
+pytestmark = pytest.mark.django_db
+TZ = ZoneInfo(settings.TIME_ZONE)
+
+
+def now() -> dt.datetime:
+    return timezone.now().replace(microsecond=0)
+
+
+def reminders(**filters):
+    return list(Reminder.objects.filter(**filters).order_by("key").values_list("kind", "channel", "due_at", "status"))
+
+
+def test_upcoming_session_reminder_is_due_its_offset_before_by_the_clients_channel():
+    rule = make_rule("upcoming_session", amount=24, unit="hours", by_sms=True)
+    client = make_client(preferred_channel=Channel.SMS, consent_email=True, consent_sms=True)
+    session = make_session(make_plan(client), starts_at=now() + dt.timedelta(days=3))
+    assert reminders_generate(now=now()) == 1
+    reminder = Reminder.objects.get()
+    assert (reminder.kind, reminder.channel, reminder.rule, reminder.session) == (
+        "upcoming_session",
+        "sms",
+        rule,
+        session,
+    )
+    assert reminder.due_at == session.starts_at - dt.timedelta(hours=24)
+    assert reminder.status == ReminderStatus.PENDING
+
+
+def test_aftercare_makes_the_clients_message_and_a_call_task():
+    make_rule("aftercare_check", amount=2, unit="days", by_call=True)
+    started = now() - dt.timedelta(days=1)
+    session = complete(make_session(make_plan(make_client(consent_email=True)), starts_at=started))
+    reminders_generate(now=now())
+    due = due_at(session.completed_at, ReminderRule.objects.get(active=True).offset, TZ)
+    assert reminders() == [
+        ("aftercare_check", "call", due, "pending"),
+        ("aftercare_check", "email", due, "pending"),
+    ]
+    assert timezone.localtime(due).time() == dt.time(10, 0)
+    assert timezone.localtime(due).date() == timezone.localtime(session.completed_at).date() + dt.timedelta(days=2)
+
+
+def test_next_series_session_not_booked():
+    make_rule("next_session_unbooked", amount=2)
+    plan = make_plan(sessions_planned=6, interval_days=14)
+    complete(make_session(plan, starts_at=now() - dt.timedelta(days=20)))
+    last = complete(make_session(plan, starts_at=now() - dt.timedelta(days=3)))
+    reminders_generate(now=now())
+    [reminder] = Reminder.objects.all()
+    assert (reminder.kind, reminder.plan, reminder.session) == ("next_session_unbooked", plan, last)
+    assert reminder.due_at == due_at(last.starts_at, ReminderRule.objects.get(active=True).offset, TZ)
+    # Booking the next session makes it unnecessary.
+    make_session(plan, starts_at=now() + dt.timedelta(days=5))
+    assert reminders_cancel_obsolete(now=now()) == 1
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.CANCELLED
+    assert reminder.last_error == "Not sent: the next session is booked, or the plan is no longer active."
+
+
+def test_maintenance_due_counts_from_the_plans_maintenance_date():
+    make_rule("maintenance_due", amount=14, direction="before")
+    plan = make_plan(maintenance_interval_days=90, status=PlanStatus.MAINTENANCE)
+    last = complete(make_session(plan, starts_at=now() - dt.timedelta(days=80)))
+    reminders_generate(now=now())
+    [reminder] = Reminder.objects.all()
+    maintenance_on = booking.maintenance_due_on(plan, last.starts_at)
+    assert maintenance_on == timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
+    assert timezone.localtime(reminder.due_at) == dt.datetime.combine(
+        maintenance_on - dt.timedelta(days=14), dt.time(10), tzinfo=TZ
+    )
+
+
+def test_screening_renewal_before_the_screening_runs_out():
+    make_rule("screening_renewal", amount=30, direction="before")
+    plan = make_plan()
+    screening = make_screening(plan.client, days_ago=340)
+    reminders_generate(now=now())
+    [reminder] = Reminder.objects.all()
+    expires = screening_expires_on(timezone.localtime(screening.screened_at).date(), 12)
+    assert reminder.screening == screening
+    assert timezone.localtime(reminder.due_at) == dt.datetime.combine(
+        expires - dt.timedelta(days=30), dt.time(10), tzinfo=TZ
+    )
+    # A new screening makes it unnecessary.
+    make_screening(plan.client, days_ago=0)
+    reminders_cancel_obsolete(now=now())
+    assert Reminder.objects.get().status == ReminderStatus.CANCELLED
+
+
+def test_running_twice_creates_nothing_new_with_the_default_rules():
+    ReminderRule.objects.update(active=True)
+    soon = make_session(starts_at=now() + dt.timedelta(days=2))
+    complete(make_session(starts_at=now() - dt.timedelta(days=1)))
+    maintenance = make_plan(status=PlanStatus.MAINTENANCE, maintenance_interval_days=60)
+    complete(make_session(maintenance, starts_at=now() - dt.timedelta(days=50)))
+    make_screening(soon.plan.client, days_ago=340)
+    first = reminders_generate(now=now())
+    rows = set(Reminder.objects.values_list("key", "channel", "due_at"))
+    assert first == len(rows) >= 6
+    assert {kind for (kind,) in Reminder.objects.values_list("kind")} == set(ReminderKind.values)
+    assert reminders_generate(now=now()) == 0
+    assert set(Reminder.objects.values_list("key", "channel", "due_at")) == rows
+
+
+def test_generation_is_a_fixed_number_of_queries_whatever_the_sessions():
+    make_rule("upcoming_session", amount=24, unit="hours")
+    for i in range(3):
+        make_session(starts_at=now() + dt.timedelta(days=2, hours=i))
+    with CaptureQueriesContext(connection) as few:
+        reminders_generate(now=now())
+    Reminder.objects.all().delete()
+    for i in range(30):
+        make_session(starts_at=now() + dt.timedelta(days=4, hours=i))
+    with CaptureQueriesContext(connection) as many:
+        assert reminders_generate(now=now()) == 33
+    # rules, the candidate sessions, one INSERT (a batch holds 500).
+    assert len(few) == len(many) <= 4
+
+
+@pytest.mark.parametrize(
+    ("preferred", "consent_email", "consent_sms", "channel"),
+    [
+        (Channel.EMAIL, True, True, "email"),
+        (Channel.EMAIL, False, True, "sms"),
+        (Channel.SMS, True, False, "email"),
+        (Channel.EMAIL, False, False, "call"),
+        (Channel.PHONE, True, True, "call"),
+    ],
+)
+def test_consent_and_preference_choose_the_channel(preferred, consent_email, consent_sms, channel):
+    make_rule("upcoming_session", amount=24, unit="hours", by_sms=True)
+    client = make_client(preferred_channel=preferred, consent_email=consent_email, consent_sms=consent_sms)
+    make_session(make_plan(client), starts_at=now() + dt.timedelta(days=3))
+    reminders_generate(now=now())
+    assert list(Reminder.objects.values_list("channel", flat=True)) == [channel]
+
+
+def test_what_fell_due_beyond_the_catch_up_window_is_not_created():
+    make_rule("aftercare_check", amount=2)
+    days = settings.CLINIC_REMINDER_CATCH_UP_DAYS
+    complete(make_session(starts_at=now() - dt.timedelta(days=days + 3)))  # due days + 1 ago
+    recent = complete(make_session(starts_at=now() - dt.timedelta(days=days)))  # due days - 2 ago
+    reminders_generate(now=now())
+    assert list(Reminder.objects.values_list("session", flat=True)) == [recent.pk]
+
+
+def test_archived_clients_get_no_reminders():
+    make_rule("upcoming_session", amount=24, unit="hours")
+    session = make_session(starts_at=now() + dt.timedelta(days=3))
+    client = session.plan.client
+    client.archived_at = now()
+    client.save()
+    assert reminders_generate(now=now()) == 0
+
+
+# --- Reminders follow their session ----------------------------------------------------
+
+
+def test_moving_a_session_moves_its_pending_reminder():
+    rule = make_rule("upcoming_session", amount=24, unit="hours")
+    session = make_session(starts_at=now() + dt.timedelta(days=3))
+    reminders_generate(now=now())
+    new_start = session.starts_at + dt.timedelta(days=2, hours=1)
+    moves, _ = booking.move_preview(session=session, new_start=new_start, shift_later=False)
+    booking.session_move(moves=moves)
+    session.refresh_from_db()
+    reminder = Reminder.objects.get()
+    assert reminder.due_at == due_at(session.starts_at, rule.offset, TZ) == session.starts_at - dt.timedelta(hours=24)
+    assert reminders_generate(now=now()) == 0
+
+
+def test_a_reminder_sent_before_the_session_moved_is_sent_again_for_the_new_time():
+    make_rule("upcoming_session", amount=24, unit="hours")
+    session = make_session(starts_at=now() + dt.timedelta(hours=20))
+    reminders_generate(now=now())
+    Reminder.objects.update(status=ReminderStatus.SENT, sent_at=now(), claimed_at=now())
+    moves, _ = booking.move_preview(
+        session=session, new_start=session.starts_at + dt.timedelta(days=7), shift_later=False
+    )
+    booking.session_move(moves=moves)
+    assert reminders_generate(now=now()) == 1
+    sent, new = Reminder.objects.order_by("pk")
+    assert sent.status == ReminderStatus.SENT and "#" in sent.key
+    assert new.status == ReminderStatus.PENDING
+    assert new.due_at == moves[0].start - dt.timedelta(hours=24)
+
+
+@pytest.mark.parametrize(("action", "label"), [("cancel", "cancelled"), ("no_show", "no-show")])
+def test_cancelling_a_session_cancels_its_pending_reminders(action, label):
+    make_rule("upcoming_session", amount=24, unit="hours", by_call=True)
+    session = make_session(starts_at=now() + dt.timedelta(days=3))
+    other = make_session(starts_at=now() + dt.timedelta(days=4))
+    reminders_generate(now=now())
+    booking.session_set_status(session_id=session.pk, action=action)
+    assert set(Reminder.objects.filter(session=session).values_list("status", "last_error")) == {
+        ("cancelled", f"Not sent: the session is {label}.")
+    }
+    assert set(Reminder.objects.filter(session=other).values_list("status", flat=True)) == {"pending"}
+    assert reminders_generate(now=now()) == 0
+
+
+def test_a_session_booked_after_its_maintenance_recall_cancels_the_recall():
+    make_rule("maintenance_due", amount=7, direction="after", by_email=False, by_call=True, subject="")
+    plan = make_plan(status=PlanStatus.MAINTENANCE, maintenance_interval_days=60)
+    complete(make_session(plan, starts_at=now() - dt.timedelta(days=64)))
+    reminders_generate(now=now())
+    assert list(Reminder.objects.values_list("channel", "status")) == [(ReminderChannel.CALL, "pending")]
+    make_session(plan, starts_at=now() + dt.timedelta(days=3), is_maintenance=True, status=SessionStatus.BOOKED)
+    reminders_cancel_obsolete(now=now())
+    assert list(Reminder.objects.values_list("status", flat=True)) == ["cancelled"]
