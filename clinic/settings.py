@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -81,23 +82,37 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "sessions_app",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed its second factor.
+    "django_otp.middleware.OTPMiddleware",
     # Every page needs a signed-in user unless its view says login_not_required
     # (the login page, the secret-URL calendar feed): health data is private by default.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Signs out a session left idle for CLINIC_SESSION_IDLE_MINUTES.
+    "sessions_app.middleware.IdleTimeoutMiddleware",
+    # Practitioners and managers finish signing in with their second factor
+    # when the clinic requires it; pages for signed-in staff are never cached.
+    "sessions_app.middleware.TwoFactorMiddleware",
+    "sessions_app.middleware.NoStoreMiddleware",
     # Records the signed-in user on every history row of a clinical record.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Locks an account out after repeated failed sign-ins; last, as it asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -140,6 +155,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "sessions_app.User"
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses a locked-out account before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Argon2id for new and changed passwords; older hashes are upgraded at sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -219,6 +245,11 @@ CLINIC_MAX_SERIES_SESSIONS = env_int("CLINIC_MAX_SERIES_SESSIONS", 15)
 if not 1 <= CLINIC_MAX_SERIES_SESSIONS <= 30:
     raise ImproperlyConfigured("CLINIC_MAX_SERIES_SESSIONS must be between 1 and 30")
 CLINIC_SESSION_MINUTES = env_int("CLINIC_SESSION_MINUTES", 45)
+# How long a clinical record is kept after the last treatment, even when the
+# client asks to be forgotten (France: 20 years for a medical record).
+CLINIC_RECORD_RETENTION_YEARS = env_int("CLINIC_RECORD_RETENTION_YEARS", 20)
+if not 1 <= CLINIC_RECORD_RETENTION_YEARS <= 100:
+    raise ImproperlyConfigured("CLINIC_RECORD_RETENTION_YEARS must be between 1 and 100")
 # A screening older than this must be renewed before the next session.
 CLINIC_SCREENING_MAX_AGE_MONTHS = env_int("CLINIC_SCREENING_MAX_AGE_MONTHS", 12)
 if CLINIC_SCREENING_MAX_AGE_MONTHS < 1:
@@ -279,10 +310,71 @@ CLINIC_SMS_TIMEOUT = _positive("CLINIC_SMS_TIMEOUT", 10)
 if CLINIC_SMS_BACKEND == "http" and not CLINIC_SMS_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("CLINIC_SMS_BACKEND=http needs CLINIC_SMS_URL, an http:// or https:// address")
 
+# --- Sign-in and sessions -------------------------------------------------------
+# A session ends after this many minutes without a request
+# (sessions_app.middleware.IdleTimeoutMiddleware), when the browser closes, and
+# in any case after a working day.
+CLINIC_SESSION_IDLE_MINUTES = env_int("CLINIC_SESSION_IDLE_MINUTES", 15)
+if not 1 <= CLINIC_SESSION_IDLE_MINUTES <= 24 * 60:
+    raise ImproperlyConfigured("CLINIC_SESSION_IDLE_MINUTES must be between 1 and 1440")
+SESSION_COOKIE_AGE = 12 * 60 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# Repeated failed sign-ins lock the account (django-axes) for a while.
+AXES_FAILURE_LIMIT = env_int("CLINIC_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("CLINIC_LOGIN_LOCKOUT_MINUTES", 15))
+# An account is locked after that many failures from anywhere (password
+# guessing). Not by address or browser: reception shares one computer and the
+# clinic one address, and a colleague's typos must not lock everyone out. Axes
+# warns about that choice (axes.W006), which is silenced below on purpose.
+AXES_LOCKOUT_PARAMETERS = ["username"]
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# A success does not wipe the failures: with a shared browser or address, a
+# valid account of one's own must not reset the count against another.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_VERBOSE = False
+
+# Two-factor sign-in (TOTP): practitioners and managers must use it when the
+# clinic turns this on; anyone may set it up.
+CLINIC_REQUIRE_2FA = env_bool("CLINIC_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = env_str("CLINIC_NAME", "Mesoclinic")
+# Nobody, managers included, may read another person's authenticator secret in
+# the admin; a manager can only remove a lost one.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# --- HTTPS and browser protections -----------------------------------------------
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (only then).
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every script, style sheet and image comes from this site (no CDN); no inline
+# script. Inline style attributes are allowed (progress bars, Bootstrap's own).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 LOGGING = {
     "version": 1,

@@ -5,3 +5,13 @@ class SessionsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "sessions_app"
     verbose_name = "Mesoclinic"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from sessions_app import lookups
+        from sessions_app.middleware import on_sign_in
+
+        lookups.register()
+        # Session bookkeeping for the idle sign-out, whatever way the user signed in.
+        user_logged_in.connect(on_sign_in, dispatch_uid="sessions_app.mark_active")

@@ -1,8 +1,11 @@
 """What each staff role may do, as Django permissions on its group.
 
-The one place that decides a role's permissions: the migration that creates the
-groups and `seed_demo` both call `sync_role_groups`.
+The one place that decides a role's permissions: the migrations that create and
+update the groups and `seed_demo` all call `sync_role_groups`. A permission is a
+codename of this app ("view_client") or "app_label.codename" for another app's.
 """
+
+from django.db.models import Q
 
 from sessions_app.models.staff import Role
 
@@ -45,7 +48,9 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     | _perms(["reminder"], ("view", "change"))
     | _perms(_REFERENCE, ("view",)),
     # Everything, reference data and staff included. Deleting clinical records is
-    # refused by the admin itself, whatever the permission says.
+    # refused by the admin itself, whatever the permission says. Managers answer
+    # privacy requests, read the access log, unlock accounts (an access attempt
+    # deleted) and remove a lost authenticator.
     Role.MANAGER: _perms(
         [
             "client",
@@ -57,22 +62,47 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
             *_REFERENCE,
         ],
         ("view", "add", "change", "delete"),
-    ),
+    )
+    | {"export_client", "erase_client", "view_accesslog"}
+    | {"axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog", "axes.view_accessfailurelog"}
+    | {"otp_totp.view_totpdevice", "otp_totp.delete_totpdevice"},
 }
 
 
-def sync_role_groups(group_model, permission_model, *, models: set[str] | None = None) -> None:
+# Roles that must sign in with a second factor when the clinic requires it.
+TWO_FACTOR_ROLES = {Role.PRACTITIONER, Role.MANAGER}
+
+
+def two_factor_required(user) -> bool:
+    """Whether the clinic's CLINIC_REQUIRE_2FA applies to this user (one query)."""
+    from django.conf import settings
+
+    if not settings.CLINIC_REQUIRE_2FA:
+        return False
+    return user.is_superuser or user.groups.filter(name__in=TWO_FACTOR_ROLES).exists()
+
+
+def _app_and_codename(permission: str) -> tuple[str, str]:
+    app_label, _, codename = permission.rpartition(".")
+    return app_label or _APP, codename
+
+
+def sync_role_groups(group_model, permission_model, *, available: set[tuple[str, str]] | None = None) -> None:
     """Create the three groups and give each exactly its permissions. Takes the
-    models as arguments so a migration can pass its historical ones; `models`
-    then names the app's models that exist at that point of the migrations, and
-    the permissions of later ones wait for the migration that adds them."""
-    for role, codenames in ROLE_PERMISSIONS.items():
-        if models is not None:
-            codenames = {c for c in codenames if c.split("_", 1)[1] in models}
+    models as arguments so a migration can pass its historical ones; `available`
+    then names the (app label, codename) permissions its models define at that
+    point of the migrations, and the others wait for the migration that adds
+    them."""
+    for role, permissions in ROLE_PERMISSIONS.items():
+        wanted = {_app_and_codename(p) for p in permissions}
+        if available is not None:
+            wanted &= available
         group, _ = group_model.objects.get_or_create(name=role)
-        perms = permission_model.objects.filter(content_type__app_label=_APP, codename__in=codenames)
-        found = set(perms.values_list("codename", flat=True))
-        missing = codenames - found
+        matching = Q(pk__in=[])
+        for app, code in wanted:
+            matching |= Q(content_type__app_label=app, codename=code)
+        perms = permission_model.objects.filter(matching)
+        missing = wanted - set(perms.values_list("content_type__app_label", "codename"))
         if missing:
             raise RuntimeError(f"Permissions missing for {role}: {sorted(missing)}")
         group.permissions.set(perms)
@@ -88,5 +118,9 @@ def sync_role_groups_migration(apps, schema_editor) -> None:
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    present = {model._meta.model_name for model in apps.get_app_config(_APP).get_models()}
-    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), models=present)
+    available = set()
+    for model in apps.get_models():
+        meta = model._meta
+        available |= {(meta.app_label, f"{action}_{meta.model_name}") for action in meta.default_permissions}
+        available |= {(meta.app_label, codename) for codename, _ in meta.permissions}
+    sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), available=available)

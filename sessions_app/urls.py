@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
 from sessions_app.views import (
+    accounts,
     booking,
     calendar,
     calls,
@@ -9,18 +10,17 @@ from sessions_app.views import (
     clinical,
     dashboard,
     lots,
+    privacy,
     records,
     schedule,
     side_effects,
 )
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", accounts.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/two-factor/", accounts.two_factor_setup, name="two_factor_setup"),
+    path("account/two-factor/verify/", accounts.two_factor_verify, name="two_factor_verify"),
     path("", dashboard.dashboard, name="dashboard"),
     path("schedule/", schedule.schedule, name="schedule"),
     path("book/", booking.book_series, name="book_series"),
@@ -40,6 +40,9 @@ urlpatterns = [
     path("photos/<int:pk>/", records.session_photo, name="session_photo"),
     path("clients/", clients.client_search, name="client_search"),
     path("clients/<int:pk>/", clients.client_detail, name="client_detail"),
+    path("clients/<int:pk>/export/", privacy.client_export, name="client_export"),
+    path("clients/<int:pk>/export.json", privacy.client_export_json, name="client_export_json"),
+    path("clients/<int:pk>/erase/", privacy.client_erase_view, name="client_erase"),
     path("clients/<int:client_pk>/screening/new/", clinical.screening_new, name="screening_new"),
     path("plans/<int:plan_pk>/consent/", clinical.consent_new, name="consent_new"),
     path("lots/", lots.lot_search, name="lot_search"),
@@ -56,5 +59,6 @@ urlpatterns = [
     # The link in every reminder: no sign-in, the signed token is the credential.
     path("u/<str:token>/", calls.unsubscribe, name="unsubscribe"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
-    path("calendar/<str:token>.ics", calendar.practitioner_feed, name="practitioner_feed"),
+    # The secret is secrets.token_urlsafe(32); anything else is not a feed (404).
+    re_path(r"^calendar/(?P<token>[A-Za-z0-9_-]{16,64})\.ics$", calendar.practitioner_feed, name="practitioner_feed"),
 ]

@@ -7,6 +7,8 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from axes import models as axes_models
+from axes.models import AccessAttempt, AccessFailureLog
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.db import connection
@@ -14,9 +16,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from sessions_app.admin.base import EstimatedCountPaginator
 from sessions_app.models import (
+    AccessLog,
     Client,
     ClosedDay,
     Consent,
@@ -113,6 +117,19 @@ ROW_MAKERS = {
     Reminder: make_reminder,
     SessionAmendment: lambda: make_amendment(book_session()),
     SessionPhoto: lambda: make_photo(book_session()),
+    AccessLog: lambda: AccessLog.objects.create(
+        user=make_user(Role.RECEPTION), action="view_client", client=make_client(), path="/clients/1/"
+    ),
+    AccessAttempt: lambda: AccessAttempt.objects.create(
+        username=f"guess{next(_n)}", ip_address="10.0.0.9", user_agent="curl", failures_since_start=3
+    ),
+    axes_models.AccessLog: lambda: axes_models.AccessLog.objects.create(
+        username=f"staff{next(_n)}", ip_address="10.0.0.9", user_agent="Firefox"
+    ),
+    AccessFailureLog: lambda: AccessFailureLog.objects.create(
+        username=f"guess{next(_n)}", ip_address="10.0.0.9", user_agent="curl"
+    ),
+    TOTPDevice: lambda: TOTPDevice.objects.create(user=make_user(Role.PRACTITIONER), name="Phone"),
     ReminderRule: lambda: ReminderRule.objects.create(
         name=f"Rule {next(_n)}", kind="aftercare_check", amount=2, by_call=True, body="Call {client_name}."
     ),
@@ -166,11 +183,28 @@ EXPECTED_QUERIES = {
     Reminder: [*SIGNED_IN, *BIG, *DATES],
     SessionAmendment: [*SIGNED_IN, "amended-by filter (its users only)", *BIG, *DATES],
     SessionPhoto: [*SIGNED_IN, *BIG, *DATES],
+    AccessLog: [*SIGNED_IN, "user filter (its users only)", *BIG, *DATES],
+    # django-axes and django-otp's own screens.
+    AccessAttempt: [*SIGNED_IN, *SMALL, "path filter", *DATES],
+    axes_models.AccessLog: [*SIGNED_IN, *SMALL, "path filter", *DATES],
+    AccessFailureLog: [*SIGNED_IN, *SMALL, "path filter", *DATES],
+    TOTPDevice: [*SIGNED_IN, *SMALL],
     ReminderRule: [*SIGNED_IN, *SMALL],
 }
 
 
-NO_ADD = {Group, SessionAmendment, SessionPhoto}
+# Written by the app itself, never typed in: amendments and photos (the record
+# page), the access log, sign-in attempts, authenticators (each user adds their own).
+NO_ADD = {
+    Group,
+    SessionAmendment,
+    SessionPhoto,
+    AccessLog,
+    AccessAttempt,
+    axes_models.AccessLog,
+    AccessFailureLog,
+    TOTPDevice,
+}
 
 
 def changelist_queries(client, model, **params) -> tuple[list[str], object]:

@@ -132,17 +132,17 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     screen(patient)
     sign(history(patient, practitioner, sessions=1))
     url = reverse("client_detail", args=[patient.pk])
-    # session, user, user and group permissions, client, allergies, plans with
-    # counts, their areas, consents with texts, areas for the filter, sessions,
-    # injections, lots with products, screenings, answers, side effects,
-    # reminders, groups (navigation).
-    with django_assert_num_queries(18):
+    # session, user, user and group permissions, client, allergies, the access
+    # log entry, plans with counts, their areas, consents with texts, areas for
+    # the filter, sessions, injections, lots with products, screenings, answers,
+    # side effects, reminders, groups (navigation).
+    with django_assert_num_queries(19):
         client.get(url)
     for _ in range(3):
         plan = history(patient, practitioner, sessions=4)
         make_photo(plan.sessions.first())
         make_amendment(plan.sessions.first())
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(19):
         response = client.get(url)
     assert sum(e.kind == "session" for e in response.context["events"]) == 13
 

@@ -18,6 +18,7 @@ from django.db.models import F, UniqueConstraint
 from django.utils import timezone
 
 from sessions_app.models import (
+    AccessLog,
     Client,
     Consent,
     ConsentText,
@@ -170,6 +171,7 @@ def _(name):
     "client_email_consent_needs_email",
     "client_sms_consent_needs_phone",
     "client_born_after_1900",
+    "client_erased_has_no_contact",
 )
 def _(name):
     client = make_client()
@@ -178,6 +180,7 @@ def _(name):
         "client_email_consent_needs_email": update(client, email="", consent_email=True),
         "client_sms_consent_needs_phone": update(client, phone="", consent_sms=True),
         "client_born_after_1900": update(client, date_of_birth=dt.date(1899, 12, 31)),
+        "client_erased_has_no_contact": update(client, erased_at=timezone.now(), archived_at=timezone.now()),
     }[name]
 
 
@@ -272,6 +275,12 @@ def _(name):
 def _(name):
     amendment = make_amendment(book_session())
     return update(amendment, reason="")
+
+
+@case("access_action_valid")
+def _(name):
+    entry = AccessLog.objects.create(user=make_user(), action="view_client", client=make_client(), path="/")
+    return {"access_action_valid": copy_of(entry, action="tamper")}[name]
 
 
 @case("photo_kind_valid")

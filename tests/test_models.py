@@ -66,3 +66,11 @@ def test_the_public_holidays_are_loaded_as_closed_days_once():
     holidays.load(apps, None)
     assert ClosedDay.objects.filter(date__year=2028).count() == 11
     assert ClosedDay.objects.get(date=datetime.date(2026, 12, 25)).reason == "Christmas Day"
+
+
+@pytest.mark.django_db
+def test_an_id_beyond_the_databases_range_matches_nothing_instead_of_failing():
+    client = make_client()
+    for huge in (2**63, -(2**63) - 1, 10**30):
+        assert list(Client.objects.filter(pk__in=[huge, client.pk])) == [client]
+        assert not Client.objects.filter(pk__in=[huge]).exists()

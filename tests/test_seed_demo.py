@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
+from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app import demo
@@ -90,7 +91,9 @@ def test_the_staff_accounts_sign_in_with_the_documented_password(seeded, client)
         **dict.fromkeys(demo.DEMO_PRACTITIONERS, Role.PRACTITIONER),
     }
     for username, role in roles.items():
-        assert client.login(username=username, password=demo.DEMO_PASSWORD), username
+        signed_in = client.post(reverse("login"), {"username": username, "password": demo.DEMO_PASSWORD})
+        assert signed_in.status_code == 302, username
+        client.post(reverse("logout"))
         user = User.objects.get(username=username)
         assert [g.name for g in user.groups.all()] == [role]
         assert user.is_staff == (role == Role.MANAGER)

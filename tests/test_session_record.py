@@ -450,24 +450,26 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     client.force_login(practitioner)
     # session, user, user and group permissions, the session (+plan, client,
     # indication, mixture, practitioner, room, signer), plan areas, injections,
-    # photos, amendments, mixture products, allergies, lots offered, areas,
-    # previous techniques, then the treatment rule (screening, answers,
-    # allergies, mixture substances, consent text, consent), groups (navigation).
-    with django_assert_num_queries(21):
+    # photos, amendments, the access log entry, mixture products, allergies, lots
+    # offered, areas, previous techniques, then the treatment rule (screening,
+    # answers, allergies, mixture substances, consent text, consent), groups
+    # (navigation).
+    with django_assert_num_queries(22):
         client.get(record_url(session))
     plan.areas.set(areas)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(22):
         assert len(client.get(record_url(session)).context["formset"]) == 7
 
     sign_record(session)
     # session, user, permissions (2), the session, plan areas, injections, their
-    # lots with products, photos, amendments, groups (navigation).
-    with django_assert_num_queries(11):
+    # lots with products, photos, amendments, the access log entry, groups
+    # (navigation).
+    with django_assert_num_queries(12):
         client.get(record_url(session))
     for extra in areas[1:]:
         Injection.objects.create(
             session=session, area=extra, volume_ml=1, depth="dej", technique="nappage", needle_length_mm=4, points=5
         ).lots.set([make_lot()])
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         page = client.get(record_url(session)).content.decode()
     assert page.count("<tr>") == 1 + 6  # head and six areas

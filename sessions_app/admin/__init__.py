@@ -5,6 +5,6 @@ side effects) keep their history and cannot be deleted here; big tables skip
 the full COUNT(*) on each page. One module per area of the domain.
 """
 
-from . import catalog, clients, plans, records, reminders, side_effects, staff
+from . import audit, catalog, clients, plans, records, reminders, side_effects, staff
 
-__all__ = ["catalog", "clients", "plans", "records", "reminders", "side_effects", "staff"]
+__all__ = ["audit", "catalog", "clients", "plans", "records", "reminders", "side_effects", "staff"]

@@ -51,14 +51,21 @@ class ClientAdmin(NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmin):
     list_filter = [ArchivedFilter, "preferred_channel", "consent_email", "consent_sms"]
     autocomplete_fields = ["allergies"]
     # Archiving goes through the actions, so that it is recorded the one way.
-    readonly_fields = ["archived_at", "created_at", "updated_at"]
+    readonly_fields = ["archived_at", "erased_at", "erased_by", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["first_name", "last_name", "date_of_birth"]}),
         ("Contact", {"fields": ["email", "phone", "address", "preferred_channel", "consent_email", "consent_sms"]}),
         ("Clinical", {"fields": ["allergies", "notes"]}),
-        ("Record", {"fields": ["archived_at", "created_at", "updated_at"]}),
+        ("Record", {"fields": ["archived_at", "erased_at", "erased_by", "created_at", "updated_at"]}),
     ]
     actions = ["archive", "restore"]
+    # What a privacy request erased stays erased.
+    ERASED_READ_ONLY = ["email", "phone", "address", "preferred_channel", "consent_email", "consent_sms"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_erased:
+            return [*self.readonly_fields, *self.ERASED_READ_ONLY]
+        return self.readonly_fields
 
     @admin.display(boolean=True, ordering="archived_at")
     def archived(self, obj: Client) -> bool:

@@ -1,3 +1,4 @@
+from .audit import AccessAction, AccessLog
 from .catalog import (
     AreaRegion,
     ClosedDay,
@@ -57,6 +58,8 @@ from .side_effects import SideEffect, SideEffectSeverity
 from .staff import Role, User
 
 __all__ = [
+    "AccessAction",
+    "AccessLog",
     "NOT_KEPT",
     "AreaRegion",
     "SubstanceCategory",

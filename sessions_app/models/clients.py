@@ -32,6 +32,14 @@ class ClientQuerySet(models.QuerySet):
     def active(self):
         return self.filter(archived_at__isnull=True)
 
+    def matching(self, query: str):
+        """Clients whose first or last name starts with each word typed, or whose
+        phone contains it ("mar dup", "06 12"): reception's search everywhere."""
+        condition = Q()
+        for word in query.split():
+            condition &= Q(last_name__istartswith=word) | Q(first_name__istartswith=word) | Q(phone__contains=word)
+        return self.filter(condition)
+
 
 class Client(models.Model):
     """A person treated at the clinic. Never deleted: archived, so that the
@@ -54,6 +62,12 @@ class Client(models.Model):
     )
     notes = models.TextField(blank=True)
     archived_at = models.DateTimeField(null=True, blank=True, help_text="Set when the client is archived.")
+    # A privacy request erased the contact and marketing data; the clinical
+    # record stays for its legal retention time (sessions_app.services.privacy).
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,7 +76,17 @@ class Client(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        permissions = [
+            ("export_client", "Can export a client's whole record (privacy request)"),
+            ("erase_client", "Can erase a client's contact data (privacy request)"),
+        ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(erased_at__isnull=True)
+                | Q(email="", phone="", address="", consent_email=False, consent_sms=False, archived_at__isnull=False),
+                name="client_erased_has_no_contact",
+                violation_error_message="An erased client has no contact details and no reminder consent.",
+            ),
             models.CheckConstraint(
                 condition=Q(preferred_channel__in=Channel.values),
                 name="client_preferred_channel_valid",
@@ -101,6 +125,15 @@ class Client(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    def clean(self):
+        # Mirrors client_erased_has_no_contact, which forms cannot check (erased_at is not in them).
+        if self.is_erased and (self.email or self.phone or self.address or self.consent_email or self.consent_sms):
+            raise ValidationError("An erased client has no contact details and no reminder consent.")
 
 
 class Contraindication(models.TextChoices):

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -25,6 +24,7 @@ from sessions_app.booking_forms import MoveForm, SeriesForm
 from sessions_app.models import Client, SessionStatus, TreatmentPlan, TreatmentSession
 from sessions_app.services import booking
 from sessions_app.services.booking import InvalidTransition, NoFreeSlot, Offer, Slot, SlotTaken
+from sessions_app.views.params import int_param, text_param
 
 # Where each of the plan's fields is typed on the booking form.
 PLAN_FIELD_ON_FORM = {
@@ -52,14 +52,10 @@ def _safe_next(request, default: str) -> str:
 @require_GET
 def client_lookup(request):
     """Clients matching what reception typed (name or phone), as radio buttons."""
-    query = request.GET.get("q", "").strip()[:80]
+    query = text_param(request)
     clients = []
     if len(query) >= 2:
-        words = query.split()
-        condition = Q()
-        for word in words:
-            condition &= Q(last_name__istartswith=word) | Q(first_name__istartswith=word) | Q(phone__contains=word)
-        clients = list(Client.objects.active().filter(condition).order_by("last_name", "first_name")[:20])
+        clients = list(Client.objects.active().matching(query).order_by("last_name", "first_name")[:20])
     return render(request, "booking/client_options.html", {"clients": clients, "query": query})
 
 
@@ -69,8 +65,8 @@ def book_series(request):
     client = None
     if request.method == "GET":
         initial = {}
-        if client_id := request.GET.get("client", "").strip():
-            client = Client.objects.active().filter(pk=client_id).first() if client_id.isdigit() else None
+        if client_id := int_param(request, "client"):
+            client = Client.objects.active().filter(pk=client_id).first()
             if client:
                 initial["client"] = client.pk
         form = SeriesForm(initial=initial)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.models import (
     NOT_KEPT,
+    AccessAction,
     Client,
     Consent,
     Injection,
@@ -29,6 +30,8 @@ from sessions_app.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions_app.services.audit import access_record
+from sessions_app.views.params import int_param, text_param
 
 SEARCH_LIMIT = 50
 
@@ -38,14 +41,11 @@ SEARCH_LIMIT = 50
 def client_search(request):
     """By name (each word a prefix of the first or last name) or phone; active
     clients unless archived ones are asked for."""
-    query = request.GET.get("q", "").strip()[:80]
+    query = text_param(request)
     archived = request.GET.get("archived") == "1"
     clients = []
     if query:
-        condition = Q()
-        for word in query.split():
-            condition &= Q(last_name__istartswith=word) | Q(first_name__istartswith=word) | Q(phone__contains=word)
-        found = Client.objects.filter(condition)
+        found = Client.objects.matching(query)
         if not archived:
             found = found.active()
         clients = list(found.order_by("last_name", "first_name", "pk")[:SEARCH_LIMIT])
@@ -67,16 +67,12 @@ def _at(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
 
 
-def _int(request, name: str) -> int | None:
-    raw = request.GET.get(name, "")
-    return int(raw) if raw.isdigit() else None
-
-
 @permission_required("sessions_app.view_client", raise_exception=True)
 @require_GET
 def client_detail(request, pk: int):
     """A fixed number of queries whatever the length of the history."""
     client = get_object_or_404(Client.objects.prefetch_related("allergies"), pk=pk)
+    access_record(request, AccessAction.VIEW_CLIENT, client=client)
     user = request.user
     clinical = user.has_perm("sessions_app.view_screening")
     sees_injections = user.has_perm("sessions_app.view_injection")
@@ -92,9 +88,9 @@ def client_detail(request, pk: int):
         )
         .order_by("-created_at")
     )
-    plan_id = _int(request, "plan")
+    plan_id = int_param(request, "plan")
     plan = next((p for p in plans if p.pk == plan_id), None)
-    area_id = _int(request, "area")
+    area_id = int_param(request, "area")
     areas = list(TreatmentArea.objects.filter(plans__client=client).distinct().order_by("name"))
     area = next((a for a in areas if a.pk == area_id), None)
 

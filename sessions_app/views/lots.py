@@ -10,7 +10,9 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from sessions_app.models import Injection, ProductLot
+from sessions_app.models import AccessAction, Injection, ProductLot
+from sessions_app.services.audit import access_record
+from sessions_app.views.params import text_param
 
 PAGE_SIZE = 100
 CSV_COLUMNS = [
@@ -38,7 +40,7 @@ def _trace(lot: ProductLot):
 @permission_required("sessions_app.view_injection", raise_exception=True)
 @require_GET
 def lot_search(request):
-    query = request.GET.get("q", "").strip()[:60]
+    query = text_param(request, max_length=60)
     lots = []
     if query:
         lots = list(
@@ -52,6 +54,7 @@ def lot_search(request):
 def lot_trace(request, pk: int):
     lot = get_object_or_404(ProductLot.objects.select_related("product"), pk=pk)
     if request.GET.get("format") == "csv":
+        access_record(request, AccessAction.EXPORT_LOT_TRACE, client=None, detail=f"lot {lot.lot_number}"[:200])
         return _csv(lot)
     page = Paginator(_trace(lot), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "lots/trace.html", {"lot": lot, "page": page, "injections": page.object_list})

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sessions_app.models import (
+    AccessAction,
     Injection,
     PlanStatus,
     ProductLot,
@@ -25,6 +26,7 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.record_forms import InjectionFormSet, SessionRecordForm, record_input
+from sessions_app.services.audit import access_record
 from sessions_app.services.booking import InvalidTransition, maintenance_due_on
 from sessions_app.services.clearance import clearance
 from sessions_app.services.records import (
@@ -154,6 +156,8 @@ def _saved(request, session: TreatmentSession, *, amending: bool):
 def session_record(request, pk: int):
     """A signed record, read-only; otherwise the form that records and signs it."""
     session = _session(pk)
+    if request.method == "GET":
+        access_record(request, AccessAction.VIEW_RECORD, client=session.plan.client_id, detail=f"session {session.pk}")
     if session.is_signed:
         if request.method == "POST":
             messages.error(request, "This record is signed: correct it with an amendment.")
@@ -180,7 +184,8 @@ def session_amend(request, pk: int):
 @require_GET
 def session_photo(request, pk: int):
     """Streams a clinical photo to staff allowed to see it; no public URL exists."""
-    photo = get_object_or_404(SessionPhoto, pk=pk)
+    photo = get_object_or_404(SessionPhoto.objects.select_related("session__plan"), pk=pk)
+    access_record(request, AccessAction.VIEW_PHOTO, client=photo.session.plan.client_id, detail=f"photo {photo.pk}")
     try:
         handle = photo.image.open("rb")
     except FileNotFoundError:

@@ -11,15 +11,11 @@ from sessions_app.booking_forms import practitioners
 from sessions_app.models import Room, SessionStatus, TreatmentSession
 from sessions_app.services.booking import MOVABLE, TRANSITIONS
 from sessions_app.services.clearance import annotate_clearance
+from sessions_app.views.params import int_param
 
 # How far from today a schedule can be shown: a date beyond is brought back to
 # this edge (a typed 0001-01-01 or 9999-12-31 would overflow the date arithmetic).
 SCHEDULE_REACH = dt.timedelta(days=10 * 365)
-
-
-def _int_param(request, name: str) -> int | None:
-    raw = request.GET.get(name, "")
-    return int(raw) if raw.isdigit() else None
 
 
 def _date_param(request) -> dt.date:
@@ -45,8 +41,8 @@ def schedule(request):
 
     staff = list(practitioners())
     rooms = list(Room.objects.filter(active=True))
-    practitioner = next((p for p in staff if p.pk == _int_param(request, "practitioner")), None)
-    room = next((r for r in rooms if r.pk == _int_param(request, "room")), None)
+    practitioner = next((p for p in staff if p.pk == int_param(request, "practitioner")), None)
+    room = next((r for r in rooms if r.pk == int_param(request, "room")), None)
     show_cancelled = request.GET.get("cancelled") == "1"
 
     sessions = TreatmentSession.objects.for_schedule().filter(starts_at__gte=start, starts_at__lt=end)

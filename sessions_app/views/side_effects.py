@@ -12,6 +12,7 @@ from sessions_app.models import Client, SideEffect
 from sessions_app.services.side_effects import AlreadyReviewed, side_effect_record, side_effect_review
 from sessions_app.side_effect_forms import SideEffectForm
 from sessions_app.views.booking import _safe_next
+from sessions_app.views.params import int_param
 
 PAGE_SIZE = 50
 
@@ -32,9 +33,8 @@ def side_effect_new(request, client_pk: int):
             return redirect(back)
     else:
         initial = {}
-        session_id = request.GET.get("session", "")
-        if session_id.isdigit():
-            initial["session"] = int(session_id)
+        if session_id := int_param(request, "session"):
+            initial["session"] = session_id
         form = SideEffectForm(initial=initial, client=client)
     return render(request, "side_effects/form.html", {"form": form, "client": client, "next": back})
 

@@ -1,0 +1,200 @@
+"""Every URL of the app, taken from the URL resolver, answered for anonymous
+visitors and each role: a page nobody listed here fails the first test, so a
+new page cannot be forgotten.
+
+Each answer is to a plain GET: 200 (the page), 302 (sent to sign in, or on to
+another page), 403 (the role may not), 405 (the address only takes a POST,
+which the role may make; sign out is a POST too). Health data is private by default: anonymous
+visitors are sent to sign in everywhere but the sign-in page itself, the
+secret-URL calendar feed and a client's unsubscribe link.
+"""
+
+import datetime as dt
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from sessions_app.models import ReminderChannel, Role, SessionStatus
+from sessions_app.reminders.unsubscribe import unsubscribe_token
+
+from .factories import (
+    make_cleared,
+    make_lot,
+    make_photo,
+    make_plan,
+    make_session,
+    make_user,
+    sign_record,
+)
+from .test_constraints import make_reminder, make_side_effect
+
+ROLES = ("anonymous", Role.RECEPTION, Role.PRACTITIONER, Role.MANAGER)
+
+# name: (anonymous, reception, practitioner, manager)
+EXPECTED = {
+    "login": (200, 302, 302, 302),
+    "logout": (302, 405, 405, 405),
+    "admin_login_redirect": (302, 302, 302, 302),
+    "two_factor_setup": (302, 200, 200, 200),
+    "two_factor_verify": (302, 302, 302, 302),  # no authenticator yet: on to the set-up
+    "dashboard": (302, 200, 200, 200),
+    "schedule": (302, 200, 200, 200),
+    "book_series": (302, 200, 200, 200),
+    "client_lookup": (302, 200, 200, 200),
+    "plan_detail": (302, 200, 200, 200),
+    "plan_rebook": (302, 200, 200, 200),  # two sessions of six booked: the rest are offered
+    "plan_maintenance": (302, 302, 302, 302),  # the series is not over: on to the plan
+    "session_move": (302, 200, 200, 200),
+    "session_action": (302, 405, 405, 405),
+    "session_record": (302, 403, 200, 200),
+    "session_amend": (302, 403, 200, 200),
+    "session_photo": (302, 403, 200, 200),
+    "client_search": (302, 200, 200, 200),
+    "client_detail": (302, 200, 200, 200),
+    "client_export": (302, 403, 403, 200),
+    "client_export_json": (302, 403, 403, 200),
+    "client_erase": (302, 403, 403, 200),
+    "screening_new": (302, 403, 200, 200),
+    "consent_new": (302, 403, 200, 200),
+    "lot_search": (302, 403, 200, 200),
+    "lot_trace": (302, 403, 200, 200),
+    "side_effect_list": (302, 403, 200, 200),
+    "side_effect_review": (302, 403, 405, 405),
+    "side_effect_new": (302, 403, 200, 200),
+    "call_list": (302, 200, 200, 200),
+    "call_outcome": (302, 405, 405, 405),
+    "unsubscribe": (200, 200, 200, 200),
+    "calendar_settings": (302, 403, 200, 403),
+    "practitioner_feed": (200, 200, 200, 200),
+}
+
+
+def url_names(patterns=None, namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(namespace + pattern.name)
+    return names
+
+
+def test_every_page_of_the_app_has_its_expected_answers_listed_here():
+    app_pages = {name for name in url_names() if not name.startswith("admin:")}
+    assert app_pages == set(EXPECTED)
+
+
+@pytest.fixture
+def world(db):
+    """One of everything a URL can name."""
+    practitioner = make_user(Role.PRACTITIONER)
+    practitioner.calendar_token = "secret-feed-token-0123456789"
+    practitioner.save()
+    plan = make_cleared(make_plan(practitioner=practitioner))
+    booked = make_session(plan=plan, starts_at=timezone.now().replace(microsecond=0) + dt.timedelta(days=9))
+    done = make_session(
+        plan=plan, starts_at=timezone.now().replace(microsecond=0) - dt.timedelta(days=5), status=SessionStatus.ARRIVED
+    )
+    sign_record(done)
+    return {
+        "client": plan.client,
+        "plan": plan,
+        "booked": booked,
+        "done": done,
+        "photo": make_photo(done),
+        "lot": make_lot(),
+        "side_effect": make_side_effect(done),
+        "reminder": make_reminder(plan.client, channel=ReminderChannel.CALL, session=done),
+        "practitioner": practitioner,
+    }
+
+
+def url_of(name: str, w: dict) -> str:
+    by_name = {
+        "plan_detail": [w["plan"].pk],
+        "plan_rebook": [w["plan"].pk],
+        "plan_maintenance": [w["plan"].pk],
+        "session_move": [w["booked"].pk],
+        "session_action": [w["booked"].pk, "confirm"],
+        "session_record": [w["done"].pk],
+        "session_amend": [w["done"].pk],
+        "session_photo": [w["photo"].pk],
+        "client_detail": [w["client"].pk],
+        "client_export": [w["client"].pk],
+        "client_export_json": [w["client"].pk],
+        "client_erase": [w["client"].pk],
+        "screening_new": [w["client"].pk],
+        "consent_new": [w["plan"].pk],
+        "lot_trace": [w["lot"].pk],
+        "side_effect_review": [w["side_effect"].pk],
+        "side_effect_new": [w["client"].pk],
+        "call_outcome": [w["reminder"].pk, "reached"],
+        "unsubscribe": [unsubscribe_token(w["client"].pk, ReminderChannel.EMAIL)],
+        "practitioner_feed": [w["practitioner"].calendar_token],
+    }
+    return reverse(name, args=by_name.get(name, []))
+
+
+def signed_in(client, role, world):
+    if role == "anonymous":
+        client.logout()
+    elif role == Role.PRACTITIONER:
+        client.force_login(world["practitioner"])
+    else:
+        client.force_login(make_user(role))
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_expected_answer_from_every_page(client, world, role):
+    column = ROLES.index(role)
+    signed_in(client, role, world)
+    wrong = {}
+    for name, expected in EXPECTED.items():
+        status = client.get(url_of(name, world)).status_code
+        if status != expected[column]:
+            wrong[name] = f"{status}, expected {expected[column]}"
+    assert wrong == {}
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_with_the_page_to_come_back_to(client, world):
+    for name, expected in EXPECTED.items():
+        if expected[0] == 302 and name != "admin_login_redirect":
+            url = url_of(name, world)
+            response = client.get(url)
+            assert response["Location"].startswith(reverse("login") + "?next="), name
+
+
+def admin_url(name: str, pattern_keys: list[str]) -> str:
+    values = {
+        "object_id": "1",
+        "app_label": "sessions_app",
+        "content_type_id": str(ContentType.objects.get(app_label="sessions_app", model="client").pk),
+        "id": "1",
+        "uidb64": "MQ",
+        "token": "x",
+    }
+    return reverse(name, kwargs={key: values.get(key, "1") for key in pattern_keys})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_admin_is_for_managers_only_and_never_fails(client, world, role):
+    """Every admin address: only staff (managers) get in; the others are sent to
+    sign in. A manager gets a page, a redirect or a refusal, never an error."""
+    signed_in(client, role, world)
+    admin_resolver = next(p for p in get_resolver().url_patterns if getattr(p, "namespace", None) == "admin")
+    checked = 0
+    for name in sorted(url_names(admin_resolver.url_patterns, "admin:")):
+        possibilities = admin_resolver.reverse_dict.getlist(name.removeprefix("admin:"))
+        keys = possibilities[0][0][0][1] if possibilities else []
+        url = admin_url(name, list(keys))
+        status = client.get(url).status_code
+        if role == Role.MANAGER:
+            assert status in (200, 302, 403, 404, 405), f"{name}: {status}"
+        else:
+            assert status == 302, f"{name}: {status}"
+        checked += 1
+    assert checked > 100
