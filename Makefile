@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST_PORT ?= 127.0.0.1:8000
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format check-deploy clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || { python="$$(scripts/find-python)" && "$$python" -m venv $(VENV); }
@@ -26,6 +26,12 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Django's deployment check with production settings: DEBUG off, a real secret.
+check-deploy: $(VENV)/.installed
+	DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n') \
+	DJANGO_ALLOWED_HOSTS=clinic.example.org DATABASE_URL= \
+	$(PY) manage.py check --deploy --fail-level WARNING
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
