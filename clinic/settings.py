@@ -257,7 +257,12 @@ if CLINIC_SCREENING_MAX_AGE_MONTHS < 1:
 
 # --- Reminders (sessions_app.reminders) ---------------------------------------
 # Where the app is reached from outside: the base of the unsubscribe links in messages.
-CLINIC_BASE_URL = env_str("CLINIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Production must say it: a default would put dead links in every message.
+CLINIC_BASE_URL = env_str("CLINIC_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if not CLINIC_BASE_URL:
+    raise ImproperlyConfigured(
+        "CLINIC_BASE_URL is not set: the address clients reach the app at (https://...), for the links in messages."
+    )
 if not CLINIC_BASE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"CLINIC_BASE_URL must start with http:// or https://, not {CLINIC_BASE_URL!r}")
 
@@ -302,7 +307,13 @@ CLINIC_REMINDER_QUIET_HOURS = _quiet_hours("CLINIC_REMINDER_QUIET_HOURS", "21:00
 # SMS: "console" (print), "file" (one JSON line per message in CLINIC_SMS_FILE_PATH),
 # "http" (a gateway: CLINIC_SMS_URL, CLINIC_SMS_TOKEN), or a dotted path to a class
 # with send(to, body) (see sessions_app/reminders/sms.py).
-CLINIC_SMS_BACKEND = env_str("CLINIC_SMS_BACKEND", "console")
+# Production must choose: the console would mark SMS sent that no one receives.
+CLINIC_SMS_BACKEND = env_str("CLINIC_SMS_BACKEND", "console" if DEBUG else "")
+if not CLINIC_SMS_BACKEND:
+    raise ImproperlyConfigured(
+        "CLINIC_SMS_BACKEND is not set: http (your SMS gateway, with CLINIC_SMS_URL and CLINIC_SMS_TOKEN), "
+        "file, or console (these two deliver nothing to clients)."
+    )
 CLINIC_SMS_FILE_PATH = Path(env_str("CLINIC_SMS_FILE_PATH", str(BASE_DIR / "sms-outbox.jsonl")))
 CLINIC_SMS_URL = env_str("CLINIC_SMS_URL")
 CLINIC_SMS_TOKEN = env_str("CLINIC_SMS_TOKEN")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("CLINIC_BASE_URL", "http://clinic.test")
+os.environ.setdefault("CLINIC_SMS_BACKEND", "console")
 
 from clinic.settings import *  # noqa: E402,F403
 

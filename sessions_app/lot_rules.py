@@ -26,6 +26,7 @@ class LotFacts:
     product_name: str
     expiry_date: dt.date
     substances: Mapping[int, str]  # substance id -> name
+    received_on: dt.date | None = None
 
 
 def lot_refusals(
@@ -41,6 +42,10 @@ def lot_refusals(
     reasons = []
     if lot.product_id not in mixture_product_ids:
         reasons.append(f"{label} is not a product of this plan's mixture.")
+    if lot.received_on and lot.received_on > session_day:
+        reasons.append(
+            f"{label} was received on {lot.received_on:%d/%m/%Y}, after the session ({session_day:%d/%m/%Y})."
+        )
     if lot_expired(lot.expiry_date, session_day):
         reasons.append(f"{label} expired on {lot.expiry_date:%d/%m/%Y}, before the session ({session_day:%d/%m/%Y}).")
     allergens = sorted(name for pk, name in lot.substances.items() if pk in allergy_ids)

@@ -8,7 +8,6 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row
 from django import forms
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 
 from sessions_app.models import PAIN_SCORE_MAX, Injection, PhotoKind, TreatmentArea, TreatmentSession
 from sessions_app.services.records import (
@@ -16,8 +15,10 @@ from sessions_app.services.records import (
     InjectionInput,
     LotContext,
     PhotoInput,
+    PhotoRefused,
     RecordInput,
     lots_for_rule,
+    photo_prepare,
 )
 
 
@@ -41,16 +42,13 @@ class MultipleImageField(forms.ImageField):
         return [self._one(f, initial) for f in files]
 
     def _one(self, upload, initial):
-        limit = settings.CLINIC_PHOTO_MAX_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(
-                f"{upload.name} is {filesizeformat(upload.size)}; a photo may be at most {filesizeformat(limit)}."
-            )
-        image = super().clean(upload, initial)  # Pillow: is it an image at all?
-        kind = getattr(image.image, "format", None)
-        if kind not in PHOTO_FORMATS:
-            raise forms.ValidationError(f"{upload.name} is not a JPEG, PNG or WebP photo.")
-        return image
+        if upload.size <= settings.CLINIC_PHOTO_MAX_BYTES:
+            upload = super().clean(upload, initial)  # Pillow: is it an image at all?
+        try:
+            photo_prepare(upload, max_bytes=settings.CLINIC_PHOTO_MAX_BYTES)
+        except PhotoRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return upload
 
 
 class SessionRecordForm(forms.ModelForm):

@@ -8,7 +8,7 @@ from sessions_app.clearance import Clearance
 from sessions_app.models import Consent, ConsentText, Contraindication, Screening, ScreeningAnswer
 from sessions_app.services.clearance import clearance, current_consent_text
 
-from .factories import make_plan, make_session
+from .factories import make_client, make_plan, make_session
 
 
 @pytest.fixture
@@ -102,3 +102,15 @@ def test_reception_cannot_screen_or_take_consent(client, reception):
     plan = make_plan()
     assert client.get(reverse("screening_new", args=[plan.client_id])).status_code == 403
     assert client.get(reverse("consent_new", args=[plan.pk])).status_code == 403
+
+
+@pytest.mark.django_db
+def test_every_screening_answer_keeps_who_recorded_it_in_its_history(practitioner_client, practitioner):
+    client_obj = make_client()
+    data = all_no(bleeding_answer="yes", bleeding_details="Apixaban", bleeding_judgement="Pressure after")
+    assert practitioner_client.post(reverse("screening_new", args=[client_obj.pk]), data).status_code == 302
+    answers = ScreeningAnswer.objects.filter(screening__client=client_obj)
+    created = ScreeningAnswer.history.filter(history_type="+", screening__client=client_obj)
+    assert created.count() == answers.count() == len(Contraindication)
+    assert set(created.values_list("history_user", flat=True)) == {practitioner.pk}
+    assert Screening.history.get(client=client_obj).history_user == practitioner

@@ -53,3 +53,10 @@ def test_a_lot_containing_a_substance_the_client_is_allergic_to_is_refused():
 def test_every_reason_is_given_at_once():
     facts = lot(product_id=99, expiry_date=dt.date(2020, 1, 1))
     assert len(refusals(facts, allergies={HYALURONIC})) == 3
+
+
+def test_a_lot_received_after_the_session_was_not_injected_in_it():
+    received = DAY + dt.timedelta(days=3)
+    [reason] = refusals(lot(received_on=received))
+    assert reason == "Hyalu Meso 1% lot A123 was received on 26/11/2026, after the session (23/11/2026)."
+    assert refusals(lot(received_on=DAY)) == []

@@ -66,11 +66,12 @@ def test_trace_query_count_does_not_grow(practitioner_client, django_assert_num_
     treated_with([lot], weeks_ago=1, name="First")
     url = reverse("lot_trace", args=[lot.pk])
     # session, user, user and group permissions, the lot, count (paginator), the
-    # page of injections with area, session, client, practitioner, groups (navigation).
-    with django_assert_num_queries(8):
+    # page of injections with area, session, client, practitioner, the access
+    # log entries (one INSERT for the clients listed), groups (navigation).
+    with django_assert_num_queries(9):
         practitioner_client.get(url)
     for i in range(12):
         treated_with([lot], weeks_ago=2 + i, name=f"Client{i}")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         response = practitioner_client.get(url)
     assert len(response.context["injections"]) == 13

@@ -191,3 +191,53 @@ def test_an_erased_client_cannot_be_given_contact_data_again(manager_client, his
     erased.phone = "+33 6 00 00 00 00"
     with pytest.raises(ValidationError, match="An erased client has no contact details"):
         erased.full_clean()
+
+
+def test_every_way_of_reading_a_record_is_logged(practitioner, manager_client, history):
+    session = history.plans.get().sessions.get()
+    lot = session.injections.get().lots.get()
+    client = Browser()  # the practitioner's; the manager has their own
+    client.force_login(practitioner)
+    pages = {
+        "the amend form shows the whole record": reverse("session_amend", args=[session.pk]),
+        "a lot trace lists the clients given the lot": reverse("lot_trace", args=[lot.pk]),
+        "the open side effects list each client's": reverse("side_effect_list"),
+    }
+    for what, url in pages.items():
+        before = AccessLog.objects.filter(client=history, user=practitioner).count()
+        assert client.get(url).status_code == 200, what
+        assert AccessLog.objects.filter(client=history, user=practitioner).count() == before + 1, what
+    # The recall file holds the client's contact details: it is in their log.
+    client.get(reverse("lot_trace", args=[lot.pk]), {"format": "csv"})
+    assert AccessLog.objects.filter(client=history, action="export_lot_trace", detail__contains="TRACE-77").exists()
+    # A manager reading the record, or its history, in the admin.
+    for url in (
+        reverse("admin:sessions_app_treatmentsession_change", args=[session.pk]),
+        reverse("admin:sessions_app_client_history", args=[history.pk]),
+        reverse("admin:sessions_app_sideeffect_change", args=[SideEffect.objects.get(client=history).pk]),
+    ):
+        before = AccessLog.objects.filter(client=history).count()
+        assert manager_client.get(url).status_code == 200, url
+        assert AccessLog.objects.filter(client=history).count() == before + 1, url
+    assert manager_client.get(reverse("admin:sessions_app_client_change", args=["not-an-id"])).status_code == 302
+
+
+def test_behind_the_tls_proxy_the_log_keeps_the_address_the_proxy_saw(client, reception, history, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    client.force_login(reception)
+    client.get(reverse("client_detail", args=[history.pk]), headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9"})
+    assert AccessLog.objects.get().ip_address == "203.0.113.9"  # the first is whatever the visitor claimed
+
+
+def test_an_erased_client_stays_archived_when_restored_in_the_admin(manager_client, history):
+    other = make_client(archived_at=timezone.now())
+    manager_client.post(reverse("client_erase", args=[history.pk]), {"confirm_name": "Lucie Garnier"})
+    response = manager_client.post(
+        reverse("admin:sessions_app_client_changelist") + "?archived=yes",
+        {"action": "restore", "_selected_action": [history.pk, other.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "erased at their request" in response.content.decode()
+    assert Client.objects.get(pk=history.pk).is_archived
+    assert not Client.objects.get(pk=other.pk).is_archived

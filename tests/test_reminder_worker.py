@@ -361,3 +361,32 @@ def test_the_command_runs_one_round_and_says_what_it_did():
 def test_the_command_refuses_a_bad_interval():
     with pytest.raises(CommandError, match="--interval: must be at least 1, not 0"):
         call_command("send_reminders", "--loop", "--interval", "0")
+
+
+def test_switching_a_rule_off_stops_what_it_already_queued(worker, clock):
+    reminder = upcoming(starts_in_hours=30)  # queued when the session was booked
+    ReminderRule.objects.filter(pk=reminder.rule_id).update(active=False)  # the manager switches it off
+    clock.moment = reminder.due_at
+    worker.run_round()
+    reminder.refresh_from_db()
+    assert not mail.outbox
+    assert (reminder.status, reminder.last_error) == ("cancelled", "Not sent: its rule was switched off.")
+
+
+def test_a_session_moved_in_the_admin_takes_its_reminder_along(worker, clock):
+    from django.test import Client as Browser
+
+    from sessions_app.models import Role, TreatmentSession
+
+    from .factories import make_user
+    from .test_admin import session_form, url
+
+    reminder = upcoming(starts_in_hours=30)
+    session = reminder.session
+    browser = Browser()
+    browser.force_login(make_user(Role.MANAGER))
+    later = session.starts_at + dt.timedelta(days=4)
+    data = session_form(session, starts_at=later, ends_at=later + dt.timedelta(minutes=45))
+    assert browser.post(url(TreatmentSession, "change", session.pk), data).status_code == 302
+    reminder.refresh_from_db()
+    assert reminder.due_at == later - dt.timedelta(hours=24)

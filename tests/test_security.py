@@ -196,14 +196,7 @@ def test_the_admin_has_no_sign_in_of_its_own(client):
 
 def test_the_deployment_check_passes_with_production_settings(tmp_path):
     """`manage.py check --deploy --fail-level WARNING` with DEBUG off and a real secret."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "clinic.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "a-real-secret-" + "x7Qm2pZ9" * 8,
-        "DJANGO_ALLOWED_HOSTS": "clinic.example.org",
-        "DATABASE_URL": "",
-    }
+    env = PRODUCTION | {"DJANGO_ALLOWED_HOSTS": "clinic.example.org", "DATABASE_URL": ""}
     manage = Path(settings.BASE_DIR) / "manage.py"
     result = subprocess.run(
         [sys.executable, str(manage), "check", "--deploy", "--fail-level", "WARNING"],
@@ -215,8 +208,37 @@ def test_the_deployment_check_passes_with_production_settings(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_production_refuses_to_start_without_a_secret():
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_DEBUG": "false", "DJANGO_SETTINGS_MODULE": "clinic.settings"}
+PRODUCTION = {
+    "PATH": "/usr/bin:/bin",
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SETTINGS_MODULE": "clinic.settings",
+    "DJANGO_SECRET_KEY": "a-real-secret-" + "x7Qm2pZ9" * 8,
+    "CLINIC_BASE_URL": "https://clinic.example.org",
+    "CLINIC_SMS_BACKEND": "http",
+    "CLINIC_SMS_URL": "https://sms.example.org/send",
+}
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY is not set"),
+        # Defaults that would put dead links in messages, or mark SMS sent that nobody receives.
+        ("CLINIC_BASE_URL", "CLINIC_BASE_URL is not set"),
+        ("CLINIC_SMS_BACKEND", "CLINIC_SMS_BACKEND is not set"),
+    ],
+)
+def test_production_refuses_to_start_without_what_it_cannot_guess(missing, message):
+    env = {name: value for name, value in PRODUCTION.items() if name != missing}
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=PRODUCTION,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 0, started.stderr
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         env=env,
@@ -225,7 +247,7 @@ def test_production_refuses_to_start_without_a_secret():
         text=True,
         timeout=60,
     )
-    assert result.returncode != 0 and "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert result.returncode != 0 and message in result.stderr
 
 
 def test_an_error_shows_a_plain_page_not_a_stack_trace(client, monkeypatch):

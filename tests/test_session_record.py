@@ -473,3 +473,66 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     with django_assert_num_queries(12):
         page = client.get(record_url(session)).content.decode()
     assert page.count("<tr>") == 1 + 6  # head and six areas
+
+
+def test_a_phone_photo_with_a_multi_picture_index_is_kept_as_a_jpeg(client, practitioner, session, lots):
+    """Many phones write JPEGs with extra pictures (HDR, depth): Pillow calls them MPO."""
+    first, second = Image.new("RGB", (40, 30), (200, 0, 0)), Image.new("RGB", (40, 30), (0, 200, 0))
+    out = io.BytesIO()
+    first.save(out, format="MPO", save_all=True, append_images=[second])
+    client.force_login(practitioner)
+    data = record_post([row(FACE, lots)], before_photos=[upload("IMG_0001.jpg", out.getvalue(), "image/jpeg")])
+    assert client.post(record_url(session), data).status_code == 302
+    photo = session.photos.get()
+    assert photo.content_type == "image/jpeg"
+    with photo.image.open("rb") as stored, Image.open(stored) as kept:
+        assert kept.format == "JPEG" and kept.size == (40, 30)
+
+
+def test_a_photo_loses_its_comment_too(client, practitioner, session, lots):
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (9, 9, 9)).save(out, format="JPEG", comment=b"Jane Doe 48.8566N 2.3522E")
+    client.force_login(practitioner)
+    data = record_post([row(FACE, lots)], before_photos=[upload("p.jpg", out.getvalue(), "image/jpeg")])
+    assert client.post(record_url(session), data).status_code == 302
+    with session.photos.get().image.open("rb") as stored:
+        assert b"Jane Doe" not in stored.read()
+
+
+def test_a_photo_cut_short_is_refused_beside_the_field(client, practitioner, session, lots):
+    out = io.BytesIO()
+    Image.effect_noise((400, 300), 60).convert("RGB").save(out, format="JPEG", quality=95)
+    cut = out.getvalue()[: len(out.getvalue()) // 2]
+    client.force_login(practitioner)
+    response = client.post(
+        record_url(session), record_post([row(FACE, lots)], before_photos=[upload("cut.jpg", cut, "image/jpeg")])
+    )
+    assert response.status_code == 200
+    assert "cut.jpg could not be read" in " ".join(response.context["form"].errors["before_photos"])
+    assert nothing_saved(session)
+
+
+def test_a_lot_received_after_the_session_is_refused_even_when_posted_by_hand(client, practitioner, session, lots):
+    day = timezone.localtime(session.starts_at).date()
+    later = make_lot(lots[0].product, lot_number="NEW-1", received_on=day + dt.timedelta(days=2))
+    client.force_login(practitioner)
+    response = client.post(record_url(session), record_post([row(FACE, [later])]))
+    assert "was received on" in " ".join(response.context["formset"][0].errors["lots"])
+    assert nothing_saved(session)
+
+
+def test_an_allergy_recorded_after_the_session_does_not_block_correcting_it(client, practitioner, session):
+    """The client reacts to Vita C; the practitioner records the allergy. What was
+    injected is history: the record can still be corrected, and only a lot the
+    amendment adds is judged by today's facts."""
+    vita = make_lot(Product.objects.get(name="Vita C 20%"), lot_number="VC-9")
+    client.force_login(practitioner)
+    assert client.post(record_url(session), record_post([row(FACE, [vita])])).status_code == 302
+    session.plan.client.allergies.add(Substance.objects.get(name="Vitamin C"))
+    data = record_post([row(FACE, [vita])], pain_score="5", reason="Pain score mistyped")
+    assert client.post(amend_url(session), data).status_code == 302
+    assert session.amendments.get().changes == ["Pain score: 3 → 5"]
+    other = make_lot(vita.product, lot_number="VC-10")
+    added = record_post([row(FACE, [vita]), row(NECK, [other])], pain_score="5", reason="Neck forgotten")
+    refused = client.post(amend_url(session), added)
+    assert "to which the client is allergic" in " ".join(refused.context["formset"][1].errors["lots"])

@@ -3,6 +3,7 @@ records, the settings for big tables, and list filters."""
 
 from django.contrib import admin
 from django.contrib.admin import ShowFacets
+from django.contrib.admin.utils import unquote
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -99,6 +100,34 @@ def _named(rows: QuerySet, most: int) -> list[str]:
     if count > most:
         names.append(f"… and {count - most} more {meta.verbose_name_plural}")
     return names
+
+
+class LogReadsMixin:
+    """Opening a clinical record, or its history, in the admin is a read like
+    any other: written to the access log under the record's client.
+    `client_field` is the lookup from the model to its client's id."""
+
+    client_field = "client_id"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            self._log_read(request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._log_read(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def _log_read(self, request, object_id) -> None:
+        from sessions_app.models import AccessAction
+        from sessions_app.services.audit import access_record
+
+        obj = self.get_object(request, unquote(object_id))  # None for an unknown or malformed id
+        if obj is None:
+            return
+        client_id = self.model._default_manager.filter(pk=obj.pk).values_list(self.client_field, flat=True).first()
+        detail = f"admin: {self.model._meta.verbose_name} {obj.pk}"
+        access_record(request, AccessAction.VIEW_RECORD, client=client_id, detail=detail)
 
 
 class NoDeleteMixin:

@@ -5,9 +5,9 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from sessions_app.models import Client, Consent, ConsentText, Screening, ScreeningAnswer, contraindication_severity
-from sessions_app.services.clients import client_archive, client_restore
+from sessions_app.services.clients import ErasedClient, client_archive, client_restore
 
-from .base import BigTableAdmin, FixedChoicesMixin, NoDeleteInline, NoDeleteMixin, StrRelationsMixin
+from .base import BigTableAdmin, FixedChoicesMixin, LogReadsMixin, NoDeleteInline, NoDeleteMixin, StrRelationsMixin
 
 CLIENT_SEARCH = ["last_name", "first_name", "email", "phone"]
 
@@ -44,7 +44,8 @@ class ArchivedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Client)
-class ClientAdmin(NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmin):
+class ClientAdmin(LogReadsMixin, NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmin):
+    client_field = "pk"
     list_display = ["last_name", "first_name", "date_of_birth", "phone", "email", "preferred_channel", "archived"]
     list_display_links = ["last_name", "first_name"]
     search_fields = CLIENT_SEARCH
@@ -82,12 +83,22 @@ class ClientAdmin(NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmin):
 
     @admin.action(description="Restore selected clients", permissions=["change"])
     def restore(self, request, queryset):
-        done = [client_restore(client=c, by=request.user) for c in queryset if c.is_archived]
+        done, erased = [], []
+        for c in queryset.filter(archived_at__isnull=False):
+            try:
+                done.append(client_restore(client=c, by=request.user))
+            except ErasedClient:
+                erased.append(c.full_name)
         self.message_user(
             request,
             ngettext("%d client restored.", "%d clients restored.", len(done)) % len(done),
             messages.SUCCESS,
         )
+        if erased:
+            names = ", ".join(erased)
+            self.message_user(
+                request, f"Not restored, erased at their request (they stay archived): {names}.", messages.WARNING
+            )
 
 
 def set_severity(answer: ScreeningAnswer) -> None:
@@ -103,7 +114,8 @@ class ScreeningAnswerInline(NoDeleteInline):
 
 
 @admin.register(Screening)
-class ScreeningAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+class ScreeningAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+    client_field = "client_id"
     list_display = ["client", "screened_at", "screened_by"]
     list_select_related = ["client", "screened_by"]
     search_fields = [f"client__{f}" for f in CLIENT_SEARCH]
@@ -123,7 +135,8 @@ class ScreeningAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ScreeningAnswer)
-class ScreeningAnswerAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+class ScreeningAnswerAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+    client_field = "screening__client_id"
     list_display = ["screening", "question", "answer", "severity"]
     list_select_related = ["screening__client"]
     search_fields = [f"screening__client__{f}" for f in CLIENT_SEARCH]
@@ -153,7 +166,8 @@ class ConsentTextAdmin(admin.ModelAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+class ConsentAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+    client_field = "plan__client_id"
     list_display = ["signed_name", "plan", "consent_text", "signed_at", "witnessed_by"]
     list_select_related = ["plan__client", "plan__indication", "consent_text", "witnessed_by"]
     search_fields = ["signed_name", *(f"plan__client__{f}" for f in CLIENT_SEARCH)]

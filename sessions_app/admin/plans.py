@@ -20,6 +20,7 @@ from sessions_app.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions_app.reminders.generate import reminders_follow_sessions
 from sessions_app.services.booking import conflicts, is_double_booking
 from sessions_app.services.clearance import TO_TREAT, clearance
 from sessions_app.services.records import LotContext, lots_for_rule
@@ -27,6 +28,7 @@ from sessions_app.services.records import LotContext, lots_for_rule
 from .base import (
     BigTableAdmin,
     FixedChoicesMixin,
+    LogReadsMixin,
     NoDeleteInline,
     NoDeleteMixin,
     PractitionerListFilter,
@@ -60,7 +62,8 @@ class MixtureComponentAdmin(StrRelationsMixin, admin.ModelAdmin):
 
 
 @admin.register(TreatmentPlan)
-class TreatmentPlanAdmin(NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+class TreatmentPlanAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+    client_field = "client_id"
     list_display = ["client", "indication", "mixture", "practitioner", "sessions_planned", "status", "created_at"]
     list_select_related = ["client", "indication", "mixture", "practitioner"]
     search_fields = [f"client__{f}" for f in CLIENT_SEARCH]
@@ -174,7 +177,8 @@ class SideEffectInline(FixedChoicesMixin, StrRelationsMixin, NoDeleteInline):
 
 
 @admin.register(TreatmentSession)
-class TreatmentSessionAdmin(NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
+class TreatmentSessionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
+    client_field = "plan__client_id"
     form = TreatmentSessionForm
     list_display = ["starts_at", "client", "sequence", "is_maintenance", "practitioner", "room", "status"]
     list_select_related = ["plan__client", "practitioner", "room"]
@@ -247,6 +251,13 @@ class TreatmentSessionAdmin(NoDeleteMixin, StrRelationsMixin, BigTableAdmin, Sim
         )
         return HttpResponseRedirect(request.get_full_path())
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"starts_at", "ends_at", "status"} & set(form.changed_data):
+            # The same as a move or a status change in the staff pages: the
+            # session's pending reminders follow it.
+            reminders_follow_sessions(session_ids=[obj.pk])
+
     def save_formset(self, request, form, formset, change):
         for obj in formset.save(commit=False):
             if isinstance(obj, SideEffect):
@@ -258,7 +269,8 @@ class TreatmentSessionAdmin(NoDeleteMixin, StrRelationsMixin, BigTableAdmin, Sim
 
 
 @admin.register(Injection)
-class InjectionAdmin(NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
+class InjectionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
+    client_field = "session__plan__client_id"
     list_display = ["session", "area", "lot_numbers", "volume_ml", "depth", "technique", "needle_length_mm", "points"]
     list_select_related = ["session__plan__client", "area"]
     # Searching a lot number lists every client who received it (a recall).

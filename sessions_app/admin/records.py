@@ -6,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 
 from sessions_app.models import SessionAmendment, SessionPhoto
 
-from .base import BigTableAdmin
+from .base import BigTableAdmin, LogReadsMixin
 from .clients import CLIENT_SEARCH
 
 
@@ -24,7 +24,8 @@ class ReadOnlyAdmin(BigTableAdmin):
 
 
 @admin.register(SessionAmendment)
-class SessionAmendmentAdmin(ReadOnlyAdmin):
+class SessionAmendmentAdmin(LogReadsMixin, ReadOnlyAdmin):
+    client_field = "session__plan__client_id"
     list_display = ["amended_at", "session", "amended_by", "reason"]
     list_select_related = ["session__plan__client", "amended_by"]
     search_fields = ["reason", *(f"session__plan__client__{f}" for f in CLIENT_SEARCH)]
@@ -39,7 +40,8 @@ class SessionAmendmentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SessionPhoto)
-class SessionPhotoAdmin(ReadOnlyAdmin):
+class SessionPhotoAdmin(LogReadsMixin, ReadOnlyAdmin):
+    client_field = "session__plan__client_id"
     list_display = ["uploaded_at", "session", "kind", "uploaded_by", "view"]
     list_select_related = ["session__plan__client", "uploaded_by"]
     search_fields = [f"session__plan__client__{f}" for f in CLIENT_SEARCH]

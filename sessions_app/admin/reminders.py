@@ -4,7 +4,7 @@ from django.contrib import admin
 from sessions_app.models import Reminder, ReminderRule
 from sessions_app.reminders.messages import PLACEHOLDERS
 
-from .base import BigTableAdmin, StrRelationsMixin
+from .base import BigTableAdmin, LogReadsMixin, StrRelationsMixin
 from .clients import CLIENT_SEARCH
 
 
@@ -64,9 +64,11 @@ class ReminderRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(StrRelationsMixin, BigTableAdmin):
+class ReminderAdmin(LogReadsMixin, StrRelationsMixin, BigTableAdmin):
     """Read-mostly: the generator creates reminders and the send loop owns
     their delivery state; a manager may move one or change its channel."""
+
+    client_field = "client_id"
 
     list_display = ["due_at", "kind", "channel", "client", "status", "attempts", "sent_at"]
     list_select_related = ["client"]

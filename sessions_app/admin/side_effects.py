@@ -3,7 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from sessions_app.models import SideEffect
 
-from .base import BigTableAdmin, NoDeleteMixin, StrRelationsMixin
+from .base import BigTableAdmin, LogReadsMixin, NoDeleteMixin, StrRelationsMixin
 from .clients import CLIENT_SEARCH
 
 
@@ -20,7 +20,8 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(SideEffect)
-class SideEffectAdmin(NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
+class SideEffectAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
+    client_field = "client_id"
     list_display = ["kind", "severity", "serious", "client", "onset", "resolved_on", "reviewed_by"]
     list_select_related = ["kind", "client", "reviewed_by"]
     search_fields = ["kind__name", *(f"client__{f}" for f in CLIENT_SEARCH)]

@@ -16,6 +16,7 @@ class AccessAction(models.TextChoices):
     VIEW_CLIENT = "view_client", "Opened the client page"
     VIEW_RECORD = "view_record", "Opened a session record"
     VIEW_PHOTO = "view_photo", "Viewed a clinical photo"
+    VIEW_LIST = "view_list", "Listed on a clinical page (open side effects, a lot trace)"
     EXPORT_CLIENT = "export_client", "Exported the client's record"
     ERASE_CLIENT = "erase_client", "Erased the client's contact data"
     EXPORT_LOT_TRACE = "export_lot_trace", "Exported a lot trace"

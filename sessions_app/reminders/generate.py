@@ -255,11 +255,13 @@ def obsolete(now: dt.datetime) -> dict[str, tuple[Q, str]]:
 
 
 ARCHIVED = (Q(client__archived_at__isnull=False), "the client is archived")
+# A manager switched the rule off: what it queued is not sent either.
+RULE_OFF = (Q(rule__active=False), "its rule was switched off")
 
 
 def obsolete_reason(reminder_id: int, kind: str, now: dt.datetime) -> str | None:
-    """Why this reminder is no longer needed, or None: two small queries."""
-    for condition, why in (obsolete(now).get(kind, (Q(pk__in=[]), "")), ARCHIVED):
+    """Why this reminder is no longer needed, or None: three small queries."""
+    for condition, why in (obsolete(now).get(kind, (Q(pk__in=[]), "")), ARCHIVED, RULE_OFF):
         if Reminder.objects.filter(pk=reminder_id).filter(condition).exists():
             return why
     return None
@@ -269,7 +271,7 @@ def reminders_cancel_obsolete(*, now: dt.datetime) -> int:
     """Cancel the open reminders no longer needed, each with its reason: one
     UPDATE per kind."""
     cancelled = 0
-    for kind, (condition, why) in [*obsolete(now).items(), (None, ARCHIVED)]:
+    for kind, (condition, why) in [*obsolete(now).items(), (None, ARCHIVED), (None, RULE_OFF)]:
         rows = Reminder.objects.filter(OPEN).filter(condition)
         if kind:
             rows = rows.filter(kind=kind)

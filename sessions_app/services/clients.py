@@ -30,10 +30,17 @@ def client_archive(*, client: Client, by: User) -> Client:
     return client
 
 
+class ErasedClient(Exception):
+    """A client whose contact data a privacy request erased stays archived."""
+
+
 @transaction.atomic
 def client_restore(*, client: Client, by: User) -> Client:
-    """Bring an archived client back into the lists; a no-op for an active one."""
+    """Bring an archived client back into the lists; a no-op for an active one.
+    ErasedClient for a client erased at their request."""
     client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.is_erased:
+        raise ErasedClient(f"{client.full_name} was erased at their request and stays archived.")
     if client.archived_at is not None:
         client.archived_at = None
         _save_archived_at(client, by)

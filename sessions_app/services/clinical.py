@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from sessions_app.models import (
     Client,
@@ -25,9 +26,9 @@ class AlreadySigned(Exception):
 def screening_record(*, client: Client, screened_by: User, answers: list[dict], notes: str = "") -> Screening:
     """A new dated questionnaire with every answer, or nothing. Each answer's
     severity is fixed when it is recorded: absolute or needing judgement."""
-    screening = Screening.objects.create(
-        client=client, screened_at=timezone.now(), screened_by=screened_by, notes=notes
-    )
+    screening = Screening(client=client, screened_at=timezone.now(), screened_by=screened_by, notes=notes)
+    screening._history_user = screened_by
+    screening.save()
     rows = [
         ScreeningAnswer(
             screening=screening,
@@ -41,7 +42,8 @@ def screening_record(*, client: Client, screened_by: User, answers: list[dict], 
     ]
     for row in rows:
         row.full_clean(exclude=["screening"])
-    ScreeningAnswer.objects.bulk_create(rows)
+    # With their history rows, as every clinical record: who answered, and when.
+    bulk_create_with_history(rows, ScreeningAnswer, default_user=screened_by)
     return screening
 
 

@@ -15,10 +15,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
 from django.db.models import Q
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from PIL import Image, ImageOps
 
@@ -90,34 +92,48 @@ class PhotoInput:
 
 @dataclass(frozen=True)
 class LotContext:
-    """What the lot rule needs to know of a session: two queries."""
+    """What the lot rule needs to know of a session: two queries (three for a
+    signed record)."""
 
     session_day: dt.date
     mixture_product_ids: frozenset[int]
     allergy_ids: frozenset[int]
+    # Lots a signed record already names: what was injected is history, and an
+    # amendment is not refused because an allergy, an expiry date or the plan's
+    # mixture was recorded or changed since. Only lots an amendment adds are judged.
+    recorded_ids: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, session: TreatmentSession) -> LotContext:
         plan = session.plan
         products = MixtureComponent.objects.filter(mixture_id=plan.mixture_id).values_list("product_id", flat=True)
         allergies = plan.client.allergies.through.objects.filter(client_id=plan.client_id)
+        recorded = frozenset()
+        if session.is_signed:
+            through = Injection.lots.through.objects.filter(injection__session_id=session.pk)
+            recorded = frozenset(through.values_list("productlot_id", flat=True))
         return cls(
             session_day=timezone.localtime(session.starts_at).date(),
             mixture_product_ids=frozenset(products),
             allergy_ids=frozenset(allergies.values_list("substance_id", flat=True)),
+            recorded_ids=recorded,
         )
 
     def refusals(self, lots: Iterable[ProductLot]) -> list[str]:
-        """The lot rule for each lot. Each lot needs its product and the product's
-        substances loaded (`lots_for_rule`), or this costs queries per lot."""
+        """The lot rule for each lot not already on the signed record. Each lot
+        needs its product and the product's substances loaded
+        (`lots_for_rule`), or this costs queries per lot."""
         reasons = []
         for lot in lots:
+            if lot.pk in self.recorded_ids:
+                continue
             facts = LotFacts(
                 lot_number=lot.lot_number,
                 product_id=lot.product_id,
                 product_name=lot.product.name,
                 expiry_date=lot.expiry_date,
                 substances={s.pk: s.name for s in lot.product.substances.all()},
+                received_on=lot.received_on,
             )
             reasons += lot_refusals(
                 facts,
@@ -190,34 +206,82 @@ def _write_injection(session: TreatmentSession, item: InjectionInput, injection:
     return injection
 
 
-def _sanitised_image(upload: UploadedFile) -> tuple[ContentFile, str, tuple[int, int]]:
-    """The photo as the clinic keeps it: turned upright, and re-encoded without
-    its metadata (camera, time, and often the place it was taken)."""
+class PhotoRefused(Exception):
+    """The upload is not a photo the clinic can keep; the message says why."""
+
+
+# Larger than any camera's photo; a bigger "image" is a decompression bomb
+# (a few MB of file decoding into gigabytes).
+PHOTO_MAX_PIXELS = 60_000_000
+# Camera JPEGs with a multi-picture index (HDR, depth) open as "MPO": kept as JPEG.
+PHOTO_AS_SAVED = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
+PHOTO_SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
+
+
+@dataclass(frozen=True)
+class PreparedPhoto:
+    content: ContentFile
+    content_type: str
+    width: int
+    height: int
+
+
+def photo_prepare(upload: UploadedFile, *, max_bytes: int) -> PreparedPhoto:
+    """The one rule for photos, and the copy the clinic keeps: a JPEG, PNG or
+    WebP of at most `max_bytes` and PHOTO_MAX_PIXELS that decodes whole; turned
+    upright, and re-encoded without its metadata (camera, time, often the place,
+    comments). PhotoRefused, with the reason, otherwise. The form asks it for
+    the message beside the field; the service before storing."""
+    name = upload.name or "the photo"
+    if upload.size > max_bytes:
+        raise PhotoRefused(
+            f"{name} is {filesizeformat(upload.size)}; a photo may be at most {filesizeformat(max_bytes)}."
+        )
     upload.seek(0)
-    with Image.open(upload) as image:
-        kind = image.format
-        if kind not in PHOTO_FORMATS:
-            raise RecordRefused([f"A photo must be JPEG, PNG or WebP, not {kind or 'an unknown format'}."])
-        upright = ImageOps.exif_transpose(image)
-        if kind == "JPEG" and upright.mode not in ("RGB", "L"):
-            upright = upright.convert("RGB")
-        out = io.BytesIO()
-        upright.save(out, format=kind, **({"quality": 92} if kind != "PNG" else {}))
-    suffix = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}[kind]
-    return ContentFile(out.getvalue(), name=f"photo{suffix}"), PHOTO_FORMATS[kind], upright.size
+    try:
+        with Image.open(upload) as image:
+            kind = PHOTO_AS_SAVED.get(image.format or "")
+            if kind is None:
+                raise PhotoRefused(f"{name} is not a JPEG, PNG or WebP photo.")
+            if image.width * image.height > PHOTO_MAX_PIXELS:
+                raise PhotoRefused(f"{name} is {image.width} × {image.height} pixels: too large to be a photo.")
+            image.load()  # a damaged or cut-off file fails here, not later
+            upright = ImageOps.exif_transpose(image)
+            if kind == "JPEG" and upright.mode not in ("RGB", "L"):
+                upright = upright.convert("RGB")
+            icc = upright.info.get("icc_profile")  # colours, not personal data
+            upright.info = {}
+            out = io.BytesIO()
+            options = {"quality": 92} if kind != "PNG" else {}
+            upright.save(out, format=kind, **options, **({"icc_profile": icc} if icc else {}))
+    except PhotoRefused:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise PhotoRefused(f"{name} could not be read: the file is damaged or was cut short.") from None
+    upload.seek(0)
+    content = ContentFile(out.getvalue(), name=f"photo{PHOTO_SUFFIX[kind]}")
+    return PreparedPhoto(content, PHOTO_FORMATS[kind], *upright.size)
 
 
 def _store_photos(session: TreatmentSession, photos: Sequence[PhotoInput], by: User) -> list[SessionPhoto]:
     """Called last inside the transaction: a failure before it leaves no file
     behind; a failure while storing removes the files it wrote."""
-    prepared = [(p.kind, *_sanitised_image(p.file)) for p in photos]
+    try:
+        prepared = [(p.kind, photo_prepare(p.file, max_bytes=settings.CLINIC_PHOTO_MAX_BYTES)) for p in photos]
+    except PhotoRefused as exc:
+        raise RecordRefused([str(exc)]) from exc
     stored: list[SessionPhoto] = []
     try:
-        for kind, content, content_type, (width, height) in prepared:
+        for kind, photo_file in prepared:
             photo = SessionPhoto(
-                session=session, kind=kind, uploaded_by=by, content_type=content_type, width=width, height=height
+                session=session,
+                kind=kind,
+                uploaded_by=by,
+                content_type=photo_file.content_type,
+                width=photo_file.width,
+                height=photo_file.height,
             )
-            photo.image.save(content.name, content, save=False)
+            photo.image.save(photo_file.content.name, photo_file.content, save=False)
             stored.append(photo)
             photo.save()
     except Exception:

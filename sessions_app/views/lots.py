@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sessions_app.models import AccessAction, Injection, ProductLot
-from sessions_app.services.audit import access_record
+from sessions_app.services.audit import access_record_many
 from sessions_app.views.params import text_param
 
 PAGE_SIZE = 100
@@ -53,11 +53,18 @@ def lot_search(request):
 @require_GET
 def lot_trace(request, pk: int):
     lot = get_object_or_404(ProductLot.objects.select_related("product"), pk=pk)
+    detail = f"lot {lot.lot_number} ({lot.product.name})"
     if request.GET.get("format") == "csv":
-        access_record(request, AccessAction.EXPORT_LOT_TRACE, client=None, detail=f"lot {lot.lot_number}"[:200])
+        # Each client whose contact details the file holds sees it in their access log.
+        clients = _trace(lot).values_list("session__plan__client_id", flat=True).distinct().order_by()
+        access_record_many(request, AccessAction.EXPORT_LOT_TRACE, client_ids=clients, detail=detail)
         return _csv(lot)
     page = Paginator(_trace(lot), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "lots/trace.html", {"lot": lot, "page": page, "injections": page.object_list})
+    injections = list(page.object_list)
+    access_record_many(
+        request, AccessAction.VIEW_LIST, client_ids=[i.session.plan.client_id for i in injections], detail=detail
+    )
+    return render(request, "lots/trace.html", {"lot": lot, "page": page, "injections": injections})
 
 
 class _Echo:

@@ -176,6 +176,8 @@ def session_amend(request, pk: int):
     if not session.is_signed:
         messages.info(request, "This session is not signed yet: record it first.")
         return redirect("session_record", pk)
+    if request.method == "GET":  # the form shows the whole signed record
+        access_record(request, AccessAction.VIEW_RECORD, client=session.plan.client_id, detail=f"session {session.pk}")
     return _form_page(request, session, amending=True)
 
 

@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sessions_app.models import Client, SideEffect
+from sessions_app.models import AccessAction, Client, SideEffect
+from sessions_app.services.audit import access_record_many
 from sessions_app.services.side_effects import AlreadyReviewed, side_effect_record, side_effect_review
 from sessions_app.side_effect_forms import SideEffectForm
 from sessions_app.views.booking import _safe_next
@@ -50,7 +51,11 @@ def side_effect_list(request):
         .order_by("-serious", "reviewed_at", "-onset", "-pk")
     )
     page = Paginator(effects, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "side_effects/list.html", {"page": page, "effects": page.object_list})
+    shown = list(page.object_list)
+    access_record_many(
+        request, AccessAction.VIEW_LIST, client_ids=[e.client_id for e in shown], detail="open side effects"
+    )
+    return render(request, "side_effects/list.html", {"page": page, "effects": shown})
 
 
 @permission_required("sessions_app.change_sideeffect", raise_exception=True)
