@@ -130,6 +130,19 @@ class LogReadsMixin:
         access_record(request, AccessAction.VIEW_RECORD, client=client_id, detail=detail)
 
 
+class ReadOnlyMixin:
+    """Shown, never added, changed or deleted from the admin."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class NoDeleteMixin:
     """Clinical records are never deleted from the admin, whatever the user's
     permissions say. Without the delete permission Django also drops the

@@ -6,21 +6,12 @@ from django.utils.html import format_html, format_html_join
 
 from sessions_app.models import SessionAmendment, SessionPhoto
 
-from .base import BigTableAdmin, LogReadsMixin
+from .base import BigTableAdmin, LogReadsMixin, ReadOnlyMixin
 from .clients import CLIENT_SEARCH
 
 
-class ReadOnlyAdmin(BigTableAdmin):
+class ReadOnlyAdmin(ReadOnlyMixin, BigTableAdmin):
     """Clinical history: nobody adds, changes or deletes it from the admin."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(SessionAmendment)

@@ -4,6 +4,8 @@ from django.contrib.auth.models import Group
 
 from sessions_app.models import User
 
+from .base import ReadOnlyMixin
+
 
 @admin.register(User)
 class StaffAdmin(UserAdmin):
@@ -32,16 +34,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class RoleGroupAdmin(GroupAdmin):
+class RoleGroupAdmin(ReadOnlyMixin, GroupAdmin):
     """Read-only: sessions_app.roles decides what each role may do, and
     sync_role_groups rewrites the groups' permissions from it, so an edit made
     here would be silently undone."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
