@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST_PORT ?= 127.0.0.1:8000
 
-.PHONY: run test lint format check-deploy clean
+.PHONY: run test lint format check-deploy clean bench loadrun
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || { python="$$(scripts/find-python)" && "$$python" -m venv $(VENV); }
@@ -22,6 +22,17 @@ run: $(VENV)/.installed
 # The whole suite, on SQLite unless DATABASE_URL points at PostgreSQL.
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest
+
+# The benchmark (README, "Speed"): on the PostgreSQL server DATABASE_URL names, in
+# databases of its own. DATABASE_URL must be set; BENCH_ARGS passes options through.
+bench: export DJANGO_DEBUG ?= true
+bench: $(VENV)/.installed
+	$(PY) manage.py bench $(BENCH_ARGS)
+
+# The load run (README, "Speed"): gunicorn on loopback and locust for 60 seconds. Not in CI.
+loadrun: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-load.txt
+	scripts/loadrun
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

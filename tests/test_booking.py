@@ -106,7 +106,7 @@ def test_postgres_refuses_overlaps_even_when_the_application_is_bypassed(practit
 
 
 @pytest.mark.django_db(transaction=True)
-def test_several_threads_booking_one_slot_get_exactly_one_booking():
+def test_several_threads_booking_one_slot_get_exactly_one_booking(reference_data):
     """The race the exclusion constraint (PostgreSQL) and the serialised write
     transaction (SQLite) exist for: every thread passes its own "is it free?"
     check before any has written."""

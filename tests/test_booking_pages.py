@@ -23,6 +23,7 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.services import booking
+from sessions_app.views import schedule
 
 from .factories import make_cleared, make_client, make_plan, make_session, make_user, sign_record
 from .test_booking import next_weekday_at
@@ -260,8 +261,8 @@ def test_schedule_lists_each_session_with_client_series_position_and_status(rece
     make_session(plan=plan, starts_at=day - dt.timedelta(weeks=2), sequence=2, status="no_show")
     make_session(plan=plan, starts_at=day, sequence=3, status="confirmed")
     response = reception_client.get(schedule_url(date=day.date().isoformat()))
-    [(_, sessions)] = response.context["days"]
-    assert [s.plan.client.first_name for s in sessions] == ["Zoé"]
+    [day] = response.context["days"]
+    assert [s.plan.client.first_name for s in day.sessions] == ["Zoé"]
     page = response.content.decode()
     assert "2 of 6" in page  # the no-show does not count
     assert "Confirmed" in page
@@ -269,7 +270,10 @@ def test_schedule_lists_each_session_with_client_series_position_and_status(rece
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("view", ["day", "week"])
-def test_schedule_query_count_does_not_grow_with_sessions(reception_client, view, django_assert_num_queries):
+def test_schedule_query_count_does_not_grow_with_sessions(
+    reception_client, view, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr(schedule, "SCHEDULE_PAGE_SIZE", 5)
     day = next_weekday_at(9)
     practitioner = make_user(Role.PRACTITIONER)
 
@@ -279,15 +283,52 @@ def test_schedule_query_count_does_not_grow_with_sessions(reception_client, view
 
     add_sessions(0, 1)
     url = schedule_url(view=view, date=day.date().isoformat())
-    # session, user, user and group permissions, practitioners, rooms, sessions with
-    # series position, the clearance badge (latest screenings, allergies, mixtures'
-    # substances, consent text, consents; no answers to prefetch), groups (navigation).
-    with django_assert_num_queries(13):
+    # session, user, user and group permissions, practitioners, rooms, sessions per
+    # day, the page of sessions with series position, the clearance badge (latest
+    # screenings, allergies, mixtures' substances, consent text, consents; no
+    # answers to read), groups (navigation).
+    with django_assert_num_queries(14):
         first = reception_client.get(url)
     add_sessions(1, 25)
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(14):
         second = reception_client.get(url)
     assert second.context["total"] > first.context["total"]
+    # The page holds at most a page of sessions, whatever the day or week holds.
+    shown = sum(len(d.sessions) for d in second.context["days"])
+    assert shown == 5 < second.context["total"]
+
+
+@pytest.mark.django_db
+def test_a_busy_week_comes_in_pages_and_says_where_each_day_is(reception_client, monkeypatch):
+    monkeypatch.setattr(schedule, "SCHEDULE_PAGE_SIZE", 3)
+    monday = next_weekday_at(9, weekday=0)
+    practitioner = make_user(Role.PRACTITIONER)
+    # Monday four sessions, Tuesday none, Wednesday two: three a page.
+    for day, count in ((0, 4), (2, 2)):
+        for i in range(count):
+            make_session(practitioner=practitioner, starts_at=monday + dt.timedelta(days=day, hours=i))
+    url = schedule_url(view="week", date=monday.date().isoformat())
+
+    first = reception_client.get(url)
+    days = {d.day.weekday(): d for d in first.context["days"]}
+    assert first.context["total"] == 6
+    assert [len(days[0].sessions), days[0].count, days[0].other_pages] == [3, 4, [2]]
+    assert [len(days[1].sessions), days[1].count] == [0, 0]
+    assert [len(days[2].sessions), days[2].count, days[2].other_pages] == [0, 2, [2]]
+    page = first.content.decode()
+    assert f"Week of {monday:%d %B %Y}" in page
+    assert "Sessions 1–3 of 6, page 1 of 2" in page
+    assert "More of this day on page" in page and "2 sessions, on page" in page and "No sessions." in page
+
+    second = reception_client.get(url + "&page=2")
+    days = {d.day.weekday(): d for d in second.context["days"]}
+    assert [len(days[0].sessions), days[0].other_pages] == [1, [1]]
+    assert len(days[2].sessions) == 2
+    shown = [s.pk for d in (first, second) for day in d.context["days"] for s in day.sessions]
+    assert len(shown) == len(set(shown)) == 6, "every session once, on one page or the other"
+    # A page that does not exist is the nearest one, never an error.
+    assert reception_client.get(url + "&page=9").context["page"].number == 2
+    assert reception_client.get(url + "&page=x").context["page"].number == 1
 
 
 @pytest.mark.django_db
@@ -299,7 +340,7 @@ def test_schedule_filters_by_practitioner_and_room(reception_client):
     by_alice = reception_client.get(schedule_url(date=day.date().isoformat(), practitioner=alice.pk))
     assert by_alice.context["total"] == 1
     by_room = reception_client.get(schedule_url(date=day.date().isoformat(), room=Room.objects.get(name="Room 2").pk))
-    assert [s.practitioner for _, ss in by_room.context["days"] for s in ss] == [bob]
+    assert [s.practitioner for day in by_room.context["days"] for s in day.sessions] == [bob]
 
 
 @pytest.mark.django_db

@@ -9,7 +9,16 @@ import itertools
 import pytest
 from django.utils import timezone
 
-from sessions_app.models import CallOutcome, PlanStatus, Reminder, ReminderStatus, Role
+from sessions_app.models import (
+    CallOutcome,
+    PlanStatus,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    Role,
+)
+from sessions_app.reminders import calls
 from sessions_app.reminders.calls import CallClosed, reminder_record_call
 from sessions_app.reminders.generate import reminders_generate
 
@@ -163,3 +172,26 @@ def test_the_call_list_query_count_does_not_grow_with_calls(client, django_asser
     with django_assert_num_queries(7):
         response = client.get("/calls/")
     assert len(response.context["calls"].aftercare) == 16
+
+
+def test_a_long_call_list_comes_a_page_at_a_time_the_oldest_first(client, monkeypatch):
+    monkeypatch.setattr(calls, "CALL_LIST_PAGE_SIZE", 3)
+    signed_in(client, Role.RECEPTION)
+    made = []
+    for i in range(5):
+        made.append(
+            Reminder.objects.create(
+                client=make_client(),
+                kind=ReminderKind.NEXT_SESSION_UNBOOKED,
+                channel=ReminderChannel.CALL,
+                key=f"test:page:{i}",
+                due_at=now() - dt.timedelta(hours=10 - i),
+            )
+        )
+    first = client.get("/calls/")
+    assert first.context["calls"].other == made[:3]
+    assert first.context["calls"].total == 5
+    assert "Calls 1–3 of 5, the oldest first." in first.content.decode()
+    second = client.get("/calls/", {"page": 2})
+    assert second.context["calls"].other == made[3:]
+    assert client.get("/calls/", {"page": "last"}).context["calls"].other == made[:3]

@@ -6,7 +6,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.models import SessionStatus, SideEffect, SideEffectKind, TreatmentArea, TreatmentSession
+from sessions_app.models import Role, SessionStatus, SideEffect, SideEffectKind, TreatmentArea, TreatmentSession
+from sessions_app.views import clients as clients_views
+from sessions_app.views.clients import SEARCH_LIMIT
 
 from .factories import (
     make_amendment,
@@ -134,8 +136,8 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     url = reverse("client_detail", args=[patient.pk])
     # session, user, user and group permissions, client, allergies, the access
     # log entry, plans with counts, their areas, consents with texts, areas for
-    # the filter, sessions, injections, lots with products, screenings, answers,
-    # side effects, reminders, groups (navigation).
+    # the filter, the latest sessions, their injections, their lots as labels,
+    # screenings, their yes answers, side effects, reminders, groups (navigation).
     with django_assert_num_queries(19):
         client.get(url)
     for _ in range(3):
@@ -151,3 +153,58 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
 def test_an_unknown_client_is_a_404(client):
     client.force_login(make_user())
     assert client.get(reverse("client_detail", args=[999999])).status_code in (403, 404)
+
+
+@pytest.mark.django_db
+def test_search_query_count_does_not_grow_with_the_clients(client, django_assert_num_queries):
+    client.force_login(make_user(Role.RECEPTION))
+    make_client(first_name="Marie", last_name="Martin")
+    url = reverse("client_search") + "?q=mar"
+    # session, user, user and group permissions, the matching clients (at most a
+    # page of them), groups (navigation).
+    with django_assert_num_queries(6):
+        first = client.get(url)
+    for i in range(SEARCH_LIMIT + 5):
+        make_client(first_name="Marc", last_name=f"Marchand{i:03d}")
+    with django_assert_num_queries(6):
+        second = client.get(url)
+    assert len(first.context["clients"]) == 1
+    assert len(second.context["clients"]) == SEARCH_LIMIT
+    assert f"The first {SEARCH_LIMIT} matches" in second.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_page_names_each_lot_injected(client, practitioner):
+    client.force_login(practitioner)
+    patient = make_client()
+    plan = history(patient, practitioner, sessions=2)
+    page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
+    for session in plan.sessions.all():
+        for lot in session.injections.get().lots.all():
+            assert f"{lot.product.name} {lot.lot_number}" in page
+
+
+@pytest.mark.django_db
+def test_a_long_history_shows_the_latest_sessions_and_the_whole_of_it_on_request(client, practitioner, monkeypatch):
+    monkeypatch.setattr(clients_views, "TIMELINE_SESSIONS", 5)
+    client.force_login(practitioner)
+    patient = make_client()
+    screen(patient)
+    old, recent = history(patient, practitioner, sessions=4), history(patient, practitioner, sessions=4)
+    sign(old)
+    sign(recent)
+    url = reverse("client_detail", args=[patient.pk])
+
+    latest = client.get(url)
+    sessions = [e.obj for e in latest.context["events"] if e.kind == "session"]
+    everything = TreatmentSession.objects.filter(plan__client=patient).order_by("-starts_at")
+    assert sessions == list(everything[:5])
+    # Plans, the screening and side effects are always there, the older ones too.
+    kinds = {e.kind for e in latest.context["events"]}
+    assert {"plan", "screening", "side_effect"} <= kinds
+    assert {e.obj for e in latest.context["events"] if e.kind == "plan"} == {old, recent}
+    assert "Show the whole history" in latest.content.decode()
+
+    whole = client.get(url, {"all": "1"})
+    assert len([e for e in whole.context["events"] if e.kind == "session"]) == 8
+    assert whole.context["since"] is None

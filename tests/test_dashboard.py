@@ -1,12 +1,14 @@
 """Sign-in, the base layout's navigation per role, and today's dashboard."""
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app.models import Reminder, ReminderChannel, ReminderKind, Role, SideEffect, SideEffectKind
+from sessions_app.views import dashboard
 
 from .factories import PASSWORD, make_client, make_session, make_user
 from .test_booking import next_weekday_at
@@ -105,14 +107,15 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
             add_due_reminder(session.plan.client, i)
 
     add(0, 1)
-    # session, user, user and group permissions, today's sessions with series
-    # position, the clearance badge (latest screenings, allergies, mixtures'
-    # substances, consent text, consents; no answers to prefetch), open side
-    # effects, their count, reminders due, their count, groups (navigation).
-    with django_assert_num_queries(15):
+    # session, user, user and group permissions, today's count (all, and those
+    # over), today's sessions shown with series position, the clearance badge
+    # (latest screenings, allergies, mixtures' substances, consent text,
+    # consents; no answers to read), open side effects, their count, reminders
+    # due, their count, groups (navigation).
+    with django_assert_num_queries(16):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15
@@ -127,3 +130,26 @@ def test_dashboard_with_nothing_today_says_so(client):
     assert "No sessions booked today." in page
     assert "No side effect waits for review." in page
     assert "No reminder is due." in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("clock", "hours"),
+    [
+        (dt.time(8, 0), [9, 10, 11]),  # the morning: the day's first
+        (dt.time(12, 30), [12, 14, 15]),  # from the one in progress
+        (dt.time(21, 0), [14, 15, 16]),  # the evening: the day's last
+    ],
+)
+def test_a_busy_day_shows_the_sessions_from_the_first_not_over(client, monkeypatch, clock, hours):
+    monkeypatch.setattr(dashboard, "DASHBOARD_SESSIONS", 3)
+    day = next_weekday_at(9)
+    with mock.patch.object(timezone, "now", return_value=day.replace(hour=clock.hour, minute=clock.minute)):
+        # Signed in on that day: a session lasts a working day at most.
+        client.force_login(make_user(Role.RECEPTION))
+        for hour in (9, 10, 11, 12, 14, 15, 16):
+            make_session(starts_at=day.replace(hour=hour))
+        response = client.get(reverse("dashboard"))
+    assert [timezone.localtime(s.starts_at).hour for s in response.context["sessions"]] == hours
+    assert response.context["sessions_window"].total == 7
+    assert f"3 of 7 shown, from {hours[0]:02d}:00" in response.content.decode()

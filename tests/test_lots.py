@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from sessions_app.models import Product, SessionStatus, TreatmentArea
+from sessions_app.views import lots
 
 from .factories import make_client, make_injection, make_lot, make_plan, make_session
 from .test_booking import next_weekday_at
@@ -65,9 +66,10 @@ def test_trace_query_count_does_not_grow(practitioner_client, django_assert_num_
     lot = make_lot()
     treated_with([lot], weeks_ago=1, name="First")
     url = reverse("lot_trace", args=[lot.pk])
-    # session, user, user and group permissions, the lot, count (paginator), the
-    # page of injections with area, session, client, practitioner, the access
-    # log entries (one INSERT for the clients listed), groups (navigation).
+    # session, user, user and group permissions, the lot, the count of its links
+    # (paginator), the page of injections (their ids a subquery on the links) with
+    # area, session, client, practitioner, the access log entries (one INSERT for
+    # the clients listed), groups (navigation).
     with django_assert_num_queries(9):
         practitioner_client.get(url)
     for i in range(12):
@@ -75,3 +77,17 @@ def test_trace_query_count_does_not_grow(practitioner_client, django_assert_num_
     with django_assert_num_queries(9):
         response = practitioner_client.get(url)
     assert len(response.context["injections"]) == 13
+
+
+@pytest.mark.django_db
+def test_a_big_trace_comes_in_pages_in_the_order_recorded_and_misses_no_one(practitioner_client, monkeypatch):
+    monkeypatch.setattr(lots, "PAGE_SIZE", 2)
+    recalled, other = make_lot(lot_number="REC-9"), make_lot(lot_number="OK-9")
+    # Recorded in this order, whatever the session dates.
+    treated = [treated_with([recalled], weeks_ago=weeks, name=f"Client{i}") for i, weeks in enumerate([1, 5, 3, 2, 4])]
+    treated_with([other], weeks_ago=7, name="Untouched")
+    url = reverse("lot_trace", args=[recalled.pk])
+    pages = [practitioner_client.get(url, {"page": n}) for n in (1, 2, 3)]
+    assert [i.pk for p in pages for i in p.context["injections"]] == [i.pk for i in treated]
+    assert all(p.context["page"].paginator.count == 5 for p in pages)
+    assert "5 injections recorded" in pages[0].content.decode()

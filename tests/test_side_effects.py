@@ -135,3 +135,31 @@ def test_open_list_query_count_does_not_grow(practitioner_client, django_assert_
     with django_assert_num_queries(8):
         response = practitioner_client.get(reverse("side_effect_list"))
     assert len(response.context["effects"]) == 21
+
+
+@pytest.mark.django_db
+def test_the_open_list_puts_serious_then_unreviewed_first_on_every_database(practitioner_client, practitioner):
+    kind = SideEffectKind.objects.get(name="Bruising")
+    today = timezone.localdate()
+
+    def effect(name, *, serious=False, reviewed=False, days_ago=0):
+        return SideEffect.objects.create(
+            client=make_client(last_name=name),
+            kind=kind,
+            severity="severe" if serious else "mild",
+            serious=serious,
+            onset=today - dt.timedelta(days=days_ago),
+            recorded_by=practitioner,
+            reviewed_by=practitioner if reviewed else None,
+            reviewed_at=timezone.now() if reviewed else None,
+        )
+
+    reviewed_recent = effect("ReviewedRecent", reviewed=True)
+    waiting_old = effect("WaitingOld", days_ago=5)
+    serious_reviewed = effect("Serious", serious=True, reviewed=True, days_ago=9)
+    waiting_recent = effect("WaitingRecent", days_ago=1)
+    listed = list(practitioner_client.get(reverse("side_effect_list")).context["effects"])
+    assert listed == [serious_reviewed, waiting_recent, waiting_old, reviewed_recent]
+    # The dashboard's panel is the top of the same list.
+    dashboard = practitioner_client.get(reverse("dashboard")).context["side_effects"]
+    assert dashboard == listed

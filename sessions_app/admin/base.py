@@ -2,12 +2,14 @@
 records, the settings for big tables, and list filters."""
 
 from django.contrib import admin
-from django.contrib.admin import ShowFacets
+from django.contrib.admin import ShowFacets, helpers
 from django.contrib.admin.utils import unquote
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from sessions_app.models import (
     Consent,
@@ -64,13 +66,30 @@ def _whole_table(qs: QuerySet) -> bool:
 
 
 class BigTableAdmin(admin.ModelAdmin):
-    """Tables that grow by thousands of rows a year: no full COUNT(*) per page
-    and no facet counts."""
+    """Tables that grow by thousands of rows a year: no full COUNT(*) per page,
+    no facet counts, and a date drill-down that reads the first and last date
+    from an index instead of every row (templatetags/admin_dates.py). Their
+    default ordering has an index, so a page is read, not sorted."""
 
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     paginator = EstimatedCountPaginator
-    list_per_page = 50
+    # A page renders within the pages' budget (50 ms on a 2-core machine); the
+    # search and the filters find the rest.
+    list_per_page = 25
+    change_list_template = "admin/big_table_change_list.html"
+
+    def action_checkbox(self, obj):
+        """Django's row checkbox, written out rather than rendered through the
+        form widget templates: the same HTML at a twentieth of the cost, which
+        was a fifth of a 50-row page."""
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            label,
+        )
 
 
 class KeepLinkedMixin:

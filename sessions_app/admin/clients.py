@@ -114,7 +114,7 @@ class ScreeningAnswerInline(NoDeleteInline):
 
 
 @admin.register(Screening)
-class ScreeningAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+class ScreeningAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
     client_field = "client_id"
     list_display = ["client", "screened_at", "screened_by"]
     list_select_related = ["client", "screened_by"]
@@ -135,9 +135,12 @@ class ScreeningAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHist
 
 
 @admin.register(ScreeningAnswer)
-class ScreeningAnswerAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+class ScreeningAnswerAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
     client_field = "screening__client_id"
     list_display = ["screening", "question", "answer", "severity"]
+    # The newest first, from the primary key: the model's order goes through the
+    # screening's own (its date) and sorted every answer of every screening.
+    ordering = ["-pk"]
     list_select_related = ["screening__client"]
     search_fields = [f"screening__client__{f}" for f in CLIENT_SEARCH]
     list_filter = ["question", "answer", "severity"]
@@ -166,7 +169,7 @@ class ConsentTextAdmin(admin.ModelAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+class ConsentAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
     client_field = "plan__client_id"
     list_display = ["signed_name", "plan", "consent_text", "signed_at", "witnessed_by"]
     list_select_related = ["plan__client", "plan__indication", "consent_text", "witnessed_by"]

@@ -62,7 +62,7 @@ class MixtureComponentAdmin(StrRelationsMixin, admin.ModelAdmin):
 
 
 @admin.register(TreatmentPlan)
-class TreatmentPlanAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, SimpleHistoryAdmin):
+class TreatmentPlanAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
     client_field = "client_id"
     list_display = ["client", "indication", "mixture", "practitioner", "sessions_planned", "status", "created_at"]
     list_select_related = ["client", "indication", "mixture", "practitioner"]
@@ -275,8 +275,12 @@ class InjectionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAd
     list_select_related = ["session__plan__client", "area"]
     # Searching a lot number lists every client who received it (a recall).
     search_fields = ["lots__lot_number", *(f"session__plan__client__{f}" for f in CLIENT_SEARCH)]
-    list_filter = ["depth", "technique", "area"]
-    date_hierarchy = "session__starts_at"
+    # The session's date as a filter of fixed choices: a drill-down through the
+    # session would read every injection and its session on each page.
+    list_filter = [("session__starts_at", admin.DateFieldListFilter), "depth", "technique", "area"]
+    # The newest recorded first, from the primary key: the model's order goes
+    # through the session's (its date) and sorted every injection.
+    ordering = ["-pk"]
     autocomplete_fields = ["session", "lots"]
     form = InjectionForm
 

@@ -13,6 +13,10 @@ from .clients import CLIENT_SEARCH
 class ReadOnlyAdmin(ReadOnlyMixin, BigTableAdmin):
     """Clinical history: nobody adds, changes or deletes it from the admin."""
 
+    # The newest first, from the primary key: the models' order goes through the
+    # session's (its date), which sorted every row.
+    ordering = ["-pk"]
+
 
 @admin.register(SessionAmendment)
 class SessionAmendmentAdmin(LogReadsMixin, ReadOnlyAdmin):

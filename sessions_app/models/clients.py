@@ -192,6 +192,9 @@ class Screening(models.Model):
         indexes = [
             # The client's latest screening (is it still valid?).
             models.Index(fields=["client", "-screened_at"], name="screening_client_latest_idx"),
+            # The admin's list, newest first (a page read from the index, not sorted), and
+            # the first and last date of its date drill-down.
+            models.Index(fields=["-screened_at", "-id"], name="screening_screened_idx"),
         ]
 
     def __str__(self) -> str:
@@ -283,6 +286,11 @@ class Consent(models.Model):
                 name="consent_signed_name_present",
                 violation_error_message="The client must type their name.",
             ),
+        ]
+        indexes = [
+            # The admin's list, newest first (a page read from the index, not sorted), and
+            # the first and last date of its date drill-down.
+            models.Index(fields=["-signed_at", "-id"], name="consent_signed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 """Mixtures (recipes), treatment plans and their sessions with what was injected."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import TruncDate
 from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
@@ -156,6 +158,9 @@ class TreatmentPlan(models.Model):
             models.Index(fields=["client", "-created_at"], name="plan_client_idx"),
             # Plans in maintenance, for recall lists.
             models.Index(fields=["status"], name="plan_status_idx"),
+            # The admin's list, newest first (a page read from the index, not sorted), and
+            # the first and last date of its date drill-down.
+            models.Index(fields=["-created_at", "-id"], name="plan_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -240,6 +245,12 @@ class TreatmentSessionQuerySet(models.QuerySet):
 
     def for_schedule(self):
         return self.select_related("plan__client", "practitioner", "room").with_series_position()
+
+    def per_local_day(self) -> dict[dt.date, int]:
+        """How many of these sessions start on each day of the clinic's
+        calendar: one query, a row per day."""
+        rows = self.order_by().annotate(day=TruncDate("starts_at")).values("day").annotate(n=Count("pk"))
+        return {row["day"]: row["n"] for row in rows}
 
 
 class TreatmentSession(models.Model):
@@ -353,6 +364,17 @@ class TreatmentSession(models.Model):
             models.Index(fields=["starts_at"], name="session_starts_idx"),
             # A plan's series in order (progress "3 of 6").
             models.Index(fields=["plan", "sequence"], name="session_plan_sequence_idx"),
+            # A plan's last completed session, read for every plan in maintenance or
+            # in a series by each round of the reminder generator.
+            models.Index(
+                fields=["plan", "-starts_at", "-id"],
+                condition=Q(status=SessionStatus.COMPLETED),
+                name="session_plan_last_done_idx",
+            ),
+            # Sessions completed lately (the generator's aftercare reminders).
+            models.Index(
+                fields=["completed_at"], condition=Q(status=SessionStatus.COMPLETED), name="session_completed_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -273,8 +273,12 @@ class Reminder(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="reminder_status_retry_idx"),
             # The generator's anti-join: has this rule a reminder about this session yet?
             models.Index(fields=["session", "rule"], name="reminder_session_rule_idx"),
-            # The call list: open call tasks by kind and due time.
-            models.Index(fields=["channel", "status", "kind", "due_at"], name="reminder_call_list_idx"),
+            # The call list: open call tasks in due order, so a page is read from
+            # the index rather than sorted from all of them.
+            models.Index(fields=["channel", "status", "due_at", "id"], name="reminder_call_list_idx"),
+            # The admin's list in due order (a page read from the index, not sorted),
+            # and the first and last date of its date drill-down.
+            models.Index(fields=["due_at", "id"], name="reminder_due_idx"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import ExpressionWrapper, F, Q
 from simple_history.models import HistoricalRecords
 
 from .catalog import SideEffectKind
@@ -15,10 +15,28 @@ class SideEffectSeverity(models.TextChoices):
     SEVERE = "severe", "Severe"
 
 
+# Not yet resolved, or not yet reviewed by a practitioner.
+OPEN = Q(resolved_on__isnull=True) | Q(reviewed_at__isnull=True)
+# The order practitioners work through them: serious first, then those not yet
+# reviewed, then the most recent. (Ordering by reviewed_at itself put the
+# unreviewed last on PostgreSQL, which sorts NULLs last, and first on SQLite.)
+# side_effect_review_idx holds this order.
+REVIEWED = ExpressionWrapper(Q(reviewed_at__isnull=False), output_field=models.BooleanField())
+REVIEW_ORDER = (F("serious").desc(), REVIEWED.asc(), F("onset").desc(), F("id").desc())
+
+
 class SideEffectQuerySet(models.QuerySet):
     def open(self):
         """Not yet resolved, or not yet reviewed by a practitioner."""
-        return self.filter(Q(resolved_on__isnull=True) | Q(reviewed_at__isnull=True))
+        return self.filter(OPEN)
+
+    def for_review(self):
+        """The open ones in the order they are reviewed, with what the lists show."""
+        return (
+            self.open()
+            .select_related("client", "kind", "session", "recorded_by", "reviewed_by")
+            .order_by(*REVIEW_ORDER)
+        )
 
 
 class SideEffect(models.Model):
@@ -73,12 +91,12 @@ class SideEffect(models.Model):
         indexes = [
             # A client's side effects on the client page.
             models.Index(fields=["client", "-onset"], name="side_effect_client_idx"),
-            # The open side effects to review (dashboard, review list).
-            models.Index(
-                fields=["-onset"],
-                condition=Q(resolved_on__isnull=True) | Q(reviewed_at__isnull=True),
-                name="side_effect_open_idx",
-            ),
+            # The open side effects in review order (dashboard, review list): a
+            # page is read from the index, not sorted from all of them.
+            models.Index(*REVIEW_ORDER, condition=OPEN, name="side_effect_review_idx"),
+            # The admin's list, newest first (a page read from the index, not sorted), and
+            # the first and last date of its date drill-down.
+            models.Index(fields=["-onset", "-id"], name="side_effect_onset_idx"),
         ]
 
     def __str__(self) -> str:

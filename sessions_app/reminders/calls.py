@@ -7,13 +7,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.models import CallOutcome, Reminder, ReminderChannel, ReminderKind, ReminderStatus, User
 
-# The list shows at most this many calls; the heading says how many there are.
-CALL_LIST_LIMIT = 200
+# Calls on one page of the list, the oldest first; the heading says how many there are.
+CALL_LIST_PAGE_SIZE = 25
 
 
 @dataclass
@@ -21,7 +22,11 @@ class CallList:
     aftercare: list[Reminder] = field(default_factory=list)
     maintenance: list[Reminder] = field(default_factory=list)
     other: list[Reminder] = field(default_factory=list)
-    total: int = 0
+    page: Page | None = None
+
+    @property
+    def total(self) -> int:
+        return self.page.paginator.count if self.page else 0
 
     @property
     def shown(self) -> int:
@@ -34,16 +39,17 @@ def end_of_today(now: dt.datetime) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(tomorrow, dt.time.min))
 
 
-def call_list(*, now: dt.datetime) -> CallList:
+def call_list(*, now: dt.datetime, page: str | int | None = None) -> CallList:
     """Open call tasks due by the end of today (so also those left from
-    earlier days), in three groups: aftercare calls, overdue maintenance
-    recalls, and the rest (clients reached by phone instead of a message).
-    Two queries, whatever the number of calls."""
+    earlier days), a page at a time, the oldest first, in three groups:
+    aftercare calls, overdue maintenance recalls, and the rest (clients
+    reached by phone instead of a message). Two queries, whatever the number
+    of calls."""
     due = Reminder.objects.open_calls().filter(due_at__lt=end_of_today(now))
     # A maintenance recall is on the list once overdue, not earlier in the day.
     due = due.exclude(kind=ReminderKind.MAINTENANCE_DUE, due_at__gt=now)
-    result = CallList(total=due.count())
-    for reminder in due.for_call_list().order_by("due_at", "pk")[:CALL_LIST_LIMIT]:
+    result = CallList(page=Paginator(due.for_call_list().order_by("due_at", "pk"), CALL_LIST_PAGE_SIZE).get_page(page))
+    for reminder in result.page.object_list:
         group = {
             ReminderKind.AFTERCARE_CHECK: result.aftercare,
             ReminderKind.MAINTENANCE_DUE: result.maintenance,

@@ -81,6 +81,7 @@ def _upcoming(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Itera
             status__in=booking.MOVABLE, starts_at__gt=now, plan__client__archived_at__isnull=True
         )
         .filter(~_no_reminder(rule, session=OuterRef("pk")))
+        .order_by()
         .values_list("pk", "plan_id", "plan__client_id", "starts_at", *(f"plan__client__{f}" for f in _CLIENT))
     )
     for pk, plan_id, client_id, starts_at, *wishes in rows.iterator(chunk_size=2000):
@@ -95,6 +96,7 @@ def _aftercare(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iter
             plan__client__archived_at__isnull=True,
         )
         .filter(~_no_reminder(rule, session=OuterRef("pk")))
+        .order_by()
         .values_list("pk", "plan_id", "plan__client_id", "completed_at", *(f"plan__client__{f}" for f in _CLIENT))
     )
     for pk, plan_id, client_id, completed_at, *wishes in rows.iterator(chunk_size=2000):
@@ -109,8 +111,11 @@ def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime
     last = TreatmentSession.objects.filter(plan=OuterRef("pk"), status=SessionStatus.COMPLETED).order_by(
         "-starts_at", "-pk"
     )
+    # Unordered: the plans' own order (newest first) had PostgreSQL walk an index
+    # of every plan for it, running the subqueries on each.
     return (
         TreatmentPlan.objects.filter(status=status, client__archived_at__isnull=True)
+        .order_by()
         .exclude(Exists(ahead))
         .annotate(last_id=Subquery(last.values("pk")[:1]), last_start=Subquery(last.values("starts_at")[:1]))
         .filter(last_start__gte=earliest)
@@ -165,6 +170,7 @@ def _screening(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iter
         Screening.objects.filter(pk=Subquery(latest), screened_at__gte=earliest, client__archived_at__isnull=True)
         .filter(Exists(in_treatment))
         .filter(~_no_reminder(rule, screening=OuterRef("pk")))
+        .order_by()
         .values_list("pk", "client_id", "screened_at", *(f"client__{f}" for f in _CLIENT))
     )
     tz = clinic_tz()

@@ -16,8 +16,10 @@ from sessions_app.models import (
     Client,
     Consent,
     ConsentText,
+    Contraindication,
     MixtureComponent,
     Screening,
+    ScreeningAnswer,
     SessionStatus,
     Severity,
     TreatmentSession,
@@ -39,10 +41,22 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
     plan_ids = {s.plan_id for s in sessions}
 
     latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
+    # Plain values rather than model instances: the week of a busy clinic reads
+    # twelve answers for each of hundreds of clients.
     screenings = {
-        s.client_id: s
-        for s in Screening.objects.filter(client_id__in=client_ids, pk=Subquery(latest)).prefetch_related("answers")
+        client_id: (pk, screened_at)
+        for client_id, pk, screened_at in Screening.objects.filter(
+            client_id__in=client_ids, pk=Subquery(latest)
+        ).values_list("client_id", "pk", "screened_at")
     }
+    answers: dict[int, list[Answer]] = defaultdict(list)
+    if screenings:
+        rows = ScreeningAnswer.objects.filter(screening_id__in=[pk for pk, _ in screenings.values()])
+        for screening_id, question, yes, severity, judgement in rows.values_list(
+            "screening_id", "question", "answer", "severity", "judgement"
+        ):
+            label = Contraindication(question).label
+            answers[screening_id].append(Answer(label, yes, severity == Severity.ABSOLUTE, judgement))
     allergies: dict[int, dict[int, str]] = defaultdict(dict)
     through = Client.allergies.through.objects.filter(client_id__in=client_ids)
     for client_id, substance_id, name in through.values_list("client_id", "substance_id", "substance__name"):
@@ -59,15 +73,11 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
     today = timezone.localdate()
     result = {}
     for session in sessions:
-        screening = screenings.get(session.plan.client_id)
-        answers = [
-            Answer(a.get_question_display(), a.answer, a.severity == Severity.ABSOLUTE, a.judgement)
-            for a in (screening.answers.all() if screening else ())
-        ]
+        screening_id, screened_at = screenings.get(session.plan.client_id, (None, None))
         result[session.pk] = treatment_clearance(
             today=today,
-            screened_on=timezone.localtime(screening.screened_at).date() if screening else None,
-            answers=answers,
+            screened_on=timezone.localtime(screened_at).date() if screened_at else None,
+            answers=answers.get(screening_id, ()),
             allergy_names=allergies.get(session.plan.client_id, {}),
             mixture_substance_ids=substances.get(session.plan.mixture_id, set()),
             consent_signed=session.plan_id in signed,

@@ -26,12 +26,13 @@ OUTCOMES = [
 @permission_required("sessions_app.view_reminder", raise_exception=True)
 @require_GET
 def call_list_page(request):
-    calls = call_list(now=timezone.now())
+    calls = call_list(now=timezone.now(), page=request.GET.get("page"))
     return render(
         request,
         "calls/list.html",
         {
             "calls": calls,
+            "page": calls.page,
             "groups": [
                 ("aftercare", "Aftercare calls", "How is the client after their session?", calls.aftercare),
                 (

@@ -6,6 +6,7 @@ and side effects only for staff allowed to read clinical records.
 """
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +22,9 @@ from sessions_app.models import (
     Client,
     Consent,
     Injection,
-    ProductLot,
     Reminder,
     Screening,
+    ScreeningAnswer,
     SessionStatus,
     SideEffect,
     TreatmentArea,
@@ -34,6 +35,12 @@ from sessions_app.services.audit import access_record
 from sessions_app.views.params import int_param, text_param
 
 SEARCH_LIMIT = 50
+# The client page shows this many of the latest sessions, and the reminders of
+# that time, unless the whole history is asked for: a loyal client's years of
+# maintenance would otherwise make the page grow without end. Plans, consents,
+# screenings and side effects are always shown whole (few, and what a
+# practitioner must not miss).
+TIMELINE_SESSIONS = 30
 
 
 @permission_required("sessions_app.view_client", raise_exception=True)
@@ -65,6 +72,22 @@ class Event:
 def _at(day: dt.date) -> dt.datetime:
     """A date's place in the timeline: its midday."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+
+
+def _attach_lot_labels(injections: list[Injection]) -> None:
+    """Set `lot_labels` on each injection ("Hyalu Meso 1% L2501-3"), read as
+    plain values in one query: a long history names hundreds of lots, and a
+    model object for each lot and its product cost more than the rest of the
+    page's data together."""
+    labels: dict[int, list[str]] = defaultdict(list)
+    if injections:
+        links = Injection.lots.through.objects.filter(injection_id__in=[i.pk for i in injections])
+        for injection_id, product, number in links.order_by(
+            "productlot__product__name", "productlot__lot_number"
+        ).values_list("injection_id", "productlot__product__name", "productlot__lot_number"):
+            labels[injection_id].append(f"{product} {number}")
+    for injection in injections:
+        injection.lot_labels = labels[injection.pk]
 
 
 @permission_required("sessions_app.view_client", raise_exception=True)
@@ -108,17 +131,26 @@ def client_detail(request, pk: int):
     if area:
         sessions = sessions.filter(Q(injections__area=area) | Q(plan__areas=area)).distinct()
     if sees_injections:
-        lots = Prefetch("lots", ProductLot.objects.select_related("product"))
-        injections = Injection.objects.select_related("area").prefetch_related(lots).order_by("area__name")
+        injections = Injection.objects.select_related("area").order_by("area__name")
         if area:
             injections = injections.filter(area=area)
         sessions = sessions.prefetch_related(Prefetch("injections", queryset=injections))
+    whole = request.GET.get("all") == "1"
+    sessions = list(sessions.order_by("-starts_at", "-pk")[: None if whole else TIMELINE_SESSIONS + 1])
+    since = None
+    if not whole and len(sessions) > TIMELINE_SESSIONS:
+        sessions = sessions[:TIMELINE_SESSIONS]
+        since = sessions[-1].starts_at
+    if sees_injections:
+        _attach_lot_labels([i for s in sessions for i in s.injections.all()])
 
     events = [Event(s.starts_at, "session", s) for s in sessions]
     events += [Event(p.created_at, "plan", p) for p in plans if not plan or p == plan]
     if clinical and not plan and not area:
         screenings = Screening.objects.filter(client=client).select_related("screened_by")
-        events += [Event(s.screened_at, "screening", s) for s in screenings.prefetch_related("answers")]
+        # The page shows the yes answers: twelve questions a screening, mostly no.
+        yes = Prefetch("answers", ScreeningAnswer.objects.filter(answer=True))
+        events += [Event(s.screened_at, "screening", s) for s in screenings.prefetch_related(yes)]
     for p in plans:
         if not plan or p == plan:
             events += [Event(c.signed_at, "consent", c) for c in p.consents.all()]
@@ -136,6 +168,8 @@ def client_detail(request, pk: int):
         reminders = reminders.filter(plan=plan)
     if not area:
         events += [Event(r.sent_at or r.due_at, "reminder", r) for r in reminders]
+        if since:
+            events = [e for e in events if e.kind != "reminder" or e.at >= since]
     events.sort(key=lambda e: (e.at, e.kind), reverse=True)
 
     context = {
@@ -149,5 +183,6 @@ def client_detail(request, pk: int):
         "sees_injections": sees_injections,
         "sees_side_effects": sees_side_effects,
         "now": timezone.now(),
+        "since": since,
     }
     return render(request, "clients/detail.html", context)

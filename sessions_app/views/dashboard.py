@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.db.models import Count, Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -9,9 +10,14 @@ from django.views.decorators.http import require_GET
 from sessions_app.models import Reminder, SessionStatus, SideEffect, TreatmentSession
 from sessions_app.services.booking import MOVABLE, TRANSITIONS
 from sessions_app.services.clearance import annotate_clearance
+from sessions_app.views.paging import window_from
 
 # The dashboard lists at most this many side effects and reminders; the count says how many in all.
 DASHBOARD_LIMIT = 10
+# Today's sessions shown: all of them in a small clinic; in a busy one, this many
+# from the first not over yet (the day's last ones in the evening). The whole day
+# is on the schedule.
+DASHBOARD_SESSIONS = 20
 
 
 def _today_range() -> tuple[dt.datetime, dt.datetime]:
@@ -25,21 +31,28 @@ def _today_range() -> tuple[dt.datetime, dt.datetime]:
 @require_GET
 def dashboard(request):
     """Each panel only for a role whose permissions cover it: reception sees no
-    side-effect details. A fixed number of queries whatever the day holds."""
+    side-effect details. A fixed number of queries and rows whatever the day
+    holds."""
     user = request.user
     start, end = _today_range()
     context = {"today": timezone.localdate()}
     if user.has_perm("sessions_app.view_treatmentsession"):
-        sessions = TreatmentSession.objects.for_schedule().filter(starts_at__gte=start, starts_at__lt=end)
-        context["sessions"] = list(sessions.exclude(status=SessionStatus.CANCELLED).order_by("starts_at", "room__name"))
+        today = TreatmentSession.objects.filter(starts_at__gte=start, starts_at__lt=end).exclude(
+            status=SessionStatus.CANCELLED
+        )
+        counts = today.aggregate(total=Count("pk"), over=Count("pk", filter=Q(ends_at__lte=timezone.now())))
+        window = window_from(total=counts["total"], before=counts["over"], size=DASHBOARD_SESSIONS)
+        ordered = today.for_schedule().order_by("starts_at", "room__name", "pk")
+        context["sessions"] = list(ordered[window.start : window.stop])
+        context["sessions_window"] = window
         annotate_clearance(context["sessions"])
         context["actions"] = {name: allowed for name, (_, allowed) in TRANSITIONS.items()}
         context["movable"] = MOVABLE
         context["can_change"] = user.has_perm("sessions_app.change_treatmentsession")
     if user.has_perm("sessions_app.view_sideeffect"):
-        open_effects = SideEffect.objects.open().select_related("client", "kind", "session")
-        context["side_effects"] = list(open_effects.order_by("-serious", "onset", "pk")[:DASHBOARD_LIMIT])
-        context["side_effects_total"] = open_effects.count()
+        # The first of the review list.
+        context["side_effects"] = list(SideEffect.objects.for_review()[:DASHBOARD_LIMIT])
+        context["side_effects_total"] = SideEffect.objects.open().count()
     if user.has_perm("sessions_app.view_reminder"):
         due = Reminder.objects.due(timezone.now()).select_related("client")
         context["reminders"] = list(due.order_by("due_at", "pk")[:DASHBOARD_LIMIT])

@@ -45,11 +45,7 @@ def side_effect_new(request, client_pk: int):
 def side_effect_list(request):
     """Open side effects (unresolved or not yet reviewed), serious ones first,
     a page at a time: a fixed number of queries whatever their number."""
-    effects = (
-        SideEffect.objects.open()
-        .select_related("client", "kind", "session", "recorded_by", "reviewed_by")
-        .order_by("-serious", "reviewed_at", "-onset", "-pk")
-    )
+    effects = SideEffect.objects.for_review()
     page = Paginator(effects, PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
     access_record_many(

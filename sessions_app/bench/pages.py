@@ -1,0 +1,153 @@
+"""The pages staff open all day, each as the role that opens it, timed
+through Django's test client: the whole request (middleware, session, views,
+queries, templates), without the network or a web server.
+
+Runs go round the pages (page 1, page 2, ..., page 1, page 2, ...), so a burst
+of load on a shared machine falls on every page alike rather than on one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count
+from django.test import Client as TestClient
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.demo import DEMO_MANAGER, DEMO_PRACTITIONERS, DEMO_RECEPTION
+from sessions_app.models import Client, ProductLot, TreatmentSession, User
+
+# A name prefix reception types: it matches Martin, Marchand, Martinez, Marie...
+SEARCH = "mar"
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """What the pages with an id are about, chosen the same way in every data set."""
+
+    client_id: int  # the client with the longest history
+    client_sessions: int
+    lot_id: int  # the lot given to the most clients
+    lot_injections: int
+    # The schedules are timed ahead, where every session is still to come (and
+    # has its clearance badge), so the time of day the bench runs changes nothing.
+    next_day: dt.date  # the next day with sessions booked
+    next_week: dt.date  # next Monday
+
+    @classmethod
+    def pick(cls) -> Subjects:
+        client = Client.objects.annotate(n=Count("plans__sessions")).order_by("-n", "pk").first()
+        lot = ProductLot.objects.annotate(n=Count("injections")).order_by("-n", "pk").first()
+        today = timezone.localdate()
+        tomorrow = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min))
+        ahead = TreatmentSession.objects.filter(starts_at__gte=tomorrow).order_by("starts_at").first()
+        if client is None or lot is None or ahead is None:
+            raise ValueError("The benchmark needs demo data: no client, no lot or no session ahead found.")
+        next_day = timezone.localtime(ahead.starts_at).date()
+        return cls(client.pk, client.n, lot.pk, lot.n, next_day, today + dt.timedelta(days=7 - today.weekday()))
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    username: str
+    path: Callable[[Subjects], str]
+
+    @property
+    def role(self) -> str:
+        return self.username.rstrip("0123456789")
+
+
+def _admin(model: str) -> Callable[[Subjects], str]:
+    return lambda s: reverse(f"admin:sessions_app_{model}_changelist")
+
+
+PRACTITIONER = DEMO_PRACTITIONERS[0]
+PAGES = (
+    Page("dashboard", DEMO_RECEPTION, lambda s: reverse("dashboard")),
+    Page("dashboard", PRACTITIONER, lambda s: reverse("dashboard")),
+    Page("day schedule, next day booked", DEMO_RECEPTION, lambda s: reverse("schedule") + f"?date={s.next_day}"),
+    Page(
+        "week schedule, next week",
+        DEMO_RECEPTION,
+        lambda s: reverse("schedule") + f"?view=week&date={s.next_week}",
+    ),
+    Page(f"client search '{SEARCH}'", DEMO_RECEPTION, lambda s: reverse("client_search") + f"?q={SEARCH}"),
+    Page("client page, longest history", PRACTITIONER, lambda s: reverse("client_detail", args=[s.client_id])),
+    Page("open side effects", PRACTITIONER, lambda s: reverse("side_effect_list")),
+    Page("call list", DEMO_RECEPTION, lambda s: reverse("call_list")),
+    Page("lot trace, most used lot", PRACTITIONER, lambda s: reverse("lot_trace", args=[s.lot_id])),
+    Page("admin: clients", DEMO_MANAGER, _admin("client")),
+    Page("admin: sessions", DEMO_MANAGER, _admin("treatmentsession")),
+    Page("admin: reminders", DEMO_MANAGER, _admin("reminder")),
+)
+
+
+@dataclass(frozen=True)
+class PageTiming:
+    page: Page
+    url: str
+    p50_ms: float
+    p95_ms: float
+    queries: int
+    size_kb: float
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile: the smallest value at least `share` of the values reach."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+class PageError(Exception):
+    """A page did not answer 200: a benchmark of an error page means nothing."""
+
+
+def _get(client: TestClient, url: str):
+    response = client.get(url)
+    if response.status_code != 200:
+        raise PageError(f"GET {url} answered {response.status_code}")
+    return response
+
+
+def time_pages(subjects: Subjects, pages: Sequence[Page] = PAGES, *, warmup: int, runs: int) -> list[PageTiming]:
+    """p50 and p95 of `runs` requests to each page after `warmup` untimed ones,
+    and the queries one request makes (counted on a request of its own, so
+    that counting does not slow the timed ones)."""
+    clients: dict[str, TestClient] = {}
+    for page in pages:
+        if page.username not in clients:
+            clients[page.username] = TestClient()
+            clients[page.username].force_login(User.objects.get(username=page.username))
+    urls = [page.path(subjects) for page in pages]
+    queries, sizes = [], []
+    for page, url in zip(pages, urls, strict=True):
+        for _ in range(warmup):
+            _get(clients[page.username], url)
+        with CaptureQueriesContext(connection) as counted:
+            response = _get(clients[page.username], url)
+        queries.append(len(counted))
+        sizes.append(len(response.content) / 1024)
+    # As clinic/wsgi.py does once the app is loaded: what lives on (the app, and
+    # here the seed's leftovers) is kept out of the garbage collector's scans.
+    gc.collect()
+    gc.freeze()
+    times: list[list[float]] = [[] for _ in pages]
+    for _ in range(runs):
+        for page, url, spent in zip(pages, urls, times, strict=True):
+            client = clients[page.username]
+            start = time.perf_counter()
+            _get(client, url)
+            spent.append((time.perf_counter() - start) * 1000)
+    return [
+        PageTiming(page, url, percentile(spent, 0.5), percentile(spent, 0.95), n, size)
+        for page, url, spent, n, size in zip(pages, urls, times, queries, sizes, strict=True)
+    ]

@@ -1,0 +1,171 @@
+"""`manage.py bench`: seed demo clinics of 1,000 and 10,000 clients on
+PostgreSQL, time the pages staff open all day and the reminder jobs, and
+write the table. The work is in `sessions_app.bench`."""
+
+import argparse
+import gc
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from sessions_app.bench import databases, jobs, pages, report
+from sessions_app.bench.databases import BenchDatabaseError
+from sessions_app.management.commands.seed_demo import client_count
+
+DEFAULT_SIZES = (1000, 10_000)
+
+
+def sizes(raw: str) -> list[int]:
+    values = [client_count(part.strip()) for part in raw.split(",") if part.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError("name at least one number of clients, for example 1000,10000")
+    return sorted(set(values))
+
+
+def _at_least(minimum: int):
+    def check(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {raw!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    return check
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark on PostgreSQL: seed demo clinics of each size into databases of the bench's own "
+        f"({databases.PREFIX}*, on the server DATABASE_URL names), time the pages staff open all day and the "
+        "reminder jobs, and write the table to bench-results/."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--sizes",
+            type=sizes,
+            default=list(DEFAULT_SIZES),
+            help="Comma-separated numbers of demo clients (default 1000,10000).",
+        )
+        parser.add_argument("--runs", type=_at_least(1), default=50, help="Timed requests per page (default 50).")
+        parser.add_argument(
+            "--warmup", type=_at_least(0), default=5, help="Untimed requests per page first (default 5)."
+        )
+        parser.add_argument(
+            "--output",
+            type=Path,
+            default=Path(settings.BASE_DIR) / "bench-results",
+            help="Where the table is written (default bench-results/).",
+        )
+        parser.add_argument(
+            "--keep", action="store_true", help="Keep the seeded databases afterwards (for a load run)."
+        )
+        parser.add_argument(
+            "--update-readme",
+            action="store_true",
+            help="Also put the table into README.md, between its bench markers.",
+        )
+
+    def handle(self, *args, sizes, runs, warmup, output, keep, update_readme, **options):
+        try:
+            server = databases.check_server()
+        except BenchDatabaseError as exc:
+            raise CommandError(str(exc)) from None
+        if settings.DATABASES["default"]["NAME"].startswith(databases.PREFIX):
+            raise CommandError(
+                f"DATABASE_URL names {settings.DATABASES['default']['NAME']}, one of the databases the bench "
+                "creates and drops: name another database on the same server."
+            )
+        readme = Path(settings.BASE_DIR) / "README.md"
+        if update_readme and not report.has_markers(readme):
+            raise CommandError(f"{readme} has no {report.README_START} … {report.README_END} markers.")
+        result = report.Report(
+            started=timezone.localtime(),
+            server=server,
+            cpus=os.cpu_count() or 0,
+            load_before=os.getloadavg(),
+            load_after=None,
+            warmup=warmup,
+            runs=runs,
+            sizes=[],
+        )
+        self.stdout.write(f"Load average {report.load_text(result.load_before)} on {result.cpus} CPUs.")
+        created = [databases.TEMPLATE]
+        try:
+            self.stdout.write(f"Migrating {databases.TEMPLATE}…")
+            databases.create_template()
+            for clients in sizes:
+                name = databases.bench_database_name(clients)
+                created.append(name)
+                databases.create_database(name)
+                with databases.using_database(name):
+                    result.sizes.append(self._measure(clients, warmup=warmup, runs=runs))
+        except BenchDatabaseError as exc:
+            raise CommandError(str(exc)) from None
+        except (pages.PageError, ValueError, DatabaseError) as exc:
+            raise CommandError(f"Benchmark stopped: {exc}") from None
+        finally:
+            for name in created:
+                if name == databases.TEMPLATE or not keep:
+                    try:
+                        databases.drop_database(name)
+                    except BenchDatabaseError as exc:
+                        self.stderr.write(f"Could not drop {name}: {exc}")
+        result.load_after = os.getloadavg()
+
+        text = result.markdown()
+        self.stdout.write("\n" + text)
+        try:
+            path = report.write(result, output)
+        except OSError as exc:
+            raise CommandError(f"The table could not be written to {output}: {exc}") from None
+        self.stdout.write(f"Written to {path} (and latest.md beside it).")
+        if keep:
+            kept = ", ".join(databases.bench_database_name(c) for c in sizes)
+            self.stdout.write(f"Kept the databases {kept}: drop them with dropdb when done.")
+        if update_readme:
+            report.update_readme(readme, text)
+            self.stdout.write(f"Updated {readme}.")
+        for miss in result.page_misses():
+            self.stdout.write(self.style.WARNING(f"Target missed: {miss}"))
+
+    def _measure(self, clients: int, *, warmup: int, runs: int) -> report.SizeResult:
+        self.stdout.write(f"{clients:,} clients: seeding…")
+        seed = jobs.time_seed(clients)
+        self.stdout.write(f"  seeded in {seed.seconds:.1f} s ({seed.detail}); VACUUM ANALYZE…")
+        databases.settle()
+        gc.collect()  # the seed's millions of short-lived objects, before timing
+        self.stdout.write(f"  timing {len(pages.PAGES)} pages…")
+        size = report.SizeResult(clients, jobs.DataSize.measure(), pages.Subjects.pick())
+        with _quiet_test_client():
+            size.pages = pages.time_pages(size.subjects, warmup=warmup, runs=runs)
+        self.stdout.write("  timing the reminder jobs…")
+        size.jobs = [seed, jobs.time_generation_first(), jobs.time_generation_steady(), jobs.time_send_round()]
+        return size
+
+
+@contextmanager
+def _quiet_test_client() -> Iterator[None]:
+    """Production-like settings for the test client: DEBUG off (no query
+    log), the test client's host allowed, static files without a manifest
+    (the bench needs no collectstatic), and WhiteNoise's warning about the
+    missing collectstatic folder kept off the terminal."""
+    static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with (
+        warnings.catch_warnings(),
+        override_settings(
+            DEBUG=False, ALLOWED_HOSTS=["testserver"], STORAGES={**settings.STORAGES, "staticfiles": static}
+        ),
+    ):
+        warnings.filterwarnings("ignore", message="No directory at")
+        yield
