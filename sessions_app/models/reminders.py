@@ -178,7 +178,10 @@ class Reminder(models.Model):
     creating the same reminder twice, however often it runs.
     """
 
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="reminders")
+    # client and session are indexed by reminder_client_idx and
+    # reminder_session_rule_idx, which lead with them: a second index of each
+    # would only slow down every insert (the generator writes thousands at once).
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="reminders", db_index=False)
     plan = models.ForeignKey(
         TreatmentPlan,
         on_delete=models.PROTECT,
@@ -192,6 +195,7 @@ class Reminder(models.Model):
         null=True,
         blank=True,
         related_name="reminders",
+        db_index=False,
     )
     screening = models.ForeignKey(
         Screening,
@@ -223,6 +227,8 @@ class Reminder(models.Model):
         blank=True,
         related_name="+",
         help_text="Who recorded the last call outcome.",
+        # Staff accounts are deactivated, never deleted: nothing looks reminders up by it.
+        db_index=False,
     )
     handled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

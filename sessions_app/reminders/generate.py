@@ -34,7 +34,8 @@ from sessions_app.models import (
 from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
 from sessions_app.services import booking
 
-BATCH = 500
+# Rows per INSERT: PostgreSQL takes them as arrays (UNNEST), so fewer, larger batches.
+BATCH = 2000
 # Sessions with one of these statuses are still to come.
 AHEAD = (SessionStatus.BOOKED, SessionStatus.CONFIRMED, SessionStatus.ARRIVED)
 # Reminders that may still go out: waiting, or failed with a retry planned.
