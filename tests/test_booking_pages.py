@@ -1,6 +1,7 @@
 """Reception's pages: book a series, the schedule, actions, moves, the feed."""
 
 import datetime as dt
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -329,6 +330,8 @@ def test_a_busy_week_comes_in_pages_and_says_where_each_day_is(reception_client,
     # A page that does not exist is the nearest one, never an error.
     assert reception_client.get(url + "&page=9").context["page"].number == 2
     assert reception_client.get(url + "&page=x").context["page"].number == 1
+    for forged in ("²", "9" * 5000):  # pass str.isdigit(), make int() raise: once a 500
+        assert reception_client.get(url + "&page=" + quote(forged)).context["page"].number == 1
 
 
 @pytest.mark.django_db

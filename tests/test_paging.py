@@ -15,6 +15,10 @@ from sessions_app.views.paging import group_pages, page_slice, window_from
         ("0", 1, 0, 10),
         ("-1", 1, 0, 10),  # not digits: the first page
         ("abc", 1, 0, 10),
+        ("²", 1, 0, 10),  # str.isdigit() says yes, int() says no
+        ("٣", 1, 0, 10),  # an Arabic-Indic three: not a page number in an address
+        ("9" * 5000, 1, 0, 10),  # more digits than int() converts
+        ("99999999999999999999", 1, 0, 10),  # beyond a bigint
     ],
 )
 def test_a_page_asked_for_is_the_nearest_that_exists(raw, number, start, stop):

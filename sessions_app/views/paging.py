@@ -8,6 +8,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sessions_app.views.params import parse_int
+
 
 @dataclass(frozen=True)
 class Slice:
@@ -45,7 +47,7 @@ def page_slice(raw: str | None, *, total: int, size: int) -> Slice:
     """The page asked for by `raw` (the ?page= value): a number out of range
     or not a number at all gives the nearest page, never an error."""
     pages = max(1, math.ceil(total / size))
-    number = int(raw) if raw and raw.isdigit() else 1
+    number = parse_int(raw) or 1
     number = min(max(number, 1), pages)
     start = (number - 1) * size
     return Slice(number, pages, start, min(start + size, total), total)

@@ -17,7 +17,13 @@ def text_param(request: HttpRequest, name: str = "q", max_length: int = 80) -> s
     return " ".join(printable.split())[:max_length]
 
 
+def parse_int(raw: str | None) -> int | None:
+    """A whole number from ASCII digits within a bigint, or None for anything
+    else ("²" and "٣" pass str.isdigit() but are not ids; 5,000 digits make
+    int() raise)."""
+    return int(raw) if raw and _ID.fullmatch(raw) else None
+
+
 def int_param(request: HttpRequest, name: str) -> int | None:
-    """An id, or None for anything else (ASCII digits only, within a bigint)."""
-    raw = request.GET.get(name, "")
-    return int(raw) if _ID.fullmatch(raw) else None
+    """An id from the query string, or None for anything else."""
+    return parse_int(request.GET.get(name))
