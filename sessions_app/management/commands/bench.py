@@ -4,6 +4,7 @@ write the table. The work is in `sessions_app.bench`."""
 
 import argparse
 import gc
+import logging
 import os
 import warnings
 from collections.abc import Iterator
@@ -159,7 +160,8 @@ def _quiet_test_client() -> Iterator[None]:
     """Production-like settings for the test client: DEBUG off (no query
     log), the test client's host allowed, static files without a manifest
     (the bench needs no collectstatic), and WhiteNoise's warning about the
-    missing collectstatic folder kept off the terminal."""
+    missing collectstatic folder and django-axes' sign-in lines kept off the
+    terminal."""
     static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     with (
         warnings.catch_warnings(),
@@ -168,4 +170,11 @@ def _quiet_test_client() -> Iterator[None]:
         ),
     ):
         warnings.filterwarnings("ignore", message="No directory at")
-        yield
+        # django-axes logs every sign-in at INFO: hundreds of lines of the bench's own.
+        axes = logging.getLogger("axes")
+        level = axes.level
+        axes.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            axes.setLevel(level)
