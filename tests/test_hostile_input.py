@@ -32,6 +32,8 @@ HOSTILE_TEXT = st.one_of(
             "\x00",
             "../../etc/passwd",
             "9" * 40,
+            "9" * 5000,  # more digits than int() converts
+            "²",  # str.isdigit() says yes, int() says no
             "-1",
             "0",
             "1e308",
@@ -179,9 +181,9 @@ def test_searches_filters_and_ids_in_addresses(practitioner_client, scene, q, da
     pages = [
         (reverse("client_search"), {"q": q, "archived": date}),
         (reverse("client_lookup"), {"q": q}),
-        (reverse("schedule"), {"date": date, "view": q, "practitioner": number, "room": number}),
+        (reverse("schedule"), {"date": date, "view": q, "practitioner": number, "room": number, "page": number}),
         (reverse("lot_search"), {"q": q}),
-        (reverse("client_detail", args=[scene["plan"].client_id]), {"plan": number, "area": q}),
+        (reverse("client_detail", args=[scene["plan"].client_id]), {"plan": number, "area": q, "all": number}),
         (reverse("side_effect_list"), {"page": number}),
         (reverse("call_list"), {"page": number}),
         (reverse("book_series"), {"client": number}),
