@@ -7,7 +7,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.models import Reminder, ReminderChannel, ReminderKind, Role, SideEffect, SideEffectKind
+from sessions_app.models import (
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    Role,
+    Room,
+    SessionStatus,
+    SideEffect,
+    SideEffectKind,
+)
 from sessions_app.views import dashboard
 
 from .factories import PASSWORD, make_client, make_session, make_user
@@ -153,3 +162,40 @@ def test_a_busy_day_shows_the_sessions_from_the_first_not_over(client, monkeypat
     assert [timezone.localtime(s.starts_at).hour for s in response.context["sessions"]] == hours
     assert response.context["sessions_window"].total == 7
     assert f"3 of 7 shown, from {hours[0]:02d}:00" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_long_session_still_running_stays_on_the_dashboard_among_shorter_ones(client, monkeypatch):
+    """The window starts at the first session in the list not over yet, not
+    at the number of sessions over: with sessions of different lengths in
+    different rooms, a long one begun early is still running after shorter
+    ones that began later have ended."""
+    monkeypatch.setattr(dashboard, "DASHBOARD_SESSIONS", 3)
+    day = next_weekday_at(9)
+    with mock.patch.object(timezone, "now", return_value=day.replace(hour=10, minute=45)):
+        client.force_login(make_user(Role.RECEPTION))
+        long = make_session(starts_at=day, ends_at=day.replace(hour=11), room=Room.objects.get(name="Room 2"))
+        for hour, minute in ((9, 5), (9, 35), (10, 5)):
+            start = day.replace(hour=hour, minute=minute)
+            make_session(starts_at=start, ends_at=start + dt.timedelta(minutes=30))
+        for hour in (12, 13, 14):
+            make_session(starts_at=day.replace(hour=hour))
+        response = client.get(reverse("dashboard"))
+    shown = [timezone.localtime(s.starts_at).strftime("%H:%M") for s in response.context["sessions"]]
+    assert shown == ["09:00", "09:05", "09:35"], "from the long session still running, in the list's order"
+    assert long in response.context["sessions"]
+
+
+@pytest.mark.django_db
+def test_a_client_still_being_treated_past_the_booked_end_stays_on_the_dashboard(client, monkeypatch):
+    monkeypatch.setattr(dashboard, "DASHBOARD_SESSIONS", 3)
+    day = next_weekday_at(9)
+    with mock.patch.object(timezone, "now", return_value=day.replace(hour=12, minute=20)):
+        client.force_login(make_user(Role.RECEPTION))
+        for hour in (9, 10):
+            make_session(starts_at=day.replace(hour=hour), status=SessionStatus.COMPLETED)
+        running_late = make_session(starts_at=day.replace(hour=11), status=SessionStatus.ARRIVED)
+        for hour in (13, 14, 15, 16):
+            make_session(starts_at=day.replace(hour=hour))
+        response = client.get(reverse("dashboard"))
+    assert response.context["sessions"][0] == running_late, "arrived, not yet recorded: still in the treatment room"

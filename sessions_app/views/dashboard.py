@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -40,8 +41,15 @@ def dashboard(request):
         today = TreatmentSession.objects.filter(starts_at__gte=start, starts_at__lt=end).exclude(
             status=SessionStatus.CANCELLED
         )
-        counts = today.aggregate(total=Count("pk"), over=Count("pk", filter=Q(ends_at__lte=timezone.now())))
-        window = window_from(total=counts["total"], before=counts["over"], size=DASHBOARD_SESSIONS)
+        # The window starts at the first session still to come or under way
+        # (booked time not over, or arrived and not yet recorded), in the
+        # list's order; with none, at the day's end.
+        under_way = Q(ends_at__gt=timezone.now()) | Q(status=SessionStatus.ARRIVED)
+        first = today.filter(under_way).order_by("starts_at").values("starts_at")[:1]
+        counts = today.aggregate(
+            total=Count("pk"), before=Count("pk", filter=Q(starts_at__lt=Coalesce(Subquery(first), Value(end))))
+        )
+        window = window_from(total=counts["total"], before=counts["before"], size=DASHBOARD_SESSIONS)
         ordered = today.for_schedule().order_by("starts_at", "room__name", "pk")
         context["sessions"] = list(ordered[window.start : window.stop])
         context["sessions_window"] = window
