@@ -8,6 +8,7 @@ import itertools
 
 import pytest
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from sessions_app.models import (
     CallOutcome,
@@ -103,7 +104,8 @@ def test_a_side_effect_reported_on_a_call_opens_its_form_for_a_practitioner(clie
     call = aftercare_call()
     assert "Side effect reported" in client.get("/calls/").content.decode()
     response = client.post(f"/calls/{call.pk}/side_effect/")
-    assert response["Location"] == f"/clients/{call.client_id}/side-effects/new/?next=/calls/&session={call.session_id}"
+    form_url = f"/clients/{call.client_id}/side-effects/new/"
+    assert response["Location"] == f"{form_url}?next=%2Fcalls%2F&session={call.session_id}"
     form = client.get(response["Location"])
     assert form.status_code == 200
     assert form.context["form"].initial["session"] == call.session_id
@@ -165,7 +167,8 @@ def test_the_call_list_query_count_does_not_grow_with_calls(client, django_asser
 
     add_calls(1)
     # session, user, user's permissions, group permissions, role names (navigation),
-    # the count of open calls, the calls with client, session, practitioner and plan.
+    # the counts of open calls (all, and by group), the calls with client, session,
+    # practitioner and plan.
     with django_assert_num_queries(7):
         client.get("/calls/")
     add_calls(15)
@@ -195,3 +198,41 @@ def test_a_long_call_list_comes_a_page_at_a_time_the_oldest_first(client, monkey
     second = client.get("/calls/", {"page": 2})
     assert second.context["calls"].other == made[3:]
     assert client.get("/calls/", {"page": "last"}).context["calls"].other == made[:3]
+
+
+def test_each_group_counts_its_calls_on_every_page_and_says_where_the_others_are(client, monkeypatch):
+    """The list is paged in due order across the groups: a group whose calls
+    are all on the next page must not say there is nothing to call about."""
+    monkeypatch.setattr(calls, "CALL_LIST_PAGE_SIZE", 3)
+    signed_in(client, Role.RECEPTION)
+    for i in range(5):
+        Reminder.objects.create(
+            client=make_client(),
+            kind=ReminderKind.NEXT_SESSION_UNBOOKED if i < 3 else ReminderKind.AFTERCARE_CHECK,
+            channel=ReminderChannel.CALL,
+            key=f"test:groups:{i}",
+            due_at=now() - dt.timedelta(hours=10 - i),
+        )
+    first = client.get("/calls/")
+    assert first.context["calls"].aftercare == []
+    assert first.context["calls"].totals == {"aftercare": 2, "maintenance": 0, "other": 3}
+    page = first.content.decode()
+    aftercare = page[page.index('id="group-aftercare"') : page.index('id="group-maintenance"')]
+    assert "Nothing to call about." not in aftercare
+    assert "2 calls, on other pages of the list." in " ".join(strip_tags(aftercare).split())
+    maintenance = page[page.index('id="group-maintenance"') : page.index('id="group-other"')]
+    assert "Nothing to call about." in maintenance
+    second = client.get("/calls/", {"page": 2})
+    other = second.content.decode()
+    other = other[other.index('id="group-other"') :]
+    assert "3 calls, on other pages of the list." in " ".join(strip_tags(other).split())
+
+
+@pytest.mark.parametrize("page", ["2", "²", ""])
+def test_an_outcome_leads_back_to_the_page_of_the_list_the_call_was_on(client, page):
+    signed_in(client, Role.RECEPTION)
+    call = aftercare_call()
+    response = client.post(f"/calls/{call.pk}/reached/", {"page": page})
+    assert response["Location"] == ("/calls/?page=2" if page == "2" else "/calls/")
+    again = client.post(f"/calls/{call.pk}/no_answer/", {"page": page})  # already closed: a message, then back
+    assert again["Location"] == response["Location"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from sessions_app.models import CallOutcome, Reminder, ReminderChannel, ReminderKind, ReminderStatus, User
@@ -23,6 +24,9 @@ class CallList:
     maintenance: list[Reminder] = field(default_factory=list)
     other: list[Reminder] = field(default_factory=list)
     page: Page | None = None
+    # Each group's calls on every page: the list is paged in due order across
+    # the groups, so a group may have none on this page and some on another.
+    totals: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -43,12 +47,24 @@ def call_list(*, now: dt.datetime, page: str | int | None = None) -> CallList:
     """Open call tasks due by the end of today (so also those left from
     earlier days), a page at a time, the oldest first, in three groups:
     aftercare calls, overdue maintenance recalls, and the rest (clients
-    reached by phone instead of a message). Two queries, whatever the number
-    of calls."""
+    reached by phone instead of a message), with each group's count on every
+    page. Two queries, whatever the number of calls."""
     due = Reminder.objects.open_calls().filter(due_at__lt=end_of_today(now))
     # A maintenance recall is on the list once overdue, not earlier in the day.
     due = due.exclude(kind=ReminderKind.MAINTENANCE_DUE, due_at__gt=now)
-    result = CallList(page=Paginator(due.for_call_list().order_by("due_at", "pk"), CALL_LIST_PAGE_SIZE).get_page(page))
+    totals = due.aggregate(
+        aftercare=Count("pk", filter=Q(kind=ReminderKind.AFTERCARE_CHECK)),
+        maintenance=Count("pk", filter=Q(kind=ReminderKind.MAINTENANCE_DUE)),
+        all=Count("pk"),
+    )
+    paginator = Paginator(due.for_call_list().order_by("due_at", "pk"), CALL_LIST_PAGE_SIZE)
+    paginator.count = totals["all"]  # counted just above: no second COUNT
+    result = CallList(page=paginator.get_page(page))
+    result.totals = {
+        "aftercare": totals["aftercare"],
+        "maintenance": totals["maintenance"],
+        "other": totals["all"] - totals["aftercare"] - totals["maintenance"],
+    }
     for reminder in result.page.object_list:
         group = {
             ReminderKind.AFTERCARE_CHECK: result.aftercare,

@@ -7,12 +7,14 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sessions_app.models import CallOutcome, Client, Reminder, ReminderChannel
 from sessions_app.reminders.calls import CallClosed, call_list, reminder_record_call
 from sessions_app.reminders.unsubscribe import client_unsubscribe, read_token
+from sessions_app.views.params import parse_int
 
 # The buttons of a call, in the order shown: (outcome, label, Bootstrap colour).
 OUTCOMES = [
@@ -34,14 +36,12 @@ def call_list_page(request):
             "calls": calls,
             "page": calls.page,
             "groups": [
-                ("aftercare", "Aftercare calls", "How is the client after their session?", calls.aftercare),
-                (
-                    "maintenance",
-                    "Maintenance recalls",
-                    "Maintenance is overdue and nothing is booked.",
-                    calls.maintenance,
-                ),
-                ("other", "Other calls", "Clients who prefer a call, or agreed to no message.", calls.other),
+                (slug, title, explanation, getattr(calls, slug), calls.totals[slug])
+                for slug, title, explanation in (
+                    ("aftercare", "Aftercare calls", "How is the client after their session?"),
+                    ("maintenance", "Maintenance recalls", "Maintenance is overdue and nothing is booked."),
+                    ("other", "Other calls", "Clients who prefer a call, or agreed to no message."),
+                )
             ],
             "outcomes": OUTCOMES,
             "can_record": request.user.has_perm("sessions_app.change_reminder"),
@@ -57,6 +57,9 @@ def call_outcome(request, pk: int, outcome: str):
     effect" (for staff who may record one) records the call as reached and
     opens the side-effect form for the client and session."""
     reminder = get_object_or_404(Reminder.objects.select_related("client"), pk=pk, channel=ReminderChannel.CALL)
+    # Back to the page of the list the call was on.
+    page = parse_int(request.POST.get("page"))
+    back = reverse("call_list") + (f"?page={page}" if page and page > 1 else "")
     side_effect = outcome == "side_effect"
     if side_effect and not request.user.has_perm("sessions_app.add_sideeffect"):
         raise PermissionDenied
@@ -66,11 +69,10 @@ def call_outcome(request, pk: int, outcome: str):
         )
     except CallClosed as exc:
         messages.info(request, str(exc))
-        return redirect("call_list")
+        return redirect(back)
     name = reminder.client.full_name
-    back = reverse("call_list")
     if side_effect:
-        query = f"?next={back}" + (f"&session={reminder.session_id}" if reminder.session_id else "")
+        query = f"?{urlencode({'next': back})}" + (f"&session={reminder.session_id}" if reminder.session_id else "")
         return redirect(reverse("side_effect_new", args=[reminder.client_id]) + query)
     messages.success(request, f"{name}: {CallOutcome(outcome).label.lower()}.")
     if outcome == CallOutcome.BOOKED and request.user.has_perm("sessions_app.add_treatmentplan"):
