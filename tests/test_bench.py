@@ -116,3 +116,24 @@ def test_percentiles_are_nearest_rank():
     assert percentile(values, 0.5) == 50
     assert percentile(values, 0.95) == 95
     assert percentile([7.0], 0.95) == 7.0
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_bench_database_that_already_exists_is_refused_and_left_alone(monkeypatch, tmp_path):
+    """Kept by an earlier --keep run, or another bench running: the bench drops
+    only what it created."""
+    monkeypatch.setattr(databases, "PREFIX", "mesoclinic_bench_test_")
+    monkeypatch.setattr(databases, "TEMPLATE", "mesoclinic_bench_test_template")
+    databases.drop_database("mesoclinic_bench_test_12")
+    databases._admin("CREATE DATABASE mesoclinic_bench_test_12")
+    try:
+        with pytest.raises(CommandError, match="Already on the server: mesoclinic_bench_test_12.*dropdb"):
+            call_command("bench", "--sizes", "12", "--output", str(tmp_path), stdout=io.StringIO())
+        assert databases.database_exists("mesoclinic_bench_test_12"), "not dropped: the bench did not create it"
+        assert not databases.database_exists("mesoclinic_bench_test_template"), "refused before creating anything"
+        # The same guard where the database is created (another bench may have created it since).
+        with pytest.raises(databases.BenchDatabaseError, match="already exists"):
+            databases.create_database("mesoclinic_bench_test_12")
+    finally:
+        databases.drop_database("mesoclinic_bench_test_12")

@@ -4,7 +4,8 @@ The bench never writes to the database DATABASE_URL names: it creates
 `mesoclinic_bench_<clients>` beside it (migrated once into a template, then
 copied, which is much faster than migrating each), points Django's default
 connection at it the way Django's test runner does for a test database, and
-drops it at the end unless asked to keep it.
+drops it at the end unless asked to keep it. It drops only what it created:
+a database of that name that already exists is refused, not replaced.
 """
 
 from __future__ import annotations
@@ -97,18 +98,35 @@ def using_database(name: str) -> Iterator[None]:
         connection.settings_dict["NAME"] = original
 
 
+def database_exists(name: str) -> bool:
+    with _server_cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        return cursor.fetchone() is not None
+
+
+def _create(sql: str, name: str) -> None:
+    """CREATE DATABASE, refused for a name that exists: the bench drops only
+    what it created (an earlier run's --keep, or a bench running at the same
+    time, is left alone)."""
+    if database_exists(name):
+        raise BenchDatabaseError(
+            f"The database {name} already exists on {server_description()}: kept by an earlier run "
+            f"(--keep), or another bench is running. Drop it when it is no longer needed "
+            f"(dropdb {name}), then run the bench again."
+        )
+    _admin(sql)
+
+
 def create_template() -> None:
     """A migrated, empty database the bench databases are copied from."""
-    drop_database(TEMPLATE)
-    _admin(f"CREATE DATABASE {_quoted(TEMPLATE)}")
+    _create(f"CREATE DATABASE {_quoted(TEMPLATE)}", TEMPLATE)
     with using_database(TEMPLATE):
         call_command("migrate", interactive=False, verbosity=0)
 
 
 def create_database(name: str) -> None:
     """A fresh copy of the template (which must have no open connection)."""
-    drop_database(name)
-    _admin(f"CREATE DATABASE {_quoted(name)} TEMPLATE {_quoted(TEMPLATE)}")
+    _create(f"CREATE DATABASE {_quoted(name)} TEMPLATE {_quoted(TEMPLATE)}", name)
 
 
 def settle() -> None:

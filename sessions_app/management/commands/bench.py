@@ -101,14 +101,27 @@ class Command(BaseCommand):
             sizes=[],
         )
         self.stdout.write(f"Load average {report.load_text(result.load_before)} on {result.cpus} CPUs.")
-        created = [databases.TEMPLATE]
+        # Only what this run created is dropped, and a name already taken is
+        # refused before anything is seeded (databases._create checks again).
+        taken = [
+            name
+            for name in [databases.TEMPLATE, *(databases.bench_database_name(c) for c in sizes)]
+            if databases.database_exists(name)
+        ]
+        if taken:
+            raise CommandError(
+                f"Already on the server: {', '.join(taken)} (kept by an earlier run with --keep, or another "
+                f"bench is running). The bench drops only what it creates: drop them with dropdb first."
+            )
+        created: list[str] = []
         try:
             self.stdout.write(f"Migrating {databases.TEMPLATE}…")
             databases.create_template()
+            created.append(databases.TEMPLATE)
             for clients in sizes:
                 name = databases.bench_database_name(clients)
-                created.append(name)
                 databases.create_database(name)
+                created.append(name)
                 with databases.using_database(name):
                     result.sizes.append(self._measure(clients, warmup=warmup, runs=runs))
         except BenchDatabaseError as exc:
@@ -122,6 +135,9 @@ class Command(BaseCommand):
                         databases.drop_database(name)
                     except BenchDatabaseError as exc:
                         self.stderr.write(f"Could not drop {name}: {exc}")
+            kept = [name for name in created if name != databases.TEMPLATE and keep]
+            if kept and len(result.sizes) < len(sizes):
+                self.stderr.write(f"Stopped early; kept as asked (--keep): {', '.join(kept)}. Drop them with dropdb.")
         result.load_after = os.getloadavg()
 
         text = result.markdown()
