@@ -785,3 +785,23 @@ def test_big_tables_write_the_row_checkbox_exactly_as_django_renders_it():
     session = book_session()
     ours = admin.site._registry[TreatmentSession]
     assert ours.action_checkbox(session) == admin.ModelAdmin.action_checkbox(ours, session)
+
+
+DRILL_DOWNS = [model for model, model_admin in admin.site._registry.items() if model_admin.date_hierarchy]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", DRILL_DOWNS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "params",
+    [{"year": "9999"}, {"year": "9999", "month": "12"}, {"year": "9999", "month": "12", "day": "31"}, {"year": "0"}],
+    ids=lambda p: "-".join(p.values()),
+)
+def test_a_date_drill_down_past_the_calendar_is_refused_not_a_500(request, model, params):
+    """Django 6.1 builds the next year (10000) or month from the typed date
+    without catching the overflow: a 500 on every list with a date drill-down."""
+    field = admin.site._registry[model].date_hierarchy
+    query = urlencode({f"{field}__{part}": value for part, value in params.items()})
+    response = signed_in(request, model).get(f"{url(model, 'changelist')}?{query}")
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1"), "Django's own answer to a bad filter: the list, with a message"

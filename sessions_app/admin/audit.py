@@ -1,9 +1,12 @@
 """The access log, read by managers; nobody writes to it from here."""
 
+from axes import admin as axes_admin
+from axes import models as axes_models
 from django.contrib import admin
 
 from sessions_app.models import AccessLog
 
+from .base import DateDrillDownMixin
 from .clients import CLIENT_SEARCH
 from .records import ReadOnlyAdmin
 
@@ -22,3 +25,15 @@ class AccessLogAdmin(ReadOnlyAdmin):
         # The client page links here filtered to one client; the client list is
         # too long for a sidebar filter.
         return lookup in ("client", "client__id__exact") or super().lookup_allowed(lookup, value, request)
+
+
+# django-axes' sign-in records (registered by axes, which comes first in
+# INSTALLED_APPS): the same drill-down guard as every other dated list.
+for _model, _model_admin in (
+    (axes_models.AccessAttempt, axes_admin.AccessAttemptAdmin),
+    (axes_models.AccessLog, axes_admin.AccessLogAdmin),
+    (axes_models.AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(_model_admin.__name__, (DateDrillDownMixin, _model_admin), {}))

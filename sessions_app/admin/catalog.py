@@ -15,7 +15,7 @@ from sessions_app.models import (
     TreatmentArea,
 )
 
-from .base import KeepLinkedMixin, StrRelationsMixin
+from .base import DateDrillDownMixin, KeepLinkedMixin, StrRelationsMixin
 
 
 @admin.register(TreatmentArea)
@@ -57,7 +57,7 @@ class ProductAdmin(KeepLinkedMixin, admin.ModelAdmin):
 
 
 @admin.register(ProductLot)
-class ProductLotAdmin(KeepLinkedMixin, StrRelationsMixin, admin.ModelAdmin):
+class ProductLotAdmin(DateDrillDownMixin, KeepLinkedMixin, StrRelationsMixin, admin.ModelAdmin):
     list_display = ["lot_number", "product", "expiry_date", "expired", "received_on"]
     list_select_related = ["product"]
     search_fields = ["lot_number", "product__name"]
@@ -91,7 +91,7 @@ class OpeningHoursAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClosedDay)
-class ClosedDayAdmin(admin.ModelAdmin):
+class ClosedDayAdmin(DateDrillDownMixin, admin.ModelAdmin):
     list_display = ["date", "reason"]
     search_fields = ["reason"]
     date_hierarchy = "date"
