@@ -29,7 +29,11 @@ def test_reception_works_through_the_call_list(sign_in_as, size):
 
     if size == TABLET:
         page.get_by_role("button", name="Menu").click()
+        # Once the menu has finished opening (a click during Bootstrap's
+        # collapse animation can land on nothing).
+        expect(page.locator("#main-nav")).to_have_class(re.compile(r"\bshow\b"))
     page.get_by_role("link", name="Call list").click()
+    page.wait_for_url(re.compile(r"/calls/$"))
     expect(page.get_by_role("heading", name="Call list", level=1)).to_be_visible()
     aftercare = page.locator("#group-aftercare li")
     expect(aftercare).to_have_count(1)

@@ -37,7 +37,11 @@ def aftercare_call(name="Camille Durand", days_ago=2):
     first, last = name.split(" ", 1)
     make_rule("aftercare_check", amount=days_ago, by_email=False, by_call=True, send_time=dt.time(0, 0))
     client = make_client(first_name=first, last_name=last)
-    session = complete(make_session(make_plan(client), starts_at=now() - dt.timedelta(days=days_ago)))
+    # In the morning of that day, whatever the time now: a session begun late
+    # in the evening ends after midnight, and its call falls due tomorrow.
+    day = timezone.localdate() - dt.timedelta(days=days_ago)
+    starts_at = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
+    session = complete(make_session(make_plan(client), starts_at=starts_at))
     reminders_generate(now=now())
     return Reminder.objects.get(session=session, channel="call")
 
@@ -158,10 +162,13 @@ def test_the_call_list_query_count_does_not_grow_with_calls(client, django_asser
 
     hours = itertools.count()
 
+    # Two days ago from 06:00 (whatever the time now), so every call is due by today.
+    morning = timezone.make_aware(dt.datetime.combine(timezone.localdate() - dt.timedelta(days=2), dt.time(6)))
+
     def add_calls(n):
         for _ in range(n):
             # One practitioner: an hour apart, not overlapping.
-            start = now() - dt.timedelta(days=1, hours=next(hours))
+            start = morning + dt.timedelta(hours=next(hours))
             complete(make_session(make_plan(practitioner=practitioner), starts_at=start))
         reminders_generate(now=now())
 
