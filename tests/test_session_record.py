@@ -45,7 +45,7 @@ def area(name: str) -> TreatmentArea:
 
 @pytest.fixture
 def session(db, practitioner):
-    """An arrived session of a cleared client, this morning, on face and neck,
+    """An arrived session of a cleared client, begun two hours ago, on face and neck,
     with the Facial rejuvenation mixture (Hyalu Meso 1%, Revita NCTF, Vita C 20%)."""
     plan = make_cleared(make_plan(practitioner=practitioner, sessions_planned=2))
     plan.areas.set([area(FACE), area(NECK)])
@@ -112,7 +112,9 @@ def photo_files() -> list[Path]:
 
 def test_the_form_offers_a_row_per_plan_area_and_only_usable_lots_of_the_mixture(client, practitioner, session, lots):
     hyalu, revita = lots
-    expired = make_lot(hyalu.product, lot_number="OLD-1", expiry_date=timezone.localdate() - dt.timedelta(days=1))
+    # Expired the day before the session's (which is yesterday's when the suite runs just after midnight).
+    session_day = timezone.localtime(session.starts_at).date()
+    expired = make_lot(hyalu.product, lot_number="OLD-1", expiry_date=session_day - dt.timedelta(days=1))
     other = make_lot(Product.objects.get(name="Lipo PC"), lot_number="LIPO-1")
     client.force_login(practitioner)
     response = client.get(record_url(session))
