@@ -42,7 +42,7 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
 
     latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
     # Plain values rather than model instances: the week of a busy clinic reads
-    # twelve answers for each of hundreds of clients.
+    # the answers of hundreds of clients.
     screenings = {
         client_id: (pk, screened_at)
         for client_id, pk, screened_at in Screening.objects.filter(
@@ -51,7 +51,9 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
     }
     answers: dict[int, list[Answer]] = defaultdict(list)
     if screenings:
-        rows = ScreeningAnswer.objects.filter(screening_id__in=[pk for pk, _ in screenings.values()])
+        # Only the yes answers: a no never stands in the way (treatment_clearance
+        # reads `yes` first), and most of a questionnaire is no.
+        rows = ScreeningAnswer.objects.filter(screening_id__in=[pk for pk, _ in screenings.values()], answer=True)
         for screening_id, question, yes, severity, judgement in rows.values_list(
             "screening_id", "question", "answer", "severity", "judgement"
         ):
