@@ -37,6 +37,7 @@ loadrun: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
 
 # Django's deployment check with production settings: DEBUG off, a real secret.
 check-deploy: $(VENV)/.installed

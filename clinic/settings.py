@@ -2,8 +2,10 @@
 
 Everything that differs between a laptop and a clinic's server comes from the
 environment, read through the small strict helpers below. With nothing set the
-app runs in production mode and refuses to start without a real secret key;
-`make run` sets DJANGO_DEBUG=true for local use.
+app is in production mode: maintenance commands (migrate, makemigrations,
+check) run, but it refuses to serve or send reminders without a real secret
+key, CLINIC_BASE_URL and CLINIC_SMS_BACKEND (clinic/startup.py); `make run`
+sets DJANGO_DEBUG=true for local use.
 """
 
 import datetime as dt
@@ -58,14 +60,20 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
+# What serving pages and sending messages need in production and nothing else
+# does: makemigrations, migrate or check run without it. clinic/startup.py
+# refuses to serve (wsgi.py, asgi.py) or send (send_reminders) while any of it
+# is missing, and `check --deploy` lists it.
+CLINIC_UNSET_FOR_PRODUCTION: list[str] = []
+
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured(
+        CLINIC_UNSET_FOR_PRODUCTION.append(
             "DJANGO_SECRET_KEY is not set. Set it (or DJANGO_SECRET_KEY_FILE), "
             "or set DJANGO_DEBUG=true for local development."
         )
-    # Development only: never used when DEBUG is off.
+    # Development only: nothing is served or sent with it when DEBUG is off.
     SECRET_KEY = "django-insecure-dev-only-key-not-for-production"
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
@@ -260,10 +268,10 @@ if CLINIC_SCREENING_MAX_AGE_MONTHS < 1:
 # Production must say it: a default would put dead links in every message.
 CLINIC_BASE_URL = env_str("CLINIC_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 if not CLINIC_BASE_URL:
-    raise ImproperlyConfigured(
+    CLINIC_UNSET_FOR_PRODUCTION.append(
         "CLINIC_BASE_URL is not set: the address clients reach the app at (https://...), for the links in messages."
     )
-if not CLINIC_BASE_URL.startswith(("http://", "https://")):
+elif not CLINIC_BASE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"CLINIC_BASE_URL must start with http:// or https://, not {CLINIC_BASE_URL!r}")
 
 
@@ -310,7 +318,7 @@ CLINIC_REMINDER_QUIET_HOURS = _quiet_hours("CLINIC_REMINDER_QUIET_HOURS", "21:00
 # Production must choose: the console would mark SMS sent that no one receives.
 CLINIC_SMS_BACKEND = env_str("CLINIC_SMS_BACKEND", "console" if DEBUG else "")
 if not CLINIC_SMS_BACKEND:
-    raise ImproperlyConfigured(
+    CLINIC_UNSET_FOR_PRODUCTION.append(
         "CLINIC_SMS_BACKEND is not set: http (your SMS gateway, with CLINIC_SMS_URL and CLINIC_SMS_TOKEN), "
         "file, or console (these two deliver nothing to clients)."
     )

@@ -229,25 +229,39 @@ PRODUCTION = {
     ],
 )
 def test_production_refuses_to_start_without_what_it_cannot_guess(missing, message):
+    """Serving (the WSGI application gunicorn loads), sending reminders and the
+    deployment check refuse; maintenance commands still run."""
     env = {name: value for name, value in PRODUCTION.items() if name != missing}
-    started = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        env=PRODUCTION,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+    def run(*args, env):
+        return subprocess.run(args, env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120)
+
+    started = run(sys.executable, "-c", "import clinic.wsgi", env=PRODUCTION)
     assert started.returncode == 0, started.stderr
+    result = run(sys.executable, "-c", "import clinic.wsgi", env=env)
+    assert result.returncode != 0 and message in result.stderr
+    manage = str(Path(settings.BASE_DIR) / "manage.py")
+    sending = run(sys.executable, manage, "send_reminders", env=env)
+    assert sending.returncode != 0 and message in sending.stderr and "Traceback" not in sending.stderr
+    deploy = run(sys.executable, manage, "check", "--deploy", env=env)
+    assert deploy.returncode != 0 and message in deploy.stderr
+    assert run(sys.executable, manage, "makemigrations", "--check", "--dry-run", env=env).returncode == 0
+
+
+def test_maintenance_commands_run_with_nothing_set():
+    """A fresh clone, no environment at all: checking the migrations needs no
+    secret (only serving and sending do)."""
+    manage = str(Path(settings.BASE_DIR) / "manage.py")
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        env=env,
+        [sys.executable, manage, "makemigrations", "--check", "--dry-run"],
+        env={"PATH": "/usr/bin:/bin"},
         cwd=settings.BASE_DIR,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
-    assert result.returncode != 0 and message in result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
 
 
 def test_an_error_shows_a_plain_page_not_a_stack_trace(client, monkeypatch):

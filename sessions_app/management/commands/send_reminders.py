@@ -11,9 +11,11 @@ import signal
 import threading
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from clinic.startup import require_production_settings
 from sessions_app.reminders.worker import ReminderWorker
 
 
@@ -43,6 +45,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, loop, interval, verbosity, **options):
+        try:
+            require_production_settings("Sending reminders")
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
         worker = ReminderWorker()
         if not loop:
             try:
