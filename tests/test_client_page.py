@@ -6,7 +6,18 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.models import Role, SessionStatus, SideEffect, SideEffectKind, TreatmentArea, TreatmentSession
+from sessions_app.models import (
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    Role,
+    SessionStatus,
+    SideEffect,
+    SideEffectKind,
+    TreatmentArea,
+    TreatmentSession,
+)
 from sessions_app.views import clients as clients_views
 from sessions_app.views.clients import SEARCH_LIMIT
 
@@ -208,3 +219,37 @@ def test_a_long_history_shows_the_latest_sessions_and_the_whole_of_it_on_request
     whole = client.get(url, {"all": "1"})
     assert len([e for e in whole.context["events"] if e.kind == "session"]) == 8
     assert whole.context["since"] is None
+
+
+@pytest.mark.django_db
+def test_a_long_history_lists_the_reminders_of_the_sessions_shown(client, practitioner, monkeypatch):
+    """A reminder belongs where it went out, or where it is due while it waits."""
+    monkeypatch.setattr(clients_views, "TIMELINE_SESSIONS", 2)
+    client.force_login(practitioner)
+    patient = make_client()
+    plan = history(patient, practitioner, sessions=4)
+    shown = list(TreatmentSession.objects.filter(plan=plan).order_by("-starts_at")[:2])
+    since = shown[-1].starts_at
+    hour = dt.timedelta(hours=1)
+
+    def remind(key, due_at, sent_at=None):
+        status = ReminderStatus.SENT if sent_at else ReminderStatus.PENDING
+        return Reminder.objects.create(
+            client=patient,
+            plan=plan,
+            kind=ReminderKind.AFTERCARE_CHECK,
+            channel=ReminderChannel.EMAIL,
+            key=key,
+            due_at=due_at,
+            sent_at=sent_at,
+            status=status,
+        )
+
+    sent_before = remind("sent-before", since - 2 * hour, since - hour)
+    sent_late = remind("sent-late", since - 2 * hour, since + hour)
+    waiting = remind("waiting", since + hour)
+    listed = client.get(reverse("client_detail", args=[patient.pk])).context["events"]
+    assert {e.obj for e in listed if e.kind == "reminder"} == {sent_late, waiting}
+
+    whole = client.get(reverse("client_detail", args=[patient.pk]), {"all": "1"}).context["events"]
+    assert {e.obj for e in whole if e.kind == "reminder"} == {sent_before, sent_late, waiting}

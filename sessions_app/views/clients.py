@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -25,12 +25,15 @@ from sessions_app.models import (
     Reminder,
     Screening,
     ScreeningAnswer,
+    SessionAmendment,
+    SessionPhoto,
     SessionStatus,
     SideEffect,
     TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions_app.models.expressions import SubqueryCount
 from sessions_app.services.audit import access_record
 from sessions_app.views.params import int_param, text_param
 
@@ -124,7 +127,8 @@ def client_detail(request, pk: int):
     if sees_injections:
         # What the timeline says of each record; counted in the sessions query itself.
         sessions = sessions.annotate(
-            photo_count=Count("photos", distinct=True), amendment_count=Count("amendments", distinct=True)
+            photo_count=SubqueryCount(SessionPhoto.objects.filter(session=OuterRef("pk"))),
+            amendment_count=SubqueryCount(SessionAmendment.objects.filter(session=OuterRef("pk"))),
         )
     if plan:
         sessions = sessions.filter(plan=plan)
@@ -166,10 +170,11 @@ def client_detail(request, pk: int):
     reminders = Reminder.objects.filter(client=client).select_related("session")
     if plan:
         reminders = reminders.filter(plan=plan)
+    if since:
+        # Those of the sessions' time: a reminder's place is when it went, or is due.
+        reminders = reminders.filter(Q(sent_at__gte=since) | Q(sent_at__isnull=True, due_at__gte=since))
     if not area:
         events += [Event(r.sent_at or r.due_at, "reminder", r) for r in reminders]
-        if since:
-            events = [e for e in events if e.kind != "reminder" or e.at >= since]
     events.sort(key=lambda e: (e.at, e.kind), reverse=True)
 
     context = {
