@@ -21,7 +21,8 @@ from sessions_app.models import (
     ReminderStatus,
     SessionStatus,
 )
-from sessions_app.reminders.generate import reminders_cancel_obsolete, reminders_generate
+from sessions_app.reminders import generate
+from sessions_app.reminders.generate import reminders_cancel_obsolete, reminders_generate, write_new
 from sessions_app.reminders.rules import due_at, screening_expires_on
 from sessions_app.services import booking
 
@@ -142,8 +143,49 @@ def test_generation_is_a_fixed_number_of_queries_whatever_the_sessions():
         make_session(starts_at=now() + dt.timedelta(days=4, hours=i))
     with CaptureQueriesContext(connection) as many:
         assert reminders_generate(now=now()) == 33
-    # rules, the candidate sessions, one INSERT (a batch holds 500).
+    # rules, the candidate sessions, one INSERT (a batch holds BATCH rows).
     assert len(few) == len(many) <= 4
+
+
+def test_a_round_larger_than_a_batch_writes_every_reminder_whole(monkeypatch):
+    monkeypatch.setattr(generate, "BATCH", 2)
+    rule = make_rule("upcoming_session", amount=24, unit="hours")
+    sessions = [make_session(starts_at=now() + dt.timedelta(days=3, hours=i)) for i in range(5)]
+    with CaptureQueriesContext(connection) as queries:
+        assert reminders_generate(now=now()) == 5
+    assert len([q for q in queries if q["sql"].startswith("INSERT")]) == 3
+    written = Reminder.objects.order_by("session__starts_at")
+    assert [(r.session, r.plan, r.client) for r in written] == [(s, s.plan, s.plan.client) for s in sessions]
+    for reminder, session in zip(written, sessions, strict=True):
+        assert reminder.rule == rule and reminder.kind == ReminderKind.UPCOMING_SESSION
+        assert reminder.due_at == session.starts_at - dt.timedelta(hours=24)
+        assert reminder.key == f"upcoming_session:message:rule={rule.pk}:session={session.pk}"
+        assert (reminder.status, reminder.attempts, reminder.last_error, reminder.call_outcome) == (
+            "pending",
+            0,
+            "",
+            "",
+        )
+        assert reminder.sent_at is None and reminder.handled_by is None
+        assert now() - dt.timedelta(minutes=1) < reminder.created_at <= timezone.now()
+
+
+def test_a_reminder_another_worker_wrote_first_is_skipped_not_doubled_nor_changed():
+    rule = make_rule("upcoming_session", amount=24, unit="hours")
+    first, second = (make_session(starts_at=now() + dt.timedelta(days=3, hours=i)) for i in range(2))
+
+    def row(session, due):
+        key = f"upcoming_session:message:rule={rule.pk}:session={session.pk}"
+        return (session.plan.client_id, session.plan_id, session.pk, None, ReminderChannel.EMAIL, key, due)
+
+    write_new(rule, [row(first, now())])
+    # The same key again (a worker that read before the first wrote), beside a new one.
+    write_new(rule, [row(first, now() + dt.timedelta(hours=5)), row(second, now())])
+    assert reminders() == [
+        (ReminderKind.UPCOMING_SESSION, ReminderChannel.EMAIL, now(), ReminderStatus.PENDING),
+        (ReminderKind.UPCOMING_SESSION, ReminderChannel.EMAIL, now(), ReminderStatus.PENDING),
+    ]
+    assert Reminder.objects.get(session=first).due_at == now()
 
 
 @pytest.mark.parametrize(
