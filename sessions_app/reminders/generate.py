@@ -220,7 +220,6 @@ def write_new(rule: ReminderRule, rows: list[tuple]) -> None:
     building a model object and adapting every field of every row, which is
     most of the cost of a first round (15,000 reminders for a chain of
     clinics). Other databases take the same rows through bulk_create."""
-    template = Reminder(rule=rule, kind=rule.kind)
     if connection.vendor != "postgresql":
         objs = (Reminder(rule=rule, kind=rule.kind, **dict(zip(ROW, row, strict=True))) for row in rows)
         Reminder.objects.bulk_create(objs, batch_size=BATCH, ignore_conflicts=True)
@@ -228,7 +227,8 @@ def write_new(rule: ReminderRule, rows: list[tuple]) -> None:
     fields = {f.attname: f for f in Reminder._meta.concrete_fields if not f.primary_key}
     varying = [fields.pop(name) for name in ROW]
     # The same in every row: the rule, the kind, and each field's default (or
-    # creation time), prepared as a save of `template` would prepare them.
+    # creation time), prepared as saving `template` would prepare them.
+    template = Reminder(rule=rule, kind=rule.kind)
     shared = {f: f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields.values()}
     qn = connection.ops.quote_name
     columns = ", ".join(qn(f.column) for f in [*varying, *shared])
