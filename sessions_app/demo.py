@@ -96,8 +96,10 @@ DEMO_SEED = 1952  # the year Dr Pistor named mesotherapy
 
 # A fixed salt gives the same hash on every run, so re-running seed_demo (as
 # `make run` does) neither rehashes nor logs the demo users out. The password is
-# public anyway.
-_PASSWORD_SALT = "mesoclinicdemo01"
+# public anyway. It is as long as Django asks of a salt (22 characters and more):
+# a shorter one makes every sign-in rehash the password, which signs out the
+# account's other sessions (two tablets signed in as reception).
+_PASSWORD_SALT = "mesoclinicdemopassword01"
 
 BATCH = 1000
 

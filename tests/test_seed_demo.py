@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
+from django.test import Client as DjangoClient
 from django.urls import reverse
 from django.utils import timezone
 
@@ -100,6 +101,19 @@ def test_the_staff_accounts_sign_in_with_the_documented_password(seeded, client)
         assert user.first_name and user.last_name
     titles = set(User.objects.filter(username__in=demo.DEMO_PRACTITIONERS).values_list("job_title", flat=True))
     assert titles == {"Physician", "Nurse injector"}
+
+
+def test_a_demo_account_signed_in_on_two_tablets_stays_signed_in_on_both(seeded):
+    """Signing in must not rewrite the stored password hash: a rehash (Django
+    finds a demo salt too short) would sign out every other session of the account."""
+    stored = User.objects.get(username=demo.DEMO_RECEPTION).password
+    first, second = DjangoClient(), DjangoClient()
+    for tablet in (first, second):
+        signed_in = tablet.post(reverse("login"), {"username": demo.DEMO_RECEPTION, "password": demo.DEMO_PASSWORD})
+        assert signed_in.status_code == 302
+    assert User.objects.get(username=demo.DEMO_RECEPTION).password == stored
+    assert first.get(reverse("dashboard")).status_code == 200
+    assert second.get(reverse("dashboard")).status_code == 200
 
 
 def test_the_demo_clinic_has_sensible_proportions(seeded):
