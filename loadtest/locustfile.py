@@ -10,6 +10,7 @@ import math
 import random
 import re
 import time
+from urllib.parse import urlsplit
 
 from locust import HttpUser, between, events, task
 
@@ -20,15 +21,21 @@ CLIENT_LINK = re.compile(r'href="/clients/(\d+)/"')
 LOT_LINK = re.compile(r'href="/lots/(\d+)/"')
 
 
-# Page views only: signing in (a deliberately slow password hash) is reported apart.
-_pages: list[float] = []
+# Page views only: signing in (a deliberately slow password hash) is reported
+# apart. Each view as (when it ended, how long it took in ms).
+_pages: list[tuple[float, float]] = []
+_signed_in: list[float] = []  # when each sign-in ended
 _started: list[float] = []
 
 
 @events.request.add_listener
 def _record(name, response_time, exception, **kwargs):
-    if not name.startswith("/login/") and exception is None:
-        _pages.append(response_time)
+    if exception is not None:
+        return
+    if name.startswith("/login/ (sign in)"):
+        _signed_in.append(time.monotonic())
+    elif not name.startswith("/login/"):
+        _pages.append((time.monotonic(), response_time))
 
 
 @events.test_start.add_listener
@@ -36,20 +43,34 @@ def _start(**kwargs):
     _started.append(time.monotonic())
 
 
-@events.quitting.add_listener
-def _summary(environment, **kwargs):
-    if not _pages or not _started:
-        return
-    ordered = sorted(_pages)
+def _percentiles(times: list[float]) -> str:
+    ordered = sorted(times)
 
     def rank(share):
         return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
+    return f"p50 {rank(0.5):.0f} ms, p95 {rank(0.95):.0f} ms, max {ordered[-1]:.0f} ms"
+
+
+@events.quitting.add_listener
+def _summary(environment, **kwargs):
+    if not _pages or not _started:
+        return
     seconds = time.monotonic() - _started[0]
     print(
-        f"PAGES: {len(ordered)} page views in {seconds:.0f} s, {len(ordered) / seconds:.1f} per second, "
-        f"p50 {rank(0.5):.0f} ms, p95 {rank(0.95):.0f} ms, max {ordered[-1]:.0f} ms"
+        f"PAGES: {len(_pages)} page views in {seconds:.0f} s, {len(_pages) / seconds:.1f} per second, "
+        + _percentiles([spent for _, spent in _pages])
     )
+    # Once everyone is signed in: the pages without the opening rush of
+    # password hashes, as a clinic's day is once its staff have arrived.
+    settled = [spent for ended, spent in _pages if _signed_in and ended - spent / 1000 > max(_signed_in)]
+    if settled:
+        print(f"SETTLED: {len(settled)} page views after the last sign-in, " + _percentiles(settled))
+
+
+def _at_sign_in(response) -> bool:
+    """Whether a request ended on the sign-in page (after its redirects)."""
+    return urlsplit(response.url or "").path == "/login/"
 
 
 class Staff(HttpUser):
@@ -60,21 +81,32 @@ class Staff(HttpUser):
     def on_start(self):
         login = self.client.get("/login/", name="/login/")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
-        self.client.post(
+        with self.client.post(
             "/login/",
             {"username": self.username, "password": PASSWORD, "csrfmiddlewaretoken": token},
             headers={"Referer": f"{self.host}/login/"},
             name="/login/ (sign in)",
-        )
+            catch_response=True,
+        ) as signed_in:
+            if _at_sign_in(signed_in):
+                signed_in.failure("the sign-in was refused")
         # Some clients to open, found the way reception finds them.
-        page = self.client.get(f"/clients/?q={random.choice(SEARCHES)}", name="/clients/?q=…")
+        page = self.page(f"/clients/?q={random.choice(SEARCHES)}", "/clients/?q=…")
         self.client_ids = CLIENT_LINK.findall(page.text) or ["1"]
 
+    def page(self, url: str, name: str):
+        """A page, counted as failed when it ended on the sign-in page: a
+        session lost mid-run must not pass for a fast page view."""
+        with self.client.get(url, name=name, catch_response=True) as response:
+            if _at_sign_in(response):
+                response.failure("signed out: the page led to the sign-in page")
+        return response
+
     def open_client(self):
-        self.client.get(f"/clients/{random.choice(self.client_ids)}/", name="/clients/<id>/")
+        self.page(f"/clients/{random.choice(self.client_ids)}/", "/clients/<id>/")
 
     def search(self):
-        page = self.client.get(f"/clients/?q={random.choice(SEARCHES)}", name="/clients/?q=…")
+        page = self.page(f"/clients/?q={random.choice(SEARCHES)}", "/clients/?q=…")
         self.client_ids = CLIENT_LINK.findall(page.text) or self.client_ids
 
 
@@ -84,15 +116,15 @@ class Reception(Staff):
 
     @task(4)
     def dashboard(self):
-        self.client.get("/", name="/ (dashboard)")
+        self.page("/", "/ (dashboard)")
 
     @task(4)
     def day(self):
-        self.client.get("/schedule/", name="/schedule/")
+        self.page("/schedule/", "/schedule/")
 
     @task(2)
     def week(self):
-        self.client.get("/schedule/?view=week", name="/schedule/?view=week")
+        self.page("/schedule/?view=week", "/schedule/?view=week")
 
     @task(3)
     def find_client(self):
@@ -104,7 +136,7 @@ class Reception(Staff):
 
     @task(2)
     def calls(self):
-        self.client.get("/calls/", name="/calls/")
+        self.page("/calls/", "/calls/")
 
 
 class Practitioner(Staff):
@@ -113,16 +145,16 @@ class Practitioner(Staff):
 
     def on_start(self):
         super().on_start()
-        lots = self.client.get("/lots/?q=DEMO", name="/lots/?q=…")
+        lots = self.page("/lots/?q=DEMO", "/lots/?q=…")
         self.lot_ids = LOT_LINK.findall(lots.text) or ["1"]
 
     @task(4)
     def dashboard(self):
-        self.client.get("/", name="/ (dashboard)")
+        self.page("/", "/ (dashboard)")
 
     @task(2)
     def day(self):
-        self.client.get("/schedule/", name="/schedule/")
+        self.page("/schedule/", "/schedule/")
 
     @task(5)
     def client_page(self):
@@ -130,11 +162,11 @@ class Practitioner(Staff):
 
     @task(2)
     def side_effects(self):
-        self.client.get("/side-effects/", name="/side-effects/")
+        self.page("/side-effects/", "/side-effects/")
 
     @task(1)
     def lot_trace(self):
-        self.client.get(f"/lots/{random.choice(self.lot_ids)}/", name="/lots/<id>/")
+        self.page(f"/lots/{random.choice(self.lot_ids)}/", "/lots/<id>/")
 
 
 class Manager(Staff):
@@ -143,16 +175,16 @@ class Manager(Staff):
 
     @task(2)
     def dashboard(self):
-        self.client.get("/", name="/ (dashboard)")
+        self.page("/", "/ (dashboard)")
 
     @task(1)
     def clients(self):
-        self.client.get("/admin/sessions_app/client/", name="/admin/…/client/")
+        self.page("/admin/sessions_app/client/", "/admin/…/client/")
 
     @task(1)
     def sessions(self):
-        self.client.get("/admin/sessions_app/treatmentsession/", name="/admin/…/treatmentsession/")
+        self.page("/admin/sessions_app/treatmentsession/", "/admin/…/treatmentsession/")
 
     @task(1)
     def reminders(self):
-        self.client.get("/admin/sessions_app/reminder/", name="/admin/…/reminder/")
+        self.page("/admin/sessions_app/reminder/", "/admin/…/reminder/")
