@@ -23,7 +23,7 @@ from sessions_app.models import (
 )
 from sessions_app.reminders import generate
 from sessions_app.reminders.generate import reminders_cancel_obsolete, reminders_generate, write_new
-from sessions_app.reminders.rules import due_at, screening_expires_on
+from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
 from sessions_app.services import booking
 
 from .factories import complete, make_client, make_plan, make_rule, make_screening, make_session
@@ -172,20 +172,21 @@ def test_a_round_larger_than_a_batch_writes_every_reminder_whole(monkeypatch):
 
 def test_a_reminder_another_worker_wrote_first_is_skipped_not_doubled_nor_changed():
     rule = make_rule("upcoming_session", amount=24, unit="hours")
-    first, second = (make_session(starts_at=now() + dt.timedelta(days=3, hours=i)) for i in range(2))
+    moment = now()
+    first, second = (make_session(starts_at=moment + dt.timedelta(days=3, hours=i)) for i in range(2))
 
     def row(session, due):
-        key = f"upcoming_session:message:rule={rule.pk}:session={session.pk}"
+        key = reminder_key(rule.kind, "message", rule.pk, "session", session.pk)
         return (session.plan.client_id, session.plan_id, session.pk, None, ReminderChannel.EMAIL, key, due)
 
-    write_new(rule, [row(first, now())])
+    write_new(rule, [row(first, moment)])
     # The same key again (a worker that read before the first wrote), beside a new one.
-    write_new(rule, [row(first, now() + dt.timedelta(hours=5)), row(second, now())])
+    write_new(rule, [row(first, moment + dt.timedelta(hours=5)), row(second, moment)])
     assert reminders() == [
-        (ReminderKind.UPCOMING_SESSION, ReminderChannel.EMAIL, now(), ReminderStatus.PENDING),
-        (ReminderKind.UPCOMING_SESSION, ReminderChannel.EMAIL, now(), ReminderStatus.PENDING),
+        (ReminderKind.UPCOMING_SESSION, ReminderChannel.EMAIL, moment, ReminderStatus.PENDING),
+        (ReminderKind.UPCOMING_SESSION, ReminderChannel.EMAIL, moment, ReminderStatus.PENDING),
     ]
-    assert Reminder.objects.get(session=first).due_at == now()
+    assert Reminder.objects.get(session=first).due_at == moment
 
 
 @pytest.mark.parametrize(
