@@ -7,13 +7,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
 from .catalog import Indication, Product, ProductLot, Room, TreatmentArea
 from .clients import Client
+from .expressions import SubqueryCount
 from .staff import Role
 
 # Only members of the Practitioner group treat clients (admin lists and validation).
@@ -233,15 +234,10 @@ class TreatmentSessionQuerySet(models.QuerySet):
     def with_series_position(self):
         """Annotates `position`, the session's place among its plan's kept series
         sessions ("3" of "3 of 6"), as one subquery rather than a query per row."""
-        earlier = (
-            TreatmentSession.objects.kept_series()
-            .filter(plan=OuterRef("plan"), starts_at__lte=OuterRef("starts_at"))
-            .order_by()
-            .values("plan")
-            .annotate(n=Count("pk"))
-            .values("n")
+        earlier = TreatmentSession.objects.kept_series().filter(
+            plan=OuterRef("plan"), starts_at__lte=OuterRef("starts_at")
         )
-        return self.annotate(position=Subquery(earlier))
+        return self.annotate(position=SubqueryCount(earlier))
 
     def for_schedule(self):
         return self.select_related("plan__client", "practitioner", "room").with_series_position()

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Count, Exists, F, Max, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models import CharField, Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Concat
 
 from sessions_app.models import (
     NOT_KEPT,
@@ -32,6 +32,7 @@ from sessions_app.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions_app.models.expressions import SubqueryCount
 from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
 from sessions_app.services import booking
 
@@ -126,17 +127,10 @@ def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime
 
 
 def _next_unbooked(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
-    kept = (
-        TreatmentSession.objects.filter(plan=OuterRef("pk"), is_maintenance=False)
-        .exclude(status__in=NOT_KEPT)
-        .order_by()
-        .values("plan")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    kept = TreatmentSession.objects.filter(plan=OuterRef("pk")).kept_series()
     rows = (
         _plans_waiting(PlanStatus.ACTIVE, rule, since - _span(rule))
-        .annotate(kept=Coalesce(Subquery(kept), 0))
+        .annotate(kept=SubqueryCount(kept))
         .filter(kept__lt=F("sessions_planned"))
         .values_list("pk", "client_id", "last_id", "last_start", *(f"client__{f}" for f in _CLIENT))
     )
