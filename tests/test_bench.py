@@ -4,6 +4,7 @@ says which targets a page misses."""
 
 import datetime as dt
 import io
+import os
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -12,6 +13,10 @@ from django.db import connection
 from sessions_app.bench import databases, report
 from sessions_app.bench.jobs import DataSize, JobTiming
 from sessions_app.bench.pages import PAGES, PageTiming, Subjects, percentile
+
+# Names of this test process's own: several runs may share one PostgreSQL server
+# (pytest-xdist workers, two checkouts), and the bench refuses a name already taken.
+PREFIX = f"mesoclinic_bench_test{os.getpid()}_"
 
 on_sqlite = pytest.mark.skipif(connection.vendor == "postgresql", reason="shows the refusal on SQLite")
 
@@ -52,8 +57,8 @@ def test_bad_arguments_are_refused(args, message):
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_small_run_times_every_page_and_job_and_drops_its_databases(monkeypatch, tmp_path):
-    monkeypatch.setattr(databases, "PREFIX", "mesoclinic_bench_test_")
-    monkeypatch.setattr(databases, "TEMPLATE", "mesoclinic_bench_test_template")
+    monkeypatch.setattr(databases, "PREFIX", PREFIX)
+    monkeypatch.setattr(databases, "TEMPLATE", f"{PREFIX}template")
     out = io.StringIO()
     call_command("bench", "--sizes", "12,20", "--runs", "2", "--warmup", "0", "--output", str(tmp_path), stdout=out)
 
@@ -65,7 +70,7 @@ def test_a_small_run_times_every_page_and_job_and_drops_its_databases(monkeypatc
     assert "12 clients" in table and "20 clients" in table and "p95 ratio" in table
     assert table in out.getvalue()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE 'mesoclinic_bench_test_%%'")
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [PREFIX + "%"])
         assert cursor.fetchall() == []
 
 
@@ -123,17 +128,17 @@ def test_percentiles_are_nearest_rank():
 def test_a_bench_database_that_already_exists_is_refused_and_left_alone(monkeypatch, tmp_path):
     """Kept by an earlier --keep run, or another bench running: the bench drops
     only what it created."""
-    monkeypatch.setattr(databases, "PREFIX", "mesoclinic_bench_test_")
-    monkeypatch.setattr(databases, "TEMPLATE", "mesoclinic_bench_test_template")
-    databases.drop_database("mesoclinic_bench_test_12")
-    databases._admin("CREATE DATABASE mesoclinic_bench_test_12")
+    monkeypatch.setattr(databases, "PREFIX", PREFIX)
+    monkeypatch.setattr(databases, "TEMPLATE", f"{PREFIX}template")
+    databases.drop_database(f"{PREFIX}12")
+    databases._admin(f"CREATE DATABASE {PREFIX}12")
     try:
-        with pytest.raises(CommandError, match="Already on the server: mesoclinic_bench_test_12.*dropdb"):
+        with pytest.raises(CommandError, match=f"Already on the server: {PREFIX}12.*dropdb"):
             call_command("bench", "--sizes", "12", "--output", str(tmp_path), stdout=io.StringIO())
-        assert databases.database_exists("mesoclinic_bench_test_12"), "not dropped: the bench did not create it"
-        assert not databases.database_exists("mesoclinic_bench_test_template"), "refused before creating anything"
+        assert databases.database_exists(f"{PREFIX}12"), "not dropped: the bench did not create it"
+        assert not databases.database_exists(f"{PREFIX}template"), "refused before creating anything"
         # The same guard where the database is created (another bench may have created it since).
         with pytest.raises(databases.BenchDatabaseError, match="already exists"):
-            databases.create_database("mesoclinic_bench_test_12")
+            databases.create_database(f"{PREFIX}12")
     finally:
-        databases.drop_database("mesoclinic_bench_test_12")
+        databases.drop_database(f"{PREFIX}12")
