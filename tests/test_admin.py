@@ -432,6 +432,33 @@ def test_session_change_form_reads_reference_data_once_per_page(manager_client):
     assert queries() == one + 4
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("cancelled", "booked"), ("no_show", "confirmed"), ("confirmed", "booked"), ("arrived", "cancelled")],
+)
+def test_the_session_form_refuses_a_status_change_no_action_allows(manager_client, before, after):
+    session = book_session(status=before)
+    snapshot_before = snapshot(session)
+    response = manager_client.post(url(TreatmentSession, "change", session.pk), session_form(session, status=after))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["status"] == [f"A session that is {before.replace('_', '-')} cannot be marked {after}."]
+    assert snapshot(session) == snapshot_before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("before", "after"), [("booked", "confirmed"), ("confirmed", "arrived"), ("booked", "cancelled")]
+)
+def test_the_session_form_makes_a_status_change_an_action_allows(manager_client, before, after):
+    session = book_session(status=before)
+    response = manager_client.post(url(TreatmentSession, "change", session.pk), session_form(session, status=after))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    session.refresh_from_db()
+    assert session.status == after
+
+
 BAD_SESSION_INPUT = {
     "pain score 11": ({"pain_score": 11}, "Ensure this value is less than or equal to 10."),
     "sequence 0": ({"sequence": 0}, "Ensure this value is greater than or equal to 1."),

@@ -74,3 +74,25 @@ def test_an_id_beyond_the_databases_range_matches_nothing_instead_of_failing():
     for huge in (2**63, -(2**63) - 1, 10**30):
         assert list(Client.objects.filter(pk__in=[huge, client.pk])) == [client]
         assert not Client.objects.filter(pk__in=[huge]).exists()
+
+
+def test_every_status_group_and_transition_names_real_statuses():
+    """The groups are written as values beside the members: a typo would make
+    a group silently miss a status."""
+    from sessions_app.models import SessionStatus
+
+    named = [*SessionStatus.MOVABLE, *SessionStatus.AHEAD, *SessionStatus.NOT_KEPT]
+    for transition in SessionStatus.TRANSITIONS.values():
+        named += [transition.target, *transition.sources]
+    assert set(named) <= set(SessionStatus.values)
+    assert set(SessionStatus.MOVABLE) < set(SessionStatus.AHEAD)
+    assert not set(SessionStatus.AHEAD) & set(SessionStatus.NOT_KEPT)
+
+
+def test_a_status_changes_only_as_an_action_allows():
+    from sessions_app.models import SessionStatus
+
+    assert SessionStatus.refusal("booked", "confirmed") is None
+    assert SessionStatus.refusal("confirmed", "arrived") is None
+    assert SessionStatus.refusal("cancelled", "booked") == "A session that is cancelled cannot be marked booked."
+    assert SessionStatus.refusal("completed", "cancelled") == "A session that is completed cannot be marked cancelled."

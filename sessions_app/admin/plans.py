@@ -11,7 +11,6 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from sessions_app.models import (
-    NOT_KEPT,
     Injection,
     Mixture,
     MixtureComponent,
@@ -22,7 +21,7 @@ from sessions_app.models import (
 )
 from sessions_app.reminders.generate import reminders_follow_sessions
 from sessions_app.services.booking import conflicts, is_double_booking
-from sessions_app.services.clearance import TO_TREAT, clearance
+from sessions_app.services.clearance import clearance
 from sessions_app.services.records import LotContext, lots_for_rule
 
 from .base import (
@@ -77,14 +76,19 @@ class TreatmentPlanAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTab
 class TreatmentSessionForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
+        status, before = cleaned.get("status"), self.instance.status
         # A session is completed by signing its record on the record page, which
         # asks the treatment rule and the lot rule first; the admin cannot.
-        if cleaned.get("status") == SessionStatus.COMPLETED and not self.instance.is_signed:
+        if status == SessionStatus.COMPLETED and not self.instance.is_signed:
             self.add_error(
                 "status",
                 "A session is completed by signing its record: open it from the schedule (Record), "
                 "where the treatment rule and the lots are checked.",
             )
+        # Any other change only as the schedule's actions make it (a cancelled
+        # session is not booked again here: re-book it from its plan).
+        elif self.instance.pk and status and status != before and (refusal := SessionStatus.refusal(before, status)):
+            self.add_error("status", refusal)
         start, end = cleaned.get("starts_at"), cleaned.get("ends_at")
         practitioner, room = cleaned.get("practitioner"), cleaned.get("room")
         if cleaned.get("status") == SessionStatus.CANCELLED or not all((start, end, practitioner, room)):
@@ -122,7 +126,7 @@ class InjectionForm(forms.ModelForm):
             return cleaned
         if session.is_signed:
             raise ValidationError("This session's record is signed: correct it with an amendment on its record page.")
-        if session.status in NOT_KEPT:
+        if session.status in SessionStatus.NOT_KEPT:
             raise ValidationError(f"A {session.get_status_display().lower()} session has nothing injected to record.")
         if lots := cleaned.get("lots"):
             for reason in LotContext.of(session).refusals(lots_for_rule().filter(pk__in=[lot.pk for lot in lots])):
@@ -223,7 +227,7 @@ class TreatmentSessionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, Big
     @admin.display(description="may the client be treated?")
     def treatment_clearance(self, obj: TreatmentSession) -> str:
         """The same verdict as the schedule's badge and the record page (sessions_app.clearance)."""
-        if obj.pk is None or obj.status not in TO_TREAT:
+        if obj.pk is None or obj.status not in SessionStatus.AHEAD:
             return "—"
         verdict = clearance(obj)
         return "Yes." if verdict.may_treat else " ".join(verdict.reasons)

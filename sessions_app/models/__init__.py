@@ -26,7 +26,6 @@ from .clients import (
 )
 from .plans import (
     NEEDLE_MAX_MM,
-    NOT_KEPT,
     PAIN_SCORE_MAX,
     SESSIONS_PLANNED_MAX,
     Anaesthetic,
@@ -60,7 +59,6 @@ from .staff import Role, User
 __all__ = [
     "AccessAction",
     "AccessLog",
-    "NOT_KEPT",
     "AreaRegion",
     "SubstanceCategory",
     "ABSOLUTE_CONTRAINDICATIONS",

@@ -1,6 +1,8 @@
 """Mixtures (recipes), treatment plans and their sessions with what was injected."""
 
 import datetime as dt
+import enum
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -168,13 +170,57 @@ class TreatmentPlan(models.Model):
         return f"{self.client}: {self.indication} ({self.sessions_planned} sessions)"
 
 
+@dataclass(frozen=True)
+class Transition:
+    """A status action on a session (a button on the schedule): the status it
+    leads to, and the statuses it may start from."""
+
+    target: str
+    sources: tuple[str, ...]
+
+
 class SessionStatus(models.TextChoices):
+    """A session's status, and the one home of what statuses mean: which are
+    ahead, which a move may change, which did not happen, and which changes an
+    action (or the admin) may make."""
+
     BOOKED = "booked", "Booked"
     CONFIRMED = "confirmed", "Confirmed"
     ARRIVED = "arrived", "Arrived"
     COMPLETED = "completed", "Completed"
     NO_SHOW = "no_show", "No-show"
     CANCELLED = "cancelled", "Cancelled"
+
+    # The groups, by value: a member equals its value, so `status in
+    # SessionStatus.AHEAD` and `status__in=SessionStatus.AHEAD` both read them.
+    # Not begun yet: a move may change them, and their upcoming reminder still goes out.
+    MOVABLE = enum.nonmember(("booked", "confirmed"))
+    # Still ahead: not begun, or arrived and not yet recorded. The clearance badge
+    # is shown for these; while a plan has one, it is not waiting for a booking.
+    AHEAD = enum.nonmember(("booked", "confirmed", "arrived"))
+    # Did not happen, and does not count towards the series.
+    NOT_KEPT = enum.nonmember(("cancelled", "no_show"))
+    # Which status each action leads to, from which statuses. Completing is not
+    # one of them: only signing the record completes a session (services.records).
+    TRANSITIONS = enum.nonmember(
+        {
+            "confirm": Transition("confirmed", ("booked",)),
+            "arrive": Transition("arrived", ("booked", "confirmed")),
+            "no_show": Transition("no_show", ("booked", "confirmed")),
+            "cancel": Transition("cancelled", ("booked", "confirmed")),
+        }
+    )
+
+    @classmethod
+    def refusal(cls, current: str, target: str) -> str | None:
+        """Why a session's status may not change from `current` to `target`, or
+        None when an action of TRANSITIONS allows it: the rule the status
+        service and the admin's status field ask, and the schedule's buttons
+        follow. (A rule of time, such as arriving only on the session's day,
+        belongs here too.)"""
+        if any(t.target == target and current in t.sources for t in cls.TRANSITIONS.values()):
+            return None
+        return f"A session that is {cls(current).label.lower()} cannot be marked {cls(target).label.lower()}."
 
 
 class Anaesthetic(models.TextChoices):
@@ -197,14 +243,7 @@ def position_label(position: int, planned: int) -> str:
     return f"{position} of {planned}"
 
 
-# Sessions that did not happen and do not count towards the series.
-NOT_KEPT = (SessionStatus.CANCELLED, SessionStatus.NO_SHOW)
-
-
 class TreatmentSessionQuerySet(models.QuerySet):
-    def for_dashboard(self):
-        return self.select_related("plan__client", "practitioner", "room")
-
     def not_cancelled(self):
         return self.exclude(status=SessionStatus.CANCELLED)
 
@@ -227,9 +266,13 @@ class TreatmentSessionQuerySet(models.QuerySet):
             return self.none()
         return self.filter(condition).exclude(status=SessionStatus.CANCELLED)
 
+    def ahead(self):
+        """Sessions still ahead (SessionStatus.AHEAD)."""
+        return self.filter(status__in=SessionStatus.AHEAD)
+
     def kept_series(self):
         """The series sessions that count: done or still to come, not missed."""
-        return self.filter(is_maintenance=False).exclude(status__in=NOT_KEPT)
+        return self.filter(is_maintenance=False).exclude(status__in=SessionStatus.NOT_KEPT)
 
     def with_series_position(self):
         """Annotates `position`, the session's place among its plan's kept series
@@ -383,7 +426,7 @@ class TreatmentSession(models.Model):
     @property
     def counts_in_series(self) -> bool:
         """Whether the session is one of the kept series sessions (kept_series())."""
-        return not self.is_maintenance and self.status not in NOT_KEPT
+        return not self.is_maintenance and self.status not in SessionStatus.NOT_KEPT
 
     @property
     def series_label(self) -> str:
@@ -395,7 +438,7 @@ class TreatmentSession(models.Model):
         if self.is_maintenance:
             return "maintenance"
         planned = self.plan.sessions_planned
-        if self.status in NOT_KEPT:
+        if self.status in SessionStatus.NOT_KEPT:
             return f"#{self.sequence} of {planned}"
         position = getattr(self, "position", None)
         if position is None:

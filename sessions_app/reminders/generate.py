@@ -21,7 +21,6 @@ from django.db.models import CharField, Exists, F, Max, OuterRef, Q, Subquery, V
 from django.db.models.functions import Cast, Concat
 
 from sessions_app.models import (
-    NOT_KEPT,
     PlanStatus,
     Reminder,
     ReminderKind,
@@ -38,8 +37,6 @@ from sessions_app.services import booking
 
 # Rows per INSERT: PostgreSQL takes them as arrays (UNNEST), so fewer, larger batches.
 BATCH = 5000
-# Sessions with one of these statuses are still to come.
-AHEAD = (SessionStatus.BOOKED, SessionStatus.CONFIRMED, SessionStatus.ARRIVED)
 # Reminders that may still go out: waiting, or failed with a retry planned.
 OPEN = Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.FAILED, next_attempt_at__isnull=False)
 # A key with "#" belongs to a reminder set aside (sent before its session moved).
@@ -81,7 +78,7 @@ def _no_reminder(rule: ReminderRule, **subject) -> Exists:
 def _upcoming(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
     rows = (
         TreatmentSession.objects.filter(
-            status__in=booking.MOVABLE, starts_at__gt=now, plan__client__archived_at__isnull=True
+            status__in=SessionStatus.MOVABLE, starts_at__gt=now, plan__client__archived_at__isnull=True
         )
         .filter(~_no_reminder(rule, session=OuterRef("pk")))
         .order_by()
@@ -110,7 +107,7 @@ def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime
     """Plans in `status` with nothing booked ahead, annotated with their last
     completed session (`last_id`, `last_start`), which has no reminder of this
     rule yet."""
-    ahead = TreatmentSession.objects.filter(plan=OuterRef("pk"), status__in=AHEAD)
+    ahead = TreatmentSession.objects.filter(plan=OuterRef("pk")).ahead()
     last = TreatmentSession.objects.filter(plan=OuterRef("pk"), status=SessionStatus.COMPLETED).order_by(
         "-starts_at", "-pk"
     )
@@ -257,7 +254,7 @@ def _kept_after_anchor() -> Exists:
     the reminder counts from: the client came back or booked."""
     return Exists(
         TreatmentSession.objects.filter(plan=OuterRef("plan"), starts_at__gt=OuterRef("session__starts_at")).exclude(
-            status__in=NOT_KEPT
+            status__in=SessionStatus.NOT_KEPT
         )
     )
 
@@ -266,7 +263,7 @@ def obsolete(now: dt.datetime) -> dict[str, tuple[Q, str]]:
     """For each kind: which of its reminders are no longer needed, and why."""
     return {
         ReminderKind.UPCOMING_SESSION: (
-            ~Q(session__status__in=booking.MOVABLE) | Q(session__starts_at__lte=now),
+            ~Q(session__status__in=SessionStatus.MOVABLE) | Q(session__starts_at__lte=now),
             "the session was cancelled or has begun",
         ),
         ReminderKind.AFTERCARE_CHECK: (~Q(session__status=SessionStatus.COMPLETED), "the session is not completed"),
@@ -323,7 +320,7 @@ def reminders_follow_sessions(*, session_ids: Iterable[int]) -> None:
     ids = list(session_ids)
     upcoming = Reminder.objects.filter(session_id__in=ids, kind=ReminderKind.UPCOMING_SESSION)
     # One query for the statuses, and an UPDATE only for those present (none after a move).
-    called_off = TreatmentSession.objects.filter(pk__in=ids).exclude(status__in=booking.MOVABLE)
+    called_off = TreatmentSession.objects.filter(pk__in=ids).exclude(status__in=SessionStatus.MOVABLE)
     for status in set(called_off.values_list("status", flat=True)):
         upcoming.filter(OPEN, session__status=status).update(
             status=ReminderStatus.CANCELLED,
@@ -332,7 +329,7 @@ def reminders_follow_sessions(*, session_ids: Iterable[int]) -> None:
         )
     tz = clinic_tz()
     moved, set_aside = [], []
-    for reminder in upcoming.filter(session__status__in=booking.MOVABLE, rule__isnull=False).select_related(
+    for reminder in upcoming.filter(session__status__in=SessionStatus.MOVABLE, rule__isnull=False).select_related(
         "rule", "session"
     ):
         due = due_at(reminder.session.starts_at, reminder.rule.offset, tz)

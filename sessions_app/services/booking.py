@@ -24,7 +24,6 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from sessions_app.models import (
-    NOT_KEPT,
     ClosedDay,
     Indication,
     Mixture,
@@ -57,8 +56,6 @@ from sessions_app.scheduling import (
 )
 
 OVERLAP_CONSTRAINTS = ("session_no_practitioner_overlap", "session_no_room_overlap")
-# Statuses a move or a shift may change; the others are history.
-MOVABLE = (SessionStatus.BOOKED, SessionStatus.CONFIRMED)
 
 
 class SlotTaken(Exception):
@@ -311,11 +308,15 @@ def move_preview(
     when a session has nowhere to go. Four queries."""
     tz = clinic_tz()
     plan = session.plan
-    kept = list(plan.sessions.exclude(status__in=NOT_KEPT).with_series_position().order_by("starts_at", "sequence"))
+    kept = list(
+        plan.sessions.exclude(status__in=SessionStatus.NOT_KEPT)
+        .with_series_position()
+        .order_by("starts_at", "sequence")
+    )
     me = next((s for s in kept if s.pk == session.pk), None)
-    if me is None or me.status not in MOVABLE:
+    if me is None or me.status not in SessionStatus.MOVABLE:
         raise InvalidTransition(f"A {session.get_status_display().lower()} session cannot be moved.")
-    later = [s for s in kept if s.starts_at > me.starts_at and s.status in MOVABLE]
+    later = [s for s in kept if s.starts_at > me.starts_at and s.status in SessionStatus.MOVABLE]
     to_move = [me, *later] if shift_later else [me]
     days = calendar_days_between(me.starts_at, new_start, tz)
     wanted = [new_start] + [shift_days(s.starts_at, days, tz) for s in to_move[1:]]
@@ -376,21 +377,12 @@ def session_move(*, moves: Sequence[Move]) -> None:
     sessions = []
     for m in moves:
         s = current.get(m.session.pk)
-        if s is None or s.status not in MOVABLE:
+        if s is None or s.status not in SessionStatus.MOVABLE:
             raise SlotTaken(m.start, m.session.sequence)
         s.starts_at, s.ends_at, s.updated_at = m.start, m.end, now
         sessions.append(s)
     _save_sessions(sessions, fields=["starts_at", "ends_at", "updated_at"])
     reminders.reminders_follow_sessions(session_ids=ids)
-
-
-# Which status each action leads to, from which statuses.
-TRANSITIONS: dict[str, tuple[SessionStatus, tuple[SessionStatus, ...]]] = {
-    "confirm": (SessionStatus.CONFIRMED, (SessionStatus.BOOKED,)),
-    "arrive": (SessionStatus.ARRIVED, (SessionStatus.BOOKED, SessionStatus.CONFIRMED)),
-    "no_show": (SessionStatus.NO_SHOW, (SessionStatus.BOOKED, SessionStatus.CONFIRMED)),
-    "cancel": (SessionStatus.CANCELLED, (SessionStatus.BOOKED, SessionStatus.CONFIRMED)),
-}
 
 
 class InvalidTransition(Exception):
@@ -400,15 +392,14 @@ class InvalidTransition(Exception):
 @transaction.atomic
 def session_set_status(*, session_id: int, action: str) -> TreatmentSession:
     """Confirm, mark arrived, no-show or cancel a session; refuses a change its
-    current status does not allow (for example cancelling a completed one)."""
-    if action not in TRANSITIONS:
+    current status does not allow (for example cancelling a completed one):
+    SessionStatus.refusal decides."""
+    if action not in SessionStatus.TRANSITIONS:
         raise InvalidTransition(f"Unknown action {action!r}.")
-    target, allowed = TRANSITIONS[action]
+    target = SessionStatus.TRANSITIONS[action].target
     session = TreatmentSession.objects.select_for_update().get(pk=session_id)
-    if session.status not in allowed:
-        raise InvalidTransition(
-            f"A session that is {session.get_status_display().lower()} cannot be marked {target.label.lower()}."
-        )
+    if refusal := SessionStatus.refusal(session.status, target):
+        raise InvalidTransition(refusal)
     session.status = target
     session.save(update_fields=["status", "updated_at"])
     reminders.reminders_follow_sessions(session_ids=[session.pk])
@@ -514,7 +505,7 @@ def maintenance_due(plan: TreatmentPlan, sessions: Sequence[TreatmentSession]) -
     plan's sessions."""
     if plan.status != PlanStatus.MAINTENANCE:
         return None
-    if any(s.is_maintenance and s.status in (*MOVABLE, SessionStatus.ARRIVED) for s in sessions):
+    if any(s.is_maintenance and s.status in SessionStatus.AHEAD for s in sessions):
         return None
     last = max((s.starts_at for s in sessions if s.status == SessionStatus.COMPLETED), default=None)
     return maintenance_due_on(plan, last) if last else None
@@ -558,7 +549,7 @@ def plan_after_session_completed(plan: TreatmentPlan) -> None:
     """Once the series has all its sessions done, the plan enters maintenance
     (or is completed when it has no maintenance interval). Called inside the
     transaction that completes a session (sessions_app.services.records)."""
-    remaining = plan.sessions.filter(is_maintenance=False, status__in=MOVABLE + (SessionStatus.ARRIVED,))
+    remaining = plan.sessions.filter(is_maintenance=False).ahead()
     if plan.status == PlanStatus.ACTIVE and series_shortfall(plan) == 0 and not remaining.exists():
         plan.status = PlanStatus.MAINTENANCE if plan.maintenance_interval_days else PlanStatus.COMPLETED
         plan.save(update_fields=["status"])

@@ -92,13 +92,9 @@ def clearance(session: TreatmentSession) -> Verdict:
     return clearances([session])[session.pk]
 
 
-# Sessions still to be treated: the schedule warns about these.
-TO_TREAT = (SessionStatus.BOOKED, SessionStatus.CONFIRMED, SessionStatus.ARRIVED)
-
-
 def annotate_clearance(sessions: Sequence[TreatmentSession]) -> None:
     """Set `session.clearance` (a Verdict, or None for sessions already done
     or called off) on each session, for the schedule's warning badge."""
-    verdicts = clearances([s for s in sessions if s.status in TO_TREAT])
+    verdicts = clearances([s for s in sessions if s.status in SessionStatus.AHEAD])
     for session in sessions:
         session.clearance = verdicts.get(session.pk)

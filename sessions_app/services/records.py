@@ -27,7 +27,6 @@ from PIL import Image, ImageOps
 from sessions_app.clearance import Verdict
 from sessions_app.lot_rules import LotFacts, lot_refusals
 from sessions_app.models import (
-    NOT_KEPT,
     Injection,
     MixtureComponent,
     ProductLot,
@@ -313,7 +312,7 @@ def session_record_sign(
             f"This session was already completed and signed by {session.signed_by} on {signed:%d/%m/%Y %H:%M}; "
             "correct it with an amendment."
         )
-    if session.status in NOT_KEPT:
+    if session.status in SessionStatus.NOT_KEPT:
         raise InvalidTransition(f"A {session.get_status_display().lower()} session cannot be recorded.")
     day = timezone.localtime(session.starts_at).date()
     if day > timezone.localdate(now):

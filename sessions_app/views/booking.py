@@ -170,7 +170,7 @@ def session_action(request, pk: int, action: str):
     session.plan.refresh_from_db(fields=["status"])
     when = timezone.localtime(session.starts_at)
     text = f"{session.plan.client.full_name}, {when:%d/%m %H:%M}: {session.get_status_display().lower()}."
-    if session.status in (SessionStatus.NO_SHOW, SessionStatus.CANCELLED) and booking.series_shortfall(session.plan):
+    if session.status in SessionStatus.NOT_KEPT and booking.series_shortfall(session.plan):
         messages.warning(request, text + " The series is now one session short.")
         return redirect(reverse("plan_rebook", args=[session.plan_id]) + "?" + urlencode({"next": back}))
     messages.success(request, text)
@@ -182,7 +182,7 @@ def session_action(request, pk: int, action: str):
 def session_move(request, pk: int):
     session = get_object_or_404(TreatmentSession.objects.for_schedule(), pk=pk)
     back = _safe_next(request, reverse("schedule") + f"?date={timezone.localtime(session.starts_at):%Y-%m-%d}")
-    if session.status not in booking.MOVABLE:
+    if session.status not in SessionStatus.MOVABLE:
         messages.error(request, f"A {session.get_status_display().lower()} session cannot be moved.")
         return redirect(back)
     if request.method == "GET":
@@ -291,7 +291,7 @@ def plan_detail(request, pk: int):
         "shortfall": max(0, plan.sessions_planned - len(kept)),
         "maintenance_due": booking.maintenance_due(plan, sessions),
         "next_session": next(
-            (s for s in sessions if s.starts_at > timezone.now() and s.status in booking.MOVABLE), None
+            (s for s in sessions if s.starts_at > timezone.now() and s.status in SessionStatus.MOVABLE), None
         ),
     }
     return TemplateResponse(request, "booking/plan_detail.html", context)

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Count, OuterRef, Prefetch, Q
+from django.db.models import OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sessions_app.models import (
-    NOT_KEPT,
     AccessAction,
     Client,
     Consent,
@@ -104,14 +103,12 @@ def client_detail(request, pk: int):
     sees_injections = user.has_perm("sessions_app.view_injection")
     sees_side_effects = user.has_perm("sessions_app.view_sideeffect")
 
+    series = TreatmentSession.objects.filter(plan=OuterRef("pk")).kept_series()
     plans = list(
         TreatmentPlan.objects.filter(client=client)
         .select_related("indication", "mixture", "practitioner")
         .prefetch_related("areas", Prefetch("consents", Consent.objects.select_related("consent_text")))
-        .annotate(
-            done=Count("sessions", filter=Q(sessions__status=SessionStatus.COMPLETED, sessions__is_maintenance=False)),
-            kept=Count("sessions", filter=Q(sessions__is_maintenance=False) & ~Q(sessions__status__in=NOT_KEPT)),
-        )
+        .annotate(done=SubqueryCount(series.filter(status=SessionStatus.COMPLETED)), kept=SubqueryCount(series))
         .order_by("-created_at")
     )
     plan_id = int_param(request, "plan")

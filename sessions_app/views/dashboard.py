@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sessions_app.models import Reminder, SessionStatus, SideEffect, TreatmentSession
-from sessions_app.services.booking import MOVABLE, TRANSITIONS
 from sessions_app.services.clearance import annotate_clearance
 from sessions_app.views.paging import window_from
+from sessions_app.views.schedule import session_table_context
 
 # The dashboard lists at most this many side effects and reminders; the count says how many in all.
 DASHBOARD_LIMIT = 10
@@ -54,9 +54,7 @@ def dashboard(request):
         context["sessions"] = list(ordered[window.start : window.stop])
         context["sessions_window"] = window
         annotate_clearance(context["sessions"])
-        context["actions"] = {name: allowed for name, (_, allowed) in TRANSITIONS.items()}
-        context["movable"] = MOVABLE
-        context["can_change"] = user.has_perm("sessions_app.change_treatmentsession")
+        context |= session_table_context(user)
     if user.has_perm("sessions_app.view_sideeffect"):
         # The first of the review list.
         context["side_effects"] = list(SideEffect.objects.for_review()[:DASHBOARD_LIMIT])

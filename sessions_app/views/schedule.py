@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.booking_forms import practitioners
 from sessions_app.models import Room, SessionStatus, TreatmentSession
-from sessions_app.services.booking import MOVABLE, TRANSITIONS
 from sessions_app.services.clearance import annotate_clearance
 from sessions_app.views.paging import group_pages, page_slice
 from sessions_app.views.params import int_param
@@ -30,6 +29,16 @@ class ScheduleDay:
     sessions: list[TreatmentSession]  # those on this page
     count: int  # all of the day's, on every page
     other_pages: list[int]  # the other pages that show some of the day's
+
+
+def session_table_context(user) -> dict:
+    """What schedule/_session_table.html needs beside its sessions: which status
+    actions and moves each status offers, and whether this user may take them."""
+    return {
+        "actions": SessionStatus.TRANSITIONS,
+        "movable": SessionStatus.MOVABLE,
+        "can_change": user.has_perm("sessions_app.change_treatmentsession"),
+    }
 
 
 def _date_param(request) -> dt.date:
@@ -103,8 +112,6 @@ def schedule(request):
         "room": room,
         "show_cancelled": show_cancelled,
         "total": page.total,
-        "actions": {name: allowed for name, (_, allowed) in TRANSITIONS.items()},
-        "movable": MOVABLE,
-        "can_change": request.user.has_perm("sessions_app.change_treatmentsession"),
+        **session_table_context(request.user),
     }
     return render(request, "schedule/schedule.html", context)
