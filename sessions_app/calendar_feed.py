@@ -7,7 +7,6 @@ name and initial only, and says nothing of indication, mixture or health.
 
 import datetime as dt
 import secrets
-from zoneinfo import ZoneInfo
 
 import icalendar
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.models import SessionStatus, TreatmentSession, User
+from sessions_app.scheduling import clinic_tz
 
 # What the feed shows: recent history and the year ahead.
 FEED_PAST = dt.timedelta(days=30)
@@ -52,7 +52,7 @@ def feed_sessions(practitioner: User):
 
 
 def build_feed(practitioner: User, sessions) -> bytes:
-    tz = ZoneInfo(settings.TIME_ZONE)
+    tz = clinic_tz()
     cal = icalendar.Calendar.new(
         name=f"{settings.CLINIC_NAME}: {practitioner}", prodid=f"-//{settings.CLINIC_NAME}//Mesoclinic//EN"
     )

@@ -34,7 +34,6 @@ from itertools import batched
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, models, transaction
@@ -78,7 +77,7 @@ from sessions_app.models import (
 from sessions_app.reminders.generate import reminders_generate
 from sessions_app.reminders.rules import due_at, reminder_key
 from sessions_app.roles import sync_role_groups
-from sessions_app.scheduling import local_datetime
+from sessions_app.scheduling import clinic_tz, local_datetime
 
 # --- What the README quotes ---------------------------------------------------
 
@@ -613,7 +612,7 @@ def _rooms(needed: int) -> list[int]:
 
 
 def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[int], rooms: list[int]) -> Reference:
-    tz = ZoneInfo(settings.TIME_ZONE)
+    tz = clinic_tz()
     hours: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for weekday, opens, closes in OpeningHours.objects.values_list("weekday", "opens", "closes"):
         first, last = _quarter(opens, up=True), _quarter(closes, up=False)

@@ -1,10 +1,14 @@
-"""The dates of a series: plain values in, plain values out, no ORM.
+"""The dates of a series, the clinic's time helpers and the maintenance due
+date: plain values in, plain values out, no ORM.
 
 A series is planned in the clinic's wall clock: "every 2 weeks at 10:00" stays
 at 10:00 across a daylight-saving change. A proposed date that falls on a closed
 day, outside opening hours, or on a practitioner's or room's existing booking is
 moved to the nearest free slot that keeps at least the minimum interval after
 the session before it; each move carries its reason.
+
+Every function takes the time zone it works in; `clinic_tz()` is the clinic's,
+the one reading of the setting.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from django.conf import settings
 
 # Sessions start on this grid (minutes past the hour).
 SLOT_STEP = dt.timedelta(minutes=15)
@@ -30,6 +36,12 @@ class IntervalUnit(StrEnum):
     DAYS = "days"
     WEEKS = "weeks"
     MONTHS = "months"
+
+
+def clinic_tz() -> ZoneInfo:
+    """The clinic's time zone (CLINIC_TIME_ZONE): its wall clock, calendar days,
+    opening hours and reminder times."""
+    return ZoneInfo(settings.TIME_ZONE)
 
 
 def add_interval(day: dt.date, count: int, unit: IntervalUnit | str) -> dt.date:
@@ -92,6 +104,23 @@ def shift_days(start: dt.datetime, days: int, tz: ZoneInfo) -> dt.datetime:
     aware datetime would turn into 09:00 or 11:00."""
     local = start.astimezone(tz)
     return wall_clock(local.date() + dt.timedelta(days=days), local.time().replace(tzinfo=None), tz)
+
+
+def next_series_date(last_session_start: dt.datetime, interval_days: int, tz: ZoneInfo) -> dt.date:
+    """The day a plan's next session is due: `interval_days` after its last
+    session, in the clinic's calendar (whatever the clocks did in between)."""
+    return last_session_start.astimezone(tz).date() + dt.timedelta(days=interval_days)
+
+
+def maintenance_due_on(
+    last_session_start: dt.datetime, maintenance_interval_days: int | None, tz: ZoneInfo
+) -> dt.date | None:
+    """The next maintenance date: the maintenance interval after the last
+    completed session, counted as next_series_date counts. None for a plan
+    without a maintenance interval."""
+    if not maintenance_interval_days:
+        return None
+    return next_series_date(last_session_start, maintenance_interval_days, tz)
 
 
 def same_time_from(wanted: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> dt.datetime:

@@ -248,9 +248,7 @@ def test_completing_the_last_session_puts_the_plan_into_maintenance(practitioner
     sign_record(two)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.MAINTENANCE
-    assert booking.maintenance_due_on(plan, two.starts_at) == timezone.localtime(two.starts_at).date() + dt.timedelta(
-        days=90
-    )
+    assert plan.maintenance_due_on(two.starts_at) == timezone.localtime(two.starts_at).date() + dt.timedelta(days=90)
     with pytest.raises(InvalidTransition):
         sign_record(two)
 

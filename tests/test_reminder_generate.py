@@ -93,7 +93,7 @@ def test_maintenance_due_counts_from_the_plans_maintenance_date():
     last = complete(make_session(plan, starts_at=now() - dt.timedelta(days=80)))
     reminders_generate(now=now())
     [reminder] = Reminder.objects.all()
-    maintenance_on = booking.maintenance_due_on(plan, last.starts_at)
+    maintenance_on = plan.maintenance_due_on(last.starts_at)
     assert maintenance_on == timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
     assert timezone.localtime(reminder.due_at) == dt.datetime.combine(
         maintenance_on - dt.timedelta(days=14), dt.time(10), tzinfo=TZ

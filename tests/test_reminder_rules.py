@@ -13,12 +13,12 @@ from sessions_app.reminders.rules import (
     Offset,
     due_at,
     in_quiet_hours,
-    next_series_date,
     reminder_channels,
     reminder_key,
     retry_delay,
     screening_expires_on,
 )
+from sessions_app.scheduling import next_series_date
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -12,6 +12,7 @@ from sessions_app.scheduling import (
     add_interval,
     calendar_days_between,
     local_datetime,
+    maintenance_due_on,
     minimum_interval,
     nearest_free_slot,
     propose_series,
@@ -258,3 +259,11 @@ def test_a_series_continued_at_its_end_keeps_the_minimum_interval_after_the_prev
     )
     assert session.start == at(2026, 12, 23)
     assert session.reason == "closed day (Holiday)"
+
+
+def test_maintenance_is_due_its_interval_after_the_last_session_on_the_clinic_calendar():
+    # 00:30 in Paris on 1 November is still 31 October in UTC; the clinic's day counts.
+    last = dt.datetime(2026, 11, 1, 0, 30, tzinfo=PARIS)
+    assert maintenance_due_on(last, 90, PARIS) == dt.date(2027, 1, 30)
+    assert maintenance_due_on(last.astimezone(UTC), 90, PARIS) == dt.date(2027, 1, 30)
+    assert maintenance_due_on(last, None, PARIS) is None

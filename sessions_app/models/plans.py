@@ -14,6 +14,8 @@ from django.db.models.functions import TruncDate
 from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
+from sessions_app.scheduling import clinic_tz, maintenance_due_on
+
 from .catalog import Indication, Product, ProductLot, Room, TreatmentArea
 from .clients import Client
 from .expressions import SubqueryCount
@@ -169,6 +171,11 @@ class TreatmentPlan(models.Model):
     def __str__(self) -> str:
         return f"{self.client}: {self.indication} ({self.sessions_planned} sessions)"
 
+    def maintenance_due_on(self, last_session_start: dt.datetime) -> dt.date | None:
+        """The plan's next maintenance date after a session that started then
+        (scheduling.maintenance_due_on, in the clinic's calendar)."""
+        return maintenance_due_on(last_session_start, self.maintenance_interval_days, clinic_tz())
+
 
 @dataclass(frozen=True)
 class Transition:
@@ -269,6 +276,11 @@ class TreatmentSessionQuerySet(models.QuerySet):
     def ahead(self):
         """Sessions still ahead (SessionStatus.AHEAD)."""
         return self.filter(status__in=SessionStatus.AHEAD)
+
+    def maintenance_booked(self):
+        """Maintenance sessions still ahead: while a plan has one, its next
+        maintenance is booked, not due (the booking pages and the reminders ask)."""
+        return self.filter(is_maintenance=True, status__in=SessionStatus.AHEAD)
 
     def kept_series(self):
         """The series sessions that count: done or still to come, not missed."""
@@ -427,6 +439,11 @@ class TreatmentSession(models.Model):
     def counts_in_series(self) -> bool:
         """Whether the session is one of the kept series sessions (kept_series())."""
         return not self.is_maintenance and self.status not in SessionStatus.NOT_KEPT
+
+    @property
+    def is_booked_maintenance(self) -> bool:
+        """Whether the session is one of maintenance_booked(), for sessions already loaded."""
+        return self.is_maintenance and self.status in SessionStatus.AHEAD
 
     @property
     def series_label(self) -> str:

@@ -9,7 +9,6 @@ the worker records it on the reminder and tries again later.
 from __future__ import annotations
 
 import smtplib
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -17,10 +16,10 @@ from django.utils import dateformat
 
 from sessions_app.models import Reminder, ReminderChannel, ReminderKind
 from sessions_app.reminders.messages import TemplateError, render
-from sessions_app.reminders.rules import next_series_date, screening_expires_on
+from sessions_app.reminders.rules import screening_expires_on
 from sessions_app.reminders.sms import SmsError, sms_backend
 from sessions_app.reminders.unsubscribe import unsubscribe_url
-from sessions_app.services.booking import maintenance_due_on
+from sessions_app.scheduling import clinic_tz, next_series_date
 
 
 class DeliveryError(Exception):
@@ -40,7 +39,7 @@ def _day(value) -> str:
 
 def message_values(reminder: Reminder) -> dict[str, str]:
     """What the placeholders stand for, for this reminder."""
-    tz = ZoneInfo(settings.TIME_ZONE)
+    tz = clinic_tz()
     client, session, plan = reminder.client, reminder.session, reminder.plan
     who = (
         (session and session.practitioner)
@@ -62,7 +61,7 @@ def message_values(reminder: Reminder) -> dict[str, str]:
     elif session and plan and kind == ReminderKind.NEXT_SESSION_UNBOOKED:
         values["date"] = _day(next_series_date(session.starts_at, plan.interval_days, tz))
     elif session and plan and kind == ReminderKind.MAINTENANCE_DUE:
-        values["date"] = _day(maintenance_due_on(plan, session.starts_at) or session.starts_at.astimezone(tz))
+        values["date"] = _day(plan.maintenance_due_on(session.starts_at) or session.starts_at.astimezone(tz))
     elif reminder.screening and kind == ReminderKind.SCREENING_RENEWAL:
         screened = reminder.screening.screened_at.astimezone(tz).date()
         values["date"] = _day(screening_expires_on(screened, settings.CLINIC_SCREENING_MAX_AGE_MONTHS))

@@ -13,11 +13,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Exists, F, Max, OuterRef, Q, Subquery, Value
+from django.db.models import CharField, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Concat
 
 from sessions_app.models import (
@@ -33,7 +32,7 @@ from sessions_app.models import (
 )
 from sessions_app.models.expressions import SubqueryCount
 from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
-from sessions_app.services import booking
+from sessions_app.scheduling import clinic_tz
 
 # Rows per INSERT: PostgreSQL takes them as arrays (UNNEST), so fewer, larger batches.
 BATCH = 5000
@@ -41,10 +40,6 @@ BATCH = 5000
 OPEN = Q(status=ReminderStatus.PENDING) | Q(status=ReminderStatus.FAILED, next_attempt_at__isnull=False)
 # A key with "#" belongs to a reminder set aside (sent before its session moved).
 SET_ASIDE = "#"
-
-
-def clinic_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +98,10 @@ def _aftercare(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iter
         yield Target(client_id, plan_id, pk, None, completed_at, *wishes)
 
 
-def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime):
-    """Plans in `status` with nothing booked ahead, annotated with their last
-    completed session (`last_id`, `last_start`), which has no reminder of this
-    rule yet."""
-    ahead = TreatmentSession.objects.filter(plan=OuterRef("pk")).ahead()
+def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime, booked: QuerySet):
+    """Plans in `status` with none of `booked` (the sessions that mean their next
+    visit is booked), annotated with their last completed session (`last_id`,
+    `last_start`), which has no reminder of this rule yet."""
     last = TreatmentSession.objects.filter(plan=OuterRef("pk"), status=SessionStatus.COMPLETED).order_by(
         "-starts_at", "-pk"
     )
@@ -116,7 +110,7 @@ def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime
     return (
         TreatmentPlan.objects.filter(status=status, client__archived_at__isnull=True)
         .order_by()
-        .exclude(Exists(ahead))
+        .exclude(Exists(booked.filter(plan=OuterRef("pk"))))
         .annotate(last_id=Subquery(last.values("pk")[:1]), last_start=Subquery(last.values("starts_at")[:1]))
         .filter(last_start__gte=earliest)
         .filter(~_no_reminder(rule, session=OuterRef("last_id")))
@@ -126,7 +120,7 @@ def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime
 def _next_unbooked(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
     kept = TreatmentSession.objects.filter(plan=OuterRef("pk")).kept_series()
     rows = (
-        _plans_waiting(PlanStatus.ACTIVE, rule, since - _span(rule))
+        _plans_waiting(PlanStatus.ACTIVE, rule, since - _span(rule), TreatmentSession.objects.ahead())
         .annotate(kept=SubqueryCount(kept))
         .filter(kept__lt=F("sessions_planned"))
         .values_list("pk", "client_id", "last_id", "last_start", *(f"client__{f}" for f in _CLIENT))
@@ -141,13 +135,18 @@ def _maintenance(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> It
         or 0
     )
     plans = (
-        _plans_waiting(PlanStatus.MAINTENANCE, rule, since - _span(rule) - dt.timedelta(days=longest))
+        _plans_waiting(
+            PlanStatus.MAINTENANCE,
+            rule,
+            since - _span(rule) - dt.timedelta(days=longest),
+            TreatmentSession.objects.maintenance_booked(),
+        )
         .filter(maintenance_interval_days__isnull=False)
         .select_related("client")
         .only("pk", "maintenance_interval_days", *(f"client__{f}" for f in _CLIENT))
     )
     for plan in plans.iterator(chunk_size=2000):
-        due_on = booking.maintenance_due_on(plan, plan.last_start)
+        due_on = plan.maintenance_due_on(plan.last_start)
         yield Target(plan.client_id, plan.pk, plan.last_id, None, due_on, *(getattr(plan.client, f) for f in _CLIENT))
 
 

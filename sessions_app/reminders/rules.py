@@ -16,7 +16,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sessions_app.clearance import months_before
-from sessions_app.scheduling import add_interval, local_datetime
+from sessions_app.scheduling import add_interval, wall_clock
 
 
 class Unit(StrEnum):
@@ -40,17 +40,6 @@ class Offset:
     at: dt.time = dt.time(10, 0)
 
 
-def wall_clock(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
-    """The moment `time` happens on `day` in `tz`, in UTC. In the hour the clock
-    skips when daylight saving starts, the same time an hour later."""
-    moment = local_datetime(day, time, tz)
-    if moment is None:
-        later = (dt.datetime.combine(day, time) + dt.timedelta(hours=1)).time()
-        moment = local_datetime(day, later, tz)
-    assert moment is not None
-    return moment
-
-
 def due_at(anchor: dt.datetime | dt.date, offset: Offset, tz: ZoneInfo) -> dt.datetime:
     """When a reminder about `anchor` is due.
 
@@ -66,12 +55,6 @@ def due_at(anchor: dt.datetime | dt.date, offset: Offset, tz: ZoneInfo) -> dt.da
         return moment.astimezone(dt.UTC) + sign * dt.timedelta(hours=offset.amount)
     day = anchor.astimezone(tz).date() if isinstance(anchor, dt.datetime) else anchor
     return wall_clock(day + dt.timedelta(days=sign * offset.amount), offset.at, tz)
-
-
-def next_series_date(last_session_start: dt.datetime, interval_days: int, tz: ZoneInfo) -> dt.date:
-    """The day the next session of a series is due: the plan's interval after
-    the last session, in the clinic's calendar."""
-    return last_session_start.astimezone(tz).date() + dt.timedelta(days=interval_days)
 
 
 def screening_expires_on(screened_on: dt.date, max_age_months: int) -> dt.date:

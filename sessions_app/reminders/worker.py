@@ -20,7 +20,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -31,6 +30,7 @@ from sessions_app.models import Reminder, ReminderChannel, ReminderStatus
 from sessions_app.reminders.delivery import DeliveryError, deliver, for_delivery
 from sessions_app.reminders.generate import obsolete_reason, reminders_cancel_obsolete, reminders_generate
 from sessions_app.reminders.rules import in_quiet_hours, retry_delay
+from sessions_app.scheduling import clinic_tz
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class ReminderWorker:
         """Claim the most overdue client message, or None when none is due."""
         now = self.clock()
         candidates = Reminder.objects.sendable(now).order_by("due_at", "pk")
-        if in_quiet_hours(now, settings.CLINIC_REMINDER_QUIET_HOURS, ZoneInfo(settings.TIME_ZONE)):
+        if in_quiet_hours(now, settings.CLINIC_REMINDER_QUIET_HOURS, clinic_tz()):
             candidates = candidates.exclude(channel=ReminderChannel.SMS)
         if connection.vendor == "postgresql":
             with transaction.atomic():

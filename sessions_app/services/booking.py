@@ -15,9 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Model, QuerySet
 from django.utils import timezone
@@ -45,6 +43,7 @@ from sessions_app.scheduling import (
     ProposedSession,
     add_interval,
     calendar_days_between,
+    clinic_tz,
     minimum_interval,
     nearest_free_slot,
     overlap,
@@ -76,10 +75,6 @@ class NoFreeSlot(Exception):
         self.wanted = wanted
         self.reason = reason
         super().__init__(f"No free slot near {timezone.localtime(wanted):%d/%m/%Y %H:%M} ({reason}).")
-
-
-def clinic_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 def conflicts(
@@ -505,10 +500,10 @@ def maintenance_due(plan: TreatmentPlan, sessions: Sequence[TreatmentSession]) -
     plan's sessions."""
     if plan.status != PlanStatus.MAINTENANCE:
         return None
-    if any(s.is_maintenance and s.status in SessionStatus.AHEAD for s in sessions):
+    if any(s.is_booked_maintenance for s in sessions):
         return None
     last = max((s.starts_at for s in sessions if s.status == SessionStatus.COMPLETED), default=None)
-    return maintenance_due_on(plan, last) if last else None
+    return plan.maintenance_due_on(last) if last else None
 
 
 def maintenance_preview(plan: TreatmentPlan) -> Offer | None:
@@ -535,14 +530,6 @@ def session_book_maintenance(
     if maintenance_due(plan, list(plan.sessions.all())) is None:
         raise InvalidTransition("No maintenance session is due: one is booked already.")
     return _add_session(plan, is_maintenance=True, starts_at=start, ends_at=end, practitioner=practitioner, room=room)
-
-
-def maintenance_due_on(plan: TreatmentPlan, last_session_start: dt.datetime) -> dt.date | None:
-    """The next maintenance date: the plan's maintenance interval after its last
-    session, in the clinic's calendar."""
-    if not plan.maintenance_interval_days:
-        return None
-    return timezone.localtime(last_session_start).date() + dt.timedelta(days=plan.maintenance_interval_days)
 
 
 def plan_after_session_completed(plan: TreatmentPlan) -> None:

@@ -27,7 +27,7 @@ from sessions_app.models import (
 )
 from sessions_app.record_forms import InjectionFormSet, SessionRecordForm, record_input
 from sessions_app.services.audit import access_record
-from sessions_app.services.booking import InvalidTransition, maintenance_due_on
+from sessions_app.services.booking import InvalidTransition
 from sessions_app.services.clearance import clearance
 from sessions_app.services.records import (
     INJECTION_FIELDS,
@@ -142,7 +142,7 @@ def _saved(request, session: TreatmentSession, *, amending: bool):
     else:
         text = f"{session.plan.client.full_name}: session completed and the record signed."
         if session.plan.status == PlanStatus.MAINTENANCE:
-            due = maintenance_due_on(session.plan, session.starts_at)
+            due = session.plan.maintenance_due_on(session.starts_at)
             text += f" The series is complete: maintenance is due on {due:%d/%m/%Y}, not booked yet."
         messages.success(request, text)
     url = reverse("session_record", args=[session.pk])
