@@ -22,8 +22,11 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.scheduling import Reason
-from sessions_app.services import booking
-from sessions_app.services.booking import InvalidTransition, NoFreeSlot, Slot, SlotTaken
+from sessions_app.services import calendar, maintenance, series, session_status
+from sessions_app.services.calendar import SlotTaken
+from sessions_app.services.moves import NoFreeSlot, move_preview, session_move
+from sessions_app.services.series import Slot
+from sessions_app.services.session_status import InvalidTransition
 
 from .factories import make_cleared, make_client, make_plan, make_session, make_user, sign_record
 
@@ -41,7 +44,7 @@ def book(practitioner, start, count=1, room=None, client=None):
     slots = [
         Slot(start + dt.timedelta(weeks=2 * i), start + dt.timedelta(weeks=2 * i, minutes=45)) for i in range(count)
     ]
-    return booking.plan_book(
+    return series.plan_book(
         client=client or make_client(),
         indication=Indication.objects.get(name="Skin rejuvenation"),
         areas=[TreatmentArea.objects.get(name="Face")],
@@ -87,7 +90,7 @@ def test_the_same_room_cannot_be_double_booked(practitioner):
 def test_a_cancelled_session_frees_its_slot(practitioner):
     start = next_weekday_at(11)
     plan = book(practitioner, start)
-    booking.session_set_status(session_id=plan.sessions.get().pk, action="cancel")
+    session_status.session_set_status(session_id=plan.sessions.get().pk, action="cancel")
     book(practitioner, start)  # no SlotTaken
     assert TreatmentSession.objects.filter(starts_at=start).count() == 2
 
@@ -115,7 +118,7 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking(reference_data
     start = next_weekday_at(15)
     barrier = threading.Barrier(len(clients))
     outcomes = []
-    real_first_conflict = booking.first_conflict
+    real_first_conflict = calendar.first_conflict
 
     def slow_first_conflict(sessions, exclude=()):
         # Everyone checks, then everyone writes: the worst interleaving.
@@ -135,7 +138,7 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking(reference_data
             close_old_connections()
             connection.close()
 
-    booking.first_conflict = slow_first_conflict
+    calendar.first_conflict = slow_first_conflict
     try:
         threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
         for t in threads:
@@ -143,7 +146,7 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking(reference_data
         for t in threads:
             t.join(timeout=30)
     finally:
-        booking.first_conflict = real_first_conflict
+        calendar.first_conflict = real_first_conflict
     assert sorted(outcomes) == ["booked"] + ["taken"] * 5
     assert TreatmentSession.objects.filter(practitioner=practitioner).count() == 1
 
@@ -154,7 +157,7 @@ def test_preview_moves_a_session_off_a_closed_day_and_off_a_booking(practitioner
     closed = (start + dt.timedelta(weeks=2)).date()
     ClosedDay.objects.create(date=closed, reason="Staff training")
     book(make_user(Role.PRACTITIONER), start + dt.timedelta(weeks=4))  # Room 1 taken at session 3
-    proposal = booking.series_preview(
+    proposal = series.series_preview(
         practitioner=practitioner,
         room=Room.objects.get(name="Room 1"),
         first_start=start,
@@ -174,10 +177,10 @@ def test_moving_a_session_can_shift_the_rest_of_the_series(practitioner):
     plan = book(practitioner, next_weekday_at(10), count=4)
     second = plan.sessions.get(sequence=2)
     new_start = second.starts_at + dt.timedelta(days=2)
-    moves, left = booking.move_preview(session=second, new_start=new_start, shift_later=True)
+    moves, left = move_preview(session=second, new_start=new_start, shift_later=True)
     assert [m.session.sequence for m in moves] == [2, 3, 4]
     assert left == []
-    booking.session_move(moves=moves)
+    session_move(moves=moves)
     starts = list(plan.sessions.order_by("sequence").values_list("starts_at", flat=True))
     assert [b - a for a, b in zip(starts, starts[1:], strict=False)] == [
         dt.timedelta(days=16),
@@ -190,11 +193,9 @@ def test_moving_a_session_can_shift_the_rest_of_the_series(practitioner):
 def test_moving_one_session_leaves_the_others(practitioner):
     plan = book(practitioner, next_weekday_at(10), count=3)
     second = plan.sessions.get(sequence=2)
-    moves, left = booking.move_preview(
-        session=second, new_start=second.starts_at + dt.timedelta(hours=4), shift_later=False
-    )
+    moves, left = move_preview(session=second, new_start=second.starts_at + dt.timedelta(hours=4), shift_later=False)
     assert [s.sequence for s in left] == [3]
-    booking.session_move(moves=moves)
+    session_move(moves=moves)
     assert plan.sessions.get(sequence=3).starts_at == next_weekday_at(10) + dt.timedelta(weeks=4)
 
 
@@ -202,8 +203,8 @@ def test_moving_one_session_leaves_the_others(practitioner):
 def test_a_shift_by_a_whole_interval_does_not_collide_with_its_own_series(practitioner):
     plan = book(practitioner, next_weekday_at(10), count=3)
     first = plan.sessions.get(sequence=1)
-    moves, _ = booking.move_preview(session=first, new_start=first.starts_at + dt.timedelta(weeks=2), shift_later=True)
-    booking.session_move(moves=moves)
+    moves, _ = move_preview(session=first, new_start=first.starts_at + dt.timedelta(weeks=2), shift_later=True)
+    session_move(moves=moves)
     assert plan.sessions.get(sequence=1).starts_at == next_weekday_at(10) + dt.timedelta(weeks=2)
     assert plan.sessions.get(sequence=3).starts_at == next_weekday_at(10) + dt.timedelta(weeks=6)
 
@@ -211,18 +212,18 @@ def test_a_shift_by_a_whole_interval_does_not_collide_with_its_own_series(practi
 @pytest.mark.django_db
 def test_a_no_show_leaves_the_series_short_and_offers_a_session_at_the_end(practitioner):
     plan = book(practitioner, next_weekday_at(10), count=3)
-    booking.session_set_status(session_id=plan.sessions.get(sequence=2).pk, action="no_show")
-    assert booking.series_shortfall(plan) == 1
-    offer = booking.rebook_at_end_preview(plan)
+    session_status.session_set_status(session_id=plan.sessions.get(sequence=2).pk, action="no_show")
+    assert series.series_shortfall(plan) == 1
+    offer = maintenance.rebook_at_end_preview(plan)
     proposal = offer.proposal
     last = plan.sessions.get(sequence=3)
     assert proposal.start >= last.starts_at + dt.timedelta(days=13)
-    booking.session_rebook_at_end(
+    maintenance.session_rebook_at_end(
         plan=plan, start=proposal.start, end=proposal.end, practitioner=offer.practitioner, room=offer.room
     )
-    assert booking.series_shortfall(plan) == 0
+    assert series.series_shortfall(plan) == 0
     assert plan.sessions.get(sequence=4).starts_at == proposal.start
-    assert booking.rebook_at_end_preview(plan) is None
+    assert maintenance.rebook_at_end_preview(plan) is None
 
 
 @pytest.mark.django_db
@@ -232,7 +233,7 @@ def test_a_no_show_leaves_the_series_short_and_offers_a_session_at_the_end(pract
 def test_a_status_change_the_current_status_forbids_is_refused(status, action):
     session = make_session(status=status, completed_at=timezone.now() if status == "completed" else None)
     with pytest.raises(InvalidTransition):
-        booking.session_set_status(session_id=session.pk, action=action)
+        session_status.session_set_status(session_id=session.pk, action=action)
     session.refresh_from_db()
     assert session.status == status
 
@@ -300,7 +301,7 @@ def test_shifting_later_sessions_across_a_daylight_saving_change_keeps_their_tim
     first = TreatmentSession.objects.get(pk=sessions[0].pk)  # as the page loads it: in UTC
     # Session 1 to the Wednesday a week later (after the change): every session a day later than its week.
     new_start = dt.datetime.combine(tuesday + dt.timedelta(days=8), dt.time(10), tzinfo=PARIS)
-    moves, _ = booking.move_preview(session=first, new_start=new_start, shift_later=True)
+    moves, _ = move_preview(session=first, new_start=new_start, shift_later=True)
     assert [timezone.localtime(m.start).time() for m in moves] == [dt.time(10)] * 3
     assert [timezone.localtime(m.start).date() for m in moves] == [
         tuesday + dt.timedelta(days=8),
@@ -315,13 +316,11 @@ def test_a_session_moved_before_the_previous_one_is_kept_after_it_with_the_reaso
     start = next_weekday_at(10, weeks_ahead=2)
     plan, (one, two, three) = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(3)])
     # Session 3 to the day before session 2, the others left where they are.
-    [move], left = booking.move_preview(
-        session=three, new_start=two.starts_at - dt.timedelta(days=1), shift_later=False
-    )
+    [move], left = move_preview(session=three, new_start=two.starts_at - dt.timedelta(days=1), shift_later=False)
     assert left == []
     assert move.reason == Reason.TOO_SOON
     assert move.start >= two.starts_at + dt.timedelta(days=13)
-    booking.session_move(moves=[move])
+    session_move(moves=[move])
     assert list(plan.sessions.order_by("starts_at").values_list("sequence", flat=True)) == [1, 2, 3]
 
 
@@ -329,7 +328,7 @@ def test_a_session_moved_before_the_previous_one_is_kept_after_it_with_the_reaso
 def test_a_session_moved_onto_the_next_ones_day_stays_the_minimum_interval_before_it(practitioner):
     start = next_weekday_at(10, weeks_ahead=2)
     plan, (one, two, three) = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(3)])
-    [move], left = booking.move_preview(session=one, new_start=two.starts_at + dt.timedelta(hours=4), shift_later=False)
+    [move], left = move_preview(session=one, new_start=two.starts_at + dt.timedelta(hours=4), shift_later=False)
     assert [s.pk for s in left] == [two.pk, three.pk]
     assert move.reason == Reason.TOO_LATE
     assert move.start <= two.starts_at - dt.timedelta(days=13)
@@ -344,7 +343,7 @@ def test_a_move_with_no_room_between_its_neighbours_is_refused_with_the_reason(p
         practitioner, [start, start + dt.timedelta(weeks=2), start + dt.timedelta(weeks=3)]
     )
     with pytest.raises(NoFreeSlot) as refused:
-        booking.move_preview(session=two, new_start=two.starts_at + dt.timedelta(days=2), shift_later=False)
+        move_preview(session=two, new_start=two.starts_at + dt.timedelta(days=2), shift_later=False)
     assert "keeps the minimum interval" in str(refused.value)
 
 
@@ -354,7 +353,7 @@ def test_a_shifted_series_keeps_each_session_after_the_one_before(practitioner):
     plan, sessions = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(4)])
     # Session 3's shifted day is closed: it moves off it, and session 4 keeps 13 days after it.
     ClosedDay.objects.create(date=timezone.localtime(sessions[2].starts_at).date() + dt.timedelta(days=1), reason="x")
-    moves, _ = booking.move_preview(
+    moves, _ = move_preview(
         session=sessions[1], new_start=sessions[1].starts_at + dt.timedelta(days=1), shift_later=True
     )
     assert [m.session.pk for m in moves] == [s.pk for s in sessions[1:]]
@@ -367,11 +366,11 @@ def test_a_shifted_series_keeps_each_session_after_the_one_before(practitioner):
 def test_rebooking_at_the_end_keeps_the_minimum_interval_after_the_last_kept_session(practitioner):
     start = next_weekday_at(10, weeks_ahead=2)
     plan, (one, two) = series_of(practitioner, [start, start + dt.timedelta(weeks=2)])
-    booking.session_set_status(session_id=one.pk, action="no_show")
+    session_status.session_set_status(session_id=one.pk, action="no_show")
     last_day = timezone.localtime(two.starts_at).date()
     for k in range(8, 22):  # the wanted day and the week before it are closed
         ClosedDay.objects.create(date=last_day + dt.timedelta(days=k), reason="Holiday")
-    offer = booking.rebook_at_end_preview(plan)
+    offer = maintenance.rebook_at_end_preview(plan)
     assert offer.proposal.start - two.starts_at >= dt.timedelta(days=13)
     assert offer.proposal.reason == "closed day (Holiday)"
     assert offer.title == "session 2 of 2"  # what users see, not its number (3)
@@ -384,10 +383,10 @@ def test_rebooking_books_the_practitioner_and_room_the_preview_showed(practition
     plan, (one, two) = series_of(practitioner, [start, start + dt.timedelta(weeks=2)])
     # Session 2 was handed to another practitioner in another room; session 1 was missed.
     TreatmentSession.objects.filter(pk=two.pk).update(practitioner=other, room=room_3)
-    booking.session_set_status(session_id=one.pk, action="cancel")
-    offer = booking.rebook_at_end_preview(plan)
+    session_status.session_set_status(session_id=one.pk, action="cancel")
+    offer = maintenance.rebook_at_end_preview(plan)
     assert (offer.practitioner, offer.room) == (other, room_3)
-    session = booking.session_rebook_at_end(
+    session = maintenance.session_rebook_at_end(
         plan=plan,
         start=offer.proposal.start,
         end=offer.proposal.end,
@@ -409,19 +408,19 @@ def plan_in_maintenance(practitioner, days_ago=80, interval=90):
 @pytest.mark.django_db
 def test_the_next_maintenance_session_is_proposed_on_its_due_date_and_booked_once(practitioner):
     plan, last = plan_in_maintenance(practitioner)
-    offer = booking.maintenance_preview(plan)
+    offer = maintenance.maintenance_preview(plan)
     due = timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
     assert offer.due == due and offer.title == "maintenance"
     assert offer.proposal.start == dt.datetime.combine(due, dt.time(11), tzinfo=PARIS) or offer.proposal.moved
-    session = booking.session_book_maintenance(
+    session = maintenance.session_book_maintenance(
         plan=plan, start=offer.proposal.start, end=offer.proposal.end, practitioner=offer.practitioner, room=offer.room
     )
     assert session.is_maintenance and session.status == SessionStatus.BOOKED
     assert session.ends_at - session.starts_at == last.ends_at - last.starts_at
-    assert booking.maintenance_due(plan, list(plan.sessions.all())) is None
-    assert booking.maintenance_preview(plan) is None
+    assert maintenance.maintenance_due(plan, list(plan.sessions.all())) is None
+    assert maintenance.maintenance_preview(plan) is None
     with pytest.raises(InvalidTransition):
-        booking.session_book_maintenance(
+        maintenance.session_book_maintenance(
             plan=plan,
             start=offer.proposal.start + dt.timedelta(days=1),
             end=offer.proposal.end + dt.timedelta(days=1),
@@ -435,7 +434,7 @@ def test_maintenance_due_on_a_closed_day_is_moved_with_the_reason(practitioner):
     plan, last = plan_in_maintenance(practitioner)
     due = timezone.localtime(last.starts_at).date() + dt.timedelta(days=90)
     ClosedDay.objects.create(date=due, reason="Public holiday")
-    offer = booking.maintenance_preview(plan)
+    offer = maintenance.maintenance_preview(plan)
     assert offer.proposal.reason == "closed day (Public holiday)"
     assert timezone.localtime(offer.proposal.start).date() != due
 
@@ -443,7 +442,7 @@ def test_maintenance_due_on_a_closed_day_is_moved_with_the_reason(practitioner):
 @pytest.mark.django_db
 def test_overdue_maintenance_is_proposed_from_today(practitioner):
     plan, last = plan_in_maintenance(practitioner, days_ago=200)
-    offer = booking.maintenance_preview(plan)
+    offer = maintenance.maintenance_preview(plan)
     assert offer.due < timezone.localdate()
     assert offer.proposal.start > timezone.now()
 
@@ -453,7 +452,7 @@ def test_the_plan_refuses_intervals_beyond_its_bounds_and_saves_nothing(practiti
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError) as refused:
-        booking.plan_book(
+        series.plan_book(
             client=make_client(),
             indication=Indication.objects.get(name="Skin rejuvenation"),
             areas=[TreatmentArea.objects.get(name="Face")],
@@ -473,9 +472,9 @@ def test_the_plan_refuses_intervals_beyond_its_bounds_and_saves_nothing(practiti
 def test_a_move_that_loses_the_race_in_the_database_names_the_session_that_lost(practitioner, monkeypatch):
     start = next_weekday_at(10, weeks_ahead=2)
     plan, sessions = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(3)])
-    moves, _ = booking.move_preview(session=sessions[0], new_start=start + dt.timedelta(days=1), shift_later=True)
+    moves, _ = move_preview(session=sessions[0], new_start=start + dt.timedelta(days=1), shift_later=True)
     # Someone books session 3's new slot after the application's own check, before the write.
-    real_first_conflict = booking.first_conflict
+    real_first_conflict = calendar.first_conflict
     checks = []
 
     def check_then_lose_the_race(sessions, exclude=()):
@@ -485,9 +484,9 @@ def test_a_move_that_loses_the_race_in_the_database_names_the_session_that_lost(
             return None
         return real_first_conflict(sessions, exclude)
 
-    monkeypatch.setattr(booking, "first_conflict", check_then_lose_the_race)
+    monkeypatch.setattr(calendar, "first_conflict", check_then_lose_the_race)
     with pytest.raises(SlotTaken) as taken:
-        booking.session_move(moves=moves)
+        session_move(moves=moves)
     assert taken.value.start == moves[2].start
     assert taken.value.sequence == 3
     assert list(plan.sessions.order_by("sequence").values_list("starts_at", flat=True)) == [
@@ -499,8 +498,8 @@ def test_a_move_that_loses_the_race_in_the_database_names_the_session_that_lost(
 def test_booking_and_moving_keep_history_rows_for_every_session(practitioner):
     plan = book(practitioner, next_weekday_at(10, weeks_ahead=2), count=4)
     first = plan.sessions.get(sequence=1)
-    moves, _ = booking.move_preview(session=first, new_start=first.starts_at + dt.timedelta(days=1), shift_later=True)
-    booking.session_move(moves=moves)
+    moves, _ = move_preview(session=first, new_start=first.starts_at + dt.timedelta(days=1), shift_later=True)
+    session_move(moves=moves)
     for session in plan.sessions.all():
         assert list(session.history.order_by("history_date").values_list("history_type", flat=True)) == ["+", "~"]
         assert session.history.latest().starts_at == session.starts_at

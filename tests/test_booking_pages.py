@@ -23,7 +23,7 @@ from sessions_app.models import (
     TreatmentPlan,
     TreatmentSession,
 )
-from sessions_app.services import booking
+from sessions_app.services import maintenance, series, session_status
 from sessions_app.views import schedule
 
 from .factories import make_cleared, make_client, make_plan, make_session, make_user, sign_record
@@ -129,7 +129,7 @@ def test_a_plan_the_model_refuses_is_shown_beside_the_field_not_a_500(reception_
     def refuse(**kwargs):
         raise ValidationError({"interval_days": ["The interval between sessions is at most 365 days."]})
 
-    monkeypatch.setattr(booking, "plan_book", refuse)
+    monkeypatch.setattr(series, "plan_book", refuse)
     data = series_post(make_client(), practitioner, next_weekday_at(10, weeks_ahead=2))
     preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
     response = reception_client.post(
@@ -147,7 +147,7 @@ def test_a_booking_that_loses_the_race_says_slot_just_taken_with_the_nearest_fre
     preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
     signature = preview.context["signature"]
     # Another receptionist takes the first slot after our preview, before our confirm.
-    original = booking.series_preview
+    original = series.series_preview
     calls = []
 
     def preview_before_the_other_booking(**kwargs):
@@ -159,11 +159,11 @@ def test_a_booking_that_loses_the_race_says_slot_just_taken_with_the_nearest_fre
             )
         return result
 
-    booking.series_preview = preview_before_the_other_booking
+    series.series_preview = preview_before_the_other_booking
     try:
         response = reception_client.post(reverse("book_series"), data | {"action": "confirm", "signature": signature})
     finally:
-        booking.series_preview = original
+        series.series_preview = original
     assert response.status_code == 409
     page = response.content.decode()
     assert "was just taken" in page
@@ -178,7 +178,7 @@ def test_a_lost_race_quotes_the_nearest_free_slot_of_the_session_that_lost(recep
     data = series_post(make_client(), practitioner, first, sessions=2)
     preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
     second = preview.context["proposal"][1].start
-    original, calls = booking.series_preview, []
+    original, calls = series.series_preview, []
 
     def preview_before_the_other_booking(**kwargs):
         calls.append(1)
@@ -187,7 +187,7 @@ def test_a_lost_race_quotes_the_nearest_free_slot_of_the_session_that_lost(recep
             make_session(plan=make_plan(practitioner=practitioner), practitioner=practitioner, starts_at=second)
         return result
 
-    monkeypatch.setattr(booking, "series_preview", preview_before_the_other_booking)
+    monkeypatch.setattr(series, "series_preview", preview_before_the_other_booking)
     response = reception_client.post(
         reverse("book_series"), data | {"action": "confirm", "signature": preview.context["signature"]}
     )
@@ -441,7 +441,7 @@ def test_the_move_page_names_each_session_by_its_place_in_the_series(reception_c
     one, two, three = (
         make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2 * i), sequence=i + 1) for i in range(3)
     )
-    booking.session_set_status(session_id=one.pk, action="no_show")
+    session_status.session_set_status(session_id=one.pk, action="no_show")
     url = reverse("session_move", args=[two.pk])
     page = strip_tags(reception_client.get(url).content.decode())
     assert "session 1 of 3, now" in page  # the schedule says "1 of 3" too; its number is 2
@@ -595,9 +595,9 @@ def test_the_feed_numbers_sessions_as_the_schedule_does_and_no_show_is_not_confi
     start = next_weekday_at(10, weeks_ahead=2)
     one = make_session(plan=plan, starts_at=start, sequence=1)
     make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2), sequence=2, status=SessionStatus.CONFIRMED)
-    booking.session_set_status(session_id=one.pk, action="no_show")
-    offer = booking.rebook_at_end_preview(plan)
-    booking.session_rebook_at_end(
+    session_status.session_set_status(session_id=one.pk, action="no_show")
+    offer = maintenance.rebook_at_end_preview(plan)
+    maintenance.session_rebook_at_end(
         plan=plan, start=offer.proposal.start, end=offer.proposal.end, practitioner=offer.practitioner, room=offer.room
     )
     response = client.get(reverse("practitioner_feed", args=[calendar_token_rotate(user=practitioner)]))

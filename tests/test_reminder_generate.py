@@ -24,7 +24,8 @@ from sessions_app.models import (
 from sessions_app.reminders import generate
 from sessions_app.reminders.generate import reminders_cancel_obsolete, reminders_generate, write_new
 from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
-from sessions_app.services import booking
+from sessions_app.services import session_status
+from sessions_app.services.moves import move_preview, session_move
 
 from .factories import complete, make_client, make_plan, make_rule, make_screening, make_session
 
@@ -233,8 +234,8 @@ def test_moving_a_session_moves_its_pending_reminder():
     session = make_session(starts_at=now() + dt.timedelta(days=3))
     reminders_generate(now=now())
     new_start = session.starts_at + dt.timedelta(days=2, hours=1)
-    moves, _ = booking.move_preview(session=session, new_start=new_start, shift_later=False)
-    booking.session_move(moves=moves)
+    moves, _ = move_preview(session=session, new_start=new_start, shift_later=False)
+    session_move(moves=moves)
     session.refresh_from_db()
     reminder = Reminder.objects.get()
     assert reminder.due_at == due_at(session.starts_at, rule.offset, TZ) == session.starts_at - dt.timedelta(hours=24)
@@ -246,10 +247,8 @@ def test_a_reminder_sent_before_the_session_moved_is_sent_again_for_the_new_time
     session = make_session(starts_at=now() + dt.timedelta(hours=20))
     reminders_generate(now=now())
     Reminder.objects.update(status=ReminderStatus.SENT, sent_at=now(), claimed_at=now())
-    moves, _ = booking.move_preview(
-        session=session, new_start=session.starts_at + dt.timedelta(days=7), shift_later=False
-    )
-    booking.session_move(moves=moves)
+    moves, _ = move_preview(session=session, new_start=session.starts_at + dt.timedelta(days=7), shift_later=False)
+    session_move(moves=moves)
     assert reminders_generate(now=now()) == 1
     sent, new = Reminder.objects.order_by("pk")
     assert sent.status == ReminderStatus.SENT and "#" in sent.key
@@ -263,7 +262,7 @@ def test_cancelling_a_session_cancels_its_pending_reminders(action, label):
     session = make_session(starts_at=now() + dt.timedelta(days=3))
     other = make_session(starts_at=now() + dt.timedelta(days=4))
     reminders_generate(now=now())
-    booking.session_set_status(session_id=session.pk, action=action)
+    session_status.session_set_status(session_id=session.pk, action=action)
     assert set(Reminder.objects.filter(session=session).values_list("status", "last_error")) == {
         ("cancelled", f"Not sent: the session is {label}.")
     }

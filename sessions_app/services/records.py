@@ -37,8 +37,9 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
-from sessions_app.services.booking import InvalidTransition, plan_after_session_completed
 from sessions_app.services.clearance import clearance
+from sessions_app.services.series import plan_after_session_completed
+from sessions_app.services.session_status import InvalidTransition
 
 # The session's own fields that make up its record, in the order a change lists them.
 RECORD_FIELDS = ("anaesthetic", "pain_score", "combination_therapy", "notes")

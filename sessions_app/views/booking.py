@@ -22,8 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sessions_app.booking_forms import MoveForm, SeriesForm
 from sessions_app.models import Client, SessionStatus, TreatmentPlan, TreatmentSession
-from sessions_app.services import booking
-from sessions_app.services.booking import InvalidTransition, NoFreeSlot, Offer, Slot, SlotTaken
+from sessions_app.services import maintenance, moves, series, session_status
+from sessions_app.services.calendar import SlotTaken
+from sessions_app.services.maintenance import Offer
+from sessions_app.services.moves import NoFreeSlot
+from sessions_app.services.series import Slot
+from sessions_app.services.session_status import InvalidTransition
 from sessions_app.views.params import int_param, text_param
 
 # Where each of the plan's fields is typed on the booking form.
@@ -79,7 +83,7 @@ def book_series(request):
         return render(request, "booking/book_series.html", {"form": form, "selected_client": selected}, status=200)
 
     data = form.cleaned_data
-    proposal = booking.series_preview(
+    proposal = series.series_preview(
         practitioner=data["practitioner"],
         room=data["room"],
         first_start=form.first_start,
@@ -106,7 +110,7 @@ def book_series(request):
         messages.error(request, "Some sessions have no free slot: change the dates or the practitioner.")
         return render(request, "booking/book_series.html", context)
     try:
-        plan = booking.plan_book(
+        plan = series.plan_book(
             client=data["client"],
             indication=data["indication"],
             areas=list(data["areas"]),
@@ -132,7 +136,7 @@ def book_series(request):
 def _slot_taken(request, form, data, taken: SlotTaken):
     """Show the race lost to another booking, with the preview recomputed: the
     nearest free slot replaces the one just taken."""
-    proposal = booking.series_preview(
+    proposal = series.series_preview(
         practitioner=data["practitioner"],
         room=data["room"],
         first_start=form.first_start,
@@ -162,7 +166,7 @@ def session_action(request, pk: int, action: str):
     session = get_object_or_404(TreatmentSession.objects.select_related("plan__client"), pk=pk)
     back = _safe_next(request, reverse("schedule"))
     try:
-        booking.session_set_status(session_id=session.pk, action=action)
+        session_status.session_set_status(session_id=session.pk, action=action)
     except InvalidTransition as exc:
         messages.error(request, str(exc))
         return redirect(back)
@@ -170,7 +174,7 @@ def session_action(request, pk: int, action: str):
     session.plan.refresh_from_db(fields=["status"])
     when = timezone.localtime(session.starts_at)
     text = f"{session.plan.client.full_name}, {when:%d/%m %H:%M}: {session.get_status_display().lower()}."
-    if session.status in SessionStatus.NOT_KEPT and booking.series_shortfall(session.plan):
+    if session.status in SessionStatus.NOT_KEPT and series.series_shortfall(session.plan):
         messages.warning(request, text + " The series is now one session short.")
         return redirect(reverse("plan_rebook", args=[session.plan_id]) + "?" + urlencode({"next": back}))
     messages.success(request, text)
@@ -195,26 +199,26 @@ def session_move(request, pk: int):
     if not form.is_valid():
         return render(request, "booking/move.html", context)
     try:
-        moves, left = booking.move_preview(
+        planned, left = moves.move_preview(
             session=session, new_start=form.new_start, shift_later=form.cleaned_data["shift_later"]
         )
     except (NoFreeSlot, InvalidTransition) as exc:
         form.add_error("new_date", str(exc))
         return render(request, "booking/move.html", context)
-    signature = _signature(m.start for m in moves)
-    context |= {"moves": moves, "left": left, "signature": signature}
+    signature = _signature(m.start for m in planned)
+    context |= {"moves": planned, "left": left, "signature": signature}
     if request.POST.get("action") != "confirm":
         return render(request, "booking/move.html", context)
     if request.POST.get("signature") != signature:
         messages.warning(request, "The schedule changed since your preview. Check the new dates, then confirm again.")
         return render(request, "booking/move.html", context)
     try:
-        booking.session_move(moves=moves)
+        moves.session_move(moves=planned)
     except SlotTaken as taken:
         messages.error(request, f"{taken} Nothing was moved; choose another time.")
         return render(request, "booking/move.html", context, status=409)
     messages.success(
-        request, f"Moved {len(moves)} session{'s' if len(moves) > 1 else ''} of {session.plan.client.full_name}."
+        request, f"Moved {len(planned)} session{'s' if len(planned) > 1 else ''} of {session.plan.client.full_name}."
     )
     return redirect(back)
 
@@ -224,7 +228,9 @@ def session_move(request, pk: int):
 def plan_rebook(request, pk: int):
     """Re-book, at the end of the series, the session a no-show or cancellation cost."""
     nothing = "The series is complete: nothing to re-book."
-    return _book_offer(request, pk, booking.rebook_at_end_preview, booking.session_rebook_at_end, "rebook", nothing)
+    return _book_offer(
+        request, pk, maintenance.rebook_at_end_preview, maintenance.session_rebook_at_end, "rebook", nothing
+    )
 
 
 @permission_required("sessions_app.add_treatmentsession", raise_exception=True)
@@ -233,7 +239,7 @@ def plan_maintenance(request, pk: int):
     """Book the plan's next maintenance session, near its due date."""
     nothing = "No maintenance session is due: it is booked already, or the series is not finished."
     return _book_offer(
-        request, pk, booking.maintenance_preview, booking.session_book_maintenance, "maintenance", nothing
+        request, pk, maintenance.maintenance_preview, maintenance.session_book_maintenance, "maintenance", nothing
     )
 
 
@@ -289,7 +295,7 @@ def plan_detail(request, pk: int):
         "sessions": sessions,
         "done": done,
         "shortfall": max(0, plan.sessions_planned - len(kept)),
-        "maintenance_due": booking.maintenance_due(plan, sessions),
+        "maintenance_due": maintenance.maintenance_due(plan, sessions),
         "next_session": next(
             (s for s in sessions if s.starts_at > timezone.now() and s.status in SessionStatus.MOVABLE), None
         ),

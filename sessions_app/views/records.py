@@ -27,7 +27,6 @@ from sessions_app.models import (
 )
 from sessions_app.record_forms import InjectionFormSet, SessionRecordForm, record_input
 from sessions_app.services.audit import access_record
-from sessions_app.services.booking import InvalidTransition
 from sessions_app.services.clearance import clearance
 from sessions_app.services.records import (
     INJECTION_FIELDS,
@@ -37,6 +36,7 @@ from sessions_app.services.records import (
     session_record_amend,
     session_record_sign,
 )
+from sessions_app.services.session_status import InvalidTransition
 from sessions_app.views.booking import _safe_next
 
 
