@@ -1,4 +1,5 @@
-"""Reference data managers edit: small tables, plain screens."""
+"""Reference data managers edit: small tables, plain screens (mixtures with
+their products inline)."""
 
 from django.contrib import admin
 from django.utils import timezone
@@ -6,6 +7,8 @@ from django.utils import timezone
 from sessions_app.models import (
     ClosedDay,
     Indication,
+    Mixture,
+    MixtureComponent,
     OpeningHours,
     Product,
     ProductLot,
@@ -95,3 +98,27 @@ class ClosedDayAdmin(DateDrillDownMixin, admin.ModelAdmin):
     list_display = ["date", "reason"]
     search_fields = ["reason"]
     date_hierarchy = "date"
+
+
+class MixtureComponentInline(StrRelationsMixin, admin.TabularInline):
+    model = MixtureComponent
+    extra = 0
+    autocomplete_fields = ["product"]
+
+
+@admin.register(Mixture)
+class MixtureAdmin(admin.ModelAdmin):
+    list_display = ["name", "indication", "active"]
+    list_select_related = ["indication"]
+    search_fields = ["name"]
+    list_filter = ["active", "indication"]
+    inlines = [MixtureComponentInline]
+
+
+@admin.register(MixtureComponent)
+class MixtureComponentAdmin(StrRelationsMixin, admin.ModelAdmin):
+    list_display = ["mixture", "product", "amount", "unit"]
+    list_select_related = ["mixture", "product"]
+    search_fields = ["mixture__name", "product__name"]
+    list_filter = ["mixture"]
+    autocomplete_fields = ["mixture", "product"]

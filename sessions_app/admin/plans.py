@@ -1,4 +1,4 @@
-"""Mixtures, treatment plans, their sessions and what was injected."""
+"""Treatment plans, their sessions and what was injected."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,8 +12,6 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from sessions_app.models import (
     Injection,
-    Mixture,
-    MixtureComponent,
     SessionStatus,
     SideEffect,
     TreatmentPlan,
@@ -34,30 +32,6 @@ from .base import (
     StrRelationsMixin,
 )
 from .clients import CLIENT_SEARCH, ConsentInline
-
-
-class MixtureComponentInline(StrRelationsMixin, admin.TabularInline):
-    model = MixtureComponent
-    extra = 0
-    autocomplete_fields = ["product"]
-
-
-@admin.register(Mixture)
-class MixtureAdmin(admin.ModelAdmin):
-    list_display = ["name", "indication", "active"]
-    list_select_related = ["indication"]
-    search_fields = ["name"]
-    list_filter = ["active", "indication"]
-    inlines = [MixtureComponentInline]
-
-
-@admin.register(MixtureComponent)
-class MixtureComponentAdmin(StrRelationsMixin, admin.ModelAdmin):
-    list_display = ["mixture", "product", "amount", "unit"]
-    list_select_related = ["mixture", "product"]
-    search_fields = ["mixture__name", "product__name"]
-    list_filter = ["mixture"]
-    autocomplete_fields = ["mixture", "product"]
 
 
 @admin.register(TreatmentPlan)

@@ -3,6 +3,8 @@ from .catalog import (
     AreaRegion,
     ClosedDay,
     Indication,
+    Mixture,
+    MixtureComponent,
     OpeningHours,
     Product,
     ProductLot,
@@ -11,6 +13,7 @@ from .catalog import (
     Substance,
     SubstanceCategory,
     TreatmentArea,
+    Unit,
 )
 from .clients import (
     ABSOLUTE_CONTRAINDICATIONS,
@@ -25,23 +28,16 @@ from .clients import (
     contraindication_severity,
 )
 from .plans import (
-    NEEDLE_MAX_MM,
     PAIN_SCORE_MAX,
     SESSIONS_PLANNED_MAX,
     Anaesthetic,
     CombinationTherapy,
-    Depth,
-    Injection,
-    Mixture,
-    MixtureComponent,
     PlanStatus,
     SessionStatus,
-    Technique,
     TreatmentPlan,
     TreatmentSession,
-    Unit,
 )
-from .records import PhotoKind, SessionAmendment, SessionPhoto
+from .records import NEEDLE_MAX_MM, Depth, Injection, PhotoKind, SessionAmendment, SessionPhoto, Technique
 from .reminders import (
     MESSAGE_CHANNELS,
     CallOutcome,

@@ -1,7 +1,9 @@
 """Reference data a clinic manager edits: areas, indications, substances,
-products and their lots, side-effect kinds, rooms, opening hours."""
+products and their lots, mixtures (recipes of products), side-effect kinds,
+rooms, opening hours."""
 
 import datetime
+from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -195,3 +197,56 @@ class ClosedDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date:%Y-%m-%d} {self.reason}".strip()
+
+
+class Unit(models.TextChoices):
+    ML = "ml", "ml"
+    MG = "mg", "mg"
+    IU = "IU", "IU"
+    PERCENT = "%", "%"
+
+
+class Mixture(models.Model):
+    """A named recipe of products and amounts, used for an indication."""
+
+    name = models.CharField(max_length=120, unique=True)
+    indication = models.ForeignKey(
+        Indication,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="mixtures",
+    )
+    notes = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MixtureComponent(models.Model):
+    mixture = models.ForeignKey(Mixture, on_delete=models.CASCADE, related_name="components")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
+    unit = models.CharField(max_length=5, choices=Unit.choices, default=Unit.ML)
+
+    class Meta:
+        ordering = ["mixture", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mixture", "product"],
+                name="component_unique_product_per_mixture",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="component_amount_positive",
+                violation_error_message="The amount must be more than zero.",
+            ),
+            models.CheckConstraint(condition=Q(unit__in=Unit.values), name="component_unit_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit} {self.product.name}"

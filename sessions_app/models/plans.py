@@ -1,9 +1,8 @@
-"""Mixtures (recipes), treatment plans and their sessions with what was injected."""
+"""Treatment plans and their sessions: the series, its statuses and its place in the calendar."""
 
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,7 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from sessions_app.scheduling import clinic_tz, maintenance_due_on
 
-from .catalog import Indication, Product, ProductLot, Room, TreatmentArea
+from .catalog import Indication, Mixture, Room, TreatmentArea
 from .clients import Client
 from .expressions import SubqueryCount
 from .staff import Role
@@ -25,11 +24,6 @@ from .staff import Role
 PRACTITIONERS = {"groups__name": Role.PRACTITIONER}
 # Re-bookings number sessions past the plan's size; no series comes near this.
 SEQUENCE_MAX = 100
-# Injection points on one area in one session: hundreds at most, in nappage.
-POINTS_MAX = 5000
-
-# Mesotherapy needles are short; DESIGN.md: no longer than 13 mm.
-NEEDLE_MAX_MM = Decimal("13")
 PAIN_SCORE_MAX = 10
 # A series is "often 4 to 10, up to about 15"; 30 leaves room without allowing typos like 600.
 SESSIONS_PLANNED_MAX = 30
@@ -37,59 +31,6 @@ SESSIONS_PLANNED_MAX = 30
 INTERVAL_DAYS_MAX = 365
 # Maintenance is months apart; two years covers a yearly touch-up with room to spare.
 MAINTENANCE_INTERVAL_DAYS_MAX = 730
-
-
-class Unit(models.TextChoices):
-    ML = "ml", "ml"
-    MG = "mg", "mg"
-    IU = "IU", "IU"
-    PERCENT = "%", "%"
-
-
-class Mixture(models.Model):
-    """A named recipe of products and amounts, used for an indication."""
-
-    name = models.CharField(max_length=120, unique=True)
-    indication = models.ForeignKey(
-        Indication,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="mixtures",
-    )
-    notes = models.TextField(blank=True)
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class MixtureComponent(models.Model):
-    mixture = models.ForeignKey(Mixture, on_delete=models.CASCADE, related_name="components")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
-    amount = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))])
-    unit = models.CharField(max_length=5, choices=Unit.choices, default=Unit.ML)
-
-    class Meta:
-        ordering = ["mixture", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["mixture", "product"],
-                name="component_unique_product_per_mixture",
-            ),
-            models.CheckConstraint(
-                condition=Q(amount__gt=0),
-                name="component_amount_positive",
-                violation_error_message="The amount must be more than zero.",
-            ),
-            models.CheckConstraint(condition=Q(unit__in=Unit.values), name="component_unit_valid"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.amount} {self.unit} {self.product.name}"
 
 
 class PlanStatus(models.TextChoices):
@@ -485,82 +426,3 @@ class TreatmentSession(models.Model):
                 who = "practitioner" if clash.practitioner_id == self.practitioner_id else "room"
                 start, end = localtime(clash.starts_at), localtime(clash.ends_at)
                 raise ValidationError({"starts_at": f"The {who} is already booked from {start:%H:%M} to {end:%H:%M}."})
-
-
-class Depth(models.TextChoices):
-    EPIDERMAL = "epidermal", "Epidermal"
-    DEJ = "dej", "Dermo-epidermal junction"
-    SUPERFICIAL_DERMIS = "superficial_dermis", "Superficial dermis"
-    DEEP_DERMIS = "deep_dermis", "Deeper dermis"
-
-
-class Technique(models.TextChoices):
-    POINT_BY_POINT = "point_by_point", "Point by point"
-    PAPULES = "papules", "Papules"
-    NAPPAGE = "nappage", "Nappage"
-    INJECTOR_GUN = "injector_gun", "Injector gun"
-    ROLLER = "roller", "Roller"
-
-
-class Injection(models.Model):
-    """What was injected into one area during a session, with the lots used."""
-
-    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE, related_name="injections")
-    area = models.ForeignKey(TreatmentArea, on_delete=models.PROTECT, related_name="injections")
-    lots = models.ManyToManyField(ProductLot, related_name="injections")
-    volume_ml = models.DecimalField(
-        "volume (ml)",
-        max_digits=6,
-        decimal_places=2,
-        validators=[MinValueValidator(Decimal("0.01"))],
-    )
-    depth = models.CharField(max_length=20, choices=Depth.choices)
-    technique = models.CharField(max_length=20, choices=Technique.choices)
-    needle_length_mm = models.DecimalField(
-        "needle length (mm)",
-        max_digits=4,
-        decimal_places=1,
-        validators=[
-            MinValueValidator(Decimal("0.1")),
-            MaxValueValidator(NEEDLE_MAX_MM),
-        ],
-    )
-    points = models.PositiveIntegerField(
-        "injection points", validators=[MinValueValidator(1), MaxValueValidator(POINTS_MAX)]
-    )
-
-    history = HistoricalRecords(m2m_fields=[lots])
-
-    class Meta:
-        ordering = ["session", "area__name"]
-        constraints = [
-            models.UniqueConstraint(fields=["session", "area"], name="injection_unique_area_per_session"),
-            models.CheckConstraint(
-                condition=Q(volume_ml__gt=0),
-                name="injection_volume_positive",
-                violation_error_message="The volume must be more than zero.",
-            ),
-            models.CheckConstraint(
-                condition=Q(needle_length_mm__gt=0, needle_length_mm__lte=NEEDLE_MAX_MM),
-                name="injection_needle_max_13mm",
-                violation_error_message=f"Needles are at most {NEEDLE_MAX_MM} mm.",
-            ),
-            models.CheckConstraint(
-                condition=Q(points__gte=1),
-                name="injection_points_positive",
-                violation_error_message="At least one injection point.",
-            ),
-            models.CheckConstraint(
-                condition=Q(points__lte=POINTS_MAX),
-                name="injection_points_max",
-                violation_error_message=f"At most {POINTS_MAX} injection points on one area.",
-            ),
-            models.CheckConstraint(condition=Q(depth__in=Depth.values), name="injection_depth_valid"),
-            models.CheckConstraint(
-                condition=Q(technique__in=Technique.values),
-                name="injection_technique_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.area} {self.volume_ml} ml"

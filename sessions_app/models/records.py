@@ -1,16 +1,105 @@
-"""What belongs to a signed session record besides its injections: the
-corrections made after signing, and the before and after photos."""
+"""A session's record: what was injected into each area with the lots used,
+the corrections made after signing, and the before and after photos."""
 
 import uuid
+from decimal import Decimal
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.timezone import localtime
+from simple_history.models import HistoricalRecords
 
+from .catalog import ProductLot, TreatmentArea
 from .plans import TreatmentSession
+
+# Injection points on one area in one session: hundreds at most, in nappage.
+POINTS_MAX = 5000
+
+# Mesotherapy needles are short; DESIGN.md: no longer than 13 mm.
+NEEDLE_MAX_MM = Decimal("13")
+
+
+class Depth(models.TextChoices):
+    EPIDERMAL = "epidermal", "Epidermal"
+    DEJ = "dej", "Dermo-epidermal junction"
+    SUPERFICIAL_DERMIS = "superficial_dermis", "Superficial dermis"
+    DEEP_DERMIS = "deep_dermis", "Deeper dermis"
+
+
+class Technique(models.TextChoices):
+    POINT_BY_POINT = "point_by_point", "Point by point"
+    PAPULES = "papules", "Papules"
+    NAPPAGE = "nappage", "Nappage"
+    INJECTOR_GUN = "injector_gun", "Injector gun"
+    ROLLER = "roller", "Roller"
+
+
+class Injection(models.Model):
+    """What was injected into one area during a session, with the lots used."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE, related_name="injections")
+    area = models.ForeignKey(TreatmentArea, on_delete=models.PROTECT, related_name="injections")
+    lots = models.ManyToManyField(ProductLot, related_name="injections")
+    volume_ml = models.DecimalField(
+        "volume (ml)",
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    depth = models.CharField(max_length=20, choices=Depth.choices)
+    technique = models.CharField(max_length=20, choices=Technique.choices)
+    needle_length_mm = models.DecimalField(
+        "needle length (mm)",
+        max_digits=4,
+        decimal_places=1,
+        validators=[
+            MinValueValidator(Decimal("0.1")),
+            MaxValueValidator(NEEDLE_MAX_MM),
+        ],
+    )
+    points = models.PositiveIntegerField(
+        "injection points", validators=[MinValueValidator(1), MaxValueValidator(POINTS_MAX)]
+    )
+
+    history = HistoricalRecords(m2m_fields=[lots])
+
+    class Meta:
+        ordering = ["session", "area__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "area"], name="injection_unique_area_per_session"),
+            models.CheckConstraint(
+                condition=Q(volume_ml__gt=0),
+                name="injection_volume_positive",
+                violation_error_message="The volume must be more than zero.",
+            ),
+            models.CheckConstraint(
+                condition=Q(needle_length_mm__gt=0, needle_length_mm__lte=NEEDLE_MAX_MM),
+                name="injection_needle_max_13mm",
+                violation_error_message=f"Needles are at most {NEEDLE_MAX_MM} mm.",
+            ),
+            models.CheckConstraint(
+                condition=Q(points__gte=1),
+                name="injection_points_positive",
+                violation_error_message="At least one injection point.",
+            ),
+            models.CheckConstraint(
+                condition=Q(points__lte=POINTS_MAX),
+                name="injection_points_max",
+                violation_error_message=f"At most {POINTS_MAX} injection points on one area.",
+            ),
+            models.CheckConstraint(condition=Q(depth__in=Depth.values), name="injection_depth_valid"),
+            models.CheckConstraint(
+                condition=Q(technique__in=Technique.values),
+                name="injection_technique_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.area} {self.volume_ml} ml"
 
 
 class SessionAmendment(models.Model):
