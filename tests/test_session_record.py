@@ -209,6 +209,37 @@ def test_a_lot_with_a_substance_the_client_is_allergic_to_is_refused(client, pra
     assert nothing_saved(session)
 
 
+def test_a_lot_the_client_is_allergic_to_is_not_offered(client, practitioner, session, lots):
+    session.plan.client.allergies.add(Substance.objects.get(name="Vitamin C"))
+    make_lot(Product.objects.get(name="Vita C 20%"), lot_number="VC-1")
+    client.force_login(practitioner)
+    page = client.get(record_url(session)).content.decode()
+    assert "HY-1" in page and "RV-1" in page
+    assert "VC-1" not in page
+
+
+def test_the_lots_offered_are_those_the_lot_rule_does_not_refuse_in_two_queries(
+    session, lots, django_assert_num_queries
+):
+    from sessions_app.services.records import LotContext, lots_for_rule, lots_offered
+
+    hyalu, revita = lots
+    day = timezone.localtime(session.starts_at).date()
+    vita = make_lot(Product.objects.get(name="Vita C 20%"), lot_number="VC-1")
+    make_lot(hyalu.product, lot_number="LATE-1", received_on=day + dt.timedelta(days=1))
+    make_lot(revita.product, lot_number="OLD-1", expiry_date=day - dt.timedelta(days=1))
+    make_lot(Product.objects.get(name="Lipo PC"), lot_number="LIPO-1")
+    session.plan.client.allergies.add(Substance.objects.get(name="Vitamin C"))
+    context = LotContext.of(session)
+    # The lots, with their products; the products' substances.
+    with django_assert_num_queries(2):
+        offered = lots_offered(context)
+    assert [lot.lot_number for lot in offered] == ["HY-1", "RV-1"]
+    every_lot = lots_for_rule().all()
+    assert {lot.pk for lot in offered} == {lot.pk for lot in every_lot if not context.refusals([lot])}
+    assert vita.pk not in {lot.pk for lot in offered}
+
+
 def test_the_same_area_twice_and_no_area_at_all_are_refused(client, practitioner, session, lots):
     client.force_login(practitioner)
     twice = client.post(record_url(session), record_post([row(FACE, lots), row(FACE, lots)]))
@@ -449,17 +480,21 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     plan.areas.set(areas[:1])
     start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=2)
     session = make_session(plan=plan, starts_at=start, status=SessionStatus.ARRIVED)
+    products = [c.product for c in plan.mixture.components.all()]
+    make_lot(products[0])
     client.force_login(practitioner)
     # session, user, user and group permissions, the session (+plan, client,
     # indication, mixture, practitioner, room, signer), plan areas, injections,
     # photos, amendments, the access log entry, mixture products, allergies, lots
-    # offered, areas, previous techniques, then the treatment rule (screening,
-    # answers, allergies, mixture substances, consent text, consent), groups
-    # (navigation).
-    with django_assert_num_queries(22):
+    # of the mixture's products, their substances, areas, previous techniques,
+    # then the treatment rule (screening, answers, allergies, mixture substances,
+    # consent text, consent), groups (navigation).
+    with django_assert_num_queries(23):
         client.get(record_url(session))
     plan.areas.set(areas)
-    with django_assert_num_queries(22):
+    for product in products:
+        make_lot(product)
+    with django_assert_num_queries(23):
         assert len(client.get(record_url(session)).context["formset"]) == 7
 
     sign_record(session)

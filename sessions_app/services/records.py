@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
-from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from PIL import Image, ImageOps
@@ -150,14 +149,13 @@ def lots_for_rule() -> models.QuerySet[ProductLot]:
 
 
 def lots_offered(context: LotContext) -> list[ProductLot]:
-    """The lots a practitioner picks from: the mixture's products, received and
-    not expired on the session's day, the first to expire first."""
-    return list(
-        ProductLot.objects.filter(product_id__in=context.mixture_product_ids, expiry_date__gte=context.session_day)
-        .filter(Q(received_on__isnull=True) | Q(received_on__lte=context.session_day))
-        .select_related("product")
-        .order_by("product__name", "expiry_date", "lot_number")
-    )
+    """The lots a practitioner picks from: those the lot rule does not refuse
+    (received, not expired on the session's day, nothing the client is allergic
+    to), by product, the first to expire first. The rule judges the lots of the
+    mixture's products, the only ones it could accept. Two queries."""
+    candidates = lots_for_rule().filter(product_id__in=context.mixture_product_ids)
+    ordered = candidates.order_by("product__name", "expiry_date", "lot_number")
+    return [lot for lot in ordered if not context.refusals([lot])]
 
 
 def _record_problems(session: TreatmentSession, record: RecordInput) -> list[str]:
