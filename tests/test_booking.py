@@ -22,11 +22,11 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.scheduling import Reason
-from sessions_app.services import calendar, maintenance, series, session_status
-from sessions_app.services.calendar import SlotTaken
+from sessions_app.services import maintenance, series, session_status, slots
 from sessions_app.services.moves import NoFreeSlot, move_preview, session_move
 from sessions_app.services.series import Slot
 from sessions_app.services.session_status import InvalidTransition
+from sessions_app.services.slots import SlotTaken
 
 from .factories import make_cleared, make_client, make_plan, make_session, make_user, sign_record
 
@@ -118,7 +118,7 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking(reference_data
     start = next_weekday_at(15)
     barrier = threading.Barrier(len(clients))
     outcomes = []
-    real_first_conflict = calendar.first_conflict
+    real_first_conflict = slots.first_conflict
 
     def slow_first_conflict(sessions, exclude=()):
         # Everyone checks, then everyone writes: the worst interleaving.
@@ -138,7 +138,7 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking(reference_data
             close_old_connections()
             connection.close()
 
-    calendar.first_conflict = slow_first_conflict
+    slots.first_conflict = slow_first_conflict
     try:
         threads = [threading.Thread(target=attempt, args=(c,)) for c in clients]
         for t in threads:
@@ -146,7 +146,7 @@ def test_several_threads_booking_one_slot_get_exactly_one_booking(reference_data
         for t in threads:
             t.join(timeout=30)
     finally:
-        calendar.first_conflict = real_first_conflict
+        slots.first_conflict = real_first_conflict
     assert sorted(outcomes) == ["booked"] + ["taken"] * 5
     assert TreatmentSession.objects.filter(practitioner=practitioner).count() == 1
 
@@ -474,7 +474,7 @@ def test_a_move_that_loses_the_race_in_the_database_names_the_session_that_lost(
     plan, sessions = series_of(practitioner, [start + dt.timedelta(weeks=2 * i) for i in range(3)])
     moves, _ = move_preview(session=sessions[0], new_start=start + dt.timedelta(days=1), shift_later=True)
     # Someone books session 3's new slot after the application's own check, before the write.
-    real_first_conflict = calendar.first_conflict
+    real_first_conflict = slots.first_conflict
     checks = []
 
     def check_then_lose_the_race(sessions, exclude=()):
@@ -484,7 +484,7 @@ def test_a_move_that_loses_the_race_in_the_database_names_the_session_that_lost(
             return None
         return real_first_conflict(sessions, exclude)
 
-    monkeypatch.setattr(calendar, "first_conflict", check_then_lose_the_race)
+    monkeypatch.setattr(slots, "first_conflict", check_then_lose_the_race)
     with pytest.raises(SlotTaken) as taken:
         session_move(moves=moves)
     assert taken.value.start == moves[2].start

@@ -18,9 +18,9 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.reminders.generate import reminders_follow_sessions
-from sessions_app.services.calendar import conflicts, is_double_booking
 from sessions_app.services.clearance import clearance
 from sessions_app.services.records import LotContext, lots_for_rule
+from sessions_app.services.slots import conflicts, is_double_booking
 
 from .base import (
     BigTableAdmin,
@@ -67,7 +67,7 @@ class TreatmentSessionForm(forms.ModelForm):
         practitioner, room = cleaned.get("practitioner"), cleaned.get("room")
         if cleaned.get("status") == SessionStatus.CANCELLED or not all((start, end, practitioner, room)):
             return cleaned
-        # The booking services' overlap rule (services.calendar), so that the admin shows a clash
+        # The booking services' overlap rule (services.slots), so that the admin shows a clash
         # as an error; PostgreSQL's exclusion constraint would refuse it anyway.
         clash = (
             conflicts(

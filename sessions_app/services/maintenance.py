@@ -28,9 +28,9 @@ from sessions_app.scheduling import (
     shift_days,
     wall_clock,
 )
-from sessions_app.services.calendar import load_calendar, save_sessions
 from sessions_app.services.series import series_shortfall
 from sessions_app.services.session_status import InvalidTransition
+from sessions_app.services.slots import load_calendar, save_sessions
 
 
 def next_sequence(plan: TreatmentPlan) -> int:

@@ -1,7 +1,7 @@
 """Moving a session, and optionally the later ones of its plan by as many days.
 
 The slots are found by the pure functions of `sessions_app.scheduling` in the
-calendar `services.calendar` loads; a move is written as one UPDATE for every
+calendar `services.slots` loads; a move is written as one UPDATE for every
 session it moves, whose reminders then follow them.
 """
 
@@ -26,8 +26,8 @@ from sessions_app.scheduling import (
     shift_days,
     slot_problem,
 )
-from sessions_app.services.calendar import SlotTaken, load_calendars, save_sessions
 from sessions_app.services.session_status import InvalidTransition
+from sessions_app.services.slots import SlotTaken, load_calendars, save_sessions
 
 
 class NoFreeSlot(Exception):

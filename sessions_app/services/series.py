@@ -1,7 +1,7 @@
 """Booking a whole series, and the plan's progress through it.
 
 The dates are `sessions_app.scheduling.propose_series` (pure), fed the clinic's
-calendar by `services.calendar`; the plan and all its sessions are written in
+calendar by `services.slots`; the plan and all its sessions are written in
 one transaction, in a fixed number of queries whatever their number.
 """
 
@@ -25,7 +25,7 @@ from sessions_app.models import (
     User,
 )
 from sessions_app.scheduling import IntervalUnit, ProposedSession, add_interval, clinic_tz, propose_series
-from sessions_app.services.calendar import check_fields, load_calendar, save_sessions
+from sessions_app.services.slots import check_fields, load_calendar, save_sessions
 
 
 def series_preview(

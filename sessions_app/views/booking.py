@@ -23,11 +23,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from sessions_app.booking_forms import MoveForm, SeriesForm
 from sessions_app.models import Client, SessionStatus, TreatmentPlan, TreatmentSession
 from sessions_app.services import maintenance, moves, series, session_status
-from sessions_app.services.calendar import SlotTaken
 from sessions_app.services.maintenance import Offer
 from sessions_app.services.moves import NoFreeSlot
 from sessions_app.services.series import Slot
 from sessions_app.services.session_status import InvalidTransition
+from sessions_app.services.slots import SlotTaken
 from sessions_app.views.params import int_param, text_param
 
 # Where each of the plan's fields is typed on the booking form.
