@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "sessions_app",
+    "devtools",
 ]
 
 MIDDLEWARE = [

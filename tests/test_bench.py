@@ -10,9 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from sessions_app.bench import databases, report
-from sessions_app.bench.jobs import DataSize, JobTiming
-from sessions_app.bench.pages import PAGES, PageTiming, Subjects, percentile
+from devtools.bench import databases, report
+from devtools.bench.jobs import DataSize, JobTiming
+from devtools.bench.pages import PAGES, PageTiming, Subjects, percentile
 
 # Names of this test process's own: several runs may share one PostgreSQL server
 # (pytest-xdist workers, two checkouts), and the bench refuses a name already taken.

@@ -15,7 +15,7 @@ from django.test import Client as DjangoClient
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app import demo
+from devtools import demo
 from sessions_app.models import (
     NEEDLE_MAX_MM,
     Client,

@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.demo import DEMO_MANAGER, DEMO_PRACTITIONERS, DEMO_RECEPTION
+from devtools.demo import DEMO_MANAGER, DEMO_PRACTITIONERS, DEMO_RECEPTION
 from sessions_app.models import Client, ProductLot, TreatmentSession, User
 
 # A name prefix reception types: it matches Martin, Marchand, Martinez, Marie...

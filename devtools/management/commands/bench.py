@@ -1,6 +1,6 @@
 """`manage.py bench`: seed demo clinics of 1,000 and 10,000 clients on
 PostgreSQL, time the pages staff open all day and the reminder jobs, and
-write the table. The work is in `sessions_app.bench`."""
+write the table. The work is in `devtools.bench`."""
 
 import argparse
 import gc
@@ -17,9 +17,9 @@ from django.db import DatabaseError
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from sessions_app.bench import databases, jobs, pages, report
-from sessions_app.bench.databases import BenchDatabaseError
-from sessions_app.management.commands.seed_demo import client_count
+from devtools.bench import databases, jobs, pages, report
+from devtools.bench.databases import BenchDatabaseError
+from devtools.management.commands.seed_demo import client_count
 
 DEFAULT_SIZES = (1000, 10_000)
 

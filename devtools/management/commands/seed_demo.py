@@ -1,5 +1,5 @@
 """`manage.py seed_demo [--clients N] [--reset]`: demo staff accounts and a
-clinic's worth of demo clients. The work is `sessions_app.demo.demo_seed`."""
+clinic's worth of demo clients. The work is `devtools.demo.demo_seed`."""
 
 import argparse
 import time
@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from sessions_app.demo import DEFAULT_CLIENTS, DEMO_PASSWORD, DEMO_USERNAMES, demo_seed
+from devtools.demo import DEFAULT_CLIENTS, DEMO_PASSWORD, DEMO_USERNAMES, demo_seed
 
 # Beyond this the planner would run for a long time and the history would be
 # implausibly dense; a benchmark needs far fewer.

@@ -77,7 +77,7 @@ from sessions_app.models import (
 from sessions_app.reminders.generate import reminders_generate
 from sessions_app.reminders.rules import due_at, reminder_key
 from sessions_app.roles import sync_role_groups
-from sessions_app.scheduling import clinic_tz, local_datetime
+from sessions_app.scheduling import clinic_tz, local_datetime, maintenance_due_on, next_series_date
 
 # --- What the README quotes ---------------------------------------------------
 
@@ -883,7 +883,8 @@ class _Planner:
             return SessionPlan(sequence=0, is_maintenance=False, starts_at=starts_at, ends_at=ends_at, room_id=room)
 
         wanted = first_day
-        previous: dt.date | None = None
+        last: dt.datetime | None = None  # the start of the plan's last session so far
+        previous: dt.date | None = None  # its day
         sequence = 0
         while sequence < plan.sessions_planned:
             if abandon_after and sequence >= abandon_after and plan.sessions[-1].ends_at <= now:
@@ -905,8 +906,9 @@ class _Planner:
                 rebooked.sequence = sequence
                 self.outcome(plan, rebooked, mixture, may_cancel=False)
                 plan.sessions.append(rebooked)
-            previous = plan.sessions[-1].starts_at.astimezone(self.ref.tz).date()
-            wanted = previous + dt.timedelta(days=plan.interval_days)
+            last = plan.sessions[-1].starts_at
+            previous = last.astimezone(self.ref.tz).date()
+            wanted = next_series_date(last, plan.interval_days, self.ref.tz)
 
         series_done = plan.sessions and all(s.ends_at <= now for s in plan.sessions)
         if not series_done:
@@ -916,9 +918,9 @@ class _Planner:
             return plan
         plan.status = PlanStatus.MAINTENANCE
         for _ in range(3):  # up to three maintenance visits, the last one possibly booked ahead
-            if previous is None:
+            if last is None:
                 break
-            wanted = previous + dt.timedelta(days=plan.maintenance_interval_days)
+            wanted = maintenance_due_on(last, plan.maintenance_interval_days, self.ref.tz)
             if wanted > self.today + dt.timedelta(days=90):
                 break
             session = book(wanted + dt.timedelta(days=d) for d in range(0, 21))
@@ -930,7 +932,7 @@ class _Planner:
             plan.sessions.append(session)
             if session.ends_at > now:
                 break
-            previous = session.starts_at.astimezone(self.ref.tz).date()
+            last = session.starts_at
         return plan
 
     def outcome(self, plan: TreatmentPlanPlan, session: SessionPlan, mixture: dict, *, may_cancel: bool = True) -> None:
@@ -1080,10 +1082,6 @@ def _days_near(wanted: dt.date, previous: dt.date | None, interval: int) -> Iter
                 yield day
     for offset in range(8, 45):
         yield wanted + dt.timedelta(days=offset)
-
-
-def _address(rng: random.Random) -> str:
-    return f"{rng.randrange(1, 120)} {rng.choice(STREETS)}, {rng.choice(CITIES)}"
 
 
 def _email(first: str, last: str, rng: random.Random) -> str:
