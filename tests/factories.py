@@ -1,12 +1,16 @@
-"""Small named helpers that build valid objects; each test changes only what it
-is about."""
+"""Small named helpers that build valid objects, and the few other helpers more
+than one test module needs (times, the admin's forms); each test changes only
+what it is about. Test modules import helpers from here, never from each other."""
 
 import datetime
 import datetime as dt
 import itertools
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app.models import (
@@ -18,17 +22,24 @@ from sessions_app.models import (
     Mixture,
     Product,
     ProductLot,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
     Role,
     Room,
     Screening,
     ScreeningAnswer,
     SessionStatus,
+    SideEffect,
+    SideEffectKind,
+    SideEffectSeverity,
     TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
     User,
     contraindication_severity,
 )
+from sessions_app.reminders.generate import reminders_generate
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery"
@@ -106,32 +117,45 @@ def make_injection(session: TreatmentSession, lots=(), **fields) -> Injection:
     return injection
 
 
-def make_screening(client_obj, *, days_ago=10, yes=(), judgement=""):
-    screening = Screening.objects.create(
-        client=client_obj,
-        screened_at=timezone.now() - dt.timedelta(days=days_ago),
-        screened_by=make_user(),
-    )
-    ScreeningAnswer.objects.bulk_create(
-        ScreeningAnswer(
-            screening=screening,
-            question=q,
-            answer=q in yes,
-            severity=contraindication_severity(q),
-            judgement=judgement if q in yes else "",
+def make_screening(
+    client: Client | None = None, *, days_ago=10, yes=(), judgement="", answered=True, **fields
+) -> Screening:
+    """A screening by a practitioner `days_ago` days ago, every question answered
+    no but those in `yes`; with answered=False, none answered (make_answer adds
+    answers one by one)."""
+    fields.setdefault("screened_at", timezone.now() - dt.timedelta(days=days_ago))
+    fields.setdefault("screened_by", make_user(Role.PRACTITIONER))
+    screening = Screening.objects.create(client=client or make_client(), **fields)
+    if answered:
+        ScreeningAnswer.objects.bulk_create(
+            ScreeningAnswer(
+                screening=screening,
+                question=q,
+                answer=q in yes,
+                severity=contraindication_severity(q),
+                judgement=judgement if q in yes else "",
+            )
+            for q in Contraindication.values
         )
-        for q in Contraindication.values
-    )
     return screening
 
 
-def make_consent(plan, text=None):
+def make_answer(screening: Screening | None = None, question=Contraindication.DIABETES, **fields) -> ScreeningAnswer:
+    fields.setdefault("severity", contraindication_severity(question))
+    screening = screening or make_screening(days_ago=0, answered=False)
+    return ScreeningAnswer.objects.create(screening=screening, question=question, **fields)
+
+
+def make_consent(plan: TreatmentPlan | None = None, text=None, **fields) -> Consent:
+    """The client's consent to the consent text in force (or `text`)."""
     from sessions_app.services.clearance import current_consent_text
 
-    text = text or current_consent_text()
-    return Consent.objects.create(
-        plan=plan, consent_text=text, signed_name=plan.client.full_name, agreed=True, signed_at=timezone.now()
-    )
+    plan = plan or make_plan()
+    fields.setdefault("consent_text", text or current_consent_text())
+    fields.setdefault("signed_name", plan.client.full_name)
+    fields.setdefault("agreed", True)
+    fields.setdefault("signed_at", timezone.now())
+    return Consent.objects.create(plan=plan, **fields)
 
 
 def make_cleared(plan: TreatmentPlan) -> TreatmentPlan:
@@ -228,3 +252,129 @@ def complete(session, at: datetime.datetime | None = None):
     session.signed_by_id = session.practitioner_id
     session.save(update_fields=["status", "completed_at", "signed_at", "signed_by"])
     return session
+
+
+# --- Times ---------------------------------------------------------------------
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def next_weekday_at(hour, minute=0, weekday=1, weeks_ahead=1):
+    """A clinic-local datetime on a weekday (Tuesday by default) in the future."""
+    today = timezone.localdate()
+    day = today + dt.timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=PARIS)
+
+
+# The send loop's own clock (Clock) starts on a Tuesday afternoon in the
+# clinic: no quiet hours.
+T0 = dt.datetime(2031, 3, 11, 15, 0, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def at(hours: float) -> dt.datetime:
+    return T0 + dt.timedelta(hours=hours)
+
+
+class Clock:
+    def __init__(self, moment: dt.datetime):
+        self.moment = moment
+
+    def __call__(self) -> dt.datetime:
+        return self.moment
+
+
+# --- Rows of their own ---------------------------------------------------------
+
+_hours = itertools.count(1)
+_keys = itertools.count(1)
+
+
+def book_session(plan: TreatmentPlan | None = None, **fields) -> TreatmentSession:
+    """A session an hour after the previous one made here: the shared factory's
+    default time is the same for every session, which PostgreSQL's room overlap
+    constraint refuses."""
+    base = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=2)
+    fields.setdefault("starts_at", base + dt.timedelta(hours=next(_hours)))
+    return make_session(plan=plan, **fields)
+
+
+def make_side_effect(session: TreatmentSession | None = None, **fields) -> SideEffect:
+    session = session or book_session()
+    fields.setdefault("kind", SideEffectKind.objects.order_by("name").first())
+    fields.setdefault("severity", SideEffectSeverity.MILD)
+    fields.setdefault("onset", timezone.localdate())
+    fields.setdefault("recorded_by", session.practitioner)
+    return SideEffect.objects.create(session=session, client=session.plan.client, **fields)
+
+
+def make_reminder(client: Client | None = None, **fields) -> Reminder:
+    fields.setdefault("kind", ReminderKind.UPCOMING_SESSION)
+    fields.setdefault("channel", ReminderChannel.EMAIL)
+    fields.setdefault("key", f"test:{next(_keys)}")
+    fields.setdefault("due_at", timezone.now())
+    return Reminder.objects.create(client=client or make_client(), **fields)
+
+
+def aftercare_call(name="Camille Durand", days_ago=2):
+    """A session completed `days_ago` days ago and its aftercare call, due today."""
+    first, last = name.split(" ", 1)
+    make_rule("aftercare_check", amount=days_ago, by_email=False, by_call=True, send_time=dt.time(0, 0))
+    client = make_client(first_name=first, last_name=last)
+    # In the morning of that day, whatever the time now: a session begun late
+    # in the evening ends after midnight, and its call falls due tomorrow.
+    day = timezone.localdate() - dt.timedelta(days=days_ago)
+    starts_at = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
+    session = complete(make_session(make_plan(client), starts_at=starts_at))
+    reminders_generate(now=timezone.now())
+    return Reminder.objects.get(session=session, channel="call")
+
+
+# --- The admin's forms ---------------------------------------------------------
+
+
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def split(name: str, value: dt.datetime | None) -> dict[str, str]:
+    """The admin's split date and time inputs for a datetime field."""
+    if value is None:
+        return {f"{name}_0": "", f"{name}_1": ""}
+    local = timezone.localtime(value)
+    return {f"{name}_0": f"{local:%Y-%m-%d}", f"{name}_1": f"{local:%H:%M:%S}"}
+
+
+def inline(prefix: str, rows: list[dict] = (), initial: int = 0) -> dict:
+    data = {
+        f"{prefix}-TOTAL_FORMS": str(len(rows)),
+        f"{prefix}-INITIAL_FORMS": str(initial),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        data.update({f"{prefix}-{i}-{key}": value for key, value in row.items()})
+    return data
+
+
+def session_form(session: TreatmentSession, injections=(), side_effects=(), **changes) -> dict:
+    """What the session change form posts, with `changes` to the session's
+    fields and new inline rows."""
+    fields = {
+        "plan": session.plan_id,
+        "sequence": session.sequence,
+        "status": session.status,
+        "starts_at": session.starts_at,
+        "ends_at": session.ends_at,
+        "completed_at": session.completed_at,
+        "practitioner": session.practitioner_id,
+        "room": session.room_id,
+        "anaesthetic": session.anaesthetic,
+        "pain_score": "" if session.pain_score is None else session.pain_score,
+        "combination_therapy": session.combination_therapy,
+        "notes": session.notes,
+        **changes,
+    }
+    data = {}
+    for name, value in fields.items():
+        data.update(split(name, value) if name in ("starts_at", "ends_at", "completed_at") else {name: value})
+    return {**data, **inline("injections", list(injections)), **inline("side_effects", list(side_effects))}

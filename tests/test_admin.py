@@ -55,29 +55,27 @@ from sessions_app.models import (
 from sessions_app.services.clients import client_archive
 
 from .factories import (
+    admin_url,
+    book_session,
+    inline,
     make_amendment,
+    make_answer,
     make_cleared,
     make_client,
+    make_consent,
     make_injection,
     make_lot,
     make_photo,
     make_plan,
-    make_user,
-)
-from .test_constraints import (
-    book_session,
-    make_answer,
-    make_consent,
     make_reminder,
     make_screening,
     make_side_effect,
+    make_user,
+    session_form,
+    split,
 )
 
 _n = itertools.count(1)
-
-
-def url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
 def _mixture_component():
@@ -102,7 +100,7 @@ ROW_MAKERS = {
     OpeningHours: lambda: OpeningHours.objects.create(weekday=6, opens=dt.time(0, next(_n) % 60), closes=dt.time(1, 0)),
     ClosedDay: lambda: ClosedDay.objects.create(date=dt.date(2030, 1, 1) + dt.timedelta(days=next(_n))),
     Client: make_client,
-    Screening: make_screening,
+    Screening: lambda: make_screening(days_ago=0, answered=False),
     ScreeningAnswer: make_answer,
     ConsentText: lambda: ConsentText.objects.create(
         version=100 + next(_n), title="Consent", body="…", effective_from=dt.date(2026, 1, 1)
@@ -212,7 +210,7 @@ NO_ADD = {
 
 def changelist_queries(client, model, **params) -> tuple[list[str], object]:
     with CaptureQueriesContext(connection) as ctx:
-        response = client.get(url(model, "changelist"), params)
+        response = client.get(admin_url(model, "changelist"), params)
     assert response.status_code == 200
     return [q["sql"] for q in ctx.captured_queries], response
 
@@ -239,8 +237,8 @@ def test_add_and_change_forms_open(request, model):
     obj = ROW_MAKERS[model]()
     # Roles are code (sessions_app.roles): a group is never added here; amendments
     # and photos are written on the record page only.
-    assert client.get(url(model, "add")).status_code == (403 if model in NO_ADD else 200)
-    assert client.get(url(model, "change", obj.pk)).status_code == 200
+    assert client.get(admin_url(model, "add")).status_code == (403 if model in NO_ADD else 200)
+    assert client.get(admin_url(model, "change", obj.pk)).status_code == 200
 
 
 @pytest.mark.django_db
@@ -264,8 +262,8 @@ def action_names(response) -> set[str]:
 @pytest.mark.parametrize("model", CLINICAL, ids=lambda m: m.__name__)
 def test_clinical_records_cannot_be_deleted(manager_client, model):
     obj = ROW_MAKERS[model]()
-    assert manager_client.get(url(model, "delete", obj.pk)).status_code == 403
-    assert manager_client.post(url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
+    assert manager_client.get(admin_url(model, "delete", obj.pk)).status_code == 403
+    assert manager_client.post(admin_url(model, "delete", obj.pk), {"post": "yes"}).status_code == 403
     assert model.objects.filter(pk=obj.pk).exists()
     _, response = changelist_queries(manager_client, model)
     assert "delete_selected" not in action_names(response)
@@ -282,7 +280,7 @@ def run_action(client, action: str, clients, **params):
     """Post an action from the client list, with the list's filters in the URL
     as the admin does (the action applies to what the filtered list shows)."""
     return client.post(
-        f"{url(Client, 'changelist')}?{urlencode(params)}",
+        f"{admin_url(Client, 'changelist')}?{urlencode(params)}",
         {"action": action, "_selected_action": [c.pk for c in clients]},
     )
 
@@ -298,7 +296,7 @@ def test_archive_and_restore_actions(manager_client, manager):
     assert archived.is_archived and not kept.is_archived
     # Who archived is on record, and the history page shows it.
     assert archived.history.first().history_user == manager
-    assert str(manager) in manager_client.get(url(Client, "history", archived.pk)).content.decode()
+    assert str(manager) in manager_client.get(admin_url(Client, "history", archived.pk)).content.decode()
 
     # Active clients by default; the archived ones one filter away.
     _, response = changelist_queries(manager_client, Client)
@@ -317,50 +315,6 @@ def test_archiving_twice_keeps_the_first_date(manager):
     again = client_archive(client=first, by=manager)
     assert again.archived_at == first.archived_at
     assert first.history.count() == 2  # created, archived
-
-
-def split(name: str, value: dt.datetime | None) -> dict[str, str]:
-    """The admin's split date and time inputs for a datetime field."""
-    if value is None:
-        return {f"{name}_0": "", f"{name}_1": ""}
-    local = timezone.localtime(value)
-    return {f"{name}_0": f"{local:%Y-%m-%d}", f"{name}_1": f"{local:%H:%M:%S}"}
-
-
-def inline(prefix: str, rows: list[dict] = (), initial: int = 0) -> dict:
-    data = {
-        f"{prefix}-TOTAL_FORMS": str(len(rows)),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-    for i, row in enumerate(rows):
-        data.update({f"{prefix}-{i}-{key}": value for key, value in row.items()})
-    return data
-
-
-def session_form(session: TreatmentSession, injections=(), side_effects=(), **changes) -> dict:
-    """What the session change form posts, with `changes` to the session's
-    fields and new inline rows."""
-    fields = {
-        "plan": session.plan_id,
-        "sequence": session.sequence,
-        "status": session.status,
-        "starts_at": session.starts_at,
-        "ends_at": session.ends_at,
-        "completed_at": session.completed_at,
-        "practitioner": session.practitioner_id,
-        "room": session.room_id,
-        "anaesthetic": session.anaesthetic,
-        "pain_score": "" if session.pain_score is None else session.pain_score,
-        "combination_therapy": session.combination_therapy,
-        "notes": session.notes,
-        **changes,
-    }
-    data = {}
-    for name, value in fields.items():
-        data.update(split(name, value) if name in ("starts_at", "ends_at", "completed_at") else {name: value})
-    return {**data, **inline("injections", list(injections)), **inline("side_effects", list(side_effects))}
 
 
 def injection_row(**changes) -> dict:
@@ -401,7 +355,7 @@ def test_a_valid_session_form_saves_the_session_and_its_inlines(manager_client, 
         injections=[injection_row()],
         side_effects=[{"kind": kind.pk, "severity": "mild", "onset": f"{timezone.localdate():%Y-%m-%d}"}],
     )
-    response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
+    response = manager_client.post(admin_url(TreatmentSession, "change", session.pk), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     session.refresh_from_db()
     assert session.pain_score == 3
@@ -420,7 +374,7 @@ def test_session_change_form_reads_reference_data_once_per_page(manager_client):
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
-            assert manager_client.get(url(TreatmentSession, "change", session.pk)).status_code == 200
+            assert manager_client.get(admin_url(TreatmentSession, "change", session.pk)).status_code == 200
         return len(ctx.captured_queries)
 
     make_injection(session, area=areas[0])
@@ -440,7 +394,9 @@ def test_session_change_form_reads_reference_data_once_per_page(manager_client):
 def test_the_session_form_refuses_a_status_change_no_action_allows(manager_client, before, after):
     session = book_session(status=before)
     snapshot_before = snapshot(session)
-    response = manager_client.post(url(TreatmentSession, "change", session.pk), session_form(session, status=after))
+    response = manager_client.post(
+        admin_url(TreatmentSession, "change", session.pk), session_form(session, status=after)
+    )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert errors["status"] == [f"A session that is {before.replace('_', '-')} cannot be marked {after}."]
@@ -453,7 +409,9 @@ def test_the_session_form_refuses_a_status_change_no_action_allows(manager_clien
 )
 def test_the_session_form_makes_a_status_change_an_action_allows(manager_client, before, after):
     session = book_session(status=before)
-    response = manager_client.post(url(TreatmentSession, "change", session.pk), session_form(session, status=after))
+    response = manager_client.post(
+        admin_url(TreatmentSession, "change", session.pk), session_form(session, status=after)
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     session.refresh_from_db()
     assert session.status == after
@@ -482,7 +440,9 @@ def bad_session_form(session: TreatmentSession, changes: dict) -> dict:
 def test_bad_session_input_is_a_form_error_and_saves_nothing(manager_client, changes, error):
     session = book_session()
     before = snapshot(session)
-    response = manager_client.post(url(TreatmentSession, "change", session.pk), bad_session_form(session, changes))
+    response = manager_client.post(
+        admin_url(TreatmentSession, "change", session.pk), bad_session_form(session, changes)
+    )
     assert response.status_code == 200
     assert error in response.content.decode()
     assert snapshot(session) == before
@@ -501,7 +461,7 @@ def test_bad_input_on_the_session_add_form_creates_nothing(manager_client, chang
         room=Room.objects.get(name="Room 2"),
     )
     counts = TreatmentSession.objects.count(), Injection.objects.count()
-    response = manager_client.post(url(TreatmentSession, "add"), bad_session_form(session, changes))
+    response = manager_client.post(admin_url(TreatmentSession, "add"), bad_session_form(session, changes))
     assert response.status_code == 200
     assert error in response.content.decode()
     assert (TreatmentSession.objects.count(), Injection.objects.count()) == counts
@@ -513,7 +473,7 @@ def test_a_double_booking_is_a_form_error(manager_client):
     other = book_session(practitioner=booked.practitioner, room=Room.objects.get(name="Room 2"))
     before = snapshot(other)
     data = session_form(other, starts_at=booked.starts_at + dt.timedelta(minutes=15), ends_at=booked.ends_at)
-    response = manager_client.post(url(TreatmentSession, "change", other.pk), data)
+    response = manager_client.post(admin_url(TreatmentSession, "change", other.pk), data)
     assert response.status_code == 200
     assert "is already booked then" in response.content.decode()
     assert snapshot(other) == before
@@ -536,7 +496,7 @@ def injection_form(session: TreatmentSession, **changes) -> dict:
 )
 def test_injection_add_form(manager_client, changes, error):
     session = book_session()
-    response = manager_client.post(url(Injection, "add"), injection_form(session, **changes))
+    response = manager_client.post(admin_url(Injection, "add"), injection_form(session, **changes))
     if error is None:
         assert response.status_code == 302
         assert session.injections.count() == 1
@@ -562,7 +522,7 @@ def test_screening_answers_take_their_severity_from_the_question(manager_client,
             ],
         ),
     }
-    response = manager_client.post(url(Screening, "add"), data)
+    response = manager_client.post(admin_url(Screening, "add"), data)
     assert response.status_code == 302
     answers = dict(ScreeningAnswer.objects.filter(screening__client=client).values_list("question", "severity"))
     assert answers == {Contraindication.PREGNANCY: Severity.ABSOLUTE, Contraindication.DIABETES: Severity.RELATIVE}
@@ -571,7 +531,7 @@ def test_screening_answers_take_their_severity_from_the_question(manager_client,
 @pytest.mark.django_db
 def test_reminder_delivery_state_is_read_only(manager_client):
     reminder = make_reminder()
-    response = manager_client.get(url(Reminder, "change", reminder.pk))
+    response = manager_client.get(admin_url(Reminder, "change", reminder.pk))
     editable = set(response.context["adminform"].form.fields)
     assert editable.isdisjoint({"status", "attempts", "sent_at", "last_error", "claimed_at", "key"})
 
@@ -587,7 +547,7 @@ def test_reminder_delivery_state_is_read_only(manager_client):
         "status": ReminderStatus.SENT,
         "attempts": "3",
     }
-    response = manager_client.post(url(Reminder, "change", reminder.pk), data)
+    response = manager_client.post(admin_url(Reminder, "change", reminder.pk), data)
     assert response.status_code == 302
     reminder.refresh_from_db()
     assert reminder.due_at == due.replace(microsecond=0)
@@ -597,7 +557,7 @@ def test_reminder_delivery_state_is_read_only(manager_client):
 @pytest.mark.django_db
 def test_user_form_shows_the_clinic_fields_and_roles(manager_client):
     user = make_user(Role.PRACTITIONER, job_title="Nurse injector", registration_number="RPPS-123")
-    response = manager_client.get(url(User, "change", user.pk))
+    response = manager_client.get(admin_url(User, "change", user.pk))
     fields = set(response.context["adminform"].form.fields)
     assert {"job_title", "phone", "registration_number", "groups"} <= fields
     _, response = changelist_queries(manager_client, User, q="RPPS-123")
@@ -625,14 +585,14 @@ def test_big_unfiltered_tables_are_counted_from_postgres_statistics(monkeypatch)
 @pytest.mark.django_db
 def test_the_admin_shows_the_treatment_rule_and_leaves_completing_to_the_record_page(manager_client):
     session = book_session()
-    page = manager_client.get(url(TreatmentSession, "change", session.pk)).content.decode()
+    page = manager_client.get(admin_url(TreatmentSession, "change", session.pk)).content.decode()
     assert "No screening on record." in page  # the same verdict as the schedule's badge
     assert reverse("session_record", args=[session.pk]) in page
 
     make_cleared(session.plan)
-    assert "Yes." in manager_client.get(url(TreatmentSession, "change", session.pk)).content.decode()
+    assert "Yes." in manager_client.get(admin_url(TreatmentSession, "change", session.pk)).content.decode()
     data = session_form(session, status=SessionStatus.COMPLETED, completed_at=session.ends_at)
-    response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
+    response = manager_client.post(admin_url(TreatmentSession, "change", session.pk), data)
     assert response.status_code == 200
     assert "A session is completed by signing its record" in response.content.decode()
     session.refresh_from_db()
@@ -643,13 +603,13 @@ def test_the_admin_shows_the_treatment_rule_and_leaves_completing_to_the_record_
 def test_a_signed_record_is_read_only_in_the_admin(manager_client):
     session = book_session(status=SessionStatus.COMPLETED, pain_score=3)
     injection = make_injection(session)
-    page = manager_client.get(url(TreatmentSession, "change", session.pk)).content.decode()
+    page = manager_client.get(admin_url(TreatmentSession, "change", session.pk)).content.decode()
     assert 'name="pain_score"' not in page and "Open the signed record" in page
-    manager_client.post(url(TreatmentSession, "change", session.pk), session_form(session, pain_score=9))
+    manager_client.post(admin_url(TreatmentSession, "change", session.pk), session_form(session, pain_score=9))
     session.refresh_from_db()
     assert session.pain_score == 3
     before = injection.volume_ml
-    manager_client.post(url(Injection, "change", injection.pk), injection_form(session, volume_ml="9"))
+    manager_client.post(admin_url(Injection, "change", injection.pk), injection_form(session, volume_ml="9"))
     injection.refresh_from_db()
     assert injection.volume_ml == before
 
@@ -661,9 +621,9 @@ def test_the_admin_refuses_a_lot_the_lot_rule_refuses(manager_client, where):
     other = make_lot(Product.objects.get(name="Lipo PC"), lot_number="LIPO-7")
     if where == "inline":
         data = session_form(session, injections=[injection_row(lots=[other.pk])])
-        response = manager_client.post(url(TreatmentSession, "change", session.pk), data)
+        response = manager_client.post(admin_url(TreatmentSession, "change", session.pk), data)
     else:
-        response = manager_client.post(url(Injection, "add"), injection_form(session, lots=[other.pk]))
+        response = manager_client.post(admin_url(Injection, "add"), injection_form(session, lots=[other.pk]))
     assert response.status_code == 200
     assert "Lipo PC lot LIPO-7 is not a product of this plan&#x27;s mixture." in response.content.decode()
     assert not session.injections.exists()
@@ -688,11 +648,11 @@ def linked_rows():
 @pytest.mark.parametrize("model", [ProductLot, Substance, TreatmentArea], ids=lambda m: m.__name__)
 def test_reference_rows_that_records_name_cannot_be_deleted(manager_client, model):
     obj = linked_rows()[model]
-    page = manager_client.get(url(model, "delete", obj.pk)).content.decode()
+    page = manager_client.get(admin_url(model, "delete", obj.pk)).content.decode()
     assert "would require deleting the following protected related objects" in page
-    manager_client.post(url(model, "delete", obj.pk), {"post": "yes"})
+    manager_client.post(admin_url(model, "delete", obj.pk), {"post": "yes"})
     bulk = {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"}
-    manager_client.post(url(model, "changelist"), bulk)
+    manager_client.post(admin_url(model, "changelist"), bulk)
     assert model.objects.filter(pk=obj.pk).exists()
     # The links are all still there: the recall finds the client, the allergy stands.
     assert Injection.objects.filter(lots__lot_number="RECALL-1").exists()
@@ -703,7 +663,7 @@ def test_reference_rows_that_records_name_cannot_be_deleted(manager_client, mode
 @pytest.mark.django_db
 def test_an_unlinked_reference_row_is_still_deleted(manager_client):
     lot = make_lot()
-    manager_client.post(url(ProductLot, "delete", lot.pk), {"post": "yes"})
+    manager_client.post(admin_url(ProductLot, "delete", lot.pk), {"post": "yes"})
     assert not ProductLot.objects.filter(pk=lot.pk).exists()
 
 
@@ -711,14 +671,14 @@ def test_an_unlinked_reference_row_is_still_deleted(manager_client):
 def test_a_consent_text_clients_signed_is_never_edited(manager_client):
     text = ConsentText.objects.create(version=7, title="Consent", body="As signed", effective_from=dt.date(2026, 1, 1))
     data = {"version": 7, "title": "Consent", "body": "Rewritten", "effective_from": "2026-01-01"}
-    assert manager_client.post(url(ConsentText, "change", text.pk), data).status_code == 302  # not signed yet
+    assert manager_client.post(admin_url(ConsentText, "change", text.pk), data).status_code == 302  # not signed yet
     make_consent(make_plan(), consent_text=text)
-    page = manager_client.get(url(ConsentText, "change", text.pk)).content.decode()
+    page = manager_client.get(admin_url(ConsentText, "change", text.pk)).content.decode()
     assert 'name="body"' not in page
-    manager_client.post(url(ConsentText, "change", text.pk), {**data, "body": "Changed after signing"})
+    manager_client.post(admin_url(ConsentText, "change", text.pk), {**data, "body": "Changed after signing"})
     text.refresh_from_db()
     assert text.body == "Rewritten"
-    assert manager_client.post(url(ConsentText, "delete", text.pk), {"post": "yes"}).status_code == 403
+    assert manager_client.post(admin_url(ConsentText, "delete", text.pk), {"post": "yes"}).status_code == 403
 
 
 @pytest.mark.django_db
@@ -732,7 +692,7 @@ def test_a_side_effect_cannot_name_another_clients_session(manager_client):
         "severity": "mild",
         "onset": f"{timezone.localdate():%Y-%m-%d}",
     }
-    response = manager_client.post(url(SideEffect, "change", effect.pk), data)
+    response = manager_client.post(admin_url(SideEffect, "change", effect.pk), data)
     assert response.status_code == 200
     assert "This session is another client&#x27;s." in response.content.decode()
     effect.refresh_from_db()
@@ -744,7 +704,7 @@ def test_only_practitioners_treat_and_dates_of_birth_are_checked(manager_client)
     session = book_session()
     receptionist = make_user(Role.RECEPTION)
     response = manager_client.post(
-        url(TreatmentSession, "change", session.pk), session_form(session, practitioner=receptionist.pk)
+        admin_url(TreatmentSession, "change", session.pk), session_form(session, practitioner=receptionist.pk)
     )
     assert "practitioner" in response.context["adminform"].form.errors
     client = make_client()
@@ -754,14 +714,14 @@ def test_only_practitioners_treat_and_dates_of_birth_are_checked(manager_client)
         "preferred_channel": "email",
         "date_of_birth": f"{timezone.localdate() + dt.timedelta(days=1):%Y-%m-%d}",
     }
-    response = manager_client.post(url(Client, "change", client.pk), data)
+    response = manager_client.post(admin_url(Client, "change", client.pk), data)
     assert "A date of birth cannot be in the future." in response.content.decode()
 
 
 @pytest.mark.django_db
 def test_nothing_is_injected_in_a_cancelled_session(manager_client):
     session = book_session(status=SessionStatus.CANCELLED)
-    response = manager_client.post(url(Injection, "add"), injection_form(session))
+    response = manager_client.post(admin_url(Injection, "add"), injection_form(session))
     assert "A cancelled session has nothing injected to record." in response.content.decode()
     assert not session.injections.exists()
 
@@ -777,7 +737,7 @@ def test_a_booking_made_in_the_same_instant_is_a_message_not_a_500(manager_clien
     other = book_session(practitioner=booked.practitioner, room=Room.objects.get(name="Room 2"))
     monkeypatch.setattr(TreatmentSessionQuerySet, "conflicting", lambda self, **kw: self.none())
     data = session_form(other, starts_at=booked.starts_at, ends_at=booked.ends_at, notes="moved")
-    response = manager_client.post(url(TreatmentSession, "change", other.pk), data, follow=True)
+    response = manager_client.post(admin_url(TreatmentSession, "change", other.pk), data, follow=True)
     assert response.status_code == 200
     assert "Nothing was saved" in response.content.decode()
     other.refresh_from_db()
@@ -829,6 +789,6 @@ def test_a_date_drill_down_past_the_calendar_is_refused_not_a_500(request, model
     without catching the overflow: a 500 on every list with a date drill-down."""
     field = admin.site._registry[model].date_hierarchy
     query = urlencode({f"{field}__{part}": value for part, value in params.items()})
-    response = signed_in(request, model).get(f"{url(model, 'changelist')}?{query}")
+    response = signed_in(request, model).get(f"{admin_url(model, 'changelist')}?{query}")
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1"), "Django's own answer to a bad filter: the list, with a message"

@@ -26,8 +26,7 @@ from sessions_app.models import (
 from sessions_app.services import maintenance, series, session_status
 from sessions_app.views import schedule
 
-from .factories import make_cleared, make_client, make_plan, make_session, make_user, sign_record
-from .test_booking import next_weekday_at
+from .factories import make_cleared, make_client, make_plan, make_session, make_user, next_weekday_at, sign_record
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -18,8 +18,7 @@ from playwright.sync_api import expect
 
 from sessions_app.models import ClosedDay, Role, TreatmentPlan, TreatmentSession
 
-from .factories import make_client, make_user
-from .test_booking import next_weekday_at
+from .factories import make_client, make_user, next_weekday_at
 
 pytestmark = [
     pytest.mark.browser,

@@ -12,8 +12,7 @@ from sessions_app.models import PlanStatus, Reminder, Role, SideEffect
 from sessions_app.reminders.generate import reminders_generate
 
 from .browser import DESKTOP, TABLET
-from .factories import complete, make_client, make_plan, make_rule, make_session
-from .test_call_list import aftercare_call
+from .factories import aftercare_call, complete, make_client, make_plan, make_rule, make_session
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

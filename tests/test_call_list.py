@@ -23,27 +23,13 @@ from sessions_app.reminders import calls
 from sessions_app.reminders.calls import CallClosed, reminder_record_call
 from sessions_app.reminders.generate import reminders_generate
 
-from .factories import complete, make_client, make_plan, make_rule, make_session, make_user
+from .factories import aftercare_call, complete, make_client, make_plan, make_rule, make_session, make_user
 
 pytestmark = pytest.mark.django_db
 
 
 def now():
     return timezone.now()
-
-
-def aftercare_call(name="Camille Durand", days_ago=2):
-    """A session completed `days_ago` days ago and its aftercare call, due today."""
-    first, last = name.split(" ", 1)
-    make_rule("aftercare_check", amount=days_ago, by_email=False, by_call=True, send_time=dt.time(0, 0))
-    client = make_client(first_name=first, last_name=last)
-    # In the morning of that day, whatever the time now: a session begun late
-    # in the evening ends after midnight, and its call falls due tomorrow.
-    day = timezone.localdate() - dt.timedelta(days=days_ago)
-    starts_at = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
-    session = complete(make_session(make_plan(client), starts_at=starts_at))
-    reminders_generate(now=now())
-    return Reminder.objects.get(session=session, channel="call")
 
 
 def maintenance_recall(days_overdue=10):

@@ -18,9 +18,8 @@ from sessions_app.models import (
 from sessions_app.services.clearance import clearance, clearances, current_consent_text
 
 from .factories import make_consent as sign
-from .factories import make_plan, make_session, make_user
+from .factories import make_plan, make_session, make_user, next_weekday_at
 from .factories import make_screening as screen
-from .test_booking import next_weekday_at
 
 
 @pytest.fixture

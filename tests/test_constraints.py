@@ -2,9 +2,6 @@
 the application's validation is bypassed (QuerySet.update, bulk_create). Runs on
 SQLite and PostgreSQL alike; the overlap exclusion constraints exist on
 PostgreSQL only.
-
-The make_* helpers here build valid clinical rows the shared factories do not
-cover yet; test_admin.py uses them too.
 """
 
 import datetime as dt
@@ -19,91 +16,36 @@ from django.utils import timezone
 
 from sessions_app.models import (
     AccessLog,
-    Client,
-    Consent,
     ConsentText,
-    Contraindication,
     MixtureComponent,
     OpeningHours,
     Product,
-    Reminder,
     ReminderChannel,
-    ReminderKind,
     ReminderRule,
     Role,
     Room,
-    Screening,
-    ScreeningAnswer,
     SessionStatus,
-    SideEffect,
-    SideEffectKind,
-    SideEffectSeverity,
     Substance,
     TreatmentArea,
-    TreatmentPlan,
     TreatmentSession,
-    contraindication_severity,
 )
 
 from .factories import (
+    book_session,
     make_amendment,
+    make_answer,
     make_client,
+    make_consent,
     make_injection,
     make_lot,
     make_photo,
     make_plan,
-    make_session,
+    make_reminder,
+    make_side_effect,
     make_user,
 )
 
-_hours = itertools.count(1)
 _keys = itertools.count(1)
-
-
-def book_session(plan: TreatmentPlan | None = None, **fields) -> TreatmentSession:
-    """A session an hour after the previous one made here: the shared factory's
-    default time is the same for every session, which PostgreSQL's room overlap
-    constraint refuses."""
-    base = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=2)
-    fields.setdefault("starts_at", base + dt.timedelta(hours=next(_hours)))
-    return make_session(plan=plan, **fields)
-
-
-def make_screening(client: Client | None = None, **fields) -> Screening:
-    fields.setdefault("screened_at", timezone.now())
-    fields.setdefault("screened_by", make_user(Role.PRACTITIONER))
-    return Screening.objects.create(client=client or make_client(), **fields)
-
-
-def make_answer(screening: Screening | None = None, question=Contraindication.DIABETES, **fields) -> ScreeningAnswer:
-    fields.setdefault("severity", contraindication_severity(question))
-    return ScreeningAnswer.objects.create(screening=screening or make_screening(), question=question, **fields)
-
-
-def make_consent(plan: TreatmentPlan | None = None, **fields) -> Consent:
-    fields.setdefault("consent_text", ConsentText.objects.order_by("version").first())
-    fields.setdefault("signed_name", "Alex Client")
-    fields.setdefault("agreed", True)
-    fields.setdefault("signed_at", timezone.now())
-    return Consent.objects.create(plan=plan or make_plan(), **fields)
-
-
-def make_side_effect(session: TreatmentSession | None = None, **fields) -> SideEffect:
-    session = session or book_session()
-    fields.setdefault("kind", SideEffectKind.objects.order_by("name").first())
-    fields.setdefault("severity", SideEffectSeverity.MILD)
-    fields.setdefault("onset", timezone.localdate())
-    fields.setdefault("recorded_by", session.practitioner)
-    return SideEffect.objects.create(session=session, client=session.plan.client, **fields)
-
-
-def make_reminder(client: Client | None = None, **fields) -> Reminder:
-    fields.setdefault("kind", ReminderKind.UPCOMING_SESSION)
-    fields.setdefault("channel", ReminderChannel.EMAIL)
-    fields.setdefault("key", f"test:{next(_keys)}")
-    fields.setdefault("due_at", timezone.now())
-    return Reminder.objects.create(client=client or make_client(), **fields)
-
 
 # constraint name -> a function that builds valid rows and returns the write
 # that breaks that constraint (and only it).

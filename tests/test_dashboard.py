@@ -19,8 +19,7 @@ from sessions_app.models import (
 )
 from sessions_app.views import dashboard
 
-from .factories import PASSWORD, make_client, make_session, make_user
-from .test_booking import next_weekday_at
+from .factories import PASSWORD, make_client, make_session, make_user, next_weekday_at
 
 
 def add_side_effect(client_obj, recorded_by, *, serious=False, resolved=False):

@@ -10,8 +10,7 @@ from django.urls import reverse
 from sessions_app.models import Product, SessionStatus, TreatmentArea
 from sessions_app.views import lots
 
-from .factories import make_client, make_injection, make_lot, make_plan, make_session
-from .test_booking import next_weekday_at
+from .factories import make_client, make_injection, make_lot, make_plan, make_session, next_weekday_at
 
 
 @pytest.fixture

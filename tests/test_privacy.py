@@ -21,8 +21,16 @@ from sessions_app.models import (
     SideEffect,
 )
 
-from .factories import make_client, make_injection, make_lot, make_photo, make_plan, make_session
-from .test_constraints import make_reminder, make_side_effect
+from .factories import (
+    make_client,
+    make_injection,
+    make_lot,
+    make_photo,
+    make_plan,
+    make_reminder,
+    make_session,
+    make_side_effect,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,8 @@ from sessions_app.reminders.generate import reminders_generate
 from sessions_app.reminders.unsubscribe import unsubscribe_token
 from sessions_app.reminders.worker import ReminderWorker
 
-from .factories import make_client, make_plan, make_rule, make_session
+from .factories import T0, Clock, at, make_client, make_plan, make_rule, make_session
 from .sinks import SmtpSink
-from .test_reminder_worker import T0, Clock, at
 
 pytestmark = pytest.mark.django_db
 

@@ -21,25 +21,11 @@ from sessions_app.reminders.sms import HttpSmsBackend, SmsError
 from sessions_app.reminders.unsubscribe import unsubscribe_token
 from sessions_app.reminders.worker import ReminderWorker
 
-from .factories import make_client, make_plan, make_rule, make_session
+from .factories import T0, Clock, admin_url, at, make_client, make_plan, make_rule, make_session, session_form
 from .sinks import SmsGateway, free_port
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo(settings.TIME_ZONE)
-# A Tuesday afternoon in the clinic: no quiet hours.
-T0 = dt.datetime(2031, 3, 11, 15, 0, tzinfo=TZ)
-
-
-def at(hours: float) -> dt.datetime:
-    return T0 + dt.timedelta(hours=hours)
-
-
-class Clock:
-    def __init__(self, moment: dt.datetime):
-        self.moment = moment
-
-    def __call__(self) -> dt.datetime:
-        return self.moment
 
 
 @pytest.fixture
@@ -379,7 +365,6 @@ def test_a_session_moved_in_the_admin_takes_its_reminder_along(worker, clock):
     from sessions_app.models import Role, TreatmentSession
 
     from .factories import make_user
-    from .test_admin import session_form, url
 
     reminder = upcoming(starts_in_hours=30)
     session = reminder.session
@@ -387,6 +372,6 @@ def test_a_session_moved_in_the_admin_takes_its_reminder_along(worker, clock):
     browser.force_login(make_user(Role.MANAGER))
     later = session.starts_at + dt.timedelta(days=4)
     data = session_form(session, starts_at=later, ends_at=later + dt.timedelta(minutes=45))
-    assert browser.post(url(TreatmentSession, "change", session.pk), data).status_code == 302
+    assert browser.post(admin_url(TreatmentSession, "change", session.pk), data).status_code == 302
     reminder.refresh_from_db()
     assert reminder.due_at == later - dt.timedelta(hours=24)

@@ -24,11 +24,12 @@ from .factories import (
     make_lot,
     make_photo,
     make_plan,
+    make_reminder,
     make_session,
+    make_side_effect,
     make_user,
     sign_record,
 )
-from .test_constraints import make_reminder, make_side_effect
 
 ROLES = ("anonymous", Role.RECEPTION, Role.PRACTITIONER, Role.MANAGER)
 
