@@ -377,9 +377,14 @@ class TreatmentSession(models.Model):
         return self.signed_at is not None
 
     @property
+    def missed(self) -> bool:
+        """Whether the session did not happen (SessionStatus.NOT_KEPT)."""
+        return self.status in SessionStatus.NOT_KEPT
+
+    @property
     def counts_in_series(self) -> bool:
         """Whether the session is one of the kept series sessions (kept_series())."""
-        return not self.is_maintenance and self.status not in SessionStatus.NOT_KEPT
+        return not self.is_maintenance and not self.missed
 
     @property
     def is_booked_maintenance(self) -> bool:
@@ -396,7 +401,7 @@ class TreatmentSession(models.Model):
         if self.is_maintenance:
             return "maintenance"
         planned = self.plan.sessions_planned
-        if self.status in SessionStatus.NOT_KEPT:
+        if self.missed:
             return f"#{self.sequence} of {planned}"
         position = getattr(self, "position", None)
         if position is None:

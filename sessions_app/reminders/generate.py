@@ -310,7 +310,8 @@ def reminders_cancel_obsolete(*, now: dt.datetime) -> int:
 
 def reminders_follow_sessions(*, session_ids: Iterable[int]) -> None:
     """Keep the reminders of these sessions in step after a move or a status
-    change; booking calls this inside its transaction.
+    change; services.moves and services.session_status call this inside their
+    transaction (the admin too, after a change of time or status).
 
     Open upcoming-session reminders of a session no longer booked or confirmed
     are cancelled; those of a moved session take the due time their rule gives
