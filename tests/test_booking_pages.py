@@ -269,6 +269,38 @@ def test_schedule_lists_each_session_with_client_series_position_and_status(rece
 
 
 @pytest.mark.django_db
+def test_the_schedule_offers_each_session_the_actions_its_status_allows(reception_client, practitioner):
+    day = next_weekday_at(9, weeks_ahead=1)
+    plan = make_plan(practitioner=practitioner)
+    statuses = ["booked", "confirmed", "arrived", "completed", "no_show", "cancelled"]
+    sessions = {
+        status: make_session(
+            plan=plan,
+            sequence=i,
+            starts_at=day + dt.timedelta(hours=i),
+            status=status,
+            completed_at=day if status == "completed" else None,
+        )
+        for i, status in enumerate(statuses, start=1)
+    }
+    page = reception_client.get(schedule_url(date=day.date().isoformat(), cancelled="1")).content.decode()
+
+    def offered(session) -> set[str]:
+        row = page.split(f'data-session="{session.pk}"', 1)[1].split("</tr>", 1)[0]
+        actions = {
+            a
+            for a in ("confirm", "arrive", "no_show", "cancel")
+            if reverse("session_action", args=[session.pk, a]) in row
+        }
+        return actions | ({"move"} if reverse("session_move", args=[session.pk]) in row else set())
+
+    assert offered(sessions["booked"]) == {"confirm", "arrive", "no_show", "cancel", "move"}
+    assert offered(sessions["confirmed"]) == {"arrive", "no_show", "cancel", "move"}
+    for status in ("arrived", "completed", "no_show", "cancelled"):
+        assert offered(sessions[status]) == set(), status
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("view", ["day", "week"])
 def test_schedule_query_count_does_not_grow_with_sessions(
     reception_client, view, django_assert_num_queries, monkeypatch
