@@ -221,7 +221,7 @@ class TreatmentSessionQuerySet(models.QuerySet):
     def maintenance_booked(self):
         """Maintenance sessions still ahead: while a plan has one, its next
         maintenance is booked, not due (the booking pages and the reminders ask)."""
-        return self.filter(is_maintenance=True, status__in=SessionStatus.AHEAD)
+        return self.filter(is_maintenance=True).ahead()
 
     def kept_series(self):
         """The series sessions that count: done or still to come, not missed."""
