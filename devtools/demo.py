@@ -54,6 +54,7 @@ from sessions_app.models import (
     OpeningHours,
     PlanStatus,
     ProductLot,
+    Profession,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -111,13 +112,18 @@ class StaffSpec:
     role: Role
     job_title: str = ""
     registration_number: str = ""
+    profession: str = ""
 
 
 DEMO_STAFF = (
     StaffSpec(DEMO_MANAGER, "Claire", "Fontaine", Role.MANAGER, "Clinic manager"),
     StaffSpec(DEMO_RECEPTION, "Julie", "Marchand", Role.RECEPTION, "Receptionist"),
-    StaffSpec(DEMO_PRACTITIONERS[0], "Antoine", "Lefèvre", Role.PRACTITIONER, "Physician", "10000000001"),
-    StaffSpec(DEMO_PRACTITIONERS[1], "Sofia", "Marino", Role.PRACTITIONER, "Nurse injector", "10000000002"),
+    StaffSpec(
+        DEMO_PRACTITIONERS[0], "Antoine", "Lefèvre", Role.PRACTITIONER, "Physician", "10000000001", Profession.PHYSICIAN
+    ),
+    StaffSpec(
+        DEMO_PRACTITIONERS[1], "Sofia", "Marino", Role.PRACTITIONER, "Nurse injector", "10000000002", Profession.NURSE
+    ),
 )
 
 # --- Capacity -------------------------------------------------------------------
@@ -571,9 +577,11 @@ def _staff_specs(practitioners: int) -> list[StaffSpec]:
     rng = random.Random(DEMO_SEED)
     for i, username in enumerate(_practitioner_usernames(practitioners)[len(DEMO_PRACTITIONERS) :]):
         first = rng.choice(FIRST_NAMES_F + FIRST_NAMES_M)
-        title = ("Physician", "Nurse injector")[i % 2]
+        title, profession = (("Physician", Profession.PHYSICIAN), ("Nurse injector", Profession.NURSE))[i % 2]
         specs.append(
-            StaffSpec(username, first, rng.choice(LAST_NAMES), Role.PRACTITIONER, title, f"1000000{i + 3:04d}")
+            StaffSpec(
+                username, first, rng.choice(LAST_NAMES), Role.PRACTITIONER, title, f"1000000{i + 3:04d}", profession
+            )
         )
     return specs
 
@@ -589,6 +597,7 @@ def demo_staff_sync(*, practitioners: int = len(DEMO_PRACTITIONERS)) -> dict[str
         user, _ = User.objects.get_or_create(username=spec.username)
         user.first_name, user.last_name = spec.first_name, spec.last_name
         user.job_title, user.registration_number = spec.job_title, spec.registration_number
+        user.profession = spec.profession
         user.is_staff = spec.role == Role.MANAGER  # the Django admin is the manager's
         user.is_active = True
         user.password = password

@@ -4,9 +4,18 @@ import importlib
 import pytest
 from django.db import IntegrityError, transaction
 
-from sessions_app.models import Client, ClosedDay, Contraindication, Severity, TreatmentArea, contraindication_severity
+from sessions_app.models import (
+    Client,
+    ClosedDay,
+    Contraindication,
+    Role,
+    Severity,
+    TreatmentArea,
+    User,
+    contraindication_severity,
+)
 
-from .factories import make_client, make_lot
+from .factories import make_client, make_lot, make_user
 
 
 @pytest.mark.django_db
@@ -96,3 +105,28 @@ def test_a_status_changes_only_as_an_action_allows():
     assert SessionStatus.refusal("confirmed", "arrived") is None
     assert SessionStatus.refusal("cancelled", "booked") == "A session that is cancelled cannot be marked booked."
     assert SessionStatus.refusal("completed", "cancelled") == "A session that is completed cannot be marked cancelled."
+
+
+@pytest.mark.parametrize(
+    ("title", "profession"),
+    [
+        ("Physician", "physician"),
+        ("Médecin esthétique", "physician"),
+        ("Dr", "physician"),
+        ("Dermatologist", "physician"),
+        ("Nurse injector", "nurse"),
+        ("Infirmière", "nurse"),
+        ("Receptionist", ""),
+        ("Drama teacher", ""),
+    ],
+)
+def test_the_migration_reads_a_profession_from_a_job_title(title, profession):
+    migration = importlib.import_module("sessions_app.migrations.0016_user_profession")
+    assert migration.profession_from_title(title) == profession
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_an_unknown_profession():
+    user = make_user(Role.PRACTITIONER)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.filter(pk=user.pk).update(profession="witch doctor")

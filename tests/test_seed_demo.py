@@ -99,8 +99,9 @@ def test_the_staff_accounts_sign_in_with_the_documented_password(seeded, client)
         assert [g.name for g in user.groups.all()] == [role]
         assert user.is_staff == (role == Role.MANAGER)
         assert user.first_name and user.last_name
-    titles = set(User.objects.filter(username__in=demo.DEMO_PRACTITIONERS).values_list("job_title", flat=True))
-    assert titles == {"Physician", "Nurse injector"}
+    titles = set(User.objects.filter(username__in=demo.DEMO_PRACTITIONERS).values_list("job_title", "profession"))
+    # One physician (who may clear a condition that calls for caution) and one nurse injector.
+    assert titles == {("Physician", "physician"), ("Nurse injector", "nurse")}
 
 
 def test_a_demo_account_signed_in_on_two_tablets_stays_signed_in_on_both(seeded):

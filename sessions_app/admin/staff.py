@@ -13,13 +13,16 @@ class StaffAdmin(UserAdmin):
 
     fieldsets = [
         *UserAdmin.fieldsets,
-        ("Clinic", {"fields": ["job_title", "phone", "registration_number"]}),
+        ("Clinic", {"fields": ["profession", "job_title", "phone", "registration_number"]}),
     ]
     add_fieldsets = [
         *UserAdmin.add_fieldsets,
-        ("Clinic", {"fields": ["first_name", "last_name", "email", "job_title", "phone", "registration_number"]}),
+        (
+            "Clinic",
+            {"fields": ["first_name", "last_name", "email", "profession", "job_title", "phone", "registration_number"]},
+        ),
     ]
-    list_display = ["username", "first_name", "last_name", "email", "job_title", "roles", "is_staff", "is_active"]
+    list_display = ["username", "first_name", "last_name", "email", "profession", "roles", "is_staff", "is_active"]
     search_fields = [*UserAdmin.search_fields, "registration_number"]
 
     def get_queryset(self, request):

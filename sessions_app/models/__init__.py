@@ -50,7 +50,7 @@ from .reminders import (
     ReminderStatus,
 )
 from .side_effects import SideEffect, SideEffectSeverity
-from .staff import Role, User
+from .staff import Profession, Role, User
 
 __all__ = [
     "AccessAction",
@@ -88,6 +88,7 @@ __all__ = [
     "ReminderKind",
     "ReminderRule",
     "ReminderStatus",
+    "Profession",
     "Role",
     "Room",
     "Screening",

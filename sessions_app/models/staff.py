@@ -11,10 +11,25 @@ class Role(models.TextChoices):
     MANAGER = "Manager"
 
 
+class Profession(models.TextChoices):
+    """What a member of staff is trained as. Some clinical decisions belong to a
+    physician only (clearing a contraindication that calls for caution)."""
+
+    PHYSICIAN = "physician", "Physician"
+    NURSE = "nurse", "Nurse"
+    OTHER = "other", "Other"
+
+
 class User(AbstractUser):
     """A member of staff. Practitioners are users in the Practitioner group."""
 
     job_title = models.CharField(max_length=100, blank=True, help_text="For example: physician, nurse injector.")
+    profession = models.CharField(
+        max_length=10,
+        choices=Profession.choices,
+        blank=True,
+        help_text="For practitioners: some clinical decisions are a physician's only.",
+    )
     phone = models.CharField(max_length=40, blank=True)
     registration_number = models.CharField(
         max_length=60,
@@ -27,9 +42,19 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         ordering = ["last_name", "first_name", "username"]
         swappable = "AUTH_USER_MODEL"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(profession__in=["", *Profession.values]),
+                name="user_profession_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def is_physician(self) -> bool:
+        return self.profession == Profession.PHYSICIAN
 
     def has_role(self, role: Role) -> bool:
         """True for a member of the role's group. Uses the prefetched groups when
