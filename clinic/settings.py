@@ -224,6 +224,10 @@ if not 1 <= CLINIC_PHOTO_MAX_MB <= 100:
     raise ImproperlyConfigured("CLINIC_PHOTO_MAX_MB must be between 1 and 100")
 CLINIC_PHOTO_MAX_BYTES = CLINIC_PHOTO_MAX_MB * 1024 * 1024
 
+# The reason given for a change (an amendment's, up to 2,000 characters) is kept
+# whole on every history row: a text column, not simple-history's varchar(100).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
