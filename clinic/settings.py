@@ -87,6 +87,10 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # The project itself, for its runserver, which says what production settings
+    # are missing and exits (clinic/management/commands/runserver.py); before
+    # whitenoise's, which it extends, as the first app to name a command wins.
+    "clinic",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "crispy_forms",
