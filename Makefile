@@ -13,8 +13,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@touch $@
 
 # Local development: DEBUG on, the embedded SQLite file unless DATABASE_URL is set.
+# HOST_PORT=127.0.0.1:8001 serves elsewhere; a port in use is said before anything runs.
 run: export DJANGO_DEBUG ?= true
 run: $(VENV)/.installed
+	@$(PY) scripts/check-port $(HOST_PORT)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(HOST_PORT)

@@ -80,11 +80,17 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG 
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a site that answers "Not allowed" to signed-in
+    # staff it does not let in (clinic/admin_site.py).
+    "clinic.admin_site.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # The project itself, for its runserver, which says what production settings
+    # are missing and exits (clinic/management/commands/runserver.py); before
+    # whitenoise's, which it extends, as the first app to name a command wins.
+    "clinic",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "crispy_forms",
@@ -224,6 +230,10 @@ CLINIC_PHOTO_MAX_MB = env_int("CLINIC_PHOTO_MAX_MB", 10)
 if not 1 <= CLINIC_PHOTO_MAX_MB <= 100:
     raise ImproperlyConfigured("CLINIC_PHOTO_MAX_MB must be between 1 and 100")
 CLINIC_PHOTO_MAX_BYTES = CLINIC_PHOTO_MAX_MB * 1024 * 1024
+
+# The reason given for a change (an amendment's, up to 2,000 characters) is kept
+# whole on every history row: a text column, not simple-history's varchar(100).
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -396,9 +406,15 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
+# What the app, Django and the libraries log to standard error, from this level up.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_log_level = env_str("DJANGO_LOG_LEVEL", "INFO")
+LOG_LEVEL = _log_level.strip().upper()
+if LOG_LEVEL not in LOG_LEVELS:
+    raise ImproperlyConfigured(f"DJANGO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {_log_level!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -3,10 +3,6 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-admin.site.site_header = "Mesoclinic administration"
-admin.site.site_title = "Mesoclinic"
-admin.site.index_title = "Clinic data"
-
 urlpatterns = [
     # One way in for everyone, the admin included: the staff sign-in, with its
     # lockout and second factor.

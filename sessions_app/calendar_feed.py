@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app.calendar_zone import vtimezone
 from sessions_app.models import SessionStatus, TreatmentSession, User
 from sessions_app.scheduling import clinic_tz
 
@@ -56,7 +57,9 @@ def build_feed(practitioner: User, sessions) -> bytes:
     cal = icalendar.Calendar.new(
         name=f"{settings.CLINIC_NAME}: {practitioner}", prodid=f"-//{settings.CLINIC_NAME}//Mesoclinic//EN"
     )
+    moments = []
     for session in sessions:
+        moments += [session.starts_at, session.ends_at]
         client = session.plan.client
         label = f"{client.first_name} {client.last_name[:1]}."
         summary = f"{label} – {session.series_title}"
@@ -72,5 +75,7 @@ def build_feed(practitioner: User, sessions) -> bytes:
         )
         event.add("status", EVENT_STATUS.get(session.status, "CONFIRMED"))
         cal.add_component(event)
-    cal.add_missing_timezones()
+    if moments:
+        # Rules with RRULE, not icalendar's RDATE lists, which vobject and others misread.
+        cal.add_component(vtimezone(tz, moments))
     return cal.to_ical()

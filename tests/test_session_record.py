@@ -438,6 +438,24 @@ def test_an_amendment_keeps_who_changed_what_when_and_why(client, practitioner, 
     assert "Volume and lot misread from the vial" in page and "Pain score: 3 → 4" in page
 
 
+# The reason of issue 18: 106 characters, over the 100 that simple-history's
+# varchar column held, which PostgreSQL refused with a 500.
+LONG_REASON = (
+    "The volume was typed wrong on the day; corrected from the vial count and the nurse's sheet, checked twice."
+)
+
+
+@pytest.mark.parametrize("reason", [LONG_REASON, ("Recounted from the vials. " * 80)[:2000]], ids=["106", "2000"])
+def test_a_long_reason_is_kept_whole_on_the_amendment_and_every_history_row(client, signed, lots, reason):
+    assert len(reason) in (106, 2000)
+    data = record_post([row(FACE, lots, volume_ml="2.5"), row(NECK, [lots[0]])], pain_score="4", reason=reason)
+    assert client.post(amend_url(signed), data).status_code == 302
+    assert signed.amendments.get().reason == reason
+    assert signed.history.order_by("-history_date", "-history_id").first().history_change_reason == reason
+    face = signed.injections.get(area__name=FACE)
+    assert face.history.order_by("-history_date", "-history_id").first().history_change_reason == reason
+
+
 def test_an_amendment_can_remove_an_area_and_the_history_keeps_it(client, signed, lots):
     data = record_post([row(FACE, lots), row(NECK, [lots[0]], treated=None)], reason="Neck was not treated")
     assert client.post(amend_url(signed), data).status_code == 302

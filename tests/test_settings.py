@@ -28,3 +28,19 @@ def test_every_sqlite_database_serialises_writers(monkeypatch, url):
 def test_postgresql_gets_no_sqlite_options(monkeypatch):
     database = settings_with(monkeypatch, DATABASE_URL="postgres://postgres@127.0.0.1:5432/x")["DATABASES"]["default"]
     assert "transaction_mode" not in database.get("OPTIONS", {})
+
+
+@pytest.mark.parametrize(("value", "level"), [(None, "INFO"), ("debug", "DEBUG"), (" Warning ", "WARNING")])
+def test_the_log_level_is_any_spelling_of_a_standard_level(monkeypatch, value, level):
+    """Python's logging accepts only upper case: "debug" stopped every command with a traceback."""
+    if value is None:
+        monkeypatch.delenv("DJANGO_LOG_LEVEL", raising=False)
+    options = settings_with(monkeypatch, **({"DJANGO_LOG_LEVEL": value} if value else {}))
+    assert options["LOGGING"]["root"]["level"] == level
+
+
+def test_an_unknown_log_level_is_refused_by_name(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_LOG_LEVEL must be one of DEBUG, INFO"):
+        settings_with(monkeypatch, DJANGO_LOG_LEVEL="verbose")

@@ -7,12 +7,17 @@ another page), 403 (the role may not), 405 (the address only takes a POST,
 which the role may make; sign out is a POST too). Health data is private by default: anonymous
 visitors are sent to sign in everywhere but the sign-in page itself, the
 secret-URL calendar feed and a client's unsubscribe link.
+
+Every redirect is followed to the end, which must be a page (200, 403 or 405):
+a redirect loop (the Django test client raises RedirectCycleError) or a chain
+that never ends fails the test.
 """
 
 import datetime as dt
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -149,15 +154,33 @@ def signed_in(client, role, world):
     return client
 
 
+# Where a chain of redirects may end: a page, a refusal, or "use POST".
+PAGE_ENDS = (200, 403, 405)
+
+
+def answers(client: Client, url: str) -> tuple[int, int, str]:
+    """The first answer to a GET of `url`, and the last once every redirect
+    is followed (its status and template). A redirect loop raises
+    RedirectCycleError, and more than 20 redirects too: the test fails."""
+    response = client.get(url, follow=True)
+    first = response.redirect_chain[0][1] if response.redirect_chain else response.status_code
+    template = response.templates[0].name if response.templates else ""
+    return first, response.status_code, template
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_gets_the_expected_answer_from_every_page(client, world, role):
     column = ROLES.index(role)
     signed_in(client, role, world)
     wrong = {}
     for name, expected in EXPECTED.items():
-        status = client.get(url_of(name, world)).status_code
-        if status != expected[column]:
-            wrong[name] = f"{status}, expected {expected[column]}"
+        first, last, template = answers(client, url_of(name, world))
+        if first != expected[column]:
+            wrong[name] = f"{first}, expected {expected[column]}"
+        elif last not in PAGE_ENDS:
+            wrong[name] = f"redirects end on {last}"
+        elif role == "anonymous" and first == 302 and template != "registration/login.html":
+            wrong[name] = f"redirects end on {template}, not the sign-in page"
     assert wrong == {}
 
 
@@ -183,8 +206,11 @@ def admin_url(name: str, pattern_keys: list[str]) -> str:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_the_admin_is_for_managers_only_and_never_fails(client, world, role):
-    """Every admin address: only staff (managers) get in; the others are sent to
-    sign in. A manager gets a page, a redirect or a refusal, never an error."""
+    """Every admin address: only staff (managers) get in. Anonymous visitors are
+    sent to the staff sign-in; signed-in staff of other roles get the "Not
+    allowed" page at once (issue 18: they went round /admin/ -> /admin/login/ ->
+    /login/ -> /admin/ for ever). A manager gets a page, a redirect to one or a
+    refusal, never an error."""
     signed_in(client, role, world)
     admin_resolver = next(p for p in get_resolver().url_patterns if getattr(p, "namespace", None) == "admin")
     checked = 0
@@ -192,10 +218,25 @@ def test_the_admin_is_for_managers_only_and_never_fails(client, world, role):
         possibilities = admin_resolver.reverse_dict.getlist(name.removeprefix("admin:"))
         keys = possibilities[0][0][0][1] if possibilities else []
         url = admin_url(name, list(keys))
-        status = client.get(url).status_code
+        first, last, template = answers(client, url)
         if role == Role.MANAGER:
-            assert status in (200, 302, 403, 404, 405), f"{name}: {status}"
+            assert first in (200, 302, 403, 404, 405), f"{name}: {first}"
+            assert last in (*PAGE_ENDS, 404), f"{name}: redirects end on {last}"
+        elif role == "anonymous":
+            assert (first, last, template) == (302, 200, "registration/login.html"), f"{name}: {first}, {template}"
+        elif name == "admin:login":
+            # The staff sign-in, for someone signed in already: on to today's page.
+            assert (first, last, template) == (302, 200, "dashboard/dashboard.html"), f"{name}: {template}"
         else:
-            assert status == 302, f"{name}: {status}"
+            assert (first, template) == (403, "403.html"), f"{name}: {first}, {template}"
         checked += 1
     assert checked > 100
+
+
+def test_a_non_manager_opening_the_admin_gets_not_allowed_not_a_redirect_loop(client, world):
+    client.force_login(make_user(Role.RECEPTION))
+    response = client.get("/admin/")
+    assert response.status_code == 403
+    assert "Not allowed" in response.content.decode()
+    client.force_login(make_user(Role.MANAGER))
+    assert "Mesoclinic administration" in client.get("/admin/").content.decode()

@@ -1,8 +1,10 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from sessions_app.models import Reminder, ReminderRule
-from sessions_app.reminders.messages import PLACEHOLDERS
+from sessions_app.reminders.delivery import sms_sample
+from sessions_app.reminders.messages import PLACEHOLDERS, TemplateError
 
 from .base import BigTableAdmin, LogReadsMixin, StrRelationsMixin
 from .clients import CLIENT_SEARCH
@@ -26,8 +28,9 @@ class ReminderRuleForm(forms.ModelForm):
             "by_call",
             "subject",
             "body",
+            "sms_body",
         ]
-        widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+        widgets = {"body": forms.Textarea(attrs={"rows": 6}), "sms_body": forms.Textarea(attrs={"rows": 3})}
 
 
 @admin.register(ReminderRule)
@@ -46,12 +49,42 @@ class ReminderRuleAdmin(admin.ModelAdmin):
         (
             "What it says",
             {
-                "fields": ["subject", "body"],
+                "fields": ["subject", "body", "sms_body", "sms_as_sent"],
                 "description": "Placeholders: "
                 + ", ".join(f"{{{name}}} ({meaning})" for name, meaning in PLACEHOLDERS.items()),
             },
         ),
     ]
+
+    readonly_fields = ["sms_as_sent"]
+
+    @admin.display(description="SMS, as a client gets it")
+    def sms_as_sent(self, rule: ReminderRule) -> str:
+        """The saved SMS text filled in with sample values, with its length and parts."""
+        if not rule.pk or not rule.by_sms:
+            return "Shown here once the rule is saved with SMS ticked."
+        try:
+            text, length = sms_sample(rule.sms_template, rule.kind)
+        except TemplateError as exc:
+            return str(exc)
+        return format_html(
+            '<pre class="sms-sample" style="white-space: pre-wrap; overflow-wrap: anywhere">{}</pre>'
+            "<p>{}, with sample values.</p>",
+            text,
+            length,
+        )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if obj.by_sms:
+            text, length = sms_sample(obj.sms_template, obj.kind)
+            if length.parts > 1:
+                self.message_user(
+                    request,
+                    f"The SMS of \u201c{obj}\u201d is {length} with sample values, and costs as many messages: "
+                    "shorten the SMS text to send it as one.",
+                    messages.WARNING,
+                )
 
     @admin.display(description="when")
     def timing(self, rule: ReminderRule) -> str:

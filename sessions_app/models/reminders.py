@@ -84,6 +84,13 @@ class ReminderRule(models.Model):
         + ", ".join(f"{{{name}}} ({meaning})" for name, meaning in PLACEHOLDERS.items())
         + ". The unsubscribe link is added below it."
     )
+    sms_body = models.TextField(
+        "SMS text",
+        blank=True,
+        help_text="The text message, with the same placeholders; the stop link is added after it. One SMS part "
+        "holds 160 characters, link included (70 with a character outside the GSM alphabet, such as an emoji). "
+        "Empty: the SMS says the message above.",
+    )
 
     class Meta:
         ordering = ["kind", "name"]
@@ -126,6 +133,11 @@ class ReminderRule(models.Model):
             consent_sms=consent_sms,
         )
 
+    @property
+    def sms_template(self) -> str:
+        """What an SMS of this rule says: its own text, else the message."""
+        return self.sms_body if self.sms_body.strip() else self.body
+
     def describe(self) -> str:
         return describe_offset(self.offset, ANCHORS.get(self.kind, "the event"))
 
@@ -137,7 +149,7 @@ class ReminderRule(models.Model):
             errors["by_call"] = "Choose at least one channel: email, SMS or a call task."
         if (self.by_email or self.by_sms) and not self.body.strip():
             errors["body"] = "A message to the client needs a text."
-        for field in ("subject", "body"):
+        for field in ("subject", "body", "sms_body"):
             if problems := template_errors(getattr(self, field) or "", self.kind or ""):
                 errors.setdefault(field, " ".join(problems))
         if errors:

@@ -18,6 +18,7 @@ from sessions_app.models import Reminder, ReminderChannel, ReminderKind
 from sessions_app.reminders.messages import TemplateError, render
 from sessions_app.reminders.rules import screening_expires_on
 from sessions_app.reminders.sms import SmsError, sms_backend
+from sessions_app.reminders.sms_text import SmsLength, sms_length, with_stop_link
 from sessions_app.reminders.unsubscribe import unsubscribe_url
 from sessions_app.scheduling import clinic_tz, next_series_date
 
@@ -69,15 +70,16 @@ def message_values(reminder: Reminder) -> dict[str, str]:
 
 
 def compose(reminder: Reminder) -> tuple[str, str]:
-    """(subject, text) of the client's message; DeliveryError when the rule's
-    template cannot be filled in."""
+    """(subject, text) of the client's message (an SMS's own text for an SMS);
+    DeliveryError when the rule's template cannot be filled in."""
     rule = reminder.rule
-    if rule is None or not rule.body.strip():
+    template = (rule.sms_template if reminder.channel == ReminderChannel.SMS else rule.body) if rule else ""
+    if not template.strip():
         raise DeliveryError("No message text: the reminder has no rule with a message.")
     values = message_values(reminder)
     try:
         subject = render(rule.subject or "Reminder from {clinic}", reminder.kind, values)
-        body = render(rule.body, reminder.kind, values)
+        body = render(template, reminder.kind, values)
     except TemplateError as exc:
         raise DeliveryError(f"The rule \u201c{rule.name}\u201d has a bad template: {exc}") from exc
     return " ".join(subject.split()), body
@@ -118,12 +120,32 @@ def send_sms(reminder: Reminder, body: str) -> str:
     client = reminder.client
     if not client.phone:
         raise DeliveryError("The client has no phone number on file.")
-    text = f"{body}\nStop SMS: {unsubscribe_url(client.pk, ReminderChannel.SMS)}"
+    text = with_stop_link(body, unsubscribe_url(client.pk, ReminderChannel.SMS))
     try:
         sms_backend().send(client.phone, text)
     except SmsError as exc:
         raise DeliveryError(str(exc)) from exc
     return text
+
+
+# What the rule editor fills a sample SMS with: long but ordinary values (the
+# longest date in English), and a client id of a clinic chain's size.
+SMS_SAMPLE_VALUES = {
+    "client_name": "Camille Martin",
+    "first_name": "Camille",
+    "date": "Wednesday 30 September 2026",
+    "time": "10:30",
+    "practitioner": "Dr Claire Martin",
+}
+SMS_SAMPLE_CLIENT_ID = 100_000
+
+
+def sms_sample(template: str, kind: str) -> tuple[str, SmsLength]:
+    """A rule's SMS as a client would get it, stop link included, and its
+    length and parts; TemplateError when the template cannot be filled in."""
+    values = SMS_SAMPLE_VALUES | {"clinic": settings.CLINIC_NAME}
+    text = with_stop_link(render(template, kind, values), unsubscribe_url(SMS_SAMPLE_CLIENT_ID, ReminderChannel.SMS))
+    return text, sms_length(text)
 
 
 def deliver(reminder: Reminder) -> str:

@@ -1,8 +1,6 @@
 """Lot traceability for a manufacturer's recall: from a lot, every client and
 session that received it, as a page and as CSV."""
 
-import csv
-
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
@@ -12,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.models import AccessAction, Injection, ProductLot
 from sessions_app.services.audit import access_record_many
+from sessions_app.spreadsheet import csv_writer
 from sessions_app.views.params import text_param
 
 PAGE_SIZE = 50
@@ -87,8 +86,9 @@ class _Echo:
 
 
 def _csv(lot: ProductLot) -> StreamingHttpResponse:
-    """Streamed, so a lot given to thousands of clients needs no memory to speak of."""
-    writer = csv.writer(_Echo())
+    """Streamed, so a lot given to thousands of clients needs no memory to speak of.
+    Names, phones and emails open as text, never as formulas (`csv_writer`)."""
+    writer = csv_writer(_Echo())
 
     def rows():
         yield writer.writerow(CSV_COLUMNS)
