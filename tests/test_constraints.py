@@ -72,6 +72,11 @@ def copy_of(obj, **changes) -> Callable[[], object]:
     return lambda: model.objects.bulk_create([model(**{**values, **changes})])
 
 
+@case("user_profession_valid")
+def _(name):
+    return update(make_user(Role.PRACTITIONER), profession="witch doctor")
+
+
 @case("area_region_valid")
 def _(name):
     return update(TreatmentArea.objects.get(name="Face"), region="sea")

@@ -8,14 +8,12 @@ from sessions_app.models import (
     Client,
     ClosedDay,
     Contraindication,
-    Role,
     Severity,
     TreatmentArea,
-    User,
     contraindication_severity,
 )
 
-from .factories import make_client, make_lot, make_user
+from .factories import make_client, make_lot
 
 
 @pytest.mark.django_db
@@ -123,10 +121,3 @@ def test_a_status_changes_only_as_an_action_allows():
 def test_the_migration_reads_a_profession_from_a_job_title(title, profession):
     migration = importlib.import_module("sessions_app.migrations.0016_user_profession")
     assert migration.profession_from_title(title) == profession
-
-
-@pytest.mark.django_db
-def test_the_database_refuses_an_unknown_profession():
-    user = make_user(Role.PRACTITIONER)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        User.objects.filter(pk=user.pk).update(profession="witch doctor")
