@@ -49,18 +49,21 @@ TIMELINE_SESSIONS = 30
 @permission_required("sessions_app.view_client", raise_exception=True)
 @require_GET
 def client_search(request):
-    """By name (each word a prefix of the first or last name) or phone; active
-    clients unless archived ones are asked for."""
+    """Client.objects.search: names in any order and any part, accents and
+    case ignored, a phone in any format, an email, a date of birth. Active
+    clients unless archived ones are asked for. htmx asks for the results
+    alone as reception types; without JavaScript the form submits."""
     query = text_param(request)
     archived = request.GET.get("archived") == "1"
     clients = []
     if query:
-        found = Client.objects.matching(query)
+        found = Client.objects.search(query)
         if not archived:
             found = found.active()
-        clients = list(found.order_by("last_name", "first_name", "pk")[:SEARCH_LIMIT])
+        clients = list(found[:SEARCH_LIMIT])
     context = {"query": query, "clients": clients, "archived": archived, "limit": SEARCH_LIMIT}
-    return render(request, "clients/search.html", context)
+    partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+    return render(request, "clients/_results.html" if partial else "clients/search.html", context)
 
 
 @dataclass
