@@ -6,7 +6,7 @@ from django import template
 from django.conf import settings
 from django.utils.dateformat import format as date_format
 
-from sessions_app.phones import phone_dial, phone_display
+from sessions_app.phones import is_canonical, phone_dial, phone_display
 
 register = template.Library()
 
@@ -39,3 +39,14 @@ def dial(value: str | None) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def pair(first, second) -> tuple:
+    return (first, second)
+
+
+@register.filter
+def is_e164(value: str | None) -> bool:
+    """Whether a stored number is in the form the app writes (not one kept as typed)."""
+    return is_canonical(value or "")
