@@ -295,13 +295,13 @@ def related_counts(client_ids: Iterable[int]) -> dict[str, int]:
 def merge_summary(client: Client) -> dict[str, int]:
     """What the merge preview shows of each record: one query."""
     counts = Client.objects.filter(pk=client.pk).aggregate(
-        plans=Count("plans", distinct=True),
-        sessions=Count("plans__sessions", distinct=True),
-        screenings=Count("screenings", distinct=True),
-        side_effects=Count("side_effects", distinct=True),
-        reminders=Count("reminders", distinct=True),
+        n_plans=Count("plans", distinct=True),
+        n_sessions=Count("plans__sessions", distinct=True),
+        n_screenings=Count("screenings", distinct=True),
+        n_side_effects=Count("side_effects", distinct=True),
+        n_reminders=Count("reminders", distinct=True),
     )
-    return {k.replace("_", " "): v for k, v in counts.items()}
+    return {k.removeprefix("n_").replace("_", " "): v for k, v in counts.items()}
 
 
 def record_ids(client: Client) -> list[int]:
