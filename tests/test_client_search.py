@@ -183,3 +183,30 @@ def test_the_booking_picker_uses_the_same_search(client, reception, people):
     assert list(response.context["clients"]) == [people["garcia"]]
     response = client.get(reverse("client_lookup"), {"q": "0639987673"})
     assert list(response.context["clients"]) == [people["garcia"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["garcia", "06 39 98 76 73", "7673", "14/09/1966"])
+def test_search_pages_cost_a_fixed_number_of_queries(client, reception, django_assert_num_queries, query):
+    client.force_login(reception)
+    make_client(first_name="José", last_name="García", phone="06 39 98 76 73", date_of_birth=dt.date(1966, 9, 14))
+    # session, user, user and group permissions, the matching clients (at most a
+    # page of them), groups (navigation).
+    with django_assert_num_queries(6):
+        first = client.get(reverse("client_search"), {"q": query})
+    for i in range(60):
+        make_client(
+            # A family sharing one phone, and one birthday: every query finds them all.
+            first_name=f"Ana{i}",
+            last_name="Garcia",
+            phone="06 39 98 76 73",
+            date_of_birth=dt.date(1966, 9, 14),
+        )
+    with django_assert_num_queries(6):
+        second = client.get(reverse("client_search"), {"q": query})
+    assert len(first.context["clients"]) == 1
+    assert len(second.context["clients"]) > 1
+    # The booking page's picker: session, user, user and group permissions, the
+    # matches (20 at most), groups (the context processor's role names).
+    with django_assert_num_queries(6):
+        client.get(reverse("client_lookup"), {"q": query})
