@@ -12,6 +12,7 @@ import datetime as dt
 import unicodedata
 from typing import Any
 
+from crispy_forms.bootstrap import InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Fieldset, Layout, Row
 from django import forms
@@ -146,7 +147,7 @@ class ClientForm(forms.ModelForm):
             "address",
             Fieldset(
                 "Reminders",
-                Field("preferred_channel", wrapper_class="inline-choices"),
+                InlineRadios("preferred_channel"),
                 Row(Column("consent_sms", css_class="col-sm-6"), Column("consent_email", css_class="col-sm-6")),
             ),
             *clinical,

@@ -34,7 +34,7 @@ def phone_to_e164(text: str, region: str) -> str:
     except NumberParseException as exc:
         raise InvalidPhone(_why(exc, text)) from exc
     if not phonenumbers.is_possible_number(number):
-        raise InvalidPhone(_impossible(number, text, region))
+        raise InvalidPhone(_impossible(number, text))
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
@@ -48,10 +48,9 @@ def _why(exc: NumberParseException, text: str) -> str:
     return f"“{text}” is not a phone number."
 
 
-def _impossible(number: phonenumbers.PhoneNumber, text: str, region: str) -> str:
+def _impossible(number: phonenumbers.PhoneNumber, text: str) -> str:
     reason = phonenumbers.is_possible_number_with_reason(number)
-    where = phonenumbers.region_code_for_country_code(number.country_code)
-    country = f" in {where}" if where and where != "ZZ" else ""
+    country = f" (+{number.country_code})"
     if reason in (phonenumbers.ValidationResult.TOO_SHORT, phonenumbers.ValidationResult.INVALID_LENGTH):
         return f"“{text}” has too few digits for a phone number{country}."
     if reason == phonenumbers.ValidationResult.TOO_LONG:
