@@ -191,17 +191,26 @@ class ClientAdmin(LogReadsMixin, NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmi
 
     @admin.action(description="Restore selected clients", permissions=["change"])
     def restore(self, request, queryset):
-        done, erased = [], []
+        done, erased, merged = [], [], []
         for c in queryset.filter(archived_at__isnull=False):
             try:
                 done.append(client_restore(client=c, by=request.user))
             except ErasedClient:
                 erased.append(c.full_name)
+            except ClientMerged:
+                merged.append(c.full_name)
         self.message_user(
             request,
             ngettext("%d client restored.", "%d clients restored.", len(done)) % len(done),
             messages.SUCCESS,
         )
+        if merged:
+            names = ", ".join(merged)
+            self.message_user(
+                request,
+                f"Not restored, merged into another record (which holds their history): {names}.",
+                messages.WARNING,
+            )
         if erased:
             names = ", ".join(erased)
             self.message_user(
