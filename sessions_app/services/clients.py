@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 
 from sessions_app.models import (
@@ -40,6 +40,7 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
+from sessions_app.models.expressions import SubqueryCount
 from sessions_app.phones import InvalidPhone, phone_to_e164
 from sessions_app.roles import handles_clinical_records
 from sessions_app.search_terms import fold
@@ -293,13 +294,20 @@ def related_counts(client_ids: Iterable[int]) -> dict[str, int]:
 
 
 def merge_summary(client: Client) -> dict[str, int]:
-    """What the merge preview shows of each record: one query."""
-    counts = Client.objects.filter(pk=client.pk).aggregate(
-        n_plans=Count("plans", distinct=True),
-        n_sessions=Count("plans__sessions", distinct=True),
-        n_screenings=Count("screenings", distinct=True),
-        n_side_effects=Count("side_effects", distinct=True),
-        n_reminders=Count("reminders", distinct=True),
+    """What the merge preview shows of each record: one query, each count a
+    subquery (joins would multiply the rows of a long history)."""
+    of_client = {"client": OuterRef("pk")}
+    counts = (
+        Client.objects.filter(pk=client.pk)
+        .annotate(
+            n_plans=SubqueryCount(TreatmentPlan.objects.filter(**of_client)),
+            n_sessions=SubqueryCount(TreatmentSession.objects.filter(plan__client=OuterRef("pk"))),
+            n_screenings=SubqueryCount(Screening.objects.filter(**of_client)),
+            n_side_effects=SubqueryCount(SideEffect.objects.filter(**of_client)),
+            n_reminders=SubqueryCount(Reminder.objects.filter(**of_client)),
+        )
+        .values("n_plans", "n_sessions", "n_screenings", "n_side_effects", "n_reminders")
+        .get()
     )
     return {k.removeprefix("n_").replace("_", " "): v for k, v in counts.items()}
 

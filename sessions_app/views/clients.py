@@ -102,8 +102,8 @@ def _attach_lot_labels(injections: list[Injection]) -> None:
 
 def _header(client: Client, plans: list[TreatmentPlan], screenings: list[Screening] | None, side_effects: bool):
     """What the client page's header tells at a glance: the next session
-    booked, the plans under way, the records merged into this one (three
-    queries); and, for clinical staff (`screenings` loaded), what matters in
+    booked, the plans under way (already loaded), the records merged into
+    this one (two queries); and, for clinical staff (`screenings` loaded), what matters in
     the treatment room: each active plan's verdict from the one treatment rule
     (allergies, contraindications, screening, consent; two queries), the
     relative contraindications with their judgement, a screening running out
