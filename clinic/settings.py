@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -273,6 +274,13 @@ if not 1 <= CLINIC_RECORD_RETENTION_YEARS <= 100:
 CLINIC_SCREENING_MAX_AGE_MONTHS = env_int("CLINIC_SCREENING_MAX_AGE_MONTHS", 12)
 if CLINIC_SCREENING_MAX_AGE_MONTHS < 1:
     raise ImproperlyConfigured("CLINIC_SCREENING_MAX_AGE_MONTHS must be at least 1")
+
+# The region a phone number typed without its country code belongs to (ISO 3166 code:
+# FR, BE, CH...); numbers are stored in the international E.164 form and shown in
+# this region's national format.
+CLINIC_PHONE_REGION = env_str("CLINIC_PHONE_REGION", "FR").strip().upper()
+if CLINIC_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured("CLINIC_PHONE_REGION must be a two-letter country code, such as FR, BE or CH")
 
 # --- Reminders (sessions_app.reminders) ---------------------------------------
 # Where the app is reached from outside: the base of the unsubscribe links in messages.

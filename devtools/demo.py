@@ -79,6 +79,7 @@ from sessions_app.reminders.generate import reminders_generate
 from sessions_app.reminders.rules import due_at, reminder_key
 from sessions_app.roles import sync_role_groups
 from sessions_app.scheduling import clinic_tz, local_datetime, maintenance_due_on, next_series_date
+from sessions_app.search_terms import search_key
 
 # --- What the README quotes ---------------------------------------------------
 
@@ -758,7 +759,8 @@ class _Planner:
         last = rng.choice(LAST_NAMES)
         contact = rng.random()
         email = _email(first, last, rng) if contact < 0.88 else ""
-        phone = f"+33 6 39 98 {rng.randrange(100):02d} {rng.randrange(100):02d}" if contact > 0.12 else ""
+        # E.164, as services.clients stores every number (shown "06 39 98 .. .." in France).
+        phone = f"+3363998{rng.randrange(100):02d}{rng.randrange(100):02d}" if contact > 0.12 else ""
         consent_email = bool(email) and rng.random() < 0.85
         consent_sms = bool(phone) and rng.random() < 0.7
         if email and phone:
@@ -1192,6 +1194,8 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
             consent_sms=c.consent_sms,
             notes=c.notes,
             archived_at=c.archived_at,
+            # The search key services.clients writes with the names (SQLite's search reads it).
+            search_key=search_key(c.first_name, c.last_name),
             created_at=c.created_at,
             updated_at=c.archived_at or c.created_at,
         ),

@@ -63,10 +63,16 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         ],
         ("view", "add", "change", "delete"),
     )
-    | {"export_client", "erase_client", "view_accesslog"}
+    | {"export_client", "erase_client", "merge_client", "view_accesslog"}
     | {"axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog", "axes.view_accessfailurelog"}
     | {"otp_totp.view_totpdevice", "otp_totp.delete_totpdevice"},
 }
+
+
+def handles_clinical_records(user) -> bool:
+    """Whether the user reads and writes clinical records, and so a client's
+    allergies and clinical notes: practitioners and managers, not reception."""
+    return user.has_perm(f"{_APP}.view_screening") and user.has_perm(f"{_APP}.change_screening")
 
 
 # Roles that must sign in with a second factor when the clinic requires it.

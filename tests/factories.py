@@ -39,7 +39,9 @@ from sessions_app.models import (
     User,
     contraindication_severity,
 )
+from sessions_app.phones import phone_to_e164
 from sessions_app.reminders.generate import reminders_generate
+from sessions_app.search_terms import search_key
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery"
@@ -63,7 +65,11 @@ def make_client(**fields) -> Client:
     fields.setdefault("last_name", f"Client{n}")
     fields.setdefault("date_of_birth", datetime.date(1985, 4, 12))
     fields.setdefault("email", f"client{n}@example.org")
-    fields.setdefault("phone", f"+33 6 00 00 {n:04d}")
+    fields.setdefault("phone", f"+33 6 00 {n // 100 % 100:02d} {n % 100:02d} 00")
+    # As the services write them: the phone in E.164, the folded name to search by.
+    if fields["phone"]:
+        fields["phone"] = phone_to_e164(fields["phone"], "FR")
+    fields.setdefault("search_key", search_key(fields["first_name"], fields["last_name"]))
     return Client.objects.create(**fields)
 
 

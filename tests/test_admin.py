@@ -792,3 +792,54 @@ def test_a_date_drill_down_past_the_calendar_is_refused_not_a_500(request, model
     response = signed_in(request, model).get(f"{admin_url(model, 'changelist')}?{query}")
     assert response.status_code == 302
     assert response["Location"].endswith("?e=1"), "Django's own answer to a bad filter: the list, with a message"
+
+
+@pytest.mark.django_db
+def test_a_merged_record_is_not_restored(manager_client, manager):
+    from sessions_app.services.clients import client_merge
+
+    kept, merged = make_client(), make_client()
+    client_merge(keep_id=kept.pk, merge_id=merged.pk, by=manager)
+    response = run_action(manager_client, "restore", [merged], archived="yes")
+    assert response.status_code == 302
+    merged.refresh_from_db()
+    assert merged.is_archived and merged.merged_into == kept
+
+
+@pytest.mark.django_db
+def test_phones_to_check_and_the_admin_writes_through_the_service(manager_client, manager):
+    readable = make_client(last_name="Zéphyrine")
+    kept_as_typed = make_client()
+    Client.objects.filter(pk=kept_as_typed.pk).update(phone="ask reception")
+    _, response = changelist_queries(manager_client, Client, phone_check="to_check")
+    assert list(response.context["cl"].result_list) == [Client.objects.get(pk=kept_as_typed.pk)]
+    assert readable not in response.context["cl"].result_list
+    # The admin's search is the staff pages' one; its edits go through the service.
+    _, response = changelist_queries(manager_client, Client, q="ZEPHYRINE")
+    assert list(response.context["cl"].result_list) == [readable]
+
+
+@pytest.mark.django_db
+def test_the_admin_edits_a_client_through_the_service_with_its_version(manager_client, manager):
+    patient = make_client()
+    data = {
+        "first_name": patient.first_name,
+        "last_name": patient.last_name,
+        "date_of_birth": patient.date_of_birth.isoformat(),
+        "email": patient.email,
+        "phone": "06 44 55 66 77",
+        "address": "",
+        "preferred_channel": "email",
+        "notes": "",
+        "loaded_version": patient.version,
+    }
+    response = manager_client.post(admin_url(Client, "change", patient.pk), data)
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.phone == "+33644556677" and patient.version == 2
+    assert patient.history.first().history_user == manager
+    # The same form again, on the version it was opened on: refused, nothing saved.
+    response = manager_client.post(admin_url(Client, "change", patient.pk), {**data, "phone": "06 00 00 00 01"})
+    assert response.status_code == 200 and "while you were editing" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.phone == "+33644556677"

@@ -119,10 +119,14 @@ def _(name):
     "client_sms_consent_needs_phone",
     "client_born_after_1900",
     "client_erased_has_no_contact",
+    "client_merged_is_archived",
+    "client_not_merged_into_itself",
 )
 def _(name):
     client = make_client()
     return {
+        "client_merged_is_archived": update(client, merged_into=make_client()),
+        "client_not_merged_into_itself": update(client, merged_into=client, archived_at=timezone.now()),
         "client_preferred_channel_valid": update(client, preferred_channel="fax"),
         "client_email_consent_needs_email": update(client, email="", consent_email=True),
         "client_sms_consent_needs_phone": update(client, phone="", consent_sms=True),

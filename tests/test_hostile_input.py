@@ -212,3 +212,70 @@ def test_html_typed_by_staff_is_shown_as_text_never_run(client, manager):
     assert "<script>alert('x')</script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page
     assert Client.objects.filter(pk=hostile.pk).exists()
+
+
+CLIENT_FIELDS = [
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "phone",
+    "email",
+    "address",
+    "preferred_channel",
+    "consent_sms",
+    "consent_email",
+    "notes",
+    "allergies",
+    "version",
+    "loaded",
+    "distinct",
+    "next",
+]
+
+
+@EXAMPLES
+@given(data=post_data(CLIENT_FIELDS))
+def test_new_and_edit_client(practitioner_client, scene, data):
+    """Whatever is typed: a page with errors, a saved client whose fields are
+    what a person could have typed, or a redirect; never a 500, never half a client."""
+    before = Client.objects.count()
+    response = practitioner_client.post(reverse("client_new"), data)
+    assert response.status_code in OK
+    assert Client.objects.count() in (before, before + 1)
+    client = scene["plan"].client
+    response = practitioner_client.post(reverse("client_edit", args=[client.pk]), data)
+    assert response.status_code in OK
+    client.refresh_from_db()
+    assert client.first_name and "\x00" not in client.first_name and len(client.first_name) <= 80
+    assert client.phone == "" or client.phone.startswith("+")
+
+
+@EXAMPLES
+@given(data=post_data(["keep", "other", "version", "other_version"]), q=HOSTILE_TEXT)
+def test_merging_records(client, scene, data, q):
+    client.force_login(make_user("Manager"))
+    target = scene["plan"].client
+    assert (
+        client.get(reverse("client_merge", args=[target.pk]), {"q": q, "other": data.get("other", "")}).status_code
+        in OK
+    )
+    assert client.post(reverse("client_merge", args=[target.pk]), data).status_code in OK
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["<script>alert(1)</script>", "Zoë 👩‍⚕️", "محمد", "A" * 10_000, "\u202eevil", "\x00"],
+)
+def test_hostile_names_are_refused_or_shown_escaped(client, reception, name):
+    client.force_login(reception)
+    data = {"first_name": name, "last_name": "Test", "date_of_birth": "1980-01-02", "preferred_channel": "email"}
+    response = client.post(reverse("client_new"), data)
+    saved = Client.objects.filter(last_name="Test").first()
+    if saved is None:
+        assert response.status_code == 200 and response.context["form"].errors["first_name"]
+    else:
+        assert saved.first_name == name
+        page = client.get(reverse("client_detail", args=[saved.pk])).content.decode()
+        assert "<script>alert(1)" not in page
+    if name in ("A" * 10_000, "\u202eevil", "\x00"):
+        assert saved is None

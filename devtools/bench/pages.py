@@ -15,15 +15,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.test import Client as TestClient
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from devtools.demo import DEMO_MANAGER, DEMO_PRACTITIONERS, DEMO_RECEPTION
 from sessions_app.models import Client, ProductLot, TreatmentSession, User
+from sessions_app.phones import phone_display
 
 # A name prefix reception types: it matches Martin, Marchand, Martinez, Marie...
 SEARCH = "mar"
@@ -41,6 +44,9 @@ class Subjects:
     # has its clearance badge), so the time of day the bench runs changes nothing.
     next_day: dt.date  # the next day with sessions booked
     next_week: dt.date  # next Monday
+    # A client's phone as reception types it when they call ("06 39 98 12 34"):
+    # the client with the longest history's, in the clinic's national format.
+    phone: str = ""
 
     @classmethod
     def pick(cls) -> Subjects:
@@ -52,7 +58,9 @@ class Subjects:
         if client is None or lot is None or ahead is None:
             raise ValueError("The benchmark needs demo data: no client, no lot or no session ahead found.")
         next_day = timezone.localtime(ahead.starts_at).date()
-        return cls(client.pk, client.n, lot.pk, lot.n, next_day, today + dt.timedelta(days=7 - today.weekday()))
+        phoned = Client.objects.exclude(phone="").order_by("pk").values_list("phone", flat=True).first() or ""
+        phone = phone_display(client.phone or phoned, settings.CLINIC_PHONE_REGION)
+        return cls(client.pk, client.n, lot.pk, lot.n, next_day, today + dt.timedelta(days=7 - today.weekday()), phone)
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,11 @@ PAGES = (
         lambda s: reverse("schedule") + f"?view=week&date={s.next_week}",
     ),
     Page(f"client search '{SEARCH}'", DEMO_RECEPTION, lambda s: reverse("client_search") + f"?q={SEARCH}"),
+    # Accents ignored (García and Garcia both among the demo's names), the closest first.
+    Page("client search 'garcia'", DEMO_RECEPTION, lambda s: reverse("client_search") + "?q=garcia"),
+    Page(
+        "client search by phone", DEMO_RECEPTION, lambda s: reverse("client_search") + "?" + urlencode({"q": s.phone})
+    ),
     Page("client page, longest history", PRACTITIONER, lambda s: reverse("client_detail", args=[s.client_id])),
     Page("open side effects", PRACTITIONER, lambda s: reverse("side_effect_list")),
     Page("call list", DEMO_RECEPTION, lambda s: reverse("call_list")),

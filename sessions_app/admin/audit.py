@@ -22,9 +22,11 @@ class AccessLogAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def lookup_allowed(self, lookup, value, request=None):
-        # The client page links here filtered to one client; the client list is
-        # too long for a sidebar filter.
-        return lookup in ("client", "client__id__exact") or super().lookup_allowed(lookup, value, request)
+        # The client page links here filtered to one client (and the records
+        # merged into it); the client list is too long for a sidebar filter.
+        return lookup in ("client", "client__id__exact", "client__id__in") or super().lookup_allowed(
+            lookup, value, request
+        )
 
 
 # django-axes' sign-in records (registered by axes, which comes first in

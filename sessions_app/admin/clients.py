@@ -1,11 +1,26 @@
 """Clients, their screenings and their consents."""
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.db.models import Q
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
+from sessions_app.client_forms import PhoneField
 from sessions_app.models import Client, Consent, ConsentText, Screening, ScreeningAnswer, contraindication_severity
-from sessions_app.services.clients import ErasedClient, client_archive, client_restore
+from sessions_app.phones import phone_display
+from sessions_app.services.clients import (
+    CLINICAL_FIELDS,
+    CONTACT_FIELDS,
+    ClientChanged,
+    ClientMerged,
+    ErasedClient,
+    client_archive,
+    client_create,
+    client_restore,
+    client_update,
+)
 
 from .base import BigTableAdmin, FixedChoicesMixin, LogReadsMixin, NoDeleteInline, NoDeleteMixin, StrRelationsMixin
 
@@ -43,21 +58,78 @@ class ArchivedFilter(admin.SimpleListFilter):
         return queryset
 
 
+# A number in the E.164 form the app writes; any other was kept as typed by the migration.
+E164 = r"^\+[1-9][0-9]{1,14}$"
+
+
+class PhoneToCheckFilter(admin.SimpleListFilter):
+    """The numbers migration 0018 could not read, kept as typed: a manager
+    corrects them (or asks the client)."""
+
+    title = "phone"
+    parameter_name = "phone_check"
+
+    def lookups(self, request, model_admin):
+        return [("to_check", "To check (not a readable number)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "to_check":
+            return queryset.exclude(Q(phone="") | Q(phone__regex=E164))
+        return queryset
+
+
+class ClientAdminForm(forms.ModelForm):
+    phone = PhoneField(label="Phone")
+    # The version the form was opened on: an edit saved over someone else's is refused.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Client
+        fields = [*CONTACT_FIELDS, *CLINICAL_FIELDS, "allergies"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["phone"] = phone_display(self.instance.phone, settings.CLINIC_PHONE_REGION)
+            self.initial["loaded_version"] = self.instance.version
+
+    def clean(self):
+        data = super().clean()
+        loaded = data.get("loaded_version")
+        if self.instance.pk and loaded is not None:
+            current = Client.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+            if current != loaded:
+                raise forms.ValidationError(
+                    "Someone saved this client while you were editing: nothing was saved. "
+                    "Open the record again to see their changes."
+                )
+        return data
+
+
 @admin.register(Client)
 class ClientAdmin(LogReadsMixin, NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmin):
     client_field = "pk"
-    list_display = ["last_name", "first_name", "date_of_birth", "phone", "email", "preferred_channel", "archived"]
+    form = ClientAdminForm
+    list_display = [
+        "last_name",
+        "first_name",
+        "date_of_birth",
+        "phone_number",
+        "email",
+        "preferred_channel",
+        "archived",
+    ]
     list_display_links = ["last_name", "first_name"]
     search_fields = CLIENT_SEARCH
-    list_filter = [ArchivedFilter, "preferred_channel", "consent_email", "consent_sms"]
+    list_filter = [ArchivedFilter, PhoneToCheckFilter, "preferred_channel", "consent_email", "consent_sms"]
     autocomplete_fields = ["allergies"]
     # Archiving goes through the actions, so that it is recorded the one way.
-    readonly_fields = ["archived_at", "erased_at", "erased_by", "created_at", "updated_at"]
+    readonly_fields = ["archived_at", "merged_into", "erased_at", "erased_by", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["first_name", "last_name", "date_of_birth"]}),
+        (None, {"fields": ["first_name", "last_name", "date_of_birth", "loaded_version"]}),
         ("Contact", {"fields": ["email", "phone", "address", "preferred_channel", "consent_email", "consent_sms"]}),
         ("Clinical", {"fields": ["allergies", "notes"]}),
-        ("Record", {"fields": ["archived_at", "erased_at", "erased_by", "created_at", "updated_at"]}),
+        ("Record", {"fields": ["archived_at", "merged_into", "erased_at", "erased_by", "created_at", "updated_at"]}),
     ]
     actions = ["archive", "restore"]
     # What a privacy request erased stays erased.
@@ -72,6 +144,42 @@ class ClientAdmin(LogReadsMixin, NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmi
     def archived(self, obj: Client) -> bool:
         return obj.is_archived
 
+    @admin.display(description="phone", ordering="phone")
+    def phone_number(self, obj: Client) -> str:
+        return phone_display(obj.phone, settings.CLINIC_PHONE_REGION)
+
+    def get_search_results(self, request, queryset, search_term):
+        """The staff pages' search (Client.objects.search): accents, word order,
+        a phone in any format, an email, a date of birth."""
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(pk__in=Client.objects.search(search_term).values("pk")), False
+
+    def save_model(self, request, obj, form, change):
+        """Through services.clients, as the staff pages: history, version, E.164."""
+        data = form.cleaned_data
+        values = {f: data[f] for f in (*CONTACT_FIELDS, *CLINICAL_FIELDS) if f in data}
+        allergies = data.get("allergies")
+        if not change:
+            created = client_create(by=request.user, values=values, allergies=allergies)
+            obj.pk, obj.version = created.pk, created.version
+            return
+        try:
+            client_update(
+                client_id=obj.pk,
+                version=data.get("loaded_version") or obj.version,
+                by=request.user,
+                values=values,
+                allergies=allergies,
+            )
+        except (ClientChanged, ClientMerged) as exc:
+            self.message_user(request, f"{exc} Nothing was saved.", messages.ERROR)
+
+    def save_related(self, request, form, formsets, change):
+        # The allergies were written by the service, with the rest.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
     @admin.action(description="Archive selected clients", permissions=["change"])
     def archive(self, request, queryset):
         done = [client_archive(client=c, by=request.user) for c in queryset if not c.is_archived]
@@ -83,17 +191,26 @@ class ClientAdmin(LogReadsMixin, NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmi
 
     @admin.action(description="Restore selected clients", permissions=["change"])
     def restore(self, request, queryset):
-        done, erased = [], []
+        done, erased, merged = [], [], []
         for c in queryset.filter(archived_at__isnull=False):
             try:
                 done.append(client_restore(client=c, by=request.user))
             except ErasedClient:
                 erased.append(c.full_name)
+            except ClientMerged:
+                merged.append(c.full_name)
         self.message_user(
             request,
             ngettext("%d client restored.", "%d clients restored.", len(done)) % len(done),
             messages.SUCCESS,
         )
+        if merged:
+            names = ", ".join(merged)
+            self.message_user(
+                request,
+                f"Not restored, merged into another record (which holds their history): {names}.",
+                messages.WARNING,
+            )
         if erased:
             names = ", ".join(erased)
             self.message_user(

@@ -20,6 +20,7 @@ class AccessAction(models.TextChoices):
     EXPORT_CLIENT = "export_client", "Exported the client's record"
     ERASE_CLIENT = "erase_client", "Erased the client's contact data"
     EXPORT_LOT_TRACE = "export_lot_trace", "Exported a lot trace"
+    MERGE_CLIENT = "merge_client", "Merged two records of one client"
 
 
 class AccessLog(models.Model):

@@ -2,11 +2,13 @@ import datetime as dt
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
-from django.db.models import Q
+from django.db import connections, models
+from django.db.models import F, Func, Lookup, Q, Value
 from django.utils import timezone
 from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
+
+from sessions_app.search_terms import parse_search, search_key
 
 from .catalog import Substance
 
@@ -17,28 +19,95 @@ class Channel(models.TextChoices):
     PHONE = "phone", "Phone call"
 
 
-# No client alive today was born before this.
+# No client alive today was born before this (the database's bound).
 BORN_AFTER = dt.date(1900, 1, 1)
+# Nor more than this many years ago (the forms' bound, which moves with the years).
+OLDEST_AGE = 120
 
 
 def validate_date_of_birth(value: dt.date) -> None:
-    if value > timezone.localdate():
+    today = timezone.localdate()
+    if value > today:
         raise ValidationError("A date of birth cannot be in the future.")
-    if value < BORN_AFTER:
-        raise ValidationError(f"A date of birth before {BORN_AFTER:%d/%m/%Y} is a typing error.")
+    if value < BORN_AFTER or value < today.replace(year=today.year - OLDEST_AGE, day=min(today.day, 28)):
+        raise ValidationError(
+            f"A date of birth more than {OLDEST_AGE} years ago ({value:%d/%m/%Y}) is a typing error.",
+            code="too_old",
+        )
+
+
+class WordSimilar(Lookup):
+    """PostgreSQL's pg_trgm `%>`: the right-hand word is close to some word of
+    the left-hand text (word_similarity at least pg_trgm.word_similarity_threshold,
+    0.6 by default: "lefebre" finds "Lefebvre"). The GIN trigram index serves it."""
+
+    lookup_name = "word_similar"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} %%> {rhs}", (*lhs_params, *rhs_params)
+
+
+class SearchNameField(models.TextField):
+    """The type of SearchName, which alone knows `word_similar`."""
+
+
+SearchNameField.register_lookup(WordSimilar)
+
+
+class SearchName(Func):
+    """lower(unaccent(first_name || ' ' || last_name)) on PostgreSQL, through
+    the IMMUTABLE SQL function migration 0016 creates: the GIN trigram index
+    client_search_name_trgm is on exactly this expression."""
+
+    function = "mesoclinic_search_name"
+    output_field = SearchNameField()
 
 
 class ClientQuerySet(models.QuerySet):
     def active(self):
         return self.filter(archived_at__isnull=True)
 
-    def matching(self, query: str):
-        """Clients whose first or last name starts with each word typed, or whose
-        phone contains it ("mar dup", "06 12"): reception's search everywhere."""
-        condition = Q()
-        for word in query.split():
-            condition &= Q(last_name__istartswith=word) | Q(first_name__istartswith=word) | Q(phone__contains=word)
-        return self.filter(condition)
+    def search(self, query: str, *, region: str | None = None):
+        """Reception's search everywhere (the client search, the booking page's
+        picker, the admin): every word typed is found somewhere in the name,
+        in any order, whatever the accents and the case ("garcia" finds
+        García, "dupont marie" Marie Dupont); a phone in any format or its
+        last 4 or more digits; an email; a date of birth ("14/09/1966"). On
+        PostgreSQL a small typo still finds the name ("lefebre"), and the
+        closest names come first; elsewhere (SQLite) the stored search key is
+        read. Nothing typed finds nothing."""
+        terms = parse_search(query, region or settings.CLINIC_PHONE_REGION)
+        if terms.empty:
+            return self.none()
+        if terms.unread:
+            return self.none()
+        found = self
+        postgres = connections[self.db].vendor == "postgresql"
+        if terms.words:
+            if postgres:
+                found = found.alias(search_name=SearchName(F("first_name"), F("last_name")))
+                for word in terms.words:
+                    found = found.filter(Q(search_name__contains=word) | Q(search_name__word_similar=word))
+            else:
+                for word in terms.words:
+                    found = found.filter(search_key__contains=word)
+        if terms.date_of_birth:
+            found = found.filter(date_of_birth=terms.date_of_birth)
+        if terms.email:
+            found = found.filter(email__iexact=terms.email)
+        if terms.phone:
+            found = found.filter(phone=terms.phone)
+        elif terms.phone_digits:
+            phone = Q(phone__contains=terms.phone_digits)
+            if terms.phone_prefix:
+                phone |= Q(phone__startswith=terms.phone_prefix)
+            found = found.filter(phone)
+        if postgres and terms.words:
+            rank = Func(Value(" ".join(terms.words)), F("search_name"), function="word_similarity")
+            return found.order_by(rank.desc(), "last_name", "first_name", "pk")
+        return found.order_by("last_name", "first_name", "pk")
 
 
 class Client(models.Model):
@@ -49,6 +118,9 @@ class Client(models.Model):
     last_name = models.CharField(max_length=80)
     date_of_birth = models.DateField(validators=[validate_date_of_birth])
     email = models.EmailField(blank=True)
+    # E.164 ("+33639987673"), written by services/clients.py from what was typed
+    # (sessions_app.phones); an old number the migration could not read stays as
+    # it was typed until someone corrects it ("Phones to check" in the admin).
     phone = models.CharField(max_length=40, blank=True)
     address = models.TextField(blank=True)
     preferred_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
@@ -68,10 +140,22 @@ class Client(models.Model):
     erased_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
     )
+    # Two records of one person merged: this one was archived, everything it
+    # held moved to `merged_into` (services.clients.client_merge).
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_records", editable=False
+    )
+    # The folded name (search_terms.search_key): what the search reads on SQLite.
+    # Written with the names by the services and by seed_demo; PostgreSQL reads
+    # the names themselves through unaccent and a trigram index instead.
+    search_key = models.CharField(max_length=200, blank=True, editable=False)
+    # Each save adds one: an edit made on an older version is refused
+    # (the optimistic check of services.clients.client_update).
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[allergies])
+    history = HistoricalRecords(m2m_fields=[allergies], excluded_fields=["search_key"])
     objects = ClientQuerySet.as_manager()
 
     class Meta:
@@ -79,6 +163,7 @@ class Client(models.Model):
         permissions = [
             ("export_client", "Can export a client's whole record (privacy request)"),
             ("erase_client", "Can erase a client's contact data (privacy request)"),
+            ("merge_client", "Can merge two records of one client"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -106,6 +191,15 @@ class Client(models.Model):
                 name="client_sms_consent_needs_phone",
                 violation_error_message="SMS reminders need a phone number.",
             ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | Q(archived_at__isnull=False),
+                name="client_merged_is_archived",
+                violation_error_message="A record merged into another is archived.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=F("pk")),
+                name="client_not_merged_into_itself",
+            ),
         ]
         indexes = [
             # Client search by name (admin search, reception's lookup), in list order.
@@ -113,6 +207,11 @@ class Client(models.Model):
             # Lookup by phone when a client calls in.
             models.Index(fields=["phone"], name="client_phone_idx"),
             models.Index(fields=["email"], name="client_email_idx"),
+            # Search by date of birth, and the duplicates of a new client (same date, a similar name).
+            models.Index(fields=["date_of_birth"], name="client_dob_idx"),
+            # PostgreSQL only, made by migration 0016 (no Django index type says it):
+            # client_search_name_trgm, GIN trigram on SearchName (names, any part, typos),
+            # client_phone_trgm, GIN trigram on phone (the last digits, a part of a number).
         ]
 
     def __str__(self) -> str:
@@ -125,6 +224,21 @@ class Client(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+    @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
+
+    @property
+    def age(self) -> int:
+        """Full years today, on the clinic's calendar."""
+        today = timezone.localdate()
+        born = self.date_of_birth
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    def refresh_search_key(self) -> None:
+        """Set the stored search key from the names (the services call this before each save)."""
+        self.search_key = search_key(self.first_name, self.last_name)
 
     @property
     def is_erased(self) -> bool:

@@ -4,6 +4,7 @@ session), and asks it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -24,6 +25,7 @@ from sessions_app.models import (
     Severity,
     TreatmentSession,
 )
+from sessions_app.reminders.rules import screening_expires_on
 
 
 def current_consent_text() -> ConsentText | None:
@@ -98,3 +100,57 @@ def annotate_clearance(sessions: Sequence[TreatmentSession]) -> None:
     verdicts = clearances([s for s in sessions if s.status in SessionStatus.AHEAD])
     for session in sessions:
         session.clearance = verdicts.get(session.pk)
+
+
+# A screening that runs out within this many days is announced on the client page.
+SCREENING_EXPIRY_NOTICE_DAYS = 30
+
+
+def plan_verdicts(
+    *,
+    client: Client,
+    plans: Sequence,
+    screened_at,
+    yes_answers: Sequence[ScreeningAnswer],
+) -> dict[int, Verdict]:
+    """The verdict for each of one client's plans, from what the client page
+    has loaded (the client's allergies, each plan's consents with their text,
+    the latest screening's yes answers): two queries, the mixtures' substances
+    and the consent text in force."""
+    if not plans:
+        return {}
+    substances: dict[int, set[int]] = defaultdict(set)
+    components = MixtureComponent.objects.filter(
+        mixture_id__in={p.mixture_id for p in plans}, product__substances__isnull=False
+    )
+    for mixture_id, substance_id in components.values_list("mixture_id", "product__substances"):
+        substances[mixture_id].add(substance_id)
+    text = current_consent_text()
+    answers = [
+        Answer(a.get_question_display(), a.answer, a.severity == Severity.ABSOLUTE, a.judgement) for a in yes_answers
+    ]
+    allergies = {s.pk: s.name for s in client.allergies.all()}
+    today = timezone.localdate()
+    return {
+        p.pk: treatment_clearance(
+            today=today,
+            screened_on=timezone.localtime(screened_at).date() if screened_at else None,
+            answers=answers,
+            allergy_names=allergies,
+            mixture_substance_ids=substances.get(p.mixture_id, set()),
+            consent_signed=text is not None and any(c.consent_text_id == text.pk for c in p.consents.all()),
+            max_screening_age_months=settings.CLINIC_SCREENING_MAX_AGE_MONTHS,
+        )
+        for p in plans
+    }
+
+
+def screening_runs_out_soon(screened_at, *, today=None):
+    """The day the latest screening runs out, when that is within
+    SCREENING_EXPIRY_NOTICE_DAYS ahead (None otherwise, or when it has run
+    out: the verdicts say that)."""
+    if screened_at is None:
+        return None
+    today = today or timezone.localdate()
+    expires = screening_expires_on(timezone.localtime(screened_at).date(), settings.CLINIC_SCREENING_MAX_AGE_MONTHS)
+    return expires if today < expires <= today + dt.timedelta(days=SCREENING_EXPIRY_NOTICE_DAYS) else None

@@ -55,11 +55,12 @@ def _safe_next(request, default: str) -> str:
 @permission_required("sessions_app.view_client", raise_exception=True)
 @require_GET
 def client_lookup(request):
-    """Clients matching what reception typed (name or phone), as radio buttons."""
+    """Clients matching what reception typed (the client search's own rule:
+    Client.objects.search), as radio buttons, and "+ New client" when none is the one."""
     query = text_param(request)
     clients = []
     if len(query) >= 2:
-        clients = list(Client.objects.active().matching(query).order_by("last_name", "first_name")[:20])
+        clients = list(Client.objects.active().search(query)[:20])
     return render(request, "booking/client_options.html", {"clients": clients, "query": query})
 
 

@@ -21,12 +21,14 @@ from sessions_app.models import (
     Client,
     Consent,
     Injection,
+    PlanStatus,
     Reminder,
     Screening,
     ScreeningAnswer,
     SessionAmendment,
     SessionPhoto,
     SessionStatus,
+    Severity,
     SideEffect,
     TreatmentArea,
     TreatmentPlan,
@@ -34,6 +36,7 @@ from sessions_app.models import (
 )
 from sessions_app.models.expressions import SubqueryCount
 from sessions_app.services.audit import access_record
+from sessions_app.services.clearance import plan_verdicts, screening_runs_out_soon
 from sessions_app.views.params import int_param, text_param
 
 SEARCH_LIMIT = 50
@@ -48,18 +51,21 @@ TIMELINE_SESSIONS = 30
 @permission_required("sessions_app.view_client", raise_exception=True)
 @require_GET
 def client_search(request):
-    """By name (each word a prefix of the first or last name) or phone; active
-    clients unless archived ones are asked for."""
+    """Client.objects.search: names in any order and any part, accents and
+    case ignored, a phone in any format, an email, a date of birth. Active
+    clients unless archived ones are asked for. htmx asks for the results
+    alone as reception types; without JavaScript the form submits."""
     query = text_param(request)
     archived = request.GET.get("archived") == "1"
     clients = []
     if query:
-        found = Client.objects.matching(query)
+        found = Client.objects.search(query)
         if not archived:
             found = found.active()
-        clients = list(found.order_by("last_name", "first_name", "pk")[:SEARCH_LIMIT])
+        clients = list(found[:SEARCH_LIMIT])
     context = {"query": query, "clients": clients, "archived": archived, "limit": SEARCH_LIMIT}
-    return render(request, "clients/search.html", context)
+    partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+    return render(request, "clients/_results.html" if partial else "clients/search.html", context)
 
 
 @dataclass
@@ -92,11 +98,52 @@ def _attach_lot_labels(injections: list[Injection]) -> None:
         injection.lot_labels = labels[injection.pk]
 
 
+def _header(client: Client, plans: list[TreatmentPlan], screenings: list[Screening] | None, side_effects: bool):
+    """What the client page's header tells at a glance: the next session
+    booked, the plans under way (already loaded), the records merged into
+    this one (two queries); and, for clinical staff (`screenings` loaded), what matters in
+    the treatment room: each active plan's verdict from the one treatment rule
+    (allergies, contraindications, screening, consent; two queries), the
+    relative contraindications with their judgement, a screening running out
+    soon, and the open side effects (one query)."""
+    next_session = (
+        TreatmentSession.objects.filter(
+            plan__client=client, status__in=SessionStatus.MOVABLE, starts_at__gte=timezone.now()
+        )
+        .select_related("plan__indication", "practitioner", "room")
+        .order_by("starts_at", "pk")
+        .first()
+    )
+    active = [p for p in plans if p.status in (PlanStatus.ACTIVE, PlanStatus.MAINTENANCE)]
+    header = {
+        "next_session": next_session,
+        "active_plans": active,
+        "merged_records": list(client.merged_records.order_by("pk")),
+    }
+    if screenings is not None:
+        latest = screenings[0] if screenings else None
+        yes = list(latest.answers.all()) if latest else []
+        verdicts = plan_verdicts(
+            client=client, plans=active, screened_at=latest.screened_at if latest else None, yes_answers=yes
+        )
+        header |= {
+            "latest_screening": latest,
+            "relative_answers": [a for a in yes if a.severity == Severity.RELATIVE],
+            "verdicts": [(p, verdicts[p.pk]) for p in active],
+            "screening_runs_out": screening_runs_out_soon(latest.screened_at if latest else None),
+        }
+    if side_effects:
+        header["open_side_effects"] = list(
+            SideEffect.objects.filter(client=client).open().select_related("kind").order_by("-serious", "-onset")
+        )
+    return header
+
+
 @permission_required("sessions_app.view_client", raise_exception=True)
 @require_GET
 def client_detail(request, pk: int):
     """A fixed number of queries whatever the length of the history."""
-    client = get_object_or_404(Client.objects.prefetch_related("allergies"), pk=pk)
+    client = get_object_or_404(Client.objects.select_related("merged_into").prefetch_related("allergies"), pk=pk)
     access_record(request, AccessAction.VIEW_CLIENT, client=client)
     user = request.user
     clinical = user.has_perm("sessions_app.view_screening")
@@ -147,11 +194,13 @@ def client_detail(request, pk: int):
 
     events = [Event(s.starts_at, "session", s) for s in sessions]
     events += [Event(p.created_at, "plan", p) for p in plans if not plan or p == plan]
-    if clinical and not plan and not area:
-        screenings = Screening.objects.filter(client=client).select_related("screened_by")
+    screenings = []
+    if clinical:
         # The page shows the yes answers: twelve questions a screening, mostly no.
         yes = Prefetch("answers", ScreeningAnswer.objects.filter(answer=True))
-        events += [Event(s.screened_at, "screening", s) for s in screenings.prefetch_related(yes)]
+        screenings = list(Screening.objects.filter(client=client).select_related("screened_by").prefetch_related(yes))
+        if not plan and not area:
+            events += [Event(s.screened_at, "screening", s) for s in screenings]
     for p in plans:
         if not plan or p == plan:
             events += [Event(c.signed_at, "consent", c) for c in p.consents.all()]
@@ -175,6 +224,7 @@ def client_detail(request, pk: int):
     events.sort(key=lambda e: (e.at, e.kind), reverse=True)
 
     context = {
+        **_header(client, plans, screenings if clinical else None, sees_side_effects),
         "client": client,
         "plans": plans,
         "plan": plan,
