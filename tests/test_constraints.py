@@ -74,7 +74,7 @@ def copy_of(obj, **changes) -> Callable[[], object]:
 
 @case("user_profession_valid")
 def _(name):
-    return update(make_user(Role.PRACTITIONER), profession="witch doctor")
+    return update(make_user(Role.PRACTITIONER), profession="shaman")
 
 
 @case("area_region_valid")
