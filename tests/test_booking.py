@@ -5,6 +5,7 @@ import datetime as dt
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from sessions_app.models import (
 )
 from sessions_app.scheduling import Reason
 from sessions_app.services import maintenance, series, session_status, slots
+from sessions_app.services.clients import client_archive, client_merge
 from sessions_app.services.moves import NoFreeSlot, move_preview, session_move
 from sessions_app.services.series import Slot
 from sessions_app.services.session_status import InvalidTransition
@@ -63,6 +65,57 @@ def test_plan_book_creates_the_plan_and_every_session(practitioner):
     assert [s.sequence for s in sessions] == [1, 2, 3, 4, 5, 6]
     assert plan.sessions_planned == 6
     assert all(s.status == SessionStatus.BOOKED for s in sessions)
+
+
+@pytest.mark.django_db
+def test_a_series_is_never_booked_on_an_archived_or_merged_record(practitioner, manager):
+    """The booking form offers active clients only; the service holds the rule
+    for a record archived or merged between the form and the save."""
+    archived, kept, merged = make_client(), make_client(), make_client()
+    client_archive(client=archived, by=manager)
+    client_merge(keep_id=kept.pk, merge_id=merged.pk, by=manager, keep_version=1, merge_version=1)
+    for client, message in [(archived, "archived"), (merged, "merged into another")]:
+        with pytest.raises(ValidationError, match=message):
+            book(practitioner, next_weekday_at(10), count=3, client=client)
+    assert not TreatmentPlan.objects.filter(client__in=[archived, merged]).exists()
+    assert not TreatmentSession.objects.filter(plan__client__in=[archived, merged]).exists()
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_racing_a_merge_never_lands_on_the_archived_record(reference_data):
+    manager, practitioner = make_user("Manager"), make_user("Practitioner")
+    keep, other = make_client(), make_client()
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def merge():
+        barrier.wait()
+        try:
+            client_merge(keep_id=keep.pk, merge_id=other.pk, by=manager, keep_version=1, merge_version=1)
+            outcomes["merge"] = "done"
+        finally:
+            connection.close()
+
+    def booking():
+        barrier.wait()
+        try:
+            book(practitioner, next_weekday_at(10), count=3, client=other)
+            outcomes["booking"] = "booked"
+        except ValidationError:
+            outcomes["booking"] = "refused"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=merge), threading.Thread(target=booking)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes["merge"] == "done"
+    # Booked first, the plan moved to the kept record with the merge; merged first, refused.
+    assert not TreatmentPlan.objects.filter(client=other).exists()
+    expected = 1 if outcomes["booking"] == "booked" else 0
+    assert TreatmentPlan.objects.filter(client=keep).count() == expected
 
 
 @pytest.mark.django_db

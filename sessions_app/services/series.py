@@ -11,10 +11,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.models import (
+    Client,
     Indication,
     Mixture,
     PlanStatus,
@@ -74,8 +76,16 @@ def plan_book(
     notes: str = "",
 ) -> TreatmentPlan:
     """Create a plan and all its sessions, or nothing: ValidationError when a
-    value is out of the plan's bounds, SlotTaken when any slot was booked by
-    someone else since the preview."""
+    value is out of the plan's bounds or the client's record was archived (or
+    merged into another) since the form was opened, SlotTaken when any slot
+    was booked by someone else since the preview."""
+    # Locked, so that a merge (which locks both records) and this booking go one
+    # after the other: a plan never lands on a record archived a moment ago.
+    record = Client.objects.select_for_update().only("archived_at", "merged_into").get(pk=client.pk)
+    if record.merged_into_id:
+        raise ValidationError({"client": "This record was merged into another one: book on the record kept."})
+    if record.archived_at:
+        raise ValidationError({"client": "This client's record is archived: restore it before booking."})
     plan = TreatmentPlan(
         client=client,
         indication=indication,

@@ -32,6 +32,7 @@ from sessions_app.views.params import int_param, text_param
 
 # Where each of the plan's fields is typed on the booking form.
 PLAN_FIELD_ON_FORM = {
+    "client": "client",
     "interval_days": "interval",
     "maintenance_interval_days": "maintenance_interval_days",
     "sessions_planned": "sessions",
