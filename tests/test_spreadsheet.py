@@ -64,7 +64,8 @@ def test_the_lot_trace_csv_opens_no_formula(client, practitioner):
     header, first, second = rows
     by_column = dict(zip(header, first, strict=True))
     assert by_column["client"] == '\'=HYPERLINK("http://evil.example","Recall") Martin'
-    assert by_column["phone"] == "'+33 6 12 34 56 78"
+    # Stored and exported in E.164 (issue 13), still text, not a formula.
+    assert by_column["phone"] == "'+33612345678"
     assert by_column["email"] == "'-x@example.org"
     assert dict(zip(header, second, strict=True))["client"] == "'@SUM(1+1) Roux"
 
