@@ -87,6 +87,18 @@ class Rate:
         return self.with_side_effect / self.sessions if self.sessions else 0.0
 
     @property
+    def percent(self) -> float:
+        return 100 * self.rate
+
+    @property
+    def low_percent(self) -> float:
+        return 100 * self.low
+
+    @property
+    def high_percent(self) -> float:
+        return 100 * self.high
+
+    @property
     def ratio(self) -> float | None:
         """How many times the rest of the clinic's rate."""
         if self.baseline is None or self.baseline == 0:

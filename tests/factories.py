@@ -304,6 +304,7 @@ def make_side_effect(session: TreatmentSession | None = None, **fields) -> SideE
     fields.setdefault("severity", SideEffectSeverity.MILD)
     fields.setdefault("onset", timezone.localdate())
     fields.setdefault("recorded_by", session.practitioner)
+    fields.setdefault("status", "resolved" if fields.get("resolved_on") else "open")
     return SideEffect.objects.create(session=session, client=session.plan.client, **fields)
 
 

@@ -20,6 +20,7 @@ class AccessAction(models.TextChoices):
     EXPORT_CLIENT = "export_client", "Exported the client's record"
     ERASE_CLIENT = "erase_client", "Erased the client's contact data"
     EXPORT_LOT_TRACE = "export_lot_trace", "Exported a lot trace"
+    EXPORT_SIDE_EFFECT = "export_side_effect", "Exported a side-effect report (pharmacovigilance)"
 
 
 class AccessLog(models.Model):

@@ -11,6 +11,13 @@ from simple_history.models import HistoricalRecords
 from .catalog import Substance
 
 
+class Sex(models.TextChoices):
+    """Administrative sex, as reports to the authorities ask it; empty when not recorded."""
+
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+
+
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
@@ -48,6 +55,12 @@ class Client(models.Model):
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80)
     date_of_birth = models.DateField(validators=[validate_date_of_birth])
+    sex = models.CharField(
+        max_length=6,
+        choices=Sex.choices,
+        blank=True,
+        help_text="Administrative, for reports of side effects to the authorities. Empty: not recorded.",
+    )
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     address = models.TextField(blank=True)
@@ -87,6 +100,7 @@ class Client(models.Model):
                 name="client_erased_has_no_contact",
                 violation_error_message="An erased client has no contact details and no reminder consent.",
             ),
+            models.CheckConstraint(condition=Q(sex="") | Q(sex__in=Sex.values), name="client_sex_valid"),
             models.CheckConstraint(
                 condition=Q(preferred_channel__in=Channel.values),
                 name="client_preferred_channel_valid",

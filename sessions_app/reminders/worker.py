@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sessions_app.models import Reminder, ReminderChannel, ReminderStatus
+from sessions_app.models import Reminder, ReminderChannel, ReminderKind, ReminderStatus
 from sessions_app.reminders.delivery import DeliveryError, deliver, for_delivery
 from sessions_app.reminders.generate import obsolete_reason, reminders_cancel_obsolete, reminders_generate
 from sessions_app.reminders.rules import in_quiet_hours, retry_delay
@@ -154,6 +154,10 @@ class ReminderWorker:
         reminder was made: reception calls instead, unless the rule already
         has a call task for it."""
         channel = reminder.get_channel_display().split()[0].lower()
+        if reminder.kind == ReminderKind.CHECK_IN:
+            why = f"Not sent: the client no longer agrees to {channel} messages; a check-in is theirs to answer."
+            self._finish(reminder.pk, status=ReminderStatus.CANCELLED, last_error=why)
+            return "cancelled"
         if reminder.rule and reminder.rule.by_call:
             why = f"Not sent: the client no longer agrees to {channel} reminders; the rule's call task covers it."
             self._finish(reminder.pk, status=ReminderStatus.CANCELLED, last_error=why)
