@@ -582,6 +582,8 @@ def demo_seed(
     # the worker would create them on its first round: the real generator.
     counts["generated reminders"] = reminders_generate(now=now)
     counts["check-ins"] = _answer_check_ins(now=now, seed=seed)
+    # The calls of the side effects those answers made, when not resolved in time.
+    counts["generated reminders"] += reminders_generate(now=now)
     counts["signal flags"] = signal_flags_refresh(now=now)
     _analyze()
     return SeedResult(created=True, counts=counts)
