@@ -384,9 +384,13 @@ def session_form(session: TreatmentSession, injections=(), side_effects=(), **ch
 # --- Side effects, check-ins --------------------------------------------------------
 
 
+_done_hours = itertools.count()
+
+
 def done_session(days_ago: float = 1, plan: TreatmentPlan | None = None, **fields) -> TreatmentSession:
-    """A session completed (and signed) `days_ago` days ago."""
-    start = timezone.now().replace(microsecond=0) - dt.timedelta(days=days_ago)
+    """A session completed (and signed) `days_ago` days ago, a few hours earlier
+    than the one made before it (PostgreSQL refuses two at once in a room)."""
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(days=days_ago, hours=next(_done_hours) % 48)
     return complete(make_session(plan=plan, starts_at=start, **fields))
 
 

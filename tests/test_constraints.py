@@ -347,7 +347,7 @@ def _(name):
 
 @case("client_sex_valid")
 def _(name):
-    return update(make_client(), sex="unknown")
+    return update(make_client(), sex="other")
 
 
 @case(

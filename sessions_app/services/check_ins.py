@@ -123,7 +123,9 @@ def check_in_answer(
     call on the call list, due at once. CheckInUnavailable("answered") for a
     second answer to the same message (the database's unique link decides)."""
     now = now or timezone.now()
-    reminder = Reminder.objects.select_for_update().select_related("client", "session__plan").get(pk=reminder_id)
+    reminder = (
+        Reminder.objects.select_for_update(of=("self",)).select_related("client", "session__plan").get(pk=reminder_id)
+    )
     if CheckIn.objects.filter(reminder=reminder).exists():
         raise CheckInUnavailable("answered")
     note = note.strip()

@@ -121,7 +121,7 @@ def side_effect_update(*, side_effect_id: int, by: User, now: dt.datetime | None
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
-    effect = SideEffect.objects.select_for_update().select_related("kind").get(pk=side_effect_id)
+    effect = SideEffect.objects.select_for_update(of=("self",)).select_related("kind").get(pk=side_effect_id)
     for name, value in changes.items():
         setattr(effect, name, value)
     if "session" in changes:
