@@ -300,7 +300,10 @@ class CheckInForm(forms.Form):
     an optional photo and words."""
 
     answer = forms.ChoiceField(
-        label="How is the treated area?", choices=CheckInAnswer.choices, widget=forms.RadioSelect
+        label="How is the treated area?",
+        choices=CheckInAnswer.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how the treated area is: fine, or what you notice."},
     )
     score = forms.TypedChoiceField(
         label=f"How bad is it? 0 is not at all, {PAIN_SCORE_MAX} the worst you can imagine",

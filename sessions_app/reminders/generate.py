@@ -272,13 +272,16 @@ def write_new(rule: ReminderRule, rows: list[tuple]) -> None:
             cursor.execute(sql, [*shared.values(), *(list(column) for column in zip(*batch, strict=True))])
 
 
-def reminders_generate(*, now: dt.datetime) -> int:
-    """Create the reminders every active rule calls for that do not exist yet.
-    Returns how many rows were offered to the database (a concurrent worker
-    may have written some of them first: those are skipped)."""
+def reminders_generate(*, now: dt.datetime, kinds: Iterable[str] | None = None) -> int:
+    """Create the reminders every active rule (of `kinds`, or all) calls for
+    that do not exist yet. Returns how many rows were offered to the database
+    (a concurrent worker may have written some of them first: those are skipped)."""
     since = now - dt.timedelta(days=settings.CLINIC_REMINDER_CATCH_UP_DAYS)
     offered = 0
-    for rule in ReminderRule.objects.filter(active=True):
+    rules = ReminderRule.objects.filter(active=True)
+    if kinds is not None:
+        rules = rules.filter(kind__in=list(kinds))
+    for rule in rules:
         rows = list(reminders_for(rule, CANDIDATES[rule.kind](rule, now, since), since=since))
         write_new(rule, rows)
         offered += len(rows)

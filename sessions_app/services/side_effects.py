@@ -196,12 +196,13 @@ def side_effect_follow_up(
         recorded_by=by,
     )
     entry.full_clean(exclude=["photo"])
-    effect.severity, effect.status = severity, status
-    effect.full_clean()
-    reason = "Follow-up"
-    if entry.status_changed:
-        reason += f": {entry.get_previous_status_display().lower()} → {entry.get_status_display().lower()}"
-    _attributed(effect, by, reason).save()
+    if (effect.severity, effect.status) != (severity, status):
+        effect.severity, effect.status = severity, status
+        effect.full_clean()
+        reason = "Follow-up"
+        if entry.status_changed:
+            reason += f": {entry.get_previous_status_display().lower()} → {entry.get_status_display().lower()}"
+        _attributed(effect, by, reason).save()
     if photo is None:
         entry.save()
     else:
