@@ -190,12 +190,12 @@ def test_the_page_explains_the_test_and_its_queries_do_not_grow(client, catalogu
     client.force_login(make_user(Role.PRACTITIONER))
     practitioner = make_user(Role.PRACTITIONER)
     sessions_with(catalogue["A"], catalogue["facial"], 5, 1, practitioner)
-    # session, user, permissions (2), the clinic's totals, one GROUP BY for each
-    # of mixture, product, lot, practitioner and area, groups (navigation).
-    with django_assert_num_queries(11):
+    # session, user, permissions (2), the counts the reminder round keeps (none
+    # here), the one counting statement, groups (navigation).
+    with django_assert_num_queries(7):
         client.get(reverse("side_effect_signal"))
     clinic(catalogue, raised=10)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(7):
         page = client.get(reverse("side_effect_signal"))
     text = page.content.decode()
     assert "one-sided exact binomial test" in text and "1 in 100" in text and "95% interval" in text
@@ -246,3 +246,28 @@ def test_the_worker_round_refreshes_the_flags(catalogue, settings):
 def test_reception_cannot_open_the_signal(client):
     client.force_login(make_user(Role.RECEPTION))
     assert client.get(reverse("side_effect_signal")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_page_shows_the_rounds_counts_until_asked_to_count_now(client, catalogue, django_assert_num_queries):
+    clinic(catalogue, raised=10)
+    signal_flags_refresh()
+    # A side effect recorded since the round: not in its counts yet.
+    practitioner = make_user(Role.PRACTITIONER)
+    sessions_with(catalogue["C"], catalogue["hair"], 1, 1, practitioner)
+    client.force_login(practitioner)
+    # session, user, permissions (2), the kept counts, groups: nothing counted again.
+    with django_assert_num_queries(6):
+        kept = client.get(reverse("side_effect_signal"))
+    assert kept.context["signal"].sessions == 140
+    assert 'id="counted-at"' in kept.content.decode()
+    fresh = client.get(reverse("side_effect_signal"), {"fresh": "1"})
+    assert (fresh.context["signal"].sessions, fresh.context["signal"].with_side_effect) == (141, 23)
+    assert fresh.context["signal"].counted_at is None
+    # The next round counts it.
+    signal_flags_refresh()
+    assert client.get(reverse("side_effect_signal")).context["signal"].sessions == 141
+    # Another period is counted when asked.
+    today = timezone.localdate()
+    other = client.get(reverse("side_effect_signal"), {"start": today - dt.timedelta(days=200), "end": today})
+    assert other.context["signal"].counted_at is None and other.context["signal"].sessions == 141

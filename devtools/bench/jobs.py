@@ -70,7 +70,8 @@ def time_generation_first(*, now=None) -> JobTiming:
     round after an upgrade, the most it ever has to create), rolled back."""
     now = now or timezone.now()
     with transaction.atomic():
-        Reminder.objects.all().delete()
+        # All but the check-in messages clients answered (their answers keep them).
+        Reminder.objects.filter(check_in__isnull=True).delete()
         seconds, created = _timed(lambda: reminders_generate(now=now))
         transaction.set_rollback(True)
     return JobTiming("reminder generation, first round", seconds, f"{created:,} reminders created")

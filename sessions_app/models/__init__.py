@@ -59,6 +59,7 @@ from .side_effects import (
     SideEffectSeverity,
     SideEffectSource,
     SideEffectStatus,
+    SignalCount,
     SignalDimension,
     SignalFlag,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "SideEffectSource",
     "SideEffectStatus",
     "Symptom",
+    "SignalCount",
     "SignalDimension",
     "SignalFlag",
     "Substance",

@@ -336,6 +336,12 @@ class Reminder(models.Model):
             # The admin's list in due order (a page read from the index, not sorted),
             # and the first and last date of its date drill-down.
             models.Index(fields=["due_at", "id"], name="reminder_due_idx"),
+            # The top of the call list: the severe check-ins' calls still to make, the newest first.
+            models.Index(
+                fields=["-due_at"],
+                condition=Q(kind="side_effect_urgent", status="pending"),
+                name="reminder_urgent_call_idx",
+            ),
             # The generator's anti-join for side-effect calls (few rows: only those reminders have one).
             models.Index(
                 fields=["side_effect", "rule"], condition=Q(side_effect__isnull=False), name="reminder_side_effect_idx"

@@ -358,3 +358,27 @@ class SignalFlag(models.Model):
     @property
     def rate(self) -> float:
         return self.with_side_effect / self.sessions if self.sessions else 0.0
+
+
+class SignalCount(models.Model):
+    """The signal's counts over the default period (the last 12 months), as the
+    reminder round last made them: the page shows them without counting a
+    year of sessions again for every visit. Other periods are counted when
+    asked. Derived data: replaced each round, never edited."""
+
+    period_start = models.DateField()
+    period_end = models.DateField()
+    counted_at = models.DateTimeField()
+    counts = models.JSONField(
+        help_text='{"total": [sessions, with a side effect], "rows": {dimension: [[id, label, n, k]]}}'
+    )
+
+    class Meta:
+        ordering = ["-counted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["period_start", "period_end"], name="signal_count_one_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        period = f"{self.period_start:%Y-%m-%d} to {self.period_end:%Y-%m-%d}"
+        return f"Signal {period}, counted {timezone.localtime(self.counted_at):%Y-%m-%d %H:%M}"

@@ -54,7 +54,7 @@ from sessions_app.spreadsheet import csv_writer
 from sessions_app.views.booking import _safe_next
 from sessions_app.views.params import int_param
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 
 
 @permission_required("sessions_app.add_sideeffect", raise_exception=True)
@@ -356,11 +356,12 @@ def side_effect_report(request, pk: int, fmt: str = "html"):
 @require_GET
 def side_effect_signal(request):
     """Rates by mixture, product, lot, practitioner and area over a period,
-    with the flags; counted in SQL, a fixed number of queries."""
+    with the flags: the default period as the reminder round last counted it
+    (unless "Count now"), any other counted now, in one SQL statement."""
     default = Period.default()
     form = PeriodForm(request.GET or None, initial={"start": default.start, "end": default.end})
     period = default
     if form.is_bound and form.is_valid():
         period = Period(form.cleaned_data["start"], form.cleaned_data["end"])
-    signal = signal_for(period)
+    signal = signal_for(period, fresh=request.GET.get("fresh") == "1")
     return render(request, "side_effects/signal.html", {"form": form, "signal": signal, "period": period})
