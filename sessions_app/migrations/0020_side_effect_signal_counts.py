@@ -4,31 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0019_side_effect_course_check_ins_signal'),
+        ("sessions_app", "0019_side_effect_course_check_ins_signal"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SignalCount',
+            name="SignalCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField()),
-                ('counted_at', models.DateTimeField()),
-                ('counts', models.JSONField(help_text='{"total": [sessions, with a side effect], "rows": {dimension: [[id, label, n, k]]}}')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField()),
+                ("counted_at", models.DateTimeField()),
+                (
+                    "counts",
+                    models.JSONField(
+                        help_text='{"total": [sessions, with a side effect], "rows": {dimension: [[id, label, n, k]]}}'
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-counted_at', '-id'],
+                "ordering": ["-counted_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='reminder',
-            index=models.Index(condition=models.Q(('kind', 'side_effect_urgent'), ('status', 'pending')), fields=['-due_at'], name='reminder_urgent_call_idx'),
+            model_name="reminder",
+            index=models.Index(
+                condition=models.Q(("kind", "side_effect_urgent"), ("status", "pending")),
+                fields=["-due_at"],
+                name="reminder_urgent_call_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='signalcount',
-            constraint=models.UniqueConstraint(fields=('period_start', 'period_end'), name='signal_count_one_per_period'),
+            model_name="signalcount",
+            constraint=models.UniqueConstraint(
+                fields=("period_start", "period_end"), name="signal_count_one_per_period"
+            ),
         ),
     ]
