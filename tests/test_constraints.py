@@ -29,6 +29,7 @@ from sessions_app.models import (
     SessionStatus,
     SideEffectFollowUp,
     SideEffectKind,
+    SignalCount,
     SignalFlag,
     Substance,
     TreatmentArea,
@@ -343,6 +344,15 @@ def _(name):
         "signal_flag_dimension_valid": update(flag, dimension="colour"),
         "signal_flag_one_standing": copy_of(flag),
     }[name]
+
+
+@case("signal_count_one_per_period")
+def _(name):
+    today = timezone.localdate()
+    counted = SignalCount.objects.create(
+        period_start=today, period_end=today, counted_at=timezone.now(), counts={"total": [0, 0], "rows": {}}
+    )
+    return copy_of(counted)
 
 
 @case("client_sex_valid")
