@@ -46,6 +46,7 @@ check-deploy: $(VENV)/.installed
 	DJANGO_DEBUG=false DJANGO_SECRET_KEY=deploy-check-$$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n') \
 	DJANGO_ALLOWED_HOSTS=clinic.example.org DATABASE_URL= \
 	CLINIC_BASE_URL=https://clinic.example.org CLINIC_SMS_BACKEND=http CLINIC_SMS_URL=https://sms.example.org/send \
+	CLINIC_CACHE_URL=redis://127.0.0.1:6379/0 \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 format: $(VENV)/.installed

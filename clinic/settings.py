@@ -348,6 +348,30 @@ CLINIC_SMS_TIMEOUT = _positive("CLINIC_SMS_TIMEOUT", 10)
 if CLINIC_SMS_BACKEND == "http" and not CLINIC_SMS_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("CLINIC_SMS_BACKEND=http needs CLINIC_SMS_URL, an http:// or https:// address")
 
+# --- The clients' check-in pages (sessions_app.views.check_in) ----------------------
+# The cache the check-in pages count requests in, to rate-limit them. Empty: in
+# the memory of each process, enough for one process (development, the tests);
+# a server with several processes or machines shares one Redis
+# ("redis://127.0.0.1:6379/0"), or each process counts only its own requests
+# (check --deploy warns).
+CLINIC_CACHE_URL = env_str("CLINIC_CACHE_URL")
+if CLINIC_CACHE_URL:
+    if not CLINIC_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"CLINIC_CACHE_URL must be a redis:// address, not {CLINIC_CACHE_URL!r}")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CLINIC_CACHE_URL,
+            "KEY_PREFIX": "mesoclinic",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "mesoclinic"}}
+# Requests one address may make to the check-in pages in 10 minutes, and
+# answers one link may be sent in that time (a client on a phone reloads, a
+# guesser tries links).
+CLINIC_CHECK_IN_RATE_LIMIT = _positive("CLINIC_CHECK_IN_RATE_LIMIT", 30)
+
 # --- Sign-in and sessions -------------------------------------------------------
 # A session ends after this many minutes without a request
 # (sessions_app.middleware.IdleTimeoutMiddleware), when the browser closes, and

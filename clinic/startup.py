@@ -34,3 +34,18 @@ def check_production_settings(app_configs, **kwargs):
         checks.Error(message, id=f"clinic.E{number:03d}")
         for number, message in enumerate(settings.CLINIC_UNSET_FOR_PRODUCTION, start=1)
     ]
+
+
+def check_shared_cache(app_configs, **kwargs):
+    """A deployment check: the check-in pages' rate limit counts in the cache,
+    which in each process's memory lets every process count on its own."""
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        return [
+            checks.Warning(
+                "CLINIC_CACHE_URL is not set: the check-in pages' rate limit counts requests in each process's "
+                "memory, so several processes allow that many each.",
+                hint="Set CLINIC_CACHE_URL=redis://host:6379/0, a Redis all the app's processes share.",
+                id="clinic.W001",
+            )
+        ]
+    return []

@@ -37,13 +37,14 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from tqdm import tqdm
 
 from sessions_app.models import (
     AreaRegion,
     Channel,
+    CheckIn,
     Client,
     ClosedDay,
     Consent,
@@ -65,9 +66,12 @@ from sessions_app.models import (
     Screening,
     ScreeningAnswer,
     SessionStatus,
+    Sex,
     SideEffect,
+    SideEffectFollowUp,
     SideEffectKind,
     SideEffectSeverity,
+    SideEffectStatus,
     Substance,
     TreatmentArea,
     TreatmentPlan,
@@ -80,6 +84,8 @@ from sessions_app.reminders.rules import due_at, reminder_key
 from sessions_app.roles import sync_role_groups
 from sessions_app.scheduling import clinic_tz, local_datetime, maintenance_due_on, next_series_date
 from sessions_app.search_terms import search_key
+from sessions_app.services.signal import signal_flags_refresh
+from sessions_app.side_effect_course import expected_resolution
 
 # --- What the README quotes ---------------------------------------------------
 
@@ -299,6 +305,22 @@ SIDE_EFFECTS = (
     ("Infection", 0.5, (7, 14), "Referred to the GP; oral antibiotics."),
     ("Allergic reaction", 0.5, (2, 7), "Antihistamine; substance noted, mixture changed."),
 )
+# The share of completed sessions followed by a side effect, and of those of the raised lot.
+BASE_RATE = 0.15
+RAISED_RATE = 5 * BASE_RATE
+
+
+def raised_lot(ref: Reference, today: dt.date) -> int | None:
+    """The demo's lot with a raised side-effect rate: the one in use two
+    months ago of the first product of the most often chosen mixture."""
+    if not ref.mixtures:
+        return None
+    mixture = max(ref.mixtures, key=lambda m: (m["weight"], -m["id"]))
+    day = today - dt.timedelta(days=60)
+    usable = [pk for received, expiry, pk in ref.lots.get(mixture["products"][0], []) if received <= day <= expiry]
+    return usable[-1] if usable else None
+
+
 REMINDER_ERRORS = {
     ReminderChannel.EMAIL: "SMTP 550: mailbox unavailable",
     ReminderChannel.SMS: "SMS gateway: number unreachable",
@@ -329,7 +351,9 @@ class SideEffectPlan:
     kind_id: int
     severity: str
     serious: bool
+    status: str
     onset: dt.date
+    expected_resolution_on: dt.date | None
     resolved_on: dt.date | None
     action_taken: str
     recorded_at: dt.datetime
@@ -406,6 +430,7 @@ class ClientPlan:
     allergy_ids: list[int]
     notes: str
     created_at: dt.datetime
+    sex: str = ""
     archived_at: dt.datetime | None = None
     screening: ScreeningPlan | None = None
     plans: list[TreatmentPlanPlan] = field(default_factory=list)
@@ -500,6 +525,7 @@ class Reference:
     areas: dict[int, str]  # id -> region
     substances: list[int]
     side_effect_kinds: list[tuple[int, float, tuple[int, int], str]]
+    expected_days: dict[int, int | None]  # side-effect kind -> days it usually takes
     consent_text_id: int | None
     lots: dict[int, list[tuple[dt.date, dt.date, int]]]  # product -> [(received, expiry, id)]
     # The active upcoming-session rule the demo's past and pending reminders follow, if any.
@@ -556,6 +582,10 @@ def demo_seed(
     # The rules' other reminders (aftercare calls, maintenance recalls...), as
     # the worker would create them on its first round: the real generator.
     counts["generated reminders"] = reminders_generate(now=now)
+    counts["check-ins"] = _answer_check_ins(now=now, seed=seed)
+    # The calls of the side effects those answers made, when not resolved in time.
+    counts["generated reminders"] += reminders_generate(now=now)
+    counts["signal flags"] = signal_flags_refresh(now=now)
     _analyze()
     return SeedResult(created=True, counts=counts)
 
@@ -668,6 +698,7 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
         areas=areas,
         substances=list(Substance.objects.filter(active=True).values_list("pk", flat=True)),
         side_effect_kinds=side_effect_kinds,
+        expected_days=dict(SideEffectKind.objects.values_list("pk", "expected_days")),
         consent_text_id=ConsentText.objects.order_by("-version").values_list("pk", flat=True).first(),
         lots={},
         upcoming_rule=ReminderRule.objects.filter(kind=ReminderKind.UPCOMING_SESSION, active=True)
@@ -742,6 +773,7 @@ class _Planner:
         self.home_room = {p: ref.rooms[i % len(ref.rooms)] for i, p in enumerate(ref.practitioners)}
         self.archived_any = False
         self.client_days: set[dt.date] = set()
+        self.raised_lot = raised_lot(ref, self.today)
 
     def moment(self, day: dt.date) -> dt.datetime:
         """A time within opening hours on `day` or the next open day (for
@@ -788,6 +820,7 @@ class _Planner:
             consent_sms=consent_sms,
             allergy_ids=allergies,
             notes=f"{DEMO_CLIENT_NOTE}\n{note}" if note else DEMO_CLIENT_NOTE,
+            sex=Sex.FEMALE if female else Sex.MALE,
             created_at=min(self.now, self.moment(first_visit - dt.timedelta(days=rng.randrange(0, 14)))),
         )
         self.client_days = set()
@@ -991,7 +1024,10 @@ class _Planner:
                     lot_ids=[self.lot(product, day) for product in mixture["products"]],
                 )
             )
-        if self.kind_weights and rng.random() < 0.15:
+        # One lot (raised_lot) is followed by side effects five times as often as
+        # the others, so the demo's signal page and Today show a flag.
+        raised = any(self.raised_lot in i.lot_ids for i in session.injections)
+        if self.kind_weights and rng.random() < (RAISED_RATE if raised else BASE_RATE):
             session.side_effect = self.side_effect(session, day)
         session.reminder = self.reminder(session, upcoming=False)
 
@@ -1021,11 +1057,17 @@ class _Planner:
             reviewed_at = min(now, recorded_at + dt.timedelta(hours=rng.randrange(2, 72)))
         if (self.today - onset).days < REVIEW_BACKLOG_DAYS:
             reviewed_at = None
+        if resolved:
+            status = SideEffectStatus.RESOLVED
+        else:
+            status = SideEffectStatus.IMPROVING if (self.today - onset).days >= 3 else SideEffectStatus.OPEN
         return SideEffectPlan(
             kind_id=kind,
             severity=severity,
             serious=severity == SideEffectSeverity.SEVERE and rng.random() < 0.5,
+            status=status,
             onset=onset,
+            expected_resolution_on=expected_resolution(onset, self.ref.expected_days.get(kind)),
             resolved_on=resolved,
             action_taken=action if resolved or rng.random() < 0.5 else "",
             recorded_at=recorded_at,
@@ -1193,6 +1235,7 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
             consent_email=c.consent_email,
             consent_sms=c.consent_sms,
             notes=c.notes,
+            sex=c.sex,
             archived_at=c.archived_at,
             # The search key services.clients writes with the names (SQLite's search reads it).
             search_key=search_key(c.first_name, c.last_name),
@@ -1337,7 +1380,9 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
             kind_id=p[1].side_effect.kind_id,
             severity=p[1].side_effect.severity,
             serious=p[1].side_effect.serious,
+            status=p[1].side_effect.status,
             onset=p[1].side_effect.onset,
+            expected_resolution_on=p[1].side_effect.expected_resolution_on,
             resolved_on=p[1].side_effect.resolved_on,
             action_taken=p[1].side_effect.action_taken,
             recorded_by_id=p[0].practitioner_id,
@@ -1375,6 +1420,56 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
     return counts
 
 
+# --- The clients' check-ins ---------------------------------------------------------------
+
+# How many of the check-in messages already due the demo's clients answer (the
+# rest wait, as the worker would send them): enough to show, few enough that
+# going through the real service costs a second at any size.
+DEMO_CHECK_INS = 40
+# What they answer, and how often.
+CHECK_IN_ANSWERS = {"fine": 70, "redness": 10, "swelling": 8, "bruising": 7, "pain": 4, "other": 1}
+CHECK_IN_NOTES = (
+    "",
+    "",
+    "A little warm in the evening.",
+    "Better than yesterday.",
+    "Small bump where it was injected.",
+)
+
+
+def _answer_check_ins(*, now: dt.datetime, seed: int) -> int:
+    """Some clients answered the check-in messages already due, through the
+    same service as the page their link opens (side effects, the severe one's
+    call), their messages marked sent; the newest answer is a severe one, so
+    Today and the call list show it."""
+    from sessions_app.services.check_ins import check_in_answer
+
+    rng = random.Random(seed + 2)
+    due = list(
+        Reminder.objects.filter(kind=ReminderKind.CHECK_IN, due_at__lte=now, status=ReminderStatus.PENDING)
+        .filter(client__in=demo_clients())
+        .order_by("due_at", "pk")
+        .values_list("pk", "due_at")
+    )
+    chosen = sorted(rng.sample(due, k=min(DEMO_CHECK_INS, len(due))), key=lambda r: r[1])
+    Reminder.objects.filter(pk__in=[pk for pk, _ in chosen]).update(
+        status=ReminderStatus.SENT, attempts=1, claimed_at=F("due_at"), sent_at=F("due_at")
+    )
+    answers, weights = list(CHECK_IN_ANSWERS), list(CHECK_IN_ANSWERS.values())
+    for number, (pk, due) in enumerate(chosen, start=1):
+        answer = "swelling" if number == len(chosen) else rng.choices(answers, weights)[0]
+        score = 8 if number == len(chosen) else min(10, int(rng.triangular(0, 8, 2)))
+        answered_at = min(now, due + dt.timedelta(minutes=rng.randrange(5, 180)))
+        check_in_answer(
+            reminder_id=pk,
+            answer=answer,
+            score=None if answer == "fine" else score,
+            note=rng.choice(CHECK_IN_NOTES),
+            now=answered_at,
+        )
+    return len(chosen)
+
+
 # --- Deleting the demo data ------------------------------------------------------------
 
 
@@ -1398,7 +1493,9 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
     screenings = Screening.objects.filter(client__in=clients).values("pk")
     side_effects = SideEffect.objects.filter(Q(client__in=clients) | Q(session__in=sessions)).values("pk")
     steps = [
+        ("Check-ins", CheckIn.objects.filter(client__in=clients)),
         ("Reminders", Reminder.objects.filter(Q(client__in=clients) | Q(plan__in=plans) | Q(session__in=sessions))),
+        ("", SideEffectFollowUp.objects.filter(side_effect__in=side_effects)),
         ("", history["HistoricalSideEffect"].objects.filter(id__in=side_effects)),
         ("Side effects", SideEffect.objects.filter(pk__in=side_effects)),
         ("", history["HistoricalInjection_lots"].objects.filter(injection_id__in=injections)),

@@ -10,11 +10,12 @@ class SessionsAppConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.core import checks
 
-        from clinic.startup import check_production_settings
+        from clinic.startup import check_production_settings, check_shared_cache
         from sessions_app import lookups
         from sessions_app.middleware import on_sign_in
 
         lookups.register()
         checks.register(check_production_settings, checks.Tags.security, deploy=True)
+        checks.register(check_shared_cache, checks.Tags.security, deploy=True)
         # Session bookkeeping for the idle sign-out, whatever way the user signed in.
         user_logged_in.connect(on_sign_in, dispatch_uid="sessions_app.mark_active")

@@ -26,7 +26,19 @@ _REFERENCE = [
     "consenttext",
     "reminderrule",
 ]
-_CLINICAL = ["screening", "screeninganswer", "consent", "injection", "sideeffect", "sessionphoto", "sessionamendment"]
+_CLINICAL = [
+    "screening",
+    "screeninganswer",
+    "consent",
+    "injection",
+    "sideeffect",
+    "sideeffectfollowup",
+    "checkin",
+    "sessionphoto",
+    "sessionamendment",
+]
+# Derived from the clinical records: read, never written by hand.
+_SIGNAL = ["signalflag"]
 
 
 def _perms(models: list[str], actions: tuple[str, ...]) -> set[str]:
@@ -46,7 +58,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         ("view", "add", "change"),
     )
     | _perms(["reminder"], ("view", "change"))
-    | _perms(_REFERENCE, ("view",)),
+    | _perms(_REFERENCE + _SIGNAL, ("view",)),
     # Everything, reference data and staff included. Deleting clinical records is
     # refused by the admin itself, whatever the permission says. Managers answer
     # privacy requests, read the access log, unlock accounts (an access attempt
@@ -63,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         ],
         ("view", "add", "change", "delete"),
     )
+    | _perms(_SIGNAL, ("view",))
     | {"export_client", "erase_client", "merge_client", "view_accesslog"}
     | {"axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog", "axes.view_accessfailurelog"}
     | {"otp_totp.view_totpdevice", "otp_totp.delete_totpdevice"},

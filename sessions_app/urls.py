@@ -1,11 +1,13 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
+from sessions_app.reminders.checkin_link import TOKEN_PATTERN
 from sessions_app.views import (
     accounts,
     booking,
     calendar,
     calls,
+    check_in,
     client_edit,
     clients,
     clinical,
@@ -52,6 +54,25 @@ urlpatterns = [
     path("lots/", lots.lot_search, name="lot_search"),
     path("lots/<int:pk>/", lots.lot_trace, name="lot_trace"),
     path("side-effects/", side_effects.side_effect_list, name="side_effect_list"),
+    path("side-effects/signal/", side_effects.side_effect_signal, name="side_effect_signal"),
+    path("side-effects/<int:pk>/", side_effects.side_effect_detail, name="side_effect_detail"),
+    path("side-effects/<int:pk>/edit/", side_effects.side_effect_edit, name="side_effect_edit"),
+    path("side-effects/<int:pk>/follow-up/", side_effects.side_effect_follow_up_add, name="side_effect_follow_up"),
+    path("side-effects/<int:pk>/allergy/", side_effects.side_effect_add_allergy, name="side_effect_add_allergy"),
+    path("side-effects/<int:pk>/report/", side_effects.side_effect_report, name="side_effect_report"),
+    path(
+        "side-effects/<int:pk>/report.json",
+        side_effects.side_effect_report,
+        {"fmt": "json"},
+        name="side_effect_report_json",
+    ),
+    path(
+        "side-effects/<int:pk>/report.csv",
+        side_effects.side_effect_report,
+        {"fmt": "csv"},
+        name="side_effect_report_csv",
+    ),
+    path("side-effects/photos/<int:pk>/", side_effects.side_effect_photo, name="side_effect_photo"),
     path("side-effects/<int:pk>/review/", side_effects.side_effect_mark_reviewed, name="side_effect_review"),
     path("clients/<int:client_pk>/side-effects/new/", side_effects.side_effect_new, name="side_effect_new"),
     path("calls/", calls.call_list_page, name="call_list"),
@@ -62,6 +83,10 @@ urlpatterns = [
     ),
     # The link in every reminder: no sign-in, the signed token is the credential.
     path("u/<str:token>/", calls.unsubscribe, name="unsubscribe"),
+    # The client's check-in after a session: no sign-in, the signed token is the
+    # credential; no trailing slash, to keep the link short enough for one SMS.
+    re_path(rf"^c/(?P<token>{TOKEN_PATTERN})$", check_in.check_in, name="check_in"),
+    re_path(rf"^c/(?P<token>{TOKEN_PATTERN})/stop$", check_in.check_in_stop, name="check_in_stop"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
     # The secret is secrets.token_urlsafe(32); anything else is not a feed (404).
     re_path(r"^calendar/(?P<token>[A-Za-z0-9_-]{16,64})\.ics$", calendar.practitioner_feed, name="practitioner_feed"),

@@ -103,6 +103,9 @@ def reference_data(transactional_db) -> None:
     importlib.import_module("sessions_app.migrations.0002_reference_data").load(apps, None)
     importlib.import_module("sessions_app.migrations.0011_reminders").load_default_rules(apps)
     importlib.import_module("sessions_app.migrations.0018_reminder_rule_sms_text").load_default_sms_texts(apps)
+    side_effects = importlib.import_module("sessions_app.migrations.0022_side_effect_course_check_ins_signal")
+    side_effects.load_kinds(apps)
+    side_effects.load_default_rules(apps)
     ContentType.objects.clear_cache()
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)

@@ -25,6 +25,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
         ClosedDay.objects.all().delete()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test counts the check-in pages' requests from zero (the cache is
+    in this process's memory and would carry counts from one test to the next)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def reception(db):
     return make_user(Role.RECEPTION)

@@ -310,6 +310,7 @@ def make_side_effect(session: TreatmentSession | None = None, **fields) -> SideE
     fields.setdefault("severity", SideEffectSeverity.MILD)
     fields.setdefault("onset", timezone.localdate())
     fields.setdefault("recorded_by", session.practitioner)
+    fields.setdefault("status", "resolved" if fields.get("resolved_on") else "open")
     return SideEffect.objects.create(session=session, client=session.plan.client, **fields)
 
 
@@ -384,3 +385,40 @@ def session_form(session: TreatmentSession, injections=(), side_effects=(), **ch
     for name, value in fields.items():
         data.update(split(name, value) if name in ("starts_at", "ends_at", "completed_at") else {name: value})
     return {**data, **inline("injections", list(injections)), **inline("side_effects", list(side_effects))}
+
+
+# --- Side effects, check-ins --------------------------------------------------------
+
+
+_done_hours = itertools.count()
+
+
+def done_session(days_ago: float = 1, plan: TreatmentPlan | None = None, **fields) -> TreatmentSession:
+    """A session completed (and signed) `days_ago` days ago, a few hours earlier
+    than the one made before it (PostgreSQL refuses two at once in a room)."""
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(days=days_ago, hours=next(_done_hours) % 48)
+    return complete(make_session(plan=plan, starts_at=start, **fields))
+
+
+def check_in_message(session: TreatmentSession | None = None, *, due_at=None, channel=ReminderChannel.SMS) -> Reminder:
+    """A check-in message about a completed session, as the generator makes one (sent)."""
+    from sessions_app.models import ReminderStatus
+
+    session = session or done_session()
+    due = due_at or timezone.now() - dt.timedelta(hours=2)
+    return make_reminder(
+        session.plan.client,
+        kind=ReminderKind.CHECK_IN,
+        channel=channel,
+        session=session,
+        plan=session.plan,
+        due_at=due,
+        status=ReminderStatus.SENT,
+        sent_at=due,
+    )
+
+
+def check_in_path(message: Reminder) -> str:
+    from sessions_app.reminders.checkin_link import check_in_token
+
+    return reverse("check_in", args=[check_in_token(message.pk, message.client_id, message.session_id)])

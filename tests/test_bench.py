@@ -105,6 +105,19 @@ def test_the_table_says_which_target_a_page_misses(small, large, queries, verdic
     assert "| 0.30 s (created) | 3.00 s (created) | < 2 s: missed |" in text
 
 
+def test_a_page_with_a_target_of_its_own_is_held_to_it():
+    signal = next(page for page in PAGES if page.name.startswith("side-effect signal"))
+    assert signal.p95_target_ms == 100  # issue 16
+    result = _report(20.0, 25.0)
+    for size, p95 in zip(result.sizes, (60.0, 70.0), strict=True):
+        size.pages.append(PageTiming(signal, "/side-effects/signal/", p95 * 0.8, p95, 11, 80.0))
+    text = result.markdown()
+    assert f"| {signal.name} | practitioner | 48.0 / 60.0 | 11 | 56.0 / 70.0 | 11 | 1.17 | met |" in text
+    assert f"p95 < 50 ms; {signal.name} < 100 ms" in text
+    result.sizes[-1].pages[-1] = PageTiming(signal, "/side-effects/signal/", 90.0, 120.0, 11, 80.0)
+    assert result.page_misses() == [f"{signal.name} (practitioner): p95 ≥ 100 ms, ratio > 1.5"]
+
+
 def test_the_readme_quotes_the_table_between_its_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# App\n\n{report.README_START}\nold table\n{report.README_END}\n\nMore.\n")

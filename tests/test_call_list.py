@@ -161,11 +161,11 @@ def test_the_call_list_query_count_does_not_grow_with_calls(client, django_asser
     add_calls(1)
     # session, user, user's permissions, group permissions, role names (navigation),
     # the counts of open calls (all, and by group), the calls with client, session,
-    # practitioner and plan.
-    with django_assert_num_queries(7):
+    # practitioner and plan, the urgent calls (severe check-ins) above them.
+    with django_assert_num_queries(8):
         client.get("/calls/")
     add_calls(15)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get("/calls/")
     assert len(response.context["calls"].aftercare) == 16
 
@@ -208,7 +208,7 @@ def test_each_group_counts_its_calls_on_every_page_and_says_where_the_others_are
         )
     first = client.get("/calls/")
     assert first.context["calls"].aftercare == []
-    assert first.context["calls"].totals == {"aftercare": 2, "maintenance": 0, "other": 3}
+    assert first.context["calls"].totals == {"aftercare": 2, "maintenance": 0, "side_effects": 0, "other": 3}
     page = first.content.decode()
     aftercare = page[page.index('id="group-aftercare"') : page.index('id="group-maintenance"')]
     assert "Nothing to call about." not in aftercare

@@ -16,15 +16,21 @@ from django.utils import timezone
 
 from sessions_app.models import (
     AccessLog,
+    CheckIn,
     ConsentText,
     MixtureComponent,
     OpeningHours,
     Product,
     ReminderChannel,
+    ReminderKind,
     ReminderRule,
     Role,
     Room,
     SessionStatus,
+    SideEffectFollowUp,
+    SideEffectKind,
+    SignalCount,
+    SignalFlag,
     Substance,
     TreatmentArea,
     TreatmentSession,
@@ -262,14 +268,105 @@ def _(name):
     }[name]
 
 
-@case("side_effect_severity_valid", "side_effect_resolved_after_onset", "side_effect_review_complete")
+@case(
+    "side_effect_severity_valid",
+    "side_effect_resolved_after_onset",
+    "side_effect_review_complete",
+    "side_effect_status_valid",
+    "side_effect_resolved_has_date",
+    "side_effect_source_valid",
+    "side_effect_staff_record_has_author",
+)
 def _(name):
     side_effect = make_side_effect()
+    before_onset = side_effect.onset - dt.timedelta(days=1)
     return {
         "side_effect_severity_valid": update(side_effect, severity="fatal"),
-        "side_effect_resolved_after_onset": update(side_effect, resolved_on=side_effect.onset - dt.timedelta(days=1)),
+        "side_effect_resolved_after_onset": update(side_effect, status="resolved", resolved_on=before_onset),
         "side_effect_review_complete": update(side_effect, reviewed_at=timezone.now()),
+        "side_effect_status_valid": update(side_effect, status="forgotten"),
+        # Resolved without its date (and, the other way, a date on an open one).
+        "side_effect_resolved_has_date": update(side_effect, status="resolved"),
+        "side_effect_source_valid": update(side_effect, source="rumour"),
+        "side_effect_staff_record_has_author": update(side_effect, recorded_by=None),
     }[name]
+
+
+@case("follow_up_severity_valid", "follow_up_status_valid", "follow_up_staff_entry_has_author")
+def _(name):
+    entry = SideEffectFollowUp.objects.create(
+        side_effect=make_side_effect(),
+        severity="mild",
+        previous_status="open",
+        status="improving",
+        recorded_by=make_user(),
+    )
+    return {
+        "follow_up_severity_valid": update(entry, severity="fatal"),
+        "follow_up_status_valid": update(entry, status="gone"),
+        "follow_up_staff_entry_has_author": update(entry, recorded_by=None),
+    }[name]
+
+
+@case(
+    "side_effect_kind_expected_days_range",
+    "side_effect_kind_symptom_valid",
+    "side_effect_kind_unique_symptom",
+)
+def _(name):
+    kind = SideEffectKind.objects.get(name="Itching")
+    return {
+        "side_effect_kind_expected_days_range": update(kind, expected_days=0),
+        "side_effect_kind_symptom_valid": update(kind, symptom="hiccups"),
+        # Redness already takes the answer "redness".
+        "side_effect_kind_unique_symptom": update(kind, symptom="redness"),
+    }[name]
+
+
+@case("check_in_answer_valid", "check_in_score_range", "check_in_problem_is_a_side_effect")
+def _(name):
+    session = book_session(status=SessionStatus.COMPLETED)
+    message = make_reminder(session.plan.client, kind=ReminderKind.CHECK_IN, session=session)
+    check_in = CheckIn.objects.create(reminder=message, client=message.client, session=session, answer="fine")
+    return {
+        "check_in_answer_valid": update(check_in, answer="meh"),
+        "check_in_score_range": update(check_in, score=11),
+        # Something wrong that is no side effect.
+        "check_in_problem_is_a_side_effect": update(check_in, answer="pain", score=5),
+    }[name]
+
+
+@case("signal_flag_dimension_valid", "signal_flag_one_standing")
+def _(name):
+    now = timezone.now()
+    flag = SignalFlag.objects.create(
+        dimension="lot",
+        object_id=1,
+        label="L1",
+        raised_at=now,
+        checked_at=now,
+        sessions=10,
+        with_side_effect=5,
+        baseline=0.1,
+    )
+    return {
+        "signal_flag_dimension_valid": update(flag, dimension="colour"),
+        "signal_flag_one_standing": copy_of(flag),
+    }[name]
+
+
+@case("signal_count_one_per_period")
+def _(name):
+    today = timezone.localdate()
+    counted = SignalCount.objects.create(
+        period_start=today, period_end=today, counted_at=timezone.now(), counts={"total": [0, 0], "rows": {}}
+    )
+    return copy_of(counted)
+
+
+@case("client_sex_valid")
+def _(name):
+    return update(make_client(), sex="other")
 
 
 @case(
@@ -380,3 +477,8 @@ def test_postgres_refuses_an_overlapping_session(name, same):
     }
     with pytest.raises(IntegrityError, match=name), transaction.atomic():
         TreatmentSession.objects.bulk_create([TreatmentSession(plan=first.plan, sequence=2, **overlapping)])
+
+
+@case("user_profession_valid")
+def _(name):
+    return update(make_user(Role.PRACTITIONER), profession="astronaut")

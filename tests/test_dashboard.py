@@ -30,6 +30,7 @@ def add_side_effect(client_obj, recorded_by, *, serious=False, resolved=False):
         serious=serious,
         onset=timezone.localdate(),
         resolved_on=timezone.localdate() if resolved else None,
+        status="resolved" if resolved else "open",
         recorded_by=recorded_by,
     )
 
@@ -118,12 +119,14 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
     # session, user, user and group permissions, today's count (all, and those
     # over), today's sessions shown with series position, the clearance badge
     # (latest screenings, allergies, mixtures' substances, consent text,
-    # consents; no answers to read), open side effects, their count, reminders
-    # due, their count, groups (navigation).
-    with django_assert_num_queries(16):
+    # consents; no answers to read), new signal flags, the side effects past
+    # their expected time and the severe check-ins (one count of both; no
+    # severe check-in to list), open side effects, their count, reminders due,
+    # their count, groups (navigation).
+    with django_assert_num_queries(18):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(18):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15

@@ -20,12 +20,15 @@ from sessions_app.models import (
     ReminderRule,
     ReminderStatus,
     SessionStatus,
+    SideEffectKind,
 )
+from sessions_app.models.reminders import RULE_KINDS
 from sessions_app.reminders import generate
 from sessions_app.reminders.generate import reminders_cancel_obsolete, reminders_generate, write_new
 from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
 from sessions_app.services import session_status
 from sessions_app.services.moves import move_preview, session_move
+from sessions_app.services.side_effects import side_effect_record
 
 from .factories import complete, make_client, make_plan, make_rule, make_screening, make_session
 
@@ -121,14 +124,28 @@ def test_screening_renewal_before_the_screening_runs_out():
 def test_running_twice_creates_nothing_new_with_the_default_rules():
     ReminderRule.objects.update(active=True)
     soon = make_session(starts_at=now() + dt.timedelta(days=2))
-    complete(make_session(starts_at=now() - dt.timedelta(days=1)))
+    done = complete(make_session(make_plan(make_client(consent_email=True)), starts_at=now() - dt.timedelta(days=1)))
+    # A bruise recorded against it, usually gone within days: a call when it is not.
+    side_effect_record(
+        client=done.plan.client,
+        session=done,
+        kind=SideEffectKind.objects.get(name="Bruising"),
+        severity="mild",
+        serious=False,
+        onset=timezone.localdate(),
+        resolved_on=None,
+        action_taken="",
+        notes="",
+        recorded_by=done.practitioner,
+    )
     maintenance = make_plan(status=PlanStatus.MAINTENANCE, maintenance_interval_days=60)
     complete(make_session(maintenance, starts_at=now() - dt.timedelta(days=50)))
     make_screening(soon.plan.client, days_ago=340)
     first = reminders_generate(now=now())
     rows = set(Reminder.objects.values_list("key", "channel", "due_at"))
     assert first == len(rows) >= 6
-    assert {kind for (kind,) in Reminder.objects.values_list("kind")} == set(ReminderKind.values)
+    # Every kind a rule may have (a severe check-in's call is made by the check-in itself).
+    assert {kind for (kind,) in Reminder.objects.values_list("kind")} == set(RULE_KINDS)
     assert reminders_generate(now=now()) == 0
     assert set(Reminder.objects.values_list("key", "channel", "due_at")) == rows
 
@@ -178,7 +195,7 @@ def test_a_reminder_another_worker_wrote_first_is_skipped_not_doubled_nor_change
 
     def row(session, due):
         key = reminder_key(rule.kind, "message", rule.pk, "session", session.pk)
-        return (session.plan.client_id, session.plan_id, session.pk, None, ReminderChannel.EMAIL, key, due)
+        return (session.plan.client_id, session.plan_id, session.pk, None, None, ReminderChannel.EMAIL, key, due)
 
     write_new(rule, [row(first, moment)])
     # The same key again (a worker that read before the first wrote), beside a new one.

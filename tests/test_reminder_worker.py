@@ -339,7 +339,7 @@ def test_the_command_runs_one_round_and_says_what_it_did():
     out = StringIO()
     call_command("send_reminders", stdout=out)
     assert out.getvalue().strip() == (
-        "Reminders: 0 back from stuck, 1 generated, 0 cancelled, 1 sent, 0 failed, 0 to calls."
+        "Reminders: 0 back from stuck, 1 generated, 0 cancelled, 1 sent, 0 failed, 0 to calls, 0 new signal flags."
     )
     assert len(mail.outbox) == 1
 

@@ -216,6 +216,7 @@ PRODUCTION = {
     "CLINIC_BASE_URL": "https://clinic.example.org",
     "CLINIC_SMS_BACKEND": "http",
     "CLINIC_SMS_URL": "https://sms.example.org/send",
+    "CLINIC_CACHE_URL": "redis://127.0.0.1:6379/0",
 }
 
 

@@ -280,3 +280,21 @@ def test_a_bad_client_count_is_refused(value):
 def test_a_bad_client_count_is_refused_when_passed_as_a_keyword():
     with pytest.raises(CommandError, match="--clients"):
         call_command("seed_demo", clients=0, stdout=io.StringIO())
+
+
+def test_the_demo_has_check_ins_and_one_lot_with_a_raised_rate_so_the_signal_shows_a_flag(seeded):
+    from sessions_app.models import CheckIn, SideEffectSource, SignalFlag
+    from sessions_app.services.signal import Period, signal_for
+
+    # Clients answered check-ins: fine, side effects awaiting review, a severe one with its call.
+    assert CheckIn.objects.filter(answer="fine").exists()
+    from_check_ins = SideEffect.objects.filter(source=SideEffectSource.CHECK_IN)
+    assert from_check_ins.exists() and not from_check_ins.filter(reviewed_at__isnull=False).exists()
+    assert Reminder.objects.filter(kind="side_effect_urgent", status="pending").exists()
+    # The raised lot is flagged (with the lots injected in the same sessions), far above the rest.
+    flags = SignalFlag.objects.filter(dimension="lot", cleared_at=None)
+    assert flags.exists()
+    signal = signal_for(Period.default(NOW.date()), fresh=True)
+    lots = {row.key: row for d in signal.dimensions if d.slug == "lot" for row in d.rows}
+    for flag in flags:
+        assert lots[flag.object_id].rate.flagged and lots[flag.object_id].rate.ratio > 2

@@ -103,6 +103,7 @@ def test_review_marks_who_and_when_and_the_effect_leaves_the_list_once_resolved(
         severity="mild",
         onset=timezone.localdate() - dt.timedelta(days=1),
         resolved_on=timezone.localdate(),
+        status="resolved",
         recorded_by=make_user(Role.PRACTITIONER),
     )
     assert session.plan.client.full_name in practitioner_client.get(reverse("side_effect_list")).content.decode()
@@ -127,12 +128,13 @@ def test_open_list_query_count_does_not_grow(practitioner_client, django_assert_
 
     add(1)
     # session, user, user and group permissions, count (paginator), the page of
-    # side effects with client, kind, session and staff, the access log entries
-    # (one INSERT for the clients listed), groups (navigation).
-    with django_assert_num_queries(8):
+    # side effects with client, kind, area, session, practitioner, mixture and
+    # staff, the access log entries (one INSERT for the clients listed), the
+    # filters' kinds, practitioners and mixtures, groups (navigation).
+    with django_assert_num_queries(11):
         practitioner_client.get(reverse("side_effect_list"))
     add(20)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(11):
         response = practitioner_client.get(reverse("side_effect_list"))
     assert len(response.context["effects"]) == 21
 

@@ -11,8 +11,9 @@ import pytest
 from django.conf import settings
 from django.test import Client as HttpClient
 
-from sessions_app.models import Reminder, ReminderChannel, ReminderRule
-from sessions_app.reminders.delivery import sms_sample
+from sessions_app.models import Reminder, ReminderChannel, ReminderKind, ReminderRule
+from sessions_app.reminders.checkin_link import check_in_url
+from sessions_app.reminders.delivery import SMS_SAMPLE_REMINDER_ID, sms_sample
 from sessions_app.reminders.generate import reminders_generate
 from sessions_app.reminders.sms_text import GSM7, UCS2, sms_length
 from sessions_app.reminders.unsubscribe import read_token, unsubscribe_token, unsubscribe_url
@@ -104,14 +105,19 @@ def realistic(settings):
 @pytest.mark.django_db
 def test_every_default_sms_fits_one_part_with_its_stop_link(realistic):
     """With the longest English date, a clinic chain's client id (100,000) and a
-    48-character base URL."""
+    48-character base URL. A check-in's SMS carries its own link instead,
+    whose page stops SMS as the stop link's does (two links would not fit)."""
     rules = ReminderRule.objects.filter(by_sms=True).order_by("name")
-    assert rules.count() == 5
+    assert rules.count() == 8
     for rule in rules:
         text, length = sms_sample(rule.sms_template, rule.kind)
         assert length.encoding == GSM7, rule.name
         assert length.parts == 1, f"{rule.name}: {length}\n{text}"
-        assert text.endswith(f"\nStop SMS: {unsubscribe_url(100_000, ReminderChannel.SMS)}")
+        if rule.kind == ReminderKind.CHECK_IN:
+            assert text.endswith(check_in_url(SMS_SAMPLE_REMINDER_ID, 100_000, SMS_SAMPLE_REMINDER_ID)), text
+            assert "stop SMS" in text
+        else:
+            assert text.endswith(f"\nStop SMS: {unsubscribe_url(100_000, ReminderChannel.SMS)}")
         assert "Wednesday 30 September 2026" in text or "{date}" not in rule.sms_template
 
 

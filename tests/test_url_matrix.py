@@ -17,14 +17,18 @@ import datetime as dt
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from sessions_app.models import ReminderChannel, Role, SessionStatus
+from sessions_app.models import ReminderChannel, ReminderKind, Role, SessionStatus
+from sessions_app.reminders.checkin_link import check_in_token
 from sessions_app.reminders.unsubscribe import unsubscribe_token
+from sessions_app.services.side_effects import side_effect_follow_up
 
 from .factories import (
+    image_bytes,
     make_cleared,
     make_lot,
     make_photo,
@@ -72,6 +76,18 @@ EXPECTED = {
     "side_effect_list": (302, 403, 200, 200),
     "side_effect_review": (302, 403, 405, 405),
     "side_effect_new": (302, 403, 200, 200),
+    "side_effect_signal": (302, 403, 200, 200),
+    "side_effect_detail": (302, 403, 200, 200),
+    "side_effect_edit": (302, 403, 200, 200),
+    "side_effect_follow_up": (302, 403, 405, 405),
+    "side_effect_add_allergy": (302, 403, 405, 405),
+    "side_effect_report": (302, 403, 200, 200),
+    "side_effect_report_json": (302, 403, 200, 200),
+    "side_effect_report_csv": (302, 403, 200, 200),
+    "side_effect_photo": (302, 403, 200, 200),
+    # The client's own page: no sign-in, the signed link is the credential.
+    "check_in": (200, 200, 200, 200),
+    "check_in_stop": (405, 405, 405, 405),
     "call_list": (302, 200, 200, 200),
     "call_outcome": (302, 405, 405, 405),
     "unsubscribe": (200, 200, 200, 200),
@@ -115,8 +131,17 @@ def world(db):
         "done": done,
         "photo": make_photo(done),
         "lot": make_lot(),
-        "side_effect": make_side_effect(done),
+        "side_effect": (effect := make_side_effect(done)),
+        "follow_up": side_effect_follow_up(
+            side_effect_id=effect.pk,
+            by=practitioner,
+            note="Photo",
+            severity="mild",
+            status="open",
+            photo=SimpleUploadedFile("bruise.png", image_bytes(), content_type="image/png"),
+        ),
         "reminder": make_reminder(plan.client, channel=ReminderChannel.CALL, session=done),
+        "check_in": make_reminder(plan.client, kind=ReminderKind.CHECK_IN, session=done),
         "practitioner": practitioner,
     }
 
@@ -142,6 +167,21 @@ def url_of(name: str, w: dict) -> str:
         "lot_trace": [w["lot"].pk],
         "side_effect_review": [w["side_effect"].pk],
         "side_effect_new": [w["client"].pk],
+        **{
+            name: [w["side_effect"].pk]
+            for name in (
+                "side_effect_detail",
+                "side_effect_edit",
+                "side_effect_follow_up",
+                "side_effect_add_allergy",
+                "side_effect_report",
+                "side_effect_report_json",
+                "side_effect_report_csv",
+            )
+        },
+        "side_effect_photo": [w["follow_up"].pk],
+        "check_in": [check_in_token(w["check_in"].pk, w["client"].pk, w["done"].pk)],
+        "check_in_stop": [check_in_token(w["check_in"].pk, w["client"].pk, w["done"].pk)],
         "call_outcome": [w["reminder"].pk, "reached"],
         "unsubscribe": [unsubscribe_token(w["client"].pk, ReminderChannel.EMAIL)],
         "practitioner_feed": [w["practitioner"].calendar_token],

@@ -16,7 +16,15 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from sessions_app.models import Client, Injection, Reminder, ReminderChannel, ReminderStatus, TreatmentSession
+from sessions_app.models import (
+    Client,
+    Injection,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    TreatmentSession,
+)
 from sessions_app.reminders.generate import reminders_generate
 
 
@@ -62,10 +70,23 @@ def time_generation_first(*, now=None) -> JobTiming:
     round after an upgrade, the most it ever has to create), rolled back."""
     now = now or timezone.now()
     with transaction.atomic():
-        Reminder.objects.all().delete()
+        # All but the check-in messages clients answered (their answers keep them).
+        Reminder.objects.filter(check_in__isnull=True).delete()
         seconds, created = _timed(lambda: reminders_generate(now=now))
         transaction.set_rollback(True)
     return JobTiming("reminder generation, first round", seconds, f"{created:,} reminders created")
+
+
+def time_check_in_generation(*, now=None) -> JobTiming:
+    """The check-in messages' generation alone, none in the database yet (the
+    days 1, 3 and 7 after every session completed lately), rolled back: it
+    runs inside each reminder round."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        Reminder.objects.filter(kind=ReminderKind.CHECK_IN, check_in__isnull=True).delete()
+        seconds, created = _timed(lambda: reminders_generate(now=now, kinds=[ReminderKind.CHECK_IN]))
+        transaction.set_rollback(True)
+    return JobTiming("check-in generation, first round", seconds, f"{created:,} check-in messages created")
 
 
 def time_generation_steady(*, rounds: int = 3, now=None) -> JobTiming:

@@ -75,7 +75,7 @@ class ProductLotAdmin(DateDrillDownMixin, KeepLinkedMixin, StrRelationsMixin, ad
 
 @admin.register(SideEffectKind)
 class SideEffectKindAdmin(KeepLinkedMixin, admin.ModelAdmin):
-    list_display = ["name", "active"]
+    list_display = ["name", "expected_days", "allergy", "symptom", "active"]
     list_filter = ["active"]
     search_fields = ["name"]
 

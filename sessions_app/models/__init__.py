@@ -12,6 +12,7 @@ from .catalog import (
     SideEffectKind,
     Substance,
     SubstanceCategory,
+    Symptom,
     TreatmentArea,
     Unit,
 )
@@ -25,6 +26,7 @@ from .clients import (
     Screening,
     ScreeningAnswer,
     Severity,
+    Sex,
     contraindication_severity,
 )
 from .plans import (
@@ -49,7 +51,18 @@ from .reminders import (
     ReminderRule,
     ReminderStatus,
 )
-from .side_effects import SideEffect, SideEffectSeverity
+from .side_effects import (
+    CheckIn,
+    CheckInAnswer,
+    SideEffect,
+    SideEffectFollowUp,
+    SideEffectSeverity,
+    SideEffectSource,
+    SideEffectStatus,
+    SignalCount,
+    SignalDimension,
+    SignalFlag,
+)
 from .staff import Profession, Role, User
 
 __all__ = [
@@ -97,9 +110,19 @@ __all__ = [
     "ScreeningAnswer",
     "SessionStatus",
     "Severity",
+    "CheckIn",
+    "CheckInAnswer",
+    "Sex",
     "SideEffect",
+    "SideEffectFollowUp",
     "SideEffectKind",
     "SideEffectSeverity",
+    "SideEffectSource",
+    "SideEffectStatus",
+    "Symptom",
+    "SignalCount",
+    "SignalDimension",
+    "SignalFlag",
     "Substance",
     "Technique",
     "TreatmentArea",

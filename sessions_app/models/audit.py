@@ -21,6 +21,7 @@ class AccessAction(models.TextChoices):
     ERASE_CLIENT = "erase_client", "Erased the client's contact data"
     EXPORT_LOT_TRACE = "export_lot_trace", "Exported a lot trace"
     MERGE_CLIENT = "merge_client", "Merged two records of one client"
+    EXPORT_SIDE_EFFECT = "export_side_effect", "Exported a side-effect report (pharmacovigilance)"
 
 
 class AccessLog(models.Model):

@@ -129,13 +129,63 @@ class ProductLot(models.Model):
         return lot_expired(self.expiry_date, day)
 
 
+class Symptom(models.TextChoices):
+    """What a client may report at a check-in after a session, other than "fine"."""
+
+    REDNESS = "redness", "Redness"
+    SWELLING = "swelling", "Swelling"
+    BRUISING = "bruising", "Bruising"
+    PAIN = "pain", "Pain"
+    OTHER = "other", "Something else"
+
+
+# A kind's expected time to resolve, at most (a year covers a keloid's slow course).
+EXPECTED_DAYS_MAX = 365
+
+
 class SideEffectKind(models.Model):
     name = models.CharField(max_length=80, unique=True)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    expected_days = models.PositiveSmallIntegerField(
+        "expected days to resolve",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(EXPECTED_DAYS_MAX)],
+        help_text="Usually gone within this many days of its onset; one still unresolved then becomes a call on "
+        "the call list and a flag on Today. Empty: no expected time.",
+    )
+    allergy = models.BooleanField(
+        "an allergic reaction",
+        default=False,
+        help_text="Once reviewed with a suspected substance, offers to add that allergy to the client's record.",
+    )
+    symptom = models.CharField(
+        "check-in answer",
+        max_length=10,
+        choices=Symptom.choices,
+        blank=True,
+        help_text="The kind a client's check-in answer becomes (one kind per answer).",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expected_days__isnull=True) | Q(expected_days__gte=1, expected_days__lte=EXPECTED_DAYS_MAX),
+                name="side_effect_kind_expected_days_range",
+                violation_error_message=f"The expected time to resolve is 1 to {EXPECTED_DAYS_MAX} days.",
+            ),
+            models.CheckConstraint(
+                condition=Q(symptom="") | Q(symptom__in=Symptom.values), name="side_effect_kind_symptom_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["symptom"],
+                condition=~Q(symptom=""),
+                name="side_effect_kind_unique_symptom",
+                violation_error_message="Another kind already takes this check-in answer.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -13,6 +13,13 @@ from sessions_app.search_terms import parse_search, search_key
 from .catalog import Substance
 
 
+class Sex(models.TextChoices):
+    """Administrative sex, as reports to the authorities ask it; empty when not recorded."""
+
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+
+
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
@@ -117,6 +124,12 @@ class Client(models.Model):
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80)
     date_of_birth = models.DateField(validators=[validate_date_of_birth])
+    sex = models.CharField(
+        max_length=6,
+        choices=Sex.choices,
+        blank=True,
+        help_text="Administrative, for reports of side effects to the authorities. Empty: not recorded.",
+    )
     email = models.EmailField(blank=True)
     # E.164 ("+33639987673"), written by services/clients.py from what was typed
     # (sessions_app.phones); an old number the migration could not read stays as
@@ -172,6 +185,7 @@ class Client(models.Model):
                 name="client_erased_has_no_contact",
                 violation_error_message="An erased client has no contact details and no reminder consent.",
             ),
+            models.CheckConstraint(condition=Q(sex="") | Q(sex__in=Sex.values), name="client_sex_valid"),
             models.CheckConstraint(
                 condition=Q(preferred_channel__in=Channel.values),
                 name="client_preferred_channel_valid",

@@ -148,6 +148,8 @@ class SessionStatus(models.TextChoices):
     AHEAD = enum.nonmember(("booked", "confirmed", "arrived"))
     # Did not happen, and does not count towards the series.
     NOT_KEPT = enum.nonmember(("cancelled", "no_show"))
+    # The client was treated (or is being treated): a side effect may follow.
+    TREATED = enum.nonmember(("arrived", "completed"))
     # Which status each action leads to, from which statuses. Completing is not
     # one of them: only signing the record completes a session (services.records).
     TRANSITIONS = enum.nonmember(
@@ -234,6 +236,13 @@ class TreatmentSessionQuerySet(models.QuerySet):
             plan=OuterRef("plan"), starts_at__lte=OuterRef("starts_at")
         )
         return self.annotate(position=SubqueryCount(earlier))
+
+    def possible_causes(self, client_id: int, now: dt.datetime):
+        """The sessions a side effect of this client may follow: the client's
+        own, begun by `now`, in which they were treated; the newest first."""
+        return self.filter(plan__client_id=client_id, starts_at__lte=now, status__in=SessionStatus.TREATED).order_by(
+            "-starts_at", "-pk"
+        )
 
     def for_schedule(self):
         return self.select_related("plan__client", "practitioner", "room").with_series_position()

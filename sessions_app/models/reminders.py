@@ -19,6 +19,14 @@ class ReminderKind(models.TextChoices):
     NEXT_SESSION_UNBOOKED = "next_session_unbooked", "Next series session not booked"
     MAINTENANCE_DUE = "maintenance_due", "Maintenance due"
     SCREENING_RENEWAL = "screening_renewal", "Screening renewal"
+    CHECK_IN = "check_in", "Check-in after a session"
+    SIDE_EFFECT_UNRESOLVED = "side_effect_unresolved", "Side effect not resolved when expected"
+    # Made at once by a client's check-in, not by a rule.
+    SIDE_EFFECT_URGENT = "side_effect_urgent", "Severe side effect reported by the client"
+
+
+# The kinds a rule may have: the urgent call follows a check-in at once.
+RULE_KINDS = [kind for kind in ReminderKind.values if kind != ReminderKind.SIDE_EFFECT_URGENT]
 
 
 class ReminderChannel(models.TextChoices):
@@ -95,7 +103,11 @@ class ReminderRule(models.Model):
     class Meta:
         ordering = ["kind", "name"]
         constraints = [
-            models.CheckConstraint(condition=Q(kind__in=ReminderKind.values), name="rule_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(kind__in=RULE_KINDS),
+                name="rule_kind_valid",
+                violation_error_message="A severe check-in's call is made at once, not by a rule.",
+            ),
             models.CheckConstraint(condition=Q(unit__in=OffsetUnit.values), name="rule_unit_valid"),
             models.CheckConstraint(condition=Q(direction__in=OffsetDirection.values), name="rule_direction_valid"),
             models.CheckConstraint(
@@ -131,6 +143,8 @@ class ReminderRule(models.Model):
             preferred=preferred,
             consent_email=consent_email,
             consent_sms=consent_sms,
+            # A check-in is the client's own answer: no call replaces it.
+            call_instead=self.kind != ReminderKind.CHECK_IN,
         )
 
     @property
@@ -143,6 +157,17 @@ class ReminderRule(models.Model):
 
     def clean(self):
         errors = {}
+        if self.kind == ReminderKind.SIDE_EFFECT_URGENT:
+            errors["kind"] = "A severe check-in's call is made at once, not by a rule."
+        if self.kind == ReminderKind.CHECK_IN:
+            if self.by_call:
+                errors["by_call"] = "A check-in is the client's own answer: by email or SMS only."
+            for field in ("body", "sms_body"):
+                text = getattr(self, field)
+                if text.strip() and "{link}" not in text:
+                    errors[field] = "A check-in message needs its {link}: the client's personal page."
+        if self.kind == ReminderKind.SIDE_EFFECT_UNRESOLVED and (self.by_email or self.by_sms):
+            errors["by_call"] = "A side effect past its expected time is a call for staff to make."
         if self.kind == ReminderKind.UPCOMING_SESSION and self.direction == OffsetDirection.AFTER:
             errors["direction"] = "A reminder of an upcoming session comes before it."
         if not (self.by_email or self.by_sms or self.by_call):
@@ -178,7 +203,12 @@ class ReminderQuerySet(models.QuerySet):
 
     def for_call_list(self):
         return self.select_related(
-            "client", "session__practitioner", "plan__practitioner", "plan__indication", "handled_by"
+            "client",
+            "session__practitioner",
+            "plan__practitioner",
+            "plan__indication",
+            "handled_by",
+            "side_effect__kind",
         )
 
 
@@ -216,6 +246,15 @@ class Reminder(models.Model):
         blank=True,
         related_name="reminders",
         help_text="For a screening renewal: the screening that runs out.",
+    )
+    side_effect = models.ForeignKey(
+        "sessions_app.SideEffect",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reminders",
+        help_text="For a side-effect call: the side effect.",
+        db_index=False,  # reminder_side_effect_rule_idx leads with it
     )
     rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders")
     kind = models.CharField(max_length=24, choices=ReminderKind.choices)
@@ -297,6 +336,16 @@ class Reminder(models.Model):
             # The admin's list in due order (a page read from the index, not sorted),
             # and the first and last date of its date drill-down.
             models.Index(fields=["due_at", "id"], name="reminder_due_idx"),
+            # The top of the call list: the severe check-ins' calls still to make, the newest first.
+            models.Index(
+                fields=["-due_at"],
+                condition=Q(kind="side_effect_urgent", status="pending"),
+                name="reminder_urgent_call_idx",
+            ),
+            # The generator's anti-join for side-effect calls (few rows: only those reminders have one).
+            models.Index(
+                fields=["side_effect", "rule"], condition=Q(side_effect__isnull=False), name="reminder_side_effect_idx"
+            ),
         ]
 
     def __str__(self) -> str:

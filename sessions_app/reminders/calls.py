@@ -18,10 +18,16 @@ from sessions_app.models import CallOutcome, Reminder, ReminderChannel, Reminder
 CALL_LIST_PAGE_SIZE = 25
 
 
+# Severe side effects a client reported at a check-in: above the list, on every page.
+URGENT_MAX = 50
+
+
 @dataclass
 class CallList:
+    urgent: list[Reminder] = field(default_factory=list)
     aftercare: list[Reminder] = field(default_factory=list)
     maintenance: list[Reminder] = field(default_factory=list)
+    side_effects: list[Reminder] = field(default_factory=list)
     other: list[Reminder] = field(default_factory=list)
     page: Page | None = None
     # Each group's calls on every page: the list is paged in due order across
@@ -34,7 +40,7 @@ class CallList:
 
     @property
     def shown(self) -> int:
-        return len(self.aftercare) + len(self.maintenance) + len(self.other)
+        return len(self.aftercare) + len(self.maintenance) + len(self.side_effects) + len(self.other)
 
 
 def end_of_today(now: dt.datetime) -> dt.datetime:
@@ -45,30 +51,38 @@ def end_of_today(now: dt.datetime) -> dt.datetime:
 
 def call_list(*, now: dt.datetime, page: str | int | None = None) -> CallList:
     """Open call tasks due by the end of today (so also those left from
-    earlier days), a page at a time, the oldest first, in three groups:
-    aftercare calls, overdue maintenance recalls, and the rest (clients
-    reached by phone instead of a message), with each group's count on every
-    page. Two queries, whatever the number of calls."""
-    due = Reminder.objects.open_calls().filter(due_at__lt=end_of_today(now))
+    earlier days), a page at a time, the oldest first, in four groups:
+    aftercare calls, overdue maintenance recalls, side effects past their
+    expected time, and the rest (clients reached by phone instead of a
+    message), with each group's count on every page. Above them on every
+    page, the severe side effects clients reported at a check-in, the newest
+    first. Three queries, whatever the number of calls."""
+    calls = Reminder.objects.open_calls()
+    urgent = calls.filter(kind=ReminderKind.SIDE_EFFECT_URGENT)
+    due = calls.filter(due_at__lt=end_of_today(now)).exclude(kind=ReminderKind.SIDE_EFFECT_URGENT)
     # A maintenance recall is on the list once overdue, not earlier in the day.
     due = due.exclude(kind=ReminderKind.MAINTENANCE_DUE, due_at__gt=now)
     totals = due.aggregate(
         aftercare=Count("pk", filter=Q(kind=ReminderKind.AFTERCARE_CHECK)),
         maintenance=Count("pk", filter=Q(kind=ReminderKind.MAINTENANCE_DUE)),
+        side_effects=Count("pk", filter=Q(kind=ReminderKind.SIDE_EFFECT_UNRESOLVED)),
         all=Count("pk"),
     )
     paginator = Paginator(due.for_call_list().order_by("due_at", "pk"), CALL_LIST_PAGE_SIZE)
     paginator.count = totals["all"]  # counted just above: no second COUNT
     result = CallList(page=paginator.get_page(page))
+    result.urgent = list(urgent.for_call_list().order_by("-due_at", "-pk")[:URGENT_MAX])
     result.totals = {
         "aftercare": totals["aftercare"],
         "maintenance": totals["maintenance"],
-        "other": totals["all"] - totals["aftercare"] - totals["maintenance"],
+        "side_effects": totals["side_effects"],
+        "other": totals["all"] - totals["aftercare"] - totals["maintenance"] - totals["side_effects"],
     }
     for reminder in result.page.object_list:
         group = {
             ReminderKind.AFTERCARE_CHECK: result.aftercare,
             ReminderKind.MAINTENANCE_DUE: result.maintenance,
+            ReminderKind.SIDE_EFFECT_UNRESOLVED: result.side_effects,
         }.get(reminder.kind, result.other)
         group.append(reminder)
     return result

@@ -15,6 +15,7 @@ from django.core.mail import EmailMessage
 from django.utils import dateformat
 
 from sessions_app.models import Reminder, ReminderChannel, ReminderKind
+from sessions_app.reminders.checkin_link import check_in_url
 from sessions_app.reminders.messages import TemplateError, render
 from sessions_app.reminders.rules import screening_expires_on
 from sessions_app.reminders.sms import SmsError, sms_backend
@@ -30,7 +31,7 @@ class DeliveryError(Exception):
 def for_delivery():
     """Reminders with everything a message names, in one query."""
     return Reminder.objects.select_related(
-        "client", "rule", "session__practitioner", "plan__practitioner", "screening__screened_by"
+        "client", "rule", "session__practitioner", "plan__practitioner", "screening__screened_by", "side_effect"
     )
 
 
@@ -54,15 +55,20 @@ def message_values(reminder: Reminder) -> dict[str, str]:
         "practitioner": str(who or settings.CLINIC_NAME),
         "date": "",
         "time": "",
+        "link": "",
     }
     kind = reminder.kind
-    if session and kind in (ReminderKind.UPCOMING_SESSION, ReminderKind.AFTERCARE_CHECK):
+    if session and kind in (ReminderKind.UPCOMING_SESSION, ReminderKind.AFTERCARE_CHECK, ReminderKind.CHECK_IN):
         start = session.starts_at.astimezone(tz)
         values |= {"date": _day(start), "time": f"{start:%H:%M}"}
+    if session and kind == ReminderKind.CHECK_IN:
+        values["link"] = check_in_url(reminder.pk, client.pk, session.pk)
     elif session and plan and kind == ReminderKind.NEXT_SESSION_UNBOOKED:
         values["date"] = _day(next_series_date(session.starts_at, plan.interval_days, tz))
     elif session and plan and kind == ReminderKind.MAINTENANCE_DUE:
         values["date"] = _day(plan.maintenance_due_on(session.starts_at) or session.starts_at.astimezone(tz))
+    elif reminder.side_effect and kind == ReminderKind.SIDE_EFFECT_UNRESOLVED:
+        values["date"] = _day(reminder.side_effect.expected_resolution_on or reminder.side_effect.onset)
     elif reminder.screening and kind == ReminderKind.SCREENING_RENEWAL:
         screened = reminder.screening.screened_at.astimezone(tz).date()
         values["date"] = _day(screening_expires_on(screened, settings.CLINIC_SCREENING_MAX_AGE_MONTHS))
@@ -116,11 +122,22 @@ def _text(value) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
+def sms_as_sent(body: str, kind: str, client_id: int) -> str:
+    """An SMS with its stop link. A check-in's own link opens a page that
+    stops SMS too (one button, as the stop link's page), so its message
+    carries that one link: two would not fit one SMS part."""
+    if kind == ReminderKind.CHECK_IN:
+        return body
+    return with_stop_link(body, unsubscribe_url(client_id, ReminderChannel.SMS))
+
+
 def send_sms(reminder: Reminder, body: str) -> str:
     client = reminder.client
     if not client.phone:
         raise DeliveryError("The client has no phone number on file.")
-    text = with_stop_link(body, unsubscribe_url(client.pk, ReminderChannel.SMS))
+    if reminder.kind == ReminderKind.CHECK_IN and check_in_url(reminder.pk, client.pk, reminder.session_id) not in body:
+        raise DeliveryError("A check-in SMS must carry its {link}: the rule's SMS text has none.")
+    text = sms_as_sent(body, reminder.kind, client.pk)
     try:
         sms_backend().send(client.phone, text)
     except SmsError as exc:
@@ -138,13 +155,17 @@ SMS_SAMPLE_VALUES = {
     "practitioner": "Dr Claire Martin",
 }
 SMS_SAMPLE_CLIENT_ID = 100_000
+# A clinic chain's message count after years of check-ins: four characters of base 62.
+SMS_SAMPLE_REMINDER_ID = 10_000_000
 
 
 def sms_sample(template: str, kind: str) -> tuple[str, SmsLength]:
-    """A rule's SMS as a client would get it, stop link included, and its
-    length and parts; TemplateError when the template cannot be filled in."""
-    values = SMS_SAMPLE_VALUES | {"clinic": settings.CLINIC_NAME}
-    text = with_stop_link(render(template, kind, values), unsubscribe_url(SMS_SAMPLE_CLIENT_ID, ReminderChannel.SMS))
+    """A rule's SMS as a client would get it, stop link (or check-in link)
+    included, and its length and parts; TemplateError when the template
+    cannot be filled in."""
+    link = check_in_url(SMS_SAMPLE_REMINDER_ID, SMS_SAMPLE_CLIENT_ID, SMS_SAMPLE_REMINDER_ID)
+    values = SMS_SAMPLE_VALUES | {"clinic": settings.CLINIC_NAME, "link": link}
+    text = sms_as_sent(render(template, kind, values), kind, SMS_SAMPLE_CLIENT_ID)
     return text, sms_length(text)
 
 

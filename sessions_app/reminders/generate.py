@@ -27,6 +27,8 @@ from sessions_app.models import (
     ReminderStatus,
     Screening,
     SessionStatus,
+    SideEffect,
+    SideEffectStatus,
     TreatmentPlan,
     TreatmentSession,
 )
@@ -54,6 +56,7 @@ class Target:
     preferred: str
     consent_email: bool
     consent_sms: bool
+    side_effect_id: int | None = None
 
 
 _CLIENT = ("preferred_channel", "consent_email", "consent_sms")
@@ -171,9 +174,38 @@ def _screening(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iter
         yield Target(client_id, None, None, pk, expires, *wishes)
 
 
+def _side_effect_unresolved(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
+    """Side effects still unresolved that have a time their kind usually takes,
+    counted from that day. Only recent ones can fall due since `since`."""
+    earliest = (since - _span(rule)).astimezone(clinic_tz()).date()
+    rows = (
+        SideEffect.objects.filter(
+            resolved_on__isnull=True,
+            expected_resolution_on__isnull=False,
+            expected_resolution_on__gte=earliest,
+            client__archived_at__isnull=True,
+        )
+        .filter(~_no_reminder(rule, side_effect=OuterRef("pk")))
+        .order_by()
+        .values_list(
+            "pk",
+            "client_id",
+            "session_id",
+            "session__plan_id",
+            "expected_resolution_on",
+            *(f"client__{f}" for f in _CLIENT),
+        )
+    )
+    for pk, client_id, session_id, plan_id, expected, *wishes in rows.iterator(chunk_size=2000):
+        yield Target(client_id, plan_id, session_id, None, expected, *wishes, side_effect_id=pk)
+
+
 CANDIDATES = {
     ReminderKind.UPCOMING_SESSION: _upcoming,
     ReminderKind.AFTERCARE_CHECK: _aftercare,
+    # The same sessions as the aftercare check: completed lately, each rule its own day.
+    ReminderKind.CHECK_IN: _aftercare,
+    ReminderKind.SIDE_EFFECT_UNRESOLVED: _side_effect_unresolved,
     ReminderKind.NEXT_SESSION_UNBOOKED: _next_unbooked,
     ReminderKind.MAINTENANCE_DUE: _maintenance,
     ReminderKind.SCREENING_RENEWAL: _screening,
@@ -182,7 +214,7 @@ CANDIDATES = {
 
 # What differs from one reminder of a rule to the next; the rest of a row is
 # the rule's or the model's defaults.
-ROW = ("client_id", "plan_id", "session_id", "screening_id", "channel", "key", "due_at")
+ROW = ("client_id", "plan_id", "session_id", "screening_id", "side_effect_id", "channel", "key", "due_at")
 
 
 def reminders_for(rule: ReminderRule, targets: Iterable[Target], *, since: dt.datetime) -> Iterator[tuple]:
@@ -193,11 +225,16 @@ def reminders_for(rule: ReminderRule, targets: Iterable[Target], *, since: dt.da
         due = due_at(t.anchor, rule.offset, tz)
         if due < since:
             continue
-        subject, subject_id = ("screening", t.screening_id) if t.screening_id else ("session", t.session_id)
+        if t.side_effect_id:
+            subject, subject_id = "side_effect", t.side_effect_id
+        elif t.screening_id:
+            subject, subject_id = "screening", t.screening_id
+        else:
+            subject, subject_id = "session", t.session_id
         channels = rule.channels_for(preferred=t.preferred, consent_email=t.consent_email, consent_sms=t.consent_sms)
         for slot, channel in channels.items():
             key = reminder_key(rule.kind, slot, rule.pk, subject, subject_id)
-            yield (t.client_id, t.plan_id, t.session_id, t.screening_id, channel, key, due)
+            yield (t.client_id, t.plan_id, t.session_id, t.screening_id, t.side_effect_id, channel, key, due)
 
 
 def write_new(rule: ReminderRule, rows: list[tuple]) -> None:
@@ -235,13 +272,16 @@ def write_new(rule: ReminderRule, rows: list[tuple]) -> None:
             cursor.execute(sql, [*shared.values(), *(list(column) for column in zip(*batch, strict=True))])
 
 
-def reminders_generate(*, now: dt.datetime) -> int:
-    """Create the reminders every active rule calls for that do not exist yet.
-    Returns how many rows were offered to the database (a concurrent worker
-    may have written some of them first: those are skipped)."""
+def reminders_generate(*, now: dt.datetime, kinds: Iterable[str] | None = None) -> int:
+    """Create the reminders every active rule (of `kinds`, or all) calls for
+    that do not exist yet. Returns how many rows were offered to the database
+    (a concurrent worker may have written some of them first: those are skipped)."""
     since = now - dt.timedelta(days=settings.CLINIC_REMINDER_CATCH_UP_DAYS)
     offered = 0
-    for rule in ReminderRule.objects.filter(active=True):
+    rules = ReminderRule.objects.filter(active=True)
+    if kinds is not None:
+        rules = rules.filter(kind__in=list(kinds))
+    for rule in rules:
         rows = list(reminders_for(rule, CANDIDATES[rule.kind](rule, now, since), since=since))
         write_new(rule, rows)
         offered += len(rows)
@@ -279,6 +319,15 @@ def obsolete(now: dt.datetime) -> dict[str, tuple[Q, str]]:
                 Screening.objects.filter(client=OuterRef("client"), screened_at__gt=OuterRef("screening__screened_at"))
             ),
             "the client was screened again",
+        ),
+        ReminderKind.CHECK_IN: (~Q(session__status=SessionStatus.COMPLETED), "the session is not completed"),
+        ReminderKind.SIDE_EFFECT_UNRESOLVED: (
+            Q(side_effect__status=SideEffectStatus.RESOLVED),
+            "the side effect has resolved",
+        ),
+        ReminderKind.SIDE_EFFECT_URGENT: (
+            Q(side_effect__status=SideEffectStatus.RESOLVED),
+            "the side effect has resolved",
         ),
     }
 

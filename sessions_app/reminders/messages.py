@@ -16,9 +16,12 @@ PLACEHOLDERS: dict[str, str] = {
     "time": "the session's time (upcoming session and aftercare check only)",
     "clinic": "the clinic's name",
     "practitioner": "the practitioner's name",
+    "link": "the client's personal check-in page (check-in only)",
 }
 # Kinds whose reminder is about a date without a time of day.
-_NO_TIME = {"next_session_unbooked", "maintenance_due", "screening_renewal"}
+_NO_TIME = {"next_session_unbooked", "maintenance_due", "screening_renewal", "side_effect_unresolved"}
+# Kinds whose message carries the client's personal link.
+_LINK = {"check_in"}
 
 
 class TemplateError(ValueError):
@@ -29,6 +32,8 @@ def allowed_placeholders(kind: str) -> set[str]:
     names = set(PLACEHOLDERS)
     if kind in _NO_TIME:
         names.discard("time")
+    if kind not in _LINK:
+        names.discard("link")
     return names
 
 

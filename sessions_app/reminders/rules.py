@@ -80,21 +80,22 @@ def reminder_channels(
     preferred: str,
     consent_email: bool,
     consent_sms: bool,
+    call_instead: bool = True,
 ) -> dict[str, str]:
     """Which reminders a rule with these channels makes for this client, as
     {slot: channel}. The client's message goes by their preferred channel when
     they agreed to it and the rule offers it, else by another channel they
     agreed to; a client who prefers a phone call, or agreed to no channel the
     rule offers, gets a staff call instead (once, when the rule already has
-    one). Never an email or SMS without the client's agreement."""
+    one), or nothing without `call_instead` (a check-in is the client's own
+    answer). Never an email or SMS without the client's agreement."""
     made: dict[str, str] = {}
     if email or sms:
         offered = [ch for ch, ok in (("email", email and consent_email), ("sms", sms and consent_sms)) if ok]
-        message = "call"
-        if preferred != "phone" and offered:
-            message = preferred if preferred in offered else offered[0]
-        if not (message == "call" and call):
-            made[MESSAGE] = message
+        if offered and (preferred != "phone" or not call_instead):
+            made[MESSAGE] = preferred if preferred in offered else offered[0]
+        elif call_instead and not call:
+            made[MESSAGE] = "call"
     if call:
         made[CALL_TASK] = "call"
     return made
@@ -143,4 +144,6 @@ ANCHORS: Mapping[str, str] = {
     "next_session_unbooked": "the last session, when the next is not booked",
     "maintenance_due": "the maintenance date",
     "screening_renewal": "the screening's end of validity",
+    "check_in": "the completed session",
+    "side_effect_unresolved": "the day a side effect of its kind is usually gone",
 }

@@ -26,11 +26,12 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sessions_app.models import Reminder, ReminderChannel, ReminderStatus
+from sessions_app.models import Reminder, ReminderChannel, ReminderKind, ReminderStatus
 from sessions_app.reminders.delivery import DeliveryError, deliver, for_delivery
 from sessions_app.reminders.generate import obsolete_reason, reminders_cancel_obsolete, reminders_generate
 from sessions_app.reminders.rules import in_quiet_hours, retry_delay
 from sessions_app.scheduling import clinic_tz
+from sessions_app.services.signal import signal_flags_refresh
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Round:
     sent: int = 0
     failed: int = 0
     to_calls: int = 0
+    new_signal_flags: int = 0
 
     def __str__(self) -> str:
         return ", ".join(f"{getattr(self, f.name)} {f.name.replace('_', ' ')}" for f in fields(self))
@@ -154,6 +156,10 @@ class ReminderWorker:
         reminder was made: reception calls instead, unless the rule already
         has a call task for it."""
         channel = reminder.get_channel_display().split()[0].lower()
+        if reminder.kind == ReminderKind.CHECK_IN:
+            why = f"Not sent: the client no longer agrees to {channel} messages; a check-in is theirs to answer."
+            self._finish(reminder.pk, status=ReminderStatus.CANCELLED, last_error=why)
+            return "cancelled"
         if reminder.rule and reminder.rule.by_call:
             why = f"Not sent: the client no longer agrees to {channel} reminders; the rule's call task covers it."
             self._finish(reminder.pk, status=ReminderStatus.CANCELLED, last_error=why)
@@ -176,6 +182,8 @@ class ReminderWorker:
         done.back_from_stuck = self.recover_stuck()
         done.generated = reminders_generate(now=self.clock())
         done.cancelled = reminders_cancel_obsolete(now=self.clock())
+        # The side-effect signal's flags on Today follow the side effects recorded since.
+        done.new_signal_flags = signal_flags_refresh(now=self.clock())
         while not self.stopping and (pk := self.claim_next()) is not None:
             outcome = self.process(pk)
             if outcome == "sent":

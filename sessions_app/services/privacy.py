@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from sessions_app.models import (
     Channel,
+    CheckIn,
     Client,
     Consent,
     Injection,
@@ -30,6 +31,7 @@ from sessions_app.models import (
     Screening,
     SessionStatus,
     SideEffect,
+    SideEffectFollowUp,
     TreatmentPlan,
     TreatmentSession,
     User,
@@ -77,7 +79,12 @@ def client_record(client: Client) -> dict[str, Any]:
         .order_by("created_at")
     )
     screenings = Screening.objects.filter(client=client).select_related("screened_by").prefetch_related("answers")
-    effects = SideEffect.objects.filter(client=client).select_related("kind", "recorded_by", "reviewed_by")
+    effects = (
+        SideEffect.objects.filter(client=client)
+        .select_related("kind", "area", "suspected_product", "suspected_substance", "recorded_by", "reviewed_by")
+        .prefetch_related(Prefetch("follow_ups", SideEffectFollowUp.objects.select_related("recorded_by")))
+    )
+    check_ins = CheckIn.objects.filter(client=client).select_related("session").order_by("answered_at")
     reminders = Reminder.objects.filter(client=client).order_by("due_at")
     return {
         "exported_at": _when(timezone.now()),
@@ -87,6 +94,7 @@ def client_record(client: Client) -> dict[str, Any]:
             "first_name": client.first_name,
             "last_name": client.last_name,
             "date_of_birth": _when(client.date_of_birth),
+            "sex": client.sex,
             "email": client.email,
             "phone": client.phone,
             "address": client.address,
@@ -147,6 +155,11 @@ def client_record(client: Client) -> dict[str, Any]:
                 "kind": str(e.kind),
                 "severity": e.severity,
                 "serious": e.serious,
+                "status": e.status,
+                "source": e.source,
+                "area": str(e.area or ""),
+                "suspected_product": str(e.suspected_product or ""),
+                "suspected_substance": str(e.suspected_substance or ""),
                 "onset": _when(e.onset),
                 "resolved_on": _when(e.resolved_on),
                 "action_taken": e.action_taken,
@@ -155,8 +168,29 @@ def client_record(client: Client) -> dict[str, Any]:
                 "recorded_by": _person(e.recorded_by),
                 "reviewed_by": _person(e.reviewed_by),
                 "reviewed_at": _when(e.reviewed_at),
+                "follow_ups": [
+                    {
+                        "at": _when(f.at),
+                        "note": f.note,
+                        "severity": f.severity,
+                        "status": f.status,
+                        "by": _person(f.recorded_by) if f.recorded_by_id else "the client",
+                        "photo": bool(f.photo),
+                    }
+                    for f in e.follow_ups.all()
+                ],
             }
             for e in effects.select_related("session")
+        ],
+        "check_ins": [
+            {
+                "answered_at": _when(c.answered_at),
+                "session_starts_at": _when(c.session.starts_at),
+                "answer": c.answer,
+                "score": c.score,
+                "note": c.note,
+            }
+            for c in check_ins
         ],
         "reminders": [
             {

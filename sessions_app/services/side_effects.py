@@ -1,17 +1,70 @@
-"""Recording and reviewing side effects."""
+"""A side effect from first report to resolution: recorded (by staff, or from
+the client's check-in), edited with its history, followed up until resolved,
+reviewed, and, for an allergic reaction, the allergy added to the client's
+record so that the clearance and lot rules block the substance from then on."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from sessions_app.models import Client, SideEffect, SideEffectKind, TreatmentSession, User
+from sessions_app.models import (
+    Client,
+    Product,
+    SideEffect,
+    SideEffectFollowUp,
+    SideEffectKind,
+    SideEffectSource,
+    SideEffectStatus,
+    Substance,
+    TreatmentArea,
+    TreatmentSession,
+    User,
+)
+from sessions_app.services.records import PhotoRefused, photo_prepare
+from sessions_app.side_effect_course import expected_resolution
 
 
 class AlreadyReviewed(Exception):
     pass
+
+
+class SideEffectRefused(Exception):
+    """The change cannot be made; the message says why, for the person who asked."""
+
+
+# What staff may edit on a side effect (its course changes through follow-ups).
+EDITABLE = (
+    "session",
+    "kind",
+    "severity",
+    "serious",
+    "area",
+    "suspected_product",
+    "suspected_substance",
+    "onset",
+    "action_taken",
+    "notes",
+)
+
+
+def _check_cause(client: Client, session: TreatmentSession | None, now: dt.datetime) -> None:
+    """The session given as the cause is one of the client's past sessions in
+    which they were treated (the form offers only those; a crafted post too)."""
+    if session is not None and not TreatmentSession.objects.possible_causes(client.pk, now).filter(pk=session.pk):
+        raise ValidationError({"session": "Choose one of the client's past sessions in which they were treated."})
+
+
+def _attributed(effect: SideEffect, by: User | None, reason: str | None = None) -> SideEffect:
+    effect._history_user = by
+    if reason:
+        effect._change_reason = reason
+    return effect
 
 
 @transaction.atomic
@@ -26,25 +79,135 @@ def side_effect_record(
     resolved_on: dt.date | None,
     action_taken: str,
     notes: str,
-    recorded_by: User,
+    recorded_by: User | None,
+    area: TreatmentArea | None = None,
+    suspected_product: Product | None = None,
+    suspected_substance: Substance | None = None,
+    source: str = SideEffectSource.STAFF,
+    now: dt.datetime | None = None,
 ) -> SideEffect:
-    """A side effect the client reported, from the session or later (a follow-up
-    call). The session, when given, must be the client's own (SideEffect.clean)."""
+    """A side effect the client reported, from the session or later (a
+    follow-up call, their check-in). Resolved when it comes with the date it
+    resolved; otherwise open, and expected to resolve when its kind usually
+    does. The session, when given, must be one of the client's past ones."""
+    _check_cause(client, session, now or timezone.now())
     effect = SideEffect(
         client=client,
         session=session,
         kind=kind,
         severity=severity,
         serious=serious,
+        status=SideEffectStatus.RESOLVED if resolved_on else SideEffectStatus.OPEN,
+        area=area,
+        suspected_product=suspected_product,
+        suspected_substance=suspected_substance,
         onset=onset,
+        expected_resolution_on=expected_resolution(onset, kind.expected_days),
         resolved_on=resolved_on,
         action_taken=action_taken,
         notes=notes,
+        source=source,
         recorded_by=recorded_by,
     )
     effect.full_clean()
-    effect.save()
+    _attributed(effect, recorded_by).save()
     return effect
+
+
+@transaction.atomic
+def side_effect_update(*, side_effect_id: int, by: User, now: dt.datetime | None = None, **changes) -> SideEffect:
+    """A practitioner corrects or completes a side effect (EDITABLE fields);
+    its history keeps who changed what and when."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
+    effect = SideEffect.objects.select_for_update(of=("self",)).select_related("kind").get(pk=side_effect_id)
+    for name, value in changes.items():
+        setattr(effect, name, value)
+    if "session" in changes:
+        _check_cause(effect.client, changes["session"], now or timezone.now())
+    effect.expected_resolution_on = expected_resolution(effect.onset, effect.kind.expected_days)
+    if effect.resolved_on and effect.onset and effect.resolved_on < effect.onset:
+        raise ValidationError({"onset": "The onset cannot be after the day it resolved."})
+    effect.full_clean()
+    _attributed(effect, by).save()
+    return effect
+
+
+def _store_photo(entry: SideEffectFollowUp, upload: UploadedFile) -> None:
+    """The photo kept as staff uploads are (type, size, turned upright,
+    metadata stripped); called last, so a failure before leaves no file."""
+    try:
+        prepared = photo_prepare(upload, max_bytes=settings.CLINIC_PHOTO_MAX_BYTES)
+    except PhotoRefused as exc:
+        raise SideEffectRefused(str(exc)) from exc
+    entry.photo_content_type = prepared.content_type
+    entry.photo_width, entry.photo_height = prepared.width, prepared.height
+    entry.photo.save(prepared.content.name, prepared.content, save=False)
+    try:
+        entry.save()
+    except Exception:
+        entry.photo.delete(save=False)
+        raise
+
+
+@transaction.atomic
+def side_effect_follow_up(
+    *,
+    side_effect_id: int,
+    by: User | None,
+    note: str,
+    severity: str,
+    status: str,
+    resolved_on: dt.date | None = None,
+    photo: UploadedFile | None = None,
+    source: str = SideEffectSource.STAFF,
+    now: dt.datetime | None = None,
+) -> SideEffectFollowUp:
+    """An entry in the side effect's course: what was seen, its severity now,
+    a photo, and its status from then on (open, improving, or resolved on a
+    date; SideEffectStatus.TRANSITIONS says which changes are allowed).
+    The side effect takes the new severity and status, with its history."""
+    now = now or timezone.now()
+    effect = SideEffect.objects.select_for_update().get(pk=side_effect_id)
+    if why := SideEffectStatus.refusal(effect.status, status):
+        raise SideEffectRefused(why)
+    note = note.strip()
+    if status == effect.status and severity == effect.severity and not note and photo is None:
+        raise SideEffectRefused("Nothing to add: write a note, add a photo, or change the severity or status.")
+    if status == SideEffectStatus.RESOLVED and effect.status != SideEffectStatus.RESOLVED:
+        if resolved_on is None:
+            raise ValidationError({"resolved_on": "Give the date it resolved."})
+        if resolved_on < effect.onset:
+            raise ValidationError({"resolved_on": f"It cannot resolve before its onset ({effect.onset:%d/%m/%Y})."})
+        if resolved_on > timezone.localdate(now):
+            raise ValidationError({"resolved_on": "The date it resolved cannot be in the future."})
+        effect.resolved_on = resolved_on
+    elif status != SideEffectStatus.RESOLVED:
+        effect.resolved_on = None
+    entry = SideEffectFollowUp(
+        side_effect=effect,
+        at=now,
+        note=note,
+        severity=severity,
+        previous_status=effect.status,
+        status=status,
+        source=source,
+        recorded_by=by,
+    )
+    entry.full_clean(exclude=["photo"])
+    if (effect.severity, effect.status) != (severity, status):
+        effect.severity, effect.status = severity, status
+        effect.full_clean()
+        reason = "Follow-up"
+        if entry.status_changed:
+            reason += f": {entry.get_previous_status_display().lower()} → {entry.get_status_display().lower()}"
+        _attributed(effect, by, reason).save()
+    if photo is None:
+        entry.save()
+    else:
+        _store_photo(entry, photo)
+    return entry
 
 
 @transaction.atomic
@@ -57,5 +220,47 @@ def side_effect_review(*, side_effect_id: int, reviewer: User) -> SideEffect:
         )
     effect.reviewed_by = reviewer
     effect.reviewed_at = timezone.now()
-    effect.save(update_fields=["reviewed_by", "reviewed_at"])
+    _attributed(effect, reviewer, "Reviewed").save(update_fields=["reviewed_by", "reviewed_at"])
     return effect
+
+
+def allergy_to_offer(effect: SideEffect, client_allergy_ids) -> Substance | None:
+    """The substance whose allergy a side effect offers to add to the client's
+    record: an allergic reaction, reviewed, with a suspected substance the
+    record does not name yet. Needs `kind` and `suspected_substance` loaded."""
+    substance = effect.suspected_substance
+    if not effect.kind.allergy or substance is None or effect.reviewed_at is None:
+        return None
+    return None if substance.pk in set(client_allergy_ids) else substance
+
+
+@transaction.atomic
+def client_allergy_from_side_effect(*, side_effect_id: int, by: User) -> Substance:
+    """Add the suspected substance of a reviewed allergic reaction to the
+    client's allergies: from then on the clearance rule blocks a mixture that
+    holds it and the lot rule refuses its lots. The client's history keeps who
+    added it and why; the side effect's course says so too."""
+    effect = (
+        SideEffect.objects.select_for_update(of=("self",))
+        .select_related("kind", "suspected_substance", "client")
+        .get(pk=side_effect_id)
+    )
+    client = Client.objects.select_for_update().get(pk=effect.client_id)
+    substance = allergy_to_offer(effect, client.allergies.values_list("pk", flat=True))
+    if substance is None:
+        raise SideEffectRefused(
+            "Only a reviewed allergic reaction with a suspected substance the client's record does not name yet "
+            "adds an allergy."
+        )
+    client._history_user = by
+    client._change_reason = f"Allergy to {substance} added from side effect {effect.pk} ({effect.kind})"
+    client.allergies.add(substance)
+    SideEffectFollowUp.objects.create(
+        side_effect=effect,
+        note=f"Allergy to {substance} added to the client's record.",
+        severity=effect.severity,
+        previous_status=effect.status,
+        status=effect.status,
+        recorded_by=by,
+    )
+    return substance

@@ -35,11 +35,17 @@ def call_list_page(request):
         {
             "calls": calls,
             "page": calls.page,
+            "urgent": calls.urgent,
             "groups": [
                 (slug, title, explanation, getattr(calls, slug), calls.totals[slug])
                 for slug, title, explanation in (
                     ("aftercare", "Aftercare calls", "How is the client after their session?"),
                     ("maintenance", "Maintenance recalls", "Maintenance is overdue and nothing is booked."),
+                    (
+                        "side_effects",
+                        "Side effects past their expected time",
+                        "A side effect of this kind is usually gone by now: how is it?",
+                    ),
                     ("other", "Other calls", "Clients who prefer a call, or agreed to no message."),
                 )
             ],

@@ -12,6 +12,7 @@ from sessions_app.models import Reminder, SessionStatus, SideEffect, TreatmentSe
 from sessions_app.services.clearance import annotate_clearance
 from sessions_app.views.paging import window_from
 from sessions_app.views.schedule import session_table_context
+from sessions_app.views.side_effect_today import side_effects_today
 
 # The dashboard lists at most this many side effects and reminders; the count says how many in all.
 DASHBOARD_LIMIT = 10
@@ -59,6 +60,7 @@ def dashboard(request):
         # The first of the review list.
         context["side_effects"] = list(SideEffect.objects.for_review()[:DASHBOARD_LIMIT])
         context["side_effects_total"] = SideEffect.objects.open().count()
+    context |= side_effects_today(user)
     if user.has_perm("sessions_app.view_reminder"):
         due = Reminder.objects.due(timezone.now()).select_related("client")
         context["reminders"] = list(due.order_by("due_at", "pk")[:DASHBOARD_LIMIT])

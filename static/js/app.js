@@ -10,3 +10,7 @@ document.addEventListener("htmx:configRequest", (event) => {
   const token = document.querySelector("[name=csrfmiddlewaretoken]");
   if (token) event.detail.headers["X-CSRFToken"] = token.value;
 });
+// A "Print" button (the side-effect report): the browser's own print dialog.
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
+});

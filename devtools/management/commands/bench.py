@@ -167,7 +167,13 @@ class Command(BaseCommand):
         with _quiet_test_client():
             size.pages = pages.time_pages(size.subjects, warmup=warmup, runs=runs)
         self.stdout.write("  timing the reminder jobs…")
-        size.jobs = [seed, jobs.time_generation_first(), jobs.time_generation_steady(), jobs.time_send_round()]
+        size.jobs = [
+            seed,
+            jobs.time_generation_first(),
+            jobs.time_check_in_generation(),
+            jobs.time_generation_steady(),
+            jobs.time_send_round(),
+        ]
         return size
 
 
