@@ -86,6 +86,7 @@ class ClientForm(forms.ModelForm):
             "first_name",
             "last_name",
             "date_of_birth",
+            "sex",
             "phone",
             "email",
             "address",
@@ -96,6 +97,7 @@ class ClientForm(forms.ModelForm):
         ]
         labels = {
             "date_of_birth": "Date of birth",
+            "sex": "Sex (administrative)",
             "consent_email": "Agrees to email reminders",
             "consent_sms": "Agrees to SMS reminders",
             "notes": "Clinical notes",
@@ -142,7 +144,11 @@ class ClientForm(forms.ModelForm):
         )
         self.helper.layout = Layout(
             Row(Column("first_name", css_class="col-md-6"), Column("last_name", css_class="col-md-6")),
-            Row(Column("date_of_birth", css_class="col-md-4"), Column("phone", css_class="col-md-8")),
+            Row(
+                Column("date_of_birth", css_class="col-md-4"),
+                Column("sex", css_class="col-md-3"),
+                Column("phone", css_class="col-md-5"),
+            ),
             "email",
             "address",
             Fieldset(

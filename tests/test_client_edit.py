@@ -514,3 +514,16 @@ def test_the_header_tells_each_role_what_it_needs(client, reception, practitione
     assert "Open side effect" in page and "Bruising" in page
     # The plan's verdict from the one treatment rule: an allergy to its mixture, or the consent missing.
     assert "has not signed the current consent text" in page or "Known allergy" in page
+
+
+@pytest.mark.django_db
+def test_reception_records_the_administrative_sex_a_side_effect_report_needs(client, reception):
+    patient = make_client()
+    client.force_login(reception)
+    form = client.get(reverse("client_edit", args=[patient.pk])).context["form"]
+    response = client.post(reverse("client_edit", args=[patient.pk]), {**_edit_data(form), "sex": "female"})
+    assert response.status_code == 302
+    patient.refresh_from_db()
+    assert patient.sex == "female" and patient.history.first().history_user == reception
+    refused = client.post(reverse("client_edit", args=[patient.pk]), {**_edit_data(form), "sex": "x"})
+    assert "sex" in refused.context["form"].errors

@@ -50,6 +50,7 @@ CONTACT_FIELDS = (
     "first_name",
     "last_name",
     "date_of_birth",
+    "sex",
     "phone",
     "email",
     "address",
