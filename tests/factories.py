@@ -363,6 +363,7 @@ def session_form(session: TreatmentSession, injections=(), side_effects=(), **ch
         "plan": session.plan_id,
         "sequence": session.sequence,
         "status": session.status,
+        "cancellation": session.cancellation,
         "starts_at": session.starts_at,
         "ends_at": session.ends_at,
         "completed_at": session.completed_at,
@@ -378,3 +379,22 @@ def session_form(session: TreatmentSession, injections=(), side_effects=(), **ch
     for name, value in fields.items():
         data.update(split(name, value) if name in ("starts_at", "ends_at", "completed_at") else {name: value})
     return {**data, **inline("injections", list(injections)), **inline("side_effects", list(side_effects))}
+
+
+def change_status(session: TreatmentSession, action: str, *, by: User | None = None, cancellation: str = "client"):
+    """A status change through the status service, as staff make it, at a time
+    its rules allow: a no-show once the session has begun, an arrival on its day."""
+    from sessions_app.services.session_status import session_set_status
+
+    now = timezone.now()
+    if action == "no_show":
+        now = max(now, session.starts_at + dt.timedelta(minutes=1))
+    elif action == "arrive":
+        now = session.starts_at
+    return session_set_status(
+        session_id=session.pk,
+        action=action,
+        by=by or session.practitioner,
+        cancellation=cancellation if action == "cancel" else "",
+        now=now,
+    )
