@@ -28,3 +28,18 @@ def test_every_sqlite_database_serialises_writers(monkeypatch, url):
 def test_postgresql_gets_no_sqlite_options(monkeypatch):
     database = settings_with(monkeypatch, DATABASE_URL="postgres://postgres@127.0.0.1:5432/x")["DATABASES"]["default"]
     assert "transaction_mode" not in database.get("OPTIONS", {})
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, "day"), ("time", "time"), (" Day ", "day")])
+def test_where_a_clashing_session_looks_first_is_a_setting(monkeypatch, raw, expected):
+    if raw is None:
+        monkeypatch.delenv("CLINIC_SERIES_CLASH_FIRST", raising=False)
+    options = settings_with(monkeypatch, **({"CLINIC_SERIES_CLASH_FIRST": raw} if raw else {}))
+    assert options["CLINIC_SERIES_CLASH_FIRST"] == expected
+
+
+def test_a_misspelt_clash_setting_stops_the_app_with_the_reason(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="CLINIC_SERIES_CLASH_FIRST must be day or time"):
+        settings_with(monkeypatch, CLINIC_SERIES_CLASH_FIRST="week")
