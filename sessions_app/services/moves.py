@@ -19,6 +19,7 @@ from sessions_app.models import Room, SessionStatus, TreatmentSession, User
 from sessions_app.reminders import generate as reminders
 from sessions_app.scheduling import (
     Calendar,
+    ClashFirst,
     calendar_days_between,
     clash_first,
     clinic_tz,
@@ -73,8 +74,9 @@ def move_preview(
     its own by default) does: the session itself and, when `shift_later`, each
     later movable session of its plan moved by the same number of calendar
     days, at its own wall-clock time, with its own practitioner and room. Each
-    is moved off conflicts with its reason (free_slots_near, looking first
-    where the clinic's setting says); a series session also keeps the minimum
+    is moved off conflicts with its reason (free_slots_near: the session
+    itself the nearest free time on its new day first, the later ones where the
+    clinic's setting says); a series session also keeps the minimum
     interval after the session before it and before the next one that stays,
     so the series keeps its order. Returns the moves (sessions annotated with
     their series position) and the later sessions left where they are;
@@ -108,7 +110,10 @@ def move_preview(
         exclude=moving,
     )
     now = timezone.now()
-    first = clash_first()
+    # The session moved was put on a day (dropped there, or typed): it keeps
+    # that day when it can. The later ones it shifts look first where the
+    # clinic's setting says, as a series does.
+    first = {me.pk: ClashFirst.TIME}
     placed: dict[int, dt.datetime] = {}
     moves: list[Move] = []
     for s, want in zip(to_move, wanted, strict=True):
@@ -124,7 +129,11 @@ def move_preview(
         cal = _with_moved(calendars[(who, where)], who, where, moves)
         length = s.ends_at - s.starts_at
         problem = slot_problem(want, length, cal, now=now, not_before=not_before, not_after=not_after)
-        start = want if problem is None else nearest_free_slot(want, length, cal, not_before, not_after, first=first)
+        start = (
+            want
+            if problem is None
+            else nearest_free_slot(want, length, cal, not_before, not_after, first=first.get(s.pk, clash_first()))
+        )
         if start is None:
             raise NoFreeSlot(want, problem)
         moves.append(Move(s, start, start + length, problem, who, where, want))
