@@ -135,7 +135,7 @@ def test_dashboard_with_nothing_today_says_so(client):
     make_client()
     make_session(starts_at=next_weekday_at(10, weeks_ahead=2))
     page = client.get(reverse("dashboard")).content.decode()
-    assert "No sessions booked today." in page
+    assert "No sessions booked with you today." in page
     assert "No side effect waits for review." in page
     assert "No reminder is due." in page
 
