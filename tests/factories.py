@@ -398,3 +398,25 @@ def change_status(session: TreatmentSession, action: str, *, by: User | None = N
         cancellation=cancellation if action == "cancel" else "",
         now=now,
     )
+
+
+def series_post(client_obj, practitioner, first: dt.datetime, **overrides) -> dict:
+    """What the booking form posts for a series of six, every two weeks, from `first`."""
+    data = {
+        "client": client_obj.pk,
+        "indication": Indication.objects.get(name="Skin rejuvenation").pk,
+        "areas": [TreatmentArea.objects.get(name="Face").pk],
+        "mixture": Mixture.objects.get(name="Facial rejuvenation").pk,
+        "practitioner": practitioner.pk,
+        "room": Room.objects.get(name="Room 1").pk,
+        "sessions": 6,
+        "interval": 2,
+        "interval_unit": "weeks",
+        "first_date": first.date().isoformat(),
+        "first_time": first.strftime("%H:%M"),
+        "duration": 45,
+        "maintenance_interval_days": 90,
+        "notes": "",
+    }
+    data.update(overrides)
+    return data

@@ -1,4 +1,5 @@
-"""Reception's pages: book a series, the schedule, actions, moves, the feed."""
+"""Reception's pages: book a series (from the calendar too, steering its dates), re-book,
+actions, moves (dropped on the calendar too), the feed. The schedule itself: test_schedule.py."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
@@ -13,11 +14,9 @@ from django.utils.html import strip_tags
 from sessions_app.calendar_feed import calendar_token_revoke, calendar_token_rotate
 from sessions_app.models import (
     ClosedDay,
-    Indication,
-    Mixture,
+    Role,
     Room,
     SessionStatus,
-    TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
 )
@@ -31,6 +30,7 @@ from .factories import (
     make_session,
     make_user,
     next_weekday_at,
+    series_post,
     sign_record,
 )
 
@@ -41,27 +41,6 @@ PARIS = ZoneInfo("Europe/Paris")
 def reception_client(client, reception):
     client.force_login(reception)
     return client
-
-
-def series_post(client_obj, practitioner, first: dt.datetime, **overrides):
-    data = {
-        "client": client_obj.pk,
-        "indication": Indication.objects.get(name="Skin rejuvenation").pk,
-        "areas": [TreatmentArea.objects.get(name="Face").pk],
-        "mixture": Mixture.objects.get(name="Facial rejuvenation").pk,
-        "practitioner": practitioner.pk,
-        "room": Room.objects.get(name="Room 1").pk,
-        "sessions": 6,
-        "interval": 2,
-        "interval_unit": "weeks",
-        "first_date": first.date().isoformat(),
-        "first_time": first.strftime("%H:%M"),
-        "duration": 45,
-        "maintenance_interval_days": 90,
-        "notes": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def preview_then_confirm(http, data):
@@ -563,3 +542,129 @@ def test_the_booking_page_posts_the_client_once(reception_client):
     patient = make_client()
     page = reception_client.get(reverse("book_series"), {"client": patient.pk}).content.decode()
     assert page.count('name="client"') == 1
+
+
+@pytest.mark.django_db
+def test_a_free_slot_on_the_calendar_opens_booking_filled_with_a_free_room(reception_client, practitioner):
+    start = next_weekday_at(10)
+    # Room 1 is taken then by someone else's session; Room 2 is free.
+    make_session(starts_at=start, room=Room.objects.get(name="Room 1"))
+    url = reverse("book_series") + f"?date={start:%Y-%m-%d}&time=10:00&practitioner={practitioner.pk}"
+    response = reception_client.get(url)
+    form = response.context["form"]
+    assert form.initial["practitioner"] == practitioner.pk
+    assert form.initial["room"] == Room.objects.get(name="Room 2").pk
+    assert (form.initial["first_date"], form.initial["first_time"]) == (start.date(), dt.time(10))
+    page = strip_tags(response.content.decode())
+    assert f"From the calendar: {start:%A %d %B %Y} at 10:00 with {practitioner} in Room 2." in " ".join(page.split())
+    single = reception_client.get(url + "&sessions=1")
+    assert single.context["form"].initial["sessions"] == 1
+    assert "Book a series instead" in single.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_room_column_fills_in_a_free_practitioner(reception_client, practitioner):
+    start = next_weekday_at(10)
+    busy = make_user(Role.PRACTITIONER, last_name="Aaa")  # first by name, but booked then
+    make_session(starts_at=start, practitioner=busy, room=Room.objects.get(name="Room 3"))
+    room = Room.objects.get(name="Room 2")
+    form = reception_client.get(reverse("book_series"), {"date": f"{start:%Y-%m-%d}", "time": "10:00", "room": room.pk})
+    assert form.context["form"].initial["room"] == room.pk
+    assert form.context["form"].initial["practitioner"] == practitioner.pk
+
+
+@pytest.mark.django_db
+def test_reception_picks_another_slot_for_one_session_and_one_confirm_books_them_all(reception_client, practitioner):
+    first = next_weekday_at(10, weeks_ahead=2)
+    data = series_post(make_client(), practitioner, first, sessions=3)
+    preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
+    two = preview.context["proposal"][1]
+    assert len(two.options) == 5
+    chosen = two.options[0]
+    pick = {"slot-2": f"{timezone.localtime(chosen):%Y-%m-%dT%H:%M}"}
+    updated = reception_client.post(reverse("book_series"), data | pick | {"action": "preview"})
+    proposal = updated.context["proposal"]
+    assert proposal[1].chosen and proposal[1].start == chosen
+    assert "Your choice." in updated.content.decode()
+    # Confirming the first preview's signature with another choice is refused: preview first.
+    stale = reception_client.post(
+        reverse("book_series"), data | pick | {"action": "confirm", "signature": preview.context["signature"]}
+    )
+    assert "changed since your preview" in stale.content.decode()
+    assert not TreatmentPlan.objects.exists()
+    booked = reception_client.post(
+        reverse("book_series"), data | pick | {"action": "confirm", "signature": updated.context["signature"]}
+    )
+    assert booked.status_code == 302
+    plan = TreatmentPlan.objects.get()
+    assert list(plan.sessions.order_by("sequence").values_list("starts_at", flat=True)) == [p.start for p in proposal]
+
+
+@pytest.mark.django_db
+def test_a_typed_slot_that_cannot_be_booked_says_why_and_blocks_the_confirm(reception_client, practitioner):
+    first = next_weekday_at(10, weeks_ahead=2)
+    ClosedDay.objects.create(date=(first + dt.timedelta(weeks=2, days=1)).date(), reason="Inventory")
+    data = series_post(make_client(), practitioner, first, sessions=3)
+    typed = {
+        "slot-2": "other",
+        "other-date-2": f"{first + dt.timedelta(weeks=2, days=1):%Y-%m-%d}",
+        "other-time-2": "10:00",
+        "slot-3": "other",
+        "other-date-3": "1st of May",
+        "other-time-3": "noon",
+    }
+    response = reception_client.post(reverse("book_series"), data | typed | {"action": "preview"})
+    page = strip_tags(response.content.decode())
+    assert "Cannot be booked: closed day (Inventory)." in page
+    assert "Enter a date and a time, for example" in page
+    assert not response.context["complete"]
+    refused = reception_client.post(
+        reverse("book_series"), data | typed | {"action": "confirm", "signature": response.context["signature"]}
+    )
+    assert refused.status_code == 200
+    assert not TreatmentPlan.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_session_dropped_on_another_practitioner_s_column_previews_the_move_to_them(reception_client, practitioner):
+    other = make_user(Role.PRACTITIONER)
+    session = make_session(starts_at=next_weekday_at(10), practitioner=practitioner)
+    new = next_weekday_at(15)
+    url = reverse("session_move", args=[session.pk])
+    dropped = reception_client.get(url, {"new_date": f"{new:%Y-%m-%d}", "new_time": "15:00", "practitioner": other.pk})
+    [move] = dropped.context["moves"]
+    assert (move.start, move.practitioner_id, move.room_id, move.reason) == (new, other.pk, session.room_id, None)
+    assert TreatmentSession.objects.get(pk=session.pk).practitioner == practitioner  # a preview saves nothing
+    # Confirm posts the form the preview shows.
+    form = {"new_date": f"{new:%Y-%m-%d}", "new_time": "15:00", "practitioner": other.pk, "room": session.room_id}
+    confirm = reception_client.post(url, form | {"action": "confirm", "signature": dropped.context["signature"]})
+    assert confirm.status_code == 302
+    session.refresh_from_db()
+    assert (session.starts_at, session.practitioner) == (new, other)
+
+
+@pytest.mark.django_db
+def test_a_drop_on_a_booked_slot_says_why_and_offers_the_nearest_free_time_that_day(reception_client, practitioner):
+    session = make_session(starts_at=next_weekday_at(10), practitioner=practitioner)
+    taken = make_session(starts_at=next_weekday_at(15), practitioner=practitioner)
+    dropped = reception_client.get(
+        reverse("session_move", args=[session.pk]),
+        {"new_date": f"{taken.starts_at:%Y-%m-%d}", "new_time": "15:15"},
+    )
+    [move] = dropped.context["moves"]
+    assert move.reason == "practitioner already booked"
+    assert timezone.localtime(move.start).date() == timezone.localtime(taken.starts_at).date()  # the day dropped on
+    page = " ".join(strip_tags(dropped.content.decode()).split())
+    assert f"Not at {taken.starts_at:%a %d %b} 15:15: practitioner already booked." in page
+
+
+@pytest.mark.django_db
+def test_the_move_form_opens_filled_with_where_the_session_is_now(reception_client):
+    session = make_session(starts_at=next_weekday_at(10), room=Room.objects.get(name="Room 3"))
+    form = reception_client.get(reverse("session_move", args=[session.pk])).context["form"]
+    assert form.initial == {
+        "new_date": timezone.localtime(session.starts_at).date(),
+        "new_time": dt.time(10),
+        "practitioner": session.practitioner_id,
+        "room": session.room_id,
+    }

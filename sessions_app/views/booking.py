@@ -47,8 +47,14 @@ def _signature(values) -> str:
 
 
 def _safe_next(request, default: str) -> str:
+    """The page to go back to, when it is a page of this site ("/..."), else
+    `default`: a bare word would be taken for a view's name by redirect()."""
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    ):
         return target
     return default
 
