@@ -82,6 +82,15 @@ def session_detail(request, pk: int):
         "next": _safe_next(request, reverse("schedule") + f"?date={timezone.localtime(session.starts_at):%Y-%m-%d}"),
         "history": status_history(session),
         "undo_refusal": session.undo_refusal(request.user),
+        # Why the actions its status allows are not offered now (arrived on another
+        # day, no-show before it begins): said, so nobody wonders where they went.
+        "not_now": [
+            refusal
+            for action, transition in SessionStatus.TRANSITIONS.items()
+            if session.status in transition.sources
+            and action not in session.offered_actions
+            and (refusal := _refusal(session, action))
+        ],
         "can_change": request.user.has_perm("sessions_app.change_treatmentsession"),
     }
     if wants_fragment(request):
