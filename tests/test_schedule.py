@@ -434,3 +434,20 @@ def test_schedule_ignores_nonsense_parameters(reception_client):
 def test_the_schedule_says_how_to_move_and_book_from_the_calendar(reception_client):
     page = strip_tags(reception_client.get(schedule_url()).content.decode())
     assert re.search(r"Drag a session to move it, or open it and choose Move", page)
+
+
+@pytest.mark.django_db
+def test_everyone_s_day_comes_a_few_columns_a_page_whatever_the_size_of_the_clinic(reception_client, monkeypatch):
+    monkeypatch.setattr(schedule, "DAY_COLUMNS", 2)
+    day = next_weekday_at(9)
+    staff = [make_user(Role.PRACTITIONER, last_name=f"Practitioner {letter}") for letter in "ABCDE"]
+    for who, room in zip(staff, Room.objects.all(), strict=False):  # A, B and C have a session
+        make_session(plan=make_plan(practitioner=who), starts_at=day, room=room)
+    first = reception_client.get(schedule_url(date=day.date().isoformat()))
+    assert [c.practitioner for c in first.context["grid"].columns] == staff[:2]
+    assert first.context["total"] == 2  # the sessions of the columns shown
+    page = first.content.decode()
+    assert "Practitioners 1–2 of 5" in page and "Next practitioners" in page
+    last = reception_client.get(schedule_url(date=day.date().isoformat(), cols=3))
+    assert [c.practitioner for c in last.context["grid"].columns] == staff[4:]
+    assert reception_client.get(schedule_url(date=day.date().isoformat(), cols="x")).context["columns_page"].number == 1

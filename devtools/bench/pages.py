@@ -41,6 +41,9 @@ class Subjects:
     # has its clearance badge), so the time of day the bench runs changes nothing.
     next_day: dt.date  # the next day with sessions booked
     next_week: dt.date  # next Monday
+    # The practitioner with the most sessions next week, and how many.
+    busiest_practitioner_id: int = 0
+    busiest_week_sessions: int = 0
 
     @classmethod
     def pick(cls) -> Subjects:
@@ -52,7 +55,17 @@ class Subjects:
         if client is None or lot is None or ahead is None:
             raise ValueError("The benchmark needs demo data: no client, no lot or no session ahead found.")
         next_day = timezone.localtime(ahead.starts_at).date()
-        return cls(client.pk, client.n, lot.pk, lot.n, next_day, today + dt.timedelta(days=7 - today.weekday()))
+        monday = today + dt.timedelta(days=7 - today.weekday())
+        week = timezone.make_aware(dt.datetime.combine(monday, dt.time.min))
+        busiest = (
+            TreatmentSession.objects.filter(starts_at__gte=week, starts_at__lt=week + dt.timedelta(days=7))
+            .not_cancelled()
+            .values("practitioner_id")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "practitioner_id")
+            .first()
+        ) or {"practitioner_id": ahead.practitioner_id, "n": 0}
+        return cls(client.pk, client.n, lot.pk, lot.n, next_day, monday, busiest["practitioner_id"], busiest["n"])
 
 
 @dataclass(frozen=True)
@@ -74,9 +87,14 @@ PRACTITIONER = DEMO_PRACTITIONERS[0]
 PAGES = (
     Page("dashboard", DEMO_RECEPTION, lambda s: reverse("dashboard")),
     Page("dashboard", PRACTITIONER, lambda s: reverse("dashboard")),
-    Page("day schedule, next day booked", DEMO_RECEPTION, lambda s: reverse("schedule") + f"?date={s.next_day}"),
+    Page("day calendar, next day booked", DEMO_RECEPTION, lambda s: reverse("schedule") + f"?date={s.next_day}"),
     Page(
-        "week schedule, next week",
+        "week calendar, busiest practitioner",
+        DEMO_RECEPTION,
+        lambda s: reverse("schedule") + f"?view=week&date={s.next_week}&practitioner={s.busiest_practitioner_id}",
+    ),
+    Page(
+        "week at a glance, everyone",
         DEMO_RECEPTION,
         lambda s: reverse("schedule") + f"?view=week&date={s.next_week}",
     ),

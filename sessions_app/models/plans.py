@@ -335,6 +335,12 @@ class TreatmentSessionQuerySet(models.QuerySet):
     def for_schedule(self):
         return self.select_related("plan__client", "practitioner", "room").with_series_position()
 
+    def for_calendar(self):
+        """What the calendar shows of a session: its client and plan, its place
+        in the series. Its column says the practitioner or room, so they are
+        not joined (the view sets them from the lists it has)."""
+        return self.select_related("plan__client").with_series_position()
+
     def per_local_day(self) -> dict[dt.date, int]:
         """How many of these sessions start on each day of the clinic's
         calendar: one query, a row per day."""

@@ -18,7 +18,7 @@ from sessions_app.services.clearance import annotate_clearance
 from sessions_app.services.slots import closed_days, opening_hours, practitioners
 from sessions_app.views.paging import group_pages, page_slice
 from sessions_app.views.params import int_param
-from sessions_app.views.timegrid import Column, build_grid, build_overview
+from sessions_app.views.timegrid import Column, Mark, build_grid, build_overview
 
 # Sessions on one page of the printable list: a busy chain's day or week comes
 # in pages, and each page costs the same whatever the size of the clinic.
@@ -26,6 +26,8 @@ SCHEDULE_PAGE_SIZE = 25
 # How far from today a schedule can be shown: a date beyond is brought back to
 # this edge (a typed 0001-01-01 or 9999-12-31 would overflow the date arithmetic).
 SCHEDULE_REACH = dt.timedelta(days=10 * 365)
+# Columns of everyone's day on one page: at 1366 px they fit without scrolling sideways.
+DAY_COLUMNS = 8
 
 
 @dataclass(frozen=True)
@@ -129,28 +131,11 @@ def schedule(request):
         context |= _list(request, sessions, days, practitioner, room, show_cancelled, filters)
         return render(request, "schedule/schedule.html", context)
 
-    # The grid shows a column's every booking, whichever room or practitioner
-    # it shares, so that its free time is true: only the column's own filter.
-    if practitioner:
-        sessions = sessions.filter(practitioner=practitioner)
-    elif room:
-        sessions = sessions.filter(room=room)
-    if not show_cancelled:
-        sessions = sessions.exclude(status=SessionStatus.CANCELLED)
-    shown = list(sessions.for_schedule().order_by("starts_at", "pk"))
-    booked = [s for s in shown if s.status != SessionStatus.CANCELLED]
-    hours, closed = opening_hours(), closed_days(days[0], days[-1])
-    context["cancelled"] = [s for s in shown if s.status == SessionStatus.CANCELLED]
-    context["total"] = len(booked)
-    if view == "week" and not (practitioner or room):
-        resources = rooms if by_room else staff
-        rows, span = build_overview(
-            resources=resources, by_room=by_room, days=days, sessions=booked, hours=hours, closed=closed, tz=clinic_tz()
-        )
-        context |= {"overview": rows, "overview_hours": span}
-        return render(request, "schedule/schedule.html", context)
-
-    if view == "week":
+    # What the columns are: the days of one practitioner's or room's week, one
+    # practitioner or room, everyone's week at a glance, or everyone's day,
+    # DAY_COLUMNS practitioners (or rooms) a page, so that a chain's day costs
+    # what a small clinic's does.
+    if view == "week" and (practitioner or room):
         columns = [
             Column(d, f"{d:%a %d}", f"{d:%B}", practitioner=practitioner, room=None if practitioner else room)
             for d in days
@@ -159,10 +144,46 @@ def schedule(request):
         columns = [
             Column(day, str(practitioner or room), "", practitioner=practitioner, room=None if practitioner else room)
         ]
-    elif by_room:
-        columns = [Column(day, str(r), "", room=r) for r in rooms]
+    elif view == "week":
+        columns = None  # everyone's week at a glance
     else:
-        columns = [Column(day, str(p), "", practitioner=p) for p in staff]
+        resources = rooms if by_room else staff
+        page = page_slice(request.GET.get("cols"), total=len(resources), size=DAY_COLUMNS)
+        context["columns_page"] = page
+        context["columns_links"] = {
+            "previous": link(cols=page.previous_number) if page.has_previous else "",
+            "next": link(cols=page.next_number) if page.has_next else "",
+        }
+        shown = resources[page.start : page.stop]
+        columns = [
+            Column(day, str(r), "", room=r) if by_room else Column(day, str(r), "", practitioner=r) for r in shown
+        ]
+        ids = [r.pk for r in shown]
+        sessions = sessions.filter(room__in=ids) if by_room else sessions.filter(practitioner__in=ids)
+    # A column shows its every booking, whichever room or practitioner it
+    # shares, so that its free time is true: only the column's own filter.
+    if practitioner:
+        sessions = sessions.filter(practitioner=practitioner)
+    elif room:
+        sessions = sessions.filter(room=room)
+    hours, closed = opening_hours(), closed_days(days[0], days[-1])
+    if columns is None:
+        return _glance(request, context, sessions, days, staff, rooms, by_room, show_cancelled, hours, closed)
+    if not show_cancelled:
+        sessions = sessions.exclude(status=SessionStatus.CANCELLED)
+    found = list(sessions.for_calendar().order_by("starts_at", "pk"))
+    # Their practitioner and room from the lists already read (a query each for
+    # one no longer active, in the cancelled list only).
+    people, places = {p.pk: p for p in staff}, {r.pk: r for r in rooms}
+    for s in found:
+        if s.practitioner_id in people:
+            s.practitioner = people[s.practitioner_id]
+        if s.room_id in places:
+            s.room = places[s.room_id]
+    booked = [s for s in found if s.status != SessionStatus.CANCELLED]
+    context["cancelled"] = [s for s in found if s.status == SessionStatus.CANCELLED]
+    context["total"] = len(booked)
+
     for column in columns:
         param = {"practitioner": column.practitioner.pk} if column.practitioner else {"room": column.room.pk}
         column.day_url = "?" + urlencode({"view": "day", "date": column.day.isoformat(), **param})
@@ -176,6 +197,31 @@ def schedule(request):
         now=timezone.now(),
         booking={"room": room.pk} if practitioner and room else None,
     )
+    return render(request, "schedule/schedule.html", context)
+
+
+def _glance(request, context, sessions, days, staff, rooms, by_room, show_cancelled, hours, closed):
+    """Everyone's week at a glance: every session of the week as a mark, read
+    as plain values; the cancelled ones, when asked for, listed below."""
+    rows = sessions.exclude(status=SessionStatus.CANCELLED).order_by("starts_at", "pk")
+    marks = [
+        Mark(*values[:5], f"{values[5]} {values[6]}")
+        for values in rows.values_list(*Mark.FIELDS, "plan__client__first_name", "plan__client__last_name")
+    ]
+    overview, span = build_overview(
+        resources=rooms if by_room else staff,
+        by_room=by_room,
+        days=days,
+        sessions=marks,
+        hours=hours,
+        closed=closed,
+        tz=clinic_tz(),
+    )
+    cancelled = []
+    if show_cancelled:
+        called_off = sessions.filter(status=SessionStatus.CANCELLED)
+        cancelled = list(called_off.select_related("plan__client", "practitioner", "room").order_by("starts_at"))
+    context |= {"overview": overview, "overview_hours": span, "total": len(marks), "cancelled": cancelled}
     return render(request, "schedule/schedule.html", context)
 
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
 
-from sessions_app.models import Room, TreatmentSession, User
+from sessions_app.models import Room, SessionStatus, TreatmentSession, User
 from sessions_app.scheduling import free_periods, open_periods
 
 # One row of the grid; the lines are drawn every three rows (a quarter of an hour).
@@ -51,6 +52,10 @@ class Item:
     session: TreatmentSession | None = None
     label: str = ""
     url: str = ""
+    # Written here rather than by template filters and tags: a busy week has
+    # dozens of sessions, and these strings are most of the page's work.
+    times: tuple[str, str] = ("", "")  # "10:00", "10:45" on the clinic's clock
+    move_url: str = ""
 
     @property
     def short(self) -> bool:
@@ -172,6 +177,12 @@ def build_grid(
         by_key.setdefault((day, "r", s.room_id), []).append(s)
     today, now_minute = now.astimezone(tz).date(), _minutes(now, tz)
     book_url = reverse("book_series")
+    # The session pages' addresses, from one reverse() each: sessions/<pk>/...
+    detail, move = (reverse(name, args=[0]).replace("/0/", "/{}/") for name in ("session_detail", "session_move"))
+
+    def clock(moment: dt.datetime) -> str:
+        return moment.astimezone(tz).strftime("%H:%M")
+
     for column in columns:
         key = (column.day, "p", column.practitioner.pk) if column.practitioner else (column.day, "r", column.room.pk)
         mine = sorted(by_key.get(key, []), key=lambda s: (s.starts_at, s.pk))
@@ -190,10 +201,23 @@ def build_grid(
             if column.day < today or end <= now:
                 continue  # time gone by is not offered
             start = max(start, now) if column.day == today else start
-            label = f"Free {start.astimezone(tz):%H:%M}–{end.astimezone(tz):%H:%M}"
-            url = f"{book_url}?{urlencode(fixed | {'time': f'{start.astimezone(tz):%H:%M}'})}"
-            items.append(Item("free", *layout.place(start, end), start=start, end=end, label=label, url=url))
-        items += [Item("session", *layout.place(s.starts_at, s.ends_at), s.starts_at, s.ends_at, s) for s in mine]
+            times = (clock(start), clock(end))
+            url = f"{book_url}?{urlencode(fixed | {'time': times[0]})}"
+            label = f"Free {times[0]}–{times[1]}"
+            items.append(Item("free", *layout.place(start, end), start, end, label=label, url=url, times=times))
+        items += [
+            Item(
+                "session",
+                *layout.place(s.starts_at, s.ends_at),
+                s.starts_at,
+                s.ends_at,
+                s,
+                url=detail.format(s.pk),
+                times=(clock(s.starts_at), clock(s.ends_at)),
+                move_url=move.format(s.pk),
+            )
+            for s in mine
+        ]
         column.items = sorted(items, key=lambda item: (item.row, item.kind != "closed"))
         column.is_today = column.day == today
         if column.is_today and first <= now_minute < last:
@@ -202,13 +226,30 @@ def build_grid(
 
 
 @dataclass(frozen=True)
+class Mark:
+    """What everyone's week at a glance needs of a session: read as plain
+    values (a chain's week has hundreds of sessions, a model each would cost
+    more than the rest of the page)."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    status: str
+    practitioner_id: int
+    room_id: int
+    client: str
+
+    FIELDS = ("starts_at", "ends_at", "status", "practitioner_id", "room_id")
+
+
+@dataclass(frozen=True)
 class Segment:
     """A session in the week's compact overview: where it sits along its day,
-    in percent of the hours shown."""
+    in percent of the hours shown, and what it says on hover."""
 
-    session: TreatmentSession
+    status: str
     left: float
     width: float
+    title: str
 
 
 @dataclass
@@ -221,6 +262,16 @@ class OverviewCell:
     @property
     def count(self) -> int:
         return len(self.segments)
+
+    @property
+    def bar(self) -> str:
+        """The day's sessions as marks along a bar, as HTML: written here in
+        one go, since a busy clinic's week has hundreds of them."""
+        return format_html_join(
+            "",
+            '<span class="ov-seg status-{}" style="left: {}%; width: {}%" title="{}"></span>',
+            ((seg.status, seg.left, seg.width, seg.title) for seg in self.segments),
+        )
 
 
 @dataclass
@@ -235,7 +286,7 @@ def build_overview(
     resources: Sequence[User | Room],
     by_room: bool,
     days: Sequence[dt.date],
-    sessions: Sequence[TreatmentSession],
+    sessions: Sequence[Mark],
     hours: Hours,
     closed: Mapping[dt.date, str],
     tz: ZoneInfo,
@@ -251,7 +302,8 @@ def build_overview(
         left = (_minutes(start.time()) - first) / length * 100
         width = max((s.ends_at - s.starts_at).total_seconds() / 60 / length * 100, 0.8)
         key = (s.room_id if by_room else s.practitioner_id, start.date())
-        cells.setdefault(key, []).append(Segment(s, round(left, 2), round(min(width, 100 - left), 2)))
+        title = f"{start:%H:%M}–{s.ends_at.astimezone(tz):%H:%M} {s.client} · {SessionStatus(s.status).label}"
+        cells.setdefault(key, []).append(Segment(s.status, round(left, 2), round(min(width, 100 - left), 2), title))
     param = "room" if by_room else "practitioner"
     schedule = reverse("schedule")
     rows = []
