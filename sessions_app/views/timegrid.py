@@ -212,6 +212,8 @@ def build_grid(
                 s.starts_at,
                 s.ends_at,
                 s,
+                label=f"{clock(s.starts_at)}–{clock(s.ends_at)} {s.plan.client.full_name} · {s.series_label} · "
+                f"{s.get_status_display()}",
                 url=detail.format(s.pk),
                 times=(clock(s.starts_at), clock(s.ends_at)),
                 move_url=move.format(s.pk),
