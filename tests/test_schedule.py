@@ -233,11 +233,17 @@ def test_everyone_s_week_at_a_glance_shows_every_session_on_its_row_and_day(rece
 
 
 def add_sessions(practitioners, day, first, last):
-    """Sessions `first` to `last` spread over the practitioners, twelve a day each, from `day`."""
+    """Sessions `first` to `last` spread over the practitioners (each in a room
+    of their own), twelve a day each, from `day`."""
+    rooms = list(Room.objects.order_by("name"))
     for i in range(first, last):
-        who = practitioners[i % len(practitioners)]
+        k = i % len(practitioners)
         n = i // len(practitioners)
-        make_session(practitioner=who, starts_at=day + dt.timedelta(minutes=45 * (n % 12), days=n // 12 % 6))
+        make_session(
+            plan=make_plan(practitioner=practitioners[k]),
+            starts_at=day + dt.timedelta(minutes=45 * (n % 12), days=n // 12 % 6),
+            room=rooms[k % len(rooms)],
+        )
 
 
 @pytest.mark.django_db
