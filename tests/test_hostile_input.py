@@ -259,3 +259,10 @@ def test_html_typed_by_staff_is_shown_as_text_never_run(client, manager):
         page = client.get(url).content.decode()
         assert "<script>alert('x')</script>" not in page and "<img src=x" not in page, url
     assert Client.objects.filter(pk=hostile.pk).exists()
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2020-01-01"])
+def test_a_forged_free_slot_far_away_opens_an_empty_booking_form(practitioner_client, day):
+    response = practitioner_client.get(reverse("book_series"), {"date": day, "time": "23:59"})
+    assert response.status_code == 200
+    assert response.context["from_calendar"] is None

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from sessions_app.booking_forms import SLOT_OPTIONS, MoveForm, SeriesForm, chosen_slots
 from sessions_app.models import Client, SessionStatus, TreatmentPlan, TreatmentSession
+from sessions_app.scheduling import bookable_until
 from sessions_app.services import maintenance, moves, series
 from sessions_app.services.maintenance import Offer
 from sessions_app.services.moves import NoFreeSlot
@@ -79,6 +80,8 @@ def _calendar_initial(request) -> tuple[dict, dict | None]:
         time = dt.time.fromisoformat(request.GET.get("time", ""))
     except ValueError:
         return {}, None
+    if not timezone.localdate() <= day <= bookable_until(timezone.localdate()):
+        return {}, None  # not a slot the calendar offers (and year 9999 would overflow below)
     start = timezone.make_aware(dt.datetime.combine(day, time))
     people, rooms = free_to_book(start=start, end=start + dt.timedelta(minutes=settings.CLINIC_SESSION_MINUTES))
     # The column's own practitioner or room is kept even if booked meanwhile

@@ -128,7 +128,7 @@ def schedule(request):
     }
     sessions = TreatmentSession.objects.filter(starts_at__gte=start, starts_at__lt=end)
     if layout == "list":
-        context |= _list(request, sessions, days, practitioner, room, show_cancelled, filters)
+        context |= _list(request, sessions, days, practitioner, room, show_cancelled)
         return render(request, "schedule/schedule.html", context)
 
     # What the columns are: the days of one practitioner's or room's week, one
@@ -225,7 +225,7 @@ def _glance(request, context, sessions, days, staff, rooms, by_room, show_cancel
     return render(request, "schedule/schedule.html", context)
 
 
-def _list(request, sessions, days, practitioner, room, show_cancelled, filters) -> dict:
+def _list(request, sessions, days, practitioner, room, show_cancelled) -> dict:
     """The printable list: SCHEDULE_PAGE_SIZE sessions a page, each day saying
     how many it has and on which pages."""
     if practitioner:
