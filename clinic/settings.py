@@ -265,6 +265,11 @@ CLINIC_MAX_SERIES_SESSIONS = env_int("CLINIC_MAX_SERIES_SESSIONS", 15)
 if not 1 <= CLINIC_MAX_SERIES_SESSIONS <= 30:
     raise ImproperlyConfigured("CLINIC_MAX_SERIES_SESSIONS must be between 1 and 30")
 CLINIC_SESSION_MINUTES = env_int("CLINIC_SESSION_MINUTES", 45)
+# Where a series session whose date clashes looks first: "day", the same time on
+# the nearest day; "time", the nearest time on the same day (the other next).
+CLINIC_SERIES_CLASH_FIRST = env_str("CLINIC_SERIES_CLASH_FIRST", "day").strip().lower()
+if CLINIC_SERIES_CLASH_FIRST not in ("day", "time"):
+    raise ImproperlyConfigured(f"CLINIC_SERIES_CLASH_FIRST must be day or time, not {CLINIC_SERIES_CLASH_FIRST!r}")
 # How long a clinical record is kept after the last treatment, even when the
 # client asks to be forgotten (France: 20 years for a medical record).
 CLINIC_RECORD_RETENTION_YEARS = env_int("CLINIC_RECORD_RETENTION_YEARS", 20)

@@ -379,6 +379,7 @@ class SessionPlan:
     ends_at: dt.datetime
     room_id: int
     status: str = SessionStatus.BOOKED
+    cancellation: str = ""
     anaesthetic: str = "none"
     pain_score: int | None = None
     combination_therapy: str = "none"
@@ -987,6 +988,7 @@ class _Planner:
         if session.ends_at > now:  # upcoming
             if may_cancel and roll < 0.03:
                 session.status = SessionStatus.CANCELLED
+                session.cancellation = _who_cancelled(roll)
             elif session.starts_at - now < dt.timedelta(days=7) and roll < 0.75:
                 session.status = SessionStatus.CONFIRMED
             else:
@@ -996,6 +998,7 @@ class _Planner:
             return
         if may_cancel and roll < 0.05:
             session.status = SessionStatus.CANCELLED
+            session.cancellation = _who_cancelled(roll)
             return
         if roll < 0.08:
             session.status = SessionStatus.NO_SHOW
@@ -1118,6 +1121,12 @@ class _Planner:
         if self.now - last > dt.timedelta(days=180) and (not self.archived_any or self.rng.random() < 0.35):
             self.archived_any = True
             person.archived_at = min(self.now, last + dt.timedelta(days=self.rng.randrange(30, 150)))
+
+
+def _who_cancelled(roll: float) -> str:
+    """Who called a demo session off, from the roll that cancelled it (no draw of
+    its own, so the rest of the demo stays as it was): mostly the client."""
+    return ("client", "client", "late", "clinic")[int(roll * 1000) % 4]
 
 
 def _days_near(wanted: dt.date, previous: dt.date | None, interval: int) -> Iterator[dt.date]:
@@ -1330,6 +1339,7 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
             practitioner_id=p[0].practitioner_id,
             room_id=p[1].room_id,
             status=p[1].status,
+            cancellation=p[1].cancellation,
             anaesthetic=p[1].anaesthetic,
             pain_score=p[1].pain_score,
             combination_therapy=p[1].combination_therapy,

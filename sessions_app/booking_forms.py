@@ -13,17 +13,13 @@ from sessions_app.models import (
     Indication,
     Mixture,
     OpeningHours,
-    Role,
     Room,
     TreatmentArea,
     User,
 )
 from sessions_app.models.plans import INTERVAL_DAYS_MAX, MAINTENANCE_INTERVAL_DAYS_MAX
 from sessions_app.scheduling import IntervalUnit, add_interval, bookable_until, period_minutes
-
-
-def practitioners():
-    return User.objects.filter(groups__name=Role.PRACTITIONER, is_active=True).order_by("last_name", "first_name")
+from sessions_app.services.slots import practitioners
 
 
 def longest_opening_minutes() -> int:
@@ -186,8 +182,25 @@ class SeriesForm(forms.Form):
 
 
 class MoveForm(forms.Form):
+    """Where a session goes: its new date and time, and its practitioner and
+    room (its own unless changed). Opened from the session, filled with where it
+    is now; dropped on the calendar, filled with where it was dropped."""
+
     new_date = forms.DateField(label="New date", widget=DATE_INPUT)
     new_time = forms.TimeField(label="New time", widget=TIME_INPUT)
+    # Not required: left out (an older page, a drop on a day column), they stay the session's own.
+    practitioner = PractitionerChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose one of the clinic's practitioners."},
+    )
+    room = forms.ModelChoiceField(
+        queryset=Room.objects.filter(active=True),
+        required=False,
+        empty_label=None,
+        error_messages={"invalid_choice": "Unknown room: choose one of the clinic's rooms."},
+    )
     shift_later = forms.BooleanField(
         label="Shift the later sessions of the series by the same number of days, to keep their spacing",
         required=False,
@@ -196,11 +209,41 @@ class MoveForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = practitioners()
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True
         self.helper.layout = Layout(
-            Row(Column("new_date", css_class="col-6"), Column("new_time", css_class="col-6")), "shift_later"
+            Row(Column("new_date", css_class="col-6 col-md-3"), Column("new_time", css_class="col-6 col-md-3")),
+            Row(Column("practitioner", css_class="col-md-6"), Column("room", css_class="col-md-6")),
+            "shift_later",
+        )
+
+    @classmethod
+    def filled(cls, session) -> "MoveForm":
+        """The form for `session`, filled with where it is now (the keyboard path)."""
+        local = timezone.localtime(session.starts_at)
+        initial = {
+            "new_date": local.date(),
+            "new_time": local.time().replace(second=0, microsecond=0),
+            "practitioner": session.practitioner_id,
+            "room": session.room_id,
+        }
+        return cls(initial=initial)
+
+    @classmethod
+    def dropped(cls, session, query) -> "MoveForm":
+        """The form for a session dropped on the calendar: the date and time
+        dropped on, the practitioner or room of the column (the session's own
+        otherwise), the later sessions shifted as the form's default says."""
+        return cls(
+            {
+                "new_date": query.get("new_date", ""),
+                "new_time": query.get("new_time", ""),
+                "practitioner": query.get("practitioner") or session.practitioner_id,
+                "room": query.get("room") or session.room_id,
+                "shift_later": "on" if cls.base_fields["shift_later"].initial else "",
+            }
         )
 
     def clean(self):
@@ -213,3 +256,40 @@ class MoveForm(forms.Form):
     @property
     def new_start(self) -> dt.datetime:
         return local_start(self.cleaned_data["new_date"], self.cleaned_data["new_time"])
+
+
+# How many other free slots the series preview offers for each session.
+SLOT_OPTIONS = 5
+
+
+def chosen_slots(data, count: int) -> tuple[dict[int, dt.datetime], dict[int, str]]:
+    """The slots reception chose in the series preview, by session number, and
+    why a typed one could not be read or booked: each row posts "slot-<n>" (""
+    for the clinic's proposal, a proposed slot as "YYYY-MM-DDTHH:MM", or
+    "other" with "other-date-<n>" and "other-time-<n>" typed)."""
+    pins: dict[int, dt.datetime] = {}
+    errors: dict[int, str] = {}
+    for n in range(1, count + 1):
+        raw = (data.get(f"slot-{n}") or "").strip()
+        if not raw:
+            continue
+        if raw == "other":
+            day, time = data.get(f"other-date-{n}", "").strip(), data.get(f"other-time-{n}", "").strip()
+            if not day and not time:
+                continue
+            raw = f"{day}T{time}"
+        try:
+            moment = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            errors[n] = "Enter a date and a time, for example 2026-12-01 and 10:15."
+            continue
+        if moment.tzinfo is not None or not dt.date(2000, 1, 1) <= moment.date() <= dt.date(9000, 1, 1):
+            errors[n] = "Enter a date and a time, for example 2026-12-01 and 10:15."
+            continue
+        if moment.date() > bookable_until(timezone.localdate()):
+            errors[n] = (
+                f"Sessions can be booked up to {bookable_until(timezone.localdate()):%d/%m/%Y} (two years ahead)."
+            )
+            continue
+        pins[n] = local_start(moment.date(), moment.time())
+    return pins, errors

@@ -1,6 +1,7 @@
 from django.conf import settings
 
 from sessions_app.models import Role
+from sessions_app.roles import user_roles
 
 
 def roles(request):
@@ -10,7 +11,7 @@ def roles(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context
-    names = set(user.groups.values_list("name", flat=True))
+    names = user_roles(user)
     return context | {
         "role_names": [role.label for role in Role if role in names],
         "is_reception": Role.RECEPTION in names,

@@ -101,6 +101,16 @@ def two_factor_required(user) -> bool:
     return user.is_superuser or user.groups.filter(name__in=TWO_FACTOR_ROLES).exists()
 
 
+def user_roles(user) -> frozenset[str]:
+    """The names of the user's role groups: one query, then kept on the user
+    for the rest of the request (the navigation and Today both ask)."""
+    if not user.is_authenticated:
+        return frozenset()
+    if not hasattr(user, "_role_names"):
+        user._role_names = frozenset(user.groups.values_list("name", flat=True))
+    return user._role_names
+
+
 def _app_and_codename(permission: str) -> tuple[str, str]:
     app_label, _, codename = permission.rpartition(".")
     return app_label or _APP, codename

@@ -16,7 +16,8 @@ from __future__ import annotations
 import bisect
 import calendar
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -30,6 +31,28 @@ SEARCH_DAYS = 60
 # How far ahead reception may book (a series, a move, a maintenance visit): a
 # clinic plans a year or two ahead, and the date arithmetic stays far from year 9999.
 BOOKING_HORIZON = dt.timedelta(days=2 * 365)
+
+
+class ClashFirst(StrEnum):
+    """Where a session whose wanted slot is taken looks first (the setting
+    CLINIC_SERIES_CLASH_FIRST): the same time on the nearest day, or the
+    nearest time on the same day. Either way, the other comes next, then the
+    nearest free slot on any day."""
+
+    DAY = "day"
+    TIME = "time"
+
+
+# How many days either side of the wanted one a clashing session looks for
+# its same time, before any other time: a receptionist offers "the same time
+# on Wednesday or Thursday", not the same time a fortnight later.
+SAME_TIME_DAYS = 3
+
+
+def clash_first() -> ClashFirst:
+    """The clinic's choice (CLINIC_SERIES_CLASH_FIRST), read where the services
+    call the pure functions."""
+    return ClashFirst(settings.CLINIC_SERIES_CLASH_FIRST)
 
 
 class IntervalUnit(StrEnum):
@@ -193,19 +216,55 @@ class Calendar:
     def is_free(self, start: dt.datetime, end: dt.datetime) -> bool:
         return self.problem(start, end) is None
 
+    def open_periods(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The clinic's opening periods on `day`, as aware (start, end) pairs:
+        none on a closed day or a weekday without hours."""
+        return open_periods(day, self.hours, self.closed, self.tz)
+
     def slots_on(self, day: dt.date, duration: dt.timedelta) -> Iterable[dt.datetime]:
         """Every grid start on `day` at which a session of `duration` fits inside
         an opening period (busy or not)."""
-        if day in self.closed:
-            return
-        for opens, closes in self.hours.get(day.weekday(), ()):
-            start = local_datetime(day, opens, self.tz)
-            close = local_datetime(day, closes, self.tz)
-            if start is None or close is None:
-                continue
+        for start, close in self.open_periods(day):
             while start + duration <= close:
                 yield start
                 start += SLOT_STEP
+
+
+def open_periods(
+    day: dt.date, hours: Mapping[int, Sequence[tuple[dt.time, dt.time]]], closed: Mapping[dt.date, str], tz: ZoneInfo
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The opening periods of `day` (closed days and weekdays without hours
+    have none), as aware (start, end) pairs; a time the clock skips is left out."""
+    if day in closed:
+        return []
+    periods = []
+    for opens, closes in hours.get(day.weekday(), ()):
+        start, close = local_datetime(day, opens, tz), local_datetime(day, closes, tz)
+        if start is not None and close is not None:
+            periods.append((start, close))
+    return periods
+
+
+def free_periods(
+    periods: Sequence[tuple[dt.datetime, dt.datetime]],
+    busy: Iterable[tuple[dt.datetime, dt.datetime]],
+    shortest: dt.timedelta = SLOT_STEP,
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The parts of the opening `periods` that no booking of `busy` covers, at
+    least `shortest` long: the free time a calendar column shows."""
+    taken = sorted(busy)
+    free = []
+    for start, end in periods:
+        cursor = start
+        for busy_start, busy_end in taken:
+            if busy_end <= cursor or busy_start >= end:
+                continue
+            if busy_start - cursor >= shortest:
+                free.append((cursor, busy_start))
+            cursor = max(cursor, busy_end)
+        if end - cursor >= shortest:
+            free.append((cursor, end))
+    return free
 
 
 def period_minutes(opens: dt.time, closes: dt.time) -> int:
@@ -229,33 +288,74 @@ def _overlaps(busy: Sequence[tuple[dt.datetime, dt.datetime]], start: dt.datetim
     return False
 
 
+def free_slots_near(
+    wanted: dt.datetime,
+    duration: dt.timedelta,
+    cal: Calendar,
+    not_before: dt.datetime,
+    not_after: dt.datetime | None = None,
+    *,
+    first: ClashFirst = ClashFirst.DAY,
+) -> Iterator[dt.datetime]:
+    """The free slots a receptionist would offer instead of `wanted`, best
+    first, never before `not_before` nor after `not_after`: with ClashFirst.DAY
+    the same wall-clock time on the nearest day (up to SAME_TIME_DAYS either
+    side), then the nearest time on the same day; with ClashFirst.TIME the
+    other way round; then the nearest day that has a free slot (up to
+    SEARCH_DAYS either side), at the time closest to the wanted one. Among
+    equals the later slot comes first, which keeps a series' spacing. Each slot
+    is given once."""
+    local_wanted = wanted.astimezone(cal.tz)
+    wanted_day, wanted_time = local_wanted.date(), local_wanted.time().replace(tzinfo=None)
+
+    def fits(start: dt.datetime) -> bool:
+        return start >= not_before and not (not_after and start > not_after) and cal.is_free(start, start + duration)
+
+    def by_closeness(days: Iterable[dt.date]) -> list[dt.datetime]:
+        """The free starts on these days, the time of day closest to the wanted one first."""
+
+        def distance(start: dt.datetime) -> dt.timedelta:
+            local = start.astimezone(cal.tz).replace(tzinfo=None)
+            return abs(local - dt.datetime.combine(local.date(), wanted_time))
+
+        free = [start for day in days for start in cal.slots_on(day, duration) if fits(start)]
+        return sorted(free, key=lambda start: (distance(start), -start.timestamp()))
+
+    def same_time() -> Iterator[dt.datetime]:
+        for offset in range(1, SAME_TIME_DAYS + 1):
+            for day in (wanted_day + dt.timedelta(days=offset), wanted_day - dt.timedelta(days=offset)):
+                start = local_datetime(day, wanted_time, cal.tz)
+                if start is not None and fits(start):
+                    yield start
+
+    def same_day() -> Iterator[dt.datetime]:
+        yield from by_closeness([wanted_day])
+
+    def any_day() -> Iterator[dt.datetime]:
+        for offset in range(SEARCH_DAYS + 1):
+            yield from by_closeness({wanted_day + dt.timedelta(days=offset), wanted_day - dt.timedelta(days=offset)})
+
+    order = (same_time, same_day) if first == ClashFirst.DAY else (same_day, same_time)
+    seen: set[dt.datetime] = set()
+    for candidates in (*order, any_day):
+        for start in candidates():
+            if start not in seen:
+                seen.add(start)
+                yield start
+
+
 def nearest_free_slot(
     wanted: dt.datetime,
     duration: dt.timedelta,
     cal: Calendar,
     not_before: dt.datetime,
     not_after: dt.datetime | None = None,
+    *,
+    first: ClashFirst = ClashFirst.DAY,
 ) -> dt.datetime | None:
-    """The free slot a receptionist would offer: on the nearest day that has one
-    (within SEARCH_DAYS either side), at the time of day closest to the wanted
-    one, never before `not_before` nor after `not_after`. Ties go to the later
-    slot, which keeps the series' spacing."""
-    local_wanted = wanted.astimezone(cal.tz)
-    wanted_day, wanted_time = local_wanted.date(), local_wanted.time().replace(tzinfo=None)
-    for offset in range(SEARCH_DAYS + 1):
-        best: tuple[dt.timedelta, dt.datetime] | None = None
-        for day in {wanted_day + dt.timedelta(days=offset), wanted_day - dt.timedelta(days=offset)}:
-            for start in cal.slots_on(day, duration):
-                if start < not_before or (not_after and start > not_after) or not cal.is_free(start, start + duration):
-                    continue
-                slot_time = start.astimezone(cal.tz).time().replace(tzinfo=None)
-                distance = abs(dt.datetime.combine(day, slot_time) - dt.datetime.combine(day, wanted_time))
-                # The smallest distance; among equals, the later start.
-                if best is None or (distance, -start.timestamp()) < (best[0], -best[1].timestamp()):
-                    best = (distance, start)
-        if best is not None:
-            return best[1]
-    return None
+    """The free slot a receptionist would offer first (free_slots_near), or
+    None when there is none within SEARCH_DAYS."""
+    return next(free_slots_near(wanted, duration, cal, not_before, not_after, first=first), None)
 
 
 def slot_problem(
@@ -286,10 +386,20 @@ class ProposedSession:
     start: dt.datetime | None  # None when no free slot was found
     end: dt.datetime | None
     reason: str | None  # why it was moved, or why no slot was found
+    # Reception's own choice of slot (pinned), kept as chosen; `refused` says
+    # why it cannot be booked, if it cannot.
+    chosen: bool = False
+    refused: str | None = None
+    # Other free slots near the wanted one, best first, for reception to pick from.
+    options: tuple[dt.datetime, ...] = ()
 
     @property
     def moved(self) -> bool:
         return self.start != self.wanted
+
+    @property
+    def bookable(self) -> bool:
+        return self.start is not None and self.refused is None
 
 
 def propose_series(
@@ -304,17 +414,27 @@ def propose_series(
     min_interval: dt.timedelta | None = None,
     first_sequence: int = 1,
     previous: dt.datetime | None = None,
+    first: ClashFirst = ClashFirst.DAY,
+    pinned: Mapping[int, dt.datetime] | None = None,
+    options: int = 0,
 ) -> list[ProposedSession]:
     """The sessions of a series, each at its wanted date or moved to the nearest
-    free slot. `first_start` is aware; the wall-clock time of day is kept for
-    every session. The minimum interval defaults to `minimum_interval` of the
-    series interval; `previous`, when given, is the start of the session before
-    the first (a series continued at its end): the first keeps that interval
-    after it as well."""
+    free slot (free_slots_near, `first` says where it looks first). `first_start`
+    is aware; the wall-clock time of day is kept for every session. The minimum
+    interval defaults to `minimum_interval` of the series interval; `previous`,
+    when given, is the start of the session before the first (a series
+    continued at its end): the first keeps that interval after it as well.
+
+    `pinned` maps a sequence number to the start reception chose for it: that
+    session stays there, with the reason it cannot be booked if it cannot (in
+    the past, too soon after the one before, closed or booked), and the later
+    ones are placed after it. With `options`, each session also lists that many
+    other free slots near its wanted one."""
     if count < 1:
         raise ValueError("A series has at least one session.")
     if interval < 1:
         raise ValueError("The interval must be at least one.")
+    pinned = pinned or {}
     local_first = first_start.astimezone(cal.tz)
     first_day, time_of_day = local_first.date(), local_first.time().replace(tzinfo=None)
     if min_interval is None:
@@ -322,13 +442,41 @@ def propose_series(
 
     proposals: list[ProposedSession] = []
     for i in range(count):
+        sequence = first_sequence + i
         wanted = wall_clock(add_interval(first_day, interval * i, unit), time_of_day, cal.tz)
         not_before = max(now, previous + min_interval) if previous else now
-        problem = slot_problem(wanted, duration, cal, now=now, not_before=not_before)
-        start = wanted if problem is None else nearest_free_slot(wanted, duration, cal, not_before)
-        if start is None:
-            proposals.append(ProposedSession(first_sequence + i, wanted, None, None, f"no free slot ({problem})"))
+        nearby: tuple[dt.datetime, ...] = ()
+        if options:
+            candidates = free_slots_near(wanted, duration, cal, not_before, first=first)
+            nearby = tuple(itertools.islice(candidates, options + 1))
+        if sequence in pinned:
+            start = pinned[sequence]
+            refused = slot_problem(start, duration, cal, now=now, not_before=not_before)
+            proposals.append(
+                ProposedSession(
+                    sequence,
+                    wanted,
+                    start,
+                    start + duration,
+                    None,
+                    chosen=True,
+                    refused=refused,
+                    options=tuple(o for o in nearby if o != start)[:options],
+                )
+            )
+            previous = start
             continue
-        proposals.append(ProposedSession(first_sequence + i, wanted, start, start + duration, problem))
+        problem = slot_problem(wanted, duration, cal, now=now, not_before=not_before)
+        if problem is None:
+            start = wanted
+        elif options:
+            start = nearby[0] if nearby else None
+        else:
+            start = nearest_free_slot(wanted, duration, cal, not_before, first=first)
+        if start is None:
+            proposals.append(ProposedSession(sequence, wanted, None, None, f"no free slot ({problem})"))
+            continue
+        rest = tuple(o for o in nearby if o != start)[:options]
+        proposals.append(ProposedSession(sequence, wanted, start, start + duration, problem, options=rest))
         previous = start
     return proposals

@@ -16,6 +16,7 @@ from sessions_app.views import (
     privacy,
     records,
     schedule,
+    sessions,
     side_effects,
 )
 
@@ -25,19 +26,22 @@ urlpatterns = [
     path("account/two-factor/", accounts.two_factor_setup, name="two_factor_setup"),
     path("account/two-factor/verify/", accounts.two_factor_verify, name="two_factor_verify"),
     path("", dashboard.dashboard, name="dashboard"),
+    path("reminders/due/", dashboard.reminders_due, name="reminders_due"),
     path("schedule/", schedule.schedule, name="schedule"),
     path("book/", booking.book_series, name="book_series"),
     path("book/clients/", booking.client_lookup, name="client_lookup"),
     path("plans/<int:pk>/", booking.plan_detail, name="plan_detail"),
     path("plans/<int:pk>/rebook/", booking.plan_rebook, name="plan_rebook"),
     path("plans/<int:pk>/maintenance/", booking.plan_maintenance, name="plan_maintenance"),
+    path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
     path("sessions/<int:pk>/move/", booking.session_move, name="session_move"),
     # Only the actions a session knows; anything else is a 404.
     re_path(
         r"^sessions/(?P<pk>[0-9]+)/(?P<action>confirm|arrive|no_show|cancel)/$",
-        booking.session_action,
+        sessions.session_action,
         name="session_action",
     ),
+    path("sessions/<int:pk>/undo/", sessions.session_undo, name="session_undo"),
     path("sessions/<int:pk>/record/", records.session_record, name="session_record"),
     path("sessions/<int:pk>/amend/", records.session_amend, name="session_amend"),
     path("photos/<int:pk>/", records.session_photo, name="session_photo"),

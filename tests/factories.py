@@ -370,6 +370,7 @@ def session_form(session: TreatmentSession, injections=(), side_effects=(), **ch
         "plan": session.plan_id,
         "sequence": session.sequence,
         "status": session.status,
+        "cancellation": session.cancellation,
         "starts_at": session.starts_at,
         "ends_at": session.ends_at,
         "completed_at": session.completed_at,
@@ -422,3 +423,44 @@ def check_in_path(message: Reminder) -> str:
     from sessions_app.reminders.checkin_link import check_in_token
 
     return reverse("check_in", args=[check_in_token(message.pk, message.client_id, message.session_id)])
+
+
+def change_status(session: TreatmentSession, action: str, *, by: User | None = None, cancellation: str = "client"):
+    """A status change through the status service, as staff make it, at a time
+    its rules allow: a no-show once the session has begun, an arrival on its day."""
+    from sessions_app.services.session_status import session_set_status
+
+    now = timezone.now()
+    if action == "no_show":
+        now = max(now, session.starts_at + dt.timedelta(minutes=1))
+    elif action == "arrive":
+        now = session.starts_at
+    return session_set_status(
+        session_id=session.pk,
+        action=action,
+        by=by or session.practitioner,
+        cancellation=cancellation if action == "cancel" else "",
+        now=now,
+    )
+
+
+def series_post(client_obj, practitioner, first: dt.datetime, **overrides) -> dict:
+    """What the booking form posts for a series of six, every two weeks, from `first`."""
+    data = {
+        "client": client_obj.pk,
+        "indication": Indication.objects.get(name="Skin rejuvenation").pk,
+        "areas": [TreatmentArea.objects.get(name="Face").pk],
+        "mixture": Mixture.objects.get(name="Facial rejuvenation").pk,
+        "practitioner": practitioner.pk,
+        "room": Room.objects.get(name="Room 1").pk,
+        "sessions": 6,
+        "interval": 2,
+        "interval_unit": "weeks",
+        "first_date": first.date().isoformat(),
+        "first_time": first.strftime("%H:%M"),
+        "duration": 45,
+        "maintenance_interval_days": 90,
+        "notes": "",
+    }
+    data.update(overrides)
+    return data

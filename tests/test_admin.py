@@ -71,6 +71,7 @@ from .factories import (
     make_screening,
     make_side_effect,
     make_user,
+    next_weekday_at,
     session_form,
     split,
 )
@@ -405,16 +406,50 @@ def test_the_session_form_refuses_a_status_change_no_action_allows(manager_clien
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("before", "after"), [("booked", "confirmed"), ("confirmed", "arrived"), ("booked", "cancelled")]
+    ("before", "after", "extra"),
+    [("booked", "confirmed", {}), ("confirmed", "arrived", {}), ("booked", "cancelled", {"cancellation": "late"})],
 )
-def test_the_session_form_makes_a_status_change_an_action_allows(manager_client, before, after):
-    session = book_session(status=before)
+def test_the_session_form_makes_a_status_change_an_action_allows(manager_client, manager, before, after, extra):
+    # Arrived only on the session's day: this one is today, in an hour's time.
+    starts_at = timezone.now().replace(second=0, microsecond=0) + dt.timedelta(hours=1) if after == "arrived" else None
+    if starts_at and timezone.localtime(starts_at).date() != timezone.localdate():
+        starts_at -= dt.timedelta(hours=2)  # late in the evening: an hour ago instead
+    session = book_session(status=before, **({"starts_at": starts_at} if starts_at else {}))
     response = manager_client.post(
-        admin_url(TreatmentSession, "change", session.pk), session_form(session, status=after)
+        admin_url(TreatmentSession, "change", session.pk), session_form(session, status=after, **extra)
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     session.refresh_from_db()
     assert session.status == after
+    # Through the status service, as the schedule's buttons: who and when, undoable by them.
+    assert (session.status_changed_by, session.undo_status) == (manager, before)
+    assert session.cancellation == extra.get("cancellation", "")
+
+
+@pytest.mark.django_db
+def test_the_session_form_refuses_an_arrival_on_another_day_than_the_session(manager_client):
+    session = book_session(status="confirmed", starts_at=next_weekday_at(10, weekday=0))
+    before = snapshot(session)
+    response = manager_client.post(
+        admin_url(TreatmentSession, "change", session.pk), session_form(session, status="arrived")
+    )
+    assert response.status_code == 200
+    [error] = response.context["adminform"].form.errors["status"]
+    assert error.startswith(f"This session is on {timezone.localtime(session.starts_at):%A %d %B %Y}")
+    assert "marked arrived only on that day" in error
+    assert snapshot(session) == before
+
+
+@pytest.mark.django_db
+def test_the_session_form_asks_who_cancelled(manager_client):
+    session = book_session()
+    response = manager_client.post(
+        admin_url(TreatmentSession, "change", session.pk), session_form(session, status="cancelled")
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["cancellation"] == ["Say who cancelled the session."]
+    session.refresh_from_db()
+    assert session.status == "booked"
 
 
 BAD_SESSION_INPUT = {

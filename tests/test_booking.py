@@ -22,7 +22,7 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.scheduling import Reason
-from sessions_app.services import maintenance, series, session_status, slots
+from sessions_app.services import maintenance, series, slots
 from sessions_app.services.clients import client_archive, client_merge
 from sessions_app.services.moves import NoFreeSlot, move_preview, session_move
 from sessions_app.services.series import Slot
@@ -31,6 +31,7 @@ from sessions_app.services.slots import SlotTaken
 
 from .factories import (
     PARIS,
+    change_status,
     make_cleared,
     make_client,
     make_plan,
@@ -142,7 +143,7 @@ def test_the_same_room_cannot_be_double_booked(practitioner):
 def test_a_cancelled_session_frees_its_slot(practitioner):
     start = next_weekday_at(11)
     plan = book(practitioner, start)
-    session_status.session_set_status(session_id=plan.sessions.get().pk, action="cancel")
+    change_status(plan.sessions.get(), "cancel")
     book(practitioner, start)  # no SlotTaken
     assert TreatmentSession.objects.filter(starts_at=start).count() == 2
 
@@ -264,7 +265,7 @@ def test_a_shift_by_a_whole_interval_does_not_collide_with_its_own_series(practi
 @pytest.mark.django_db
 def test_a_no_show_leaves_the_series_short_and_offers_a_session_at_the_end(practitioner):
     plan = book(practitioner, next_weekday_at(10), count=3)
-    session_status.session_set_status(session_id=plan.sessions.get(sequence=2).pk, action="no_show")
+    change_status(plan.sessions.get(sequence=2), "no_show")
     assert series.series_shortfall(plan) == 1
     offer = maintenance.rebook_at_end_preview(plan)
     proposal = offer.proposal
@@ -285,7 +286,7 @@ def test_a_no_show_leaves_the_series_short_and_offers_a_session_at_the_end(pract
 def test_a_status_change_the_current_status_forbids_is_refused(status, action):
     session = make_session(status=status, completed_at=timezone.now() if status == "completed" else None)
     with pytest.raises(InvalidTransition):
-        session_status.session_set_status(session_id=session.pk, action=action)
+        change_status(session, action)
     session.refresh_from_db()
     assert session.status == status
 
@@ -418,7 +419,7 @@ def test_a_shifted_series_keeps_each_session_after_the_one_before(practitioner):
 def test_rebooking_at_the_end_keeps_the_minimum_interval_after_the_last_kept_session(practitioner):
     start = next_weekday_at(10, weeks_ahead=2)
     plan, (one, two) = series_of(practitioner, [start, start + dt.timedelta(weeks=2)])
-    session_status.session_set_status(session_id=one.pk, action="no_show")
+    change_status(one, "no_show")
     last_day = timezone.localtime(two.starts_at).date()
     for k in range(8, 22):  # the wanted day and the week before it are closed
         ClosedDay.objects.create(date=last_day + dt.timedelta(days=k), reason="Holiday")
@@ -435,7 +436,7 @@ def test_rebooking_books_the_practitioner_and_room_the_preview_showed(practition
     plan, (one, two) = series_of(practitioner, [start, start + dt.timedelta(weeks=2)])
     # Session 2 was handed to another practitioner in another room; session 1 was missed.
     TreatmentSession.objects.filter(pk=two.pk).update(practitioner=other, room=room_3)
-    session_status.session_set_status(session_id=one.pk, action="cancel")
+    change_status(one, "cancel")
     offer = maintenance.rebook_at_end_preview(plan)
     assert (offer.practitioner, offer.room) == (other, room_3)
     session = maintenance.session_rebook_at_end(

@@ -1,7 +1,7 @@
-"""Reception's pages: book a series, the schedule, actions, moves, the feed."""
+"""Reception's pages: book a series (from the calendar too, steering its dates), re-book,
+actions, moves (dropped on the calendar too), the feed. The schedule itself: test_schedule.py."""
 
 import datetime as dt
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -14,19 +14,25 @@ from django.utils.html import strip_tags
 from sessions_app.calendar_feed import calendar_token_revoke, calendar_token_rotate
 from sessions_app.models import (
     ClosedDay,
-    Indication,
-    Mixture,
     Role,
     Room,
     SessionStatus,
-    TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
 )
-from sessions_app.services import maintenance, series, session_status
-from sessions_app.views import schedule
+from sessions_app.services import maintenance, series
 
-from .factories import make_cleared, make_client, make_plan, make_session, make_user, next_weekday_at, sign_record
+from .factories import (
+    change_status,
+    make_cleared,
+    make_client,
+    make_plan,
+    make_session,
+    make_user,
+    next_weekday_at,
+    series_post,
+    sign_record,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -35,27 +41,6 @@ PARIS = ZoneInfo("Europe/Paris")
 def reception_client(client, reception):
     client.force_login(reception)
     return client
-
-
-def series_post(client_obj, practitioner, first: dt.datetime, **overrides):
-    data = {
-        "client": client_obj.pk,
-        "indication": Indication.objects.get(name="Skin rejuvenation").pk,
-        "areas": [TreatmentArea.objects.get(name="Face").pk],
-        "mixture": Mixture.objects.get(name="Facial rejuvenation").pk,
-        "practitioner": practitioner.pk,
-        "room": Room.objects.get(name="Room 1").pk,
-        "sessions": 6,
-        "interval": 2,
-        "interval_unit": "weeks",
-        "first_date": first.date().isoformat(),
-        "first_time": first.strftime("%H:%M"),
-        "duration": 45,
-        "maintenance_interval_days": 90,
-        "notes": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def preview_then_confirm(http, data):
@@ -244,163 +229,16 @@ def test_client_lookup_finds_by_name_and_leaves_archived_clients_out(reception_c
     assert "Pouliot" not in page
 
 
-def schedule_url(**params):
-    return reverse("schedule") + "?" + "&".join(f"{k}={v}" for k, v in params.items())
-
-
-@pytest.mark.django_db
-def test_schedule_lists_each_session_with_client_series_position_and_status(reception_client, practitioner):
-    day = next_weekday_at(9)
-    plan = make_plan(practitioner=practitioner, sessions_planned=6, client=make_client(first_name="Zoé"))
-    make_session(
-        plan=plan,
-        starts_at=day - dt.timedelta(weeks=4),
-        sequence=1,
-        status="completed",
-        completed_at=day - dt.timedelta(weeks=4),
-    )
-    make_session(plan=plan, starts_at=day - dt.timedelta(weeks=2), sequence=2, status="no_show")
-    make_session(plan=plan, starts_at=day, sequence=3, status="confirmed")
-    response = reception_client.get(schedule_url(date=day.date().isoformat()))
-    [day] = response.context["days"]
-    assert [s.plan.client.first_name for s in day.sessions] == ["Zoé"]
-    page = response.content.decode()
-    assert "2 of 6" in page  # the no-show does not count
-    assert "Confirmed" in page
-
-
-@pytest.mark.django_db
-def test_the_schedule_offers_each_session_the_actions_its_status_allows(reception_client, practitioner):
-    day = next_weekday_at(9, weeks_ahead=1)
-    plan = make_plan(practitioner=practitioner)
-    statuses = ["booked", "confirmed", "arrived", "completed", "no_show", "cancelled"]
-    sessions = {
-        status: make_session(
-            plan=plan,
-            sequence=i,
-            starts_at=day + dt.timedelta(hours=i),
-            status=status,
-            completed_at=day if status == "completed" else None,
-        )
-        for i, status in enumerate(statuses, start=1)
-    }
-    page = reception_client.get(schedule_url(date=day.date().isoformat(), cancelled="1")).content.decode()
-
-    def offered(session) -> set[str]:
-        row = page.split(f'data-session="{session.pk}"', 1)[1].split("</tr>", 1)[0]
-        actions = {
-            a
-            for a in ("confirm", "arrive", "no_show", "cancel")
-            if reverse("session_action", args=[session.pk, a]) in row
-        }
-        return actions | ({"move"} if reverse("session_move", args=[session.pk]) in row else set())
-
-    assert offered(sessions["booked"]) == {"confirm", "arrive", "no_show", "cancel", "move"}
-    assert offered(sessions["confirmed"]) == {"arrive", "no_show", "cancel", "move"}
-    for status in ("arrived", "completed", "no_show", "cancelled"):
-        assert offered(sessions[status]) == set(), status
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("view", ["day", "week"])
-def test_schedule_query_count_does_not_grow_with_sessions(
-    reception_client, view, django_assert_num_queries, monkeypatch
-):
-    monkeypatch.setattr(schedule, "SCHEDULE_PAGE_SIZE", 5)
-    day = next_weekday_at(9)
-    practitioner = make_user(Role.PRACTITIONER)
-
-    def add_sessions(first, last):
-        for i in range(first, last):
-            make_session(practitioner=practitioner, starts_at=day + dt.timedelta(minutes=45 * (i % 12), days=i // 12))
-
-    add_sessions(0, 1)
-    url = schedule_url(view=view, date=day.date().isoformat())
-    # session, user, user and group permissions, practitioners, rooms, sessions per
-    # day, the page of sessions with series position, the clearance badge (latest
-    # screenings, allergies, mixtures' substances, consent text, consents; no
-    # answers to read), groups (navigation).
-    with django_assert_num_queries(14):
-        first = reception_client.get(url)
-    add_sessions(1, 25)
-    with django_assert_num_queries(14):
-        second = reception_client.get(url)
-    assert second.context["total"] > first.context["total"]
-    # The page holds at most a page of sessions, whatever the day or week holds.
-    shown = sum(len(d.sessions) for d in second.context["days"])
-    assert shown == 5 < second.context["total"]
-
-
-@pytest.mark.django_db
-def test_a_busy_week_comes_in_pages_and_says_where_each_day_is(reception_client, monkeypatch):
-    monkeypatch.setattr(schedule, "SCHEDULE_PAGE_SIZE", 3)
-    monday = next_weekday_at(9, weekday=0)
-    practitioner = make_user(Role.PRACTITIONER)
-    # Monday four sessions, Tuesday none, Wednesday two: three a page.
-    for day, count in ((0, 4), (2, 2)):
-        for i in range(count):
-            make_session(practitioner=practitioner, starts_at=monday + dt.timedelta(days=day, hours=i))
-    url = schedule_url(view="week", date=monday.date().isoformat())
-
-    first = reception_client.get(url)
-    days = {d.day.weekday(): d for d in first.context["days"]}
-    assert first.context["total"] == 6
-    assert [len(days[0].sessions), days[0].count, days[0].other_pages] == [3, 4, [2]]
-    assert [len(days[1].sessions), days[1].count] == [0, 0]
-    assert [len(days[2].sessions), days[2].count, days[2].other_pages] == [0, 2, [2]]
-    page = first.content.decode()
-    assert f"Week of {monday:%d %B %Y}" in page
-    assert "Sessions 1–3 of 6, page 1 of 2" in page
-    assert "More of this day on page" in page and "2 sessions, on page" in page and "No sessions." in page
-
-    second = reception_client.get(url + "&page=2")
-    days = {d.day.weekday(): d for d in second.context["days"]}
-    assert [len(days[0].sessions), days[0].other_pages] == [1, [1]]
-    assert len(days[2].sessions) == 2
-    shown = [s.pk for d in (first, second) for day in d.context["days"] for s in day.sessions]
-    assert len(shown) == len(set(shown)) == 6, "every session once, on one page or the other"
-    # A page that does not exist is the nearest one, never an error.
-    assert reception_client.get(url + "&page=9").context["page"].number == 2
-    assert reception_client.get(url + "&page=x").context["page"].number == 1
-    for forged in ("²", "9" * 5000):  # pass str.isdigit(), make int() raise: once a 500
-        assert reception_client.get(url + "&page=" + quote(forged)).context["page"].number == 1
-
-
-@pytest.mark.django_db
-def test_schedule_filters_by_practitioner_and_room(reception_client):
-    day = next_weekday_at(9)
-    alice, bob = make_user(Role.PRACTITIONER), make_user(Role.PRACTITIONER)
-    make_session(practitioner=alice, starts_at=day)
-    make_session(practitioner=bob, starts_at=day, room=Room.objects.get(name="Room 2"))
-    by_alice = reception_client.get(schedule_url(date=day.date().isoformat(), practitioner=alice.pk))
-    assert by_alice.context["total"] == 1
-    by_room = reception_client.get(schedule_url(date=day.date().isoformat(), room=Room.objects.get(name="Room 2").pk))
-    assert [s.practitioner for day in by_room.context["days"] for s in day.sessions] == [bob]
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    "params", [{"date": "9999-12-31"}, {"date": "0001-01-01"}, {"date": "9999-12-31", "view": "week"}]
-)
-def test_schedule_clamps_absurd_dates_instead_of_failing(reception_client, params):
-    response = reception_client.get(schedule_url(**params))
-    assert response.status_code == 200
-    assert abs(response.context["day"].year - timezone.localdate().year) <= 10
-
-
-@pytest.mark.django_db
-def test_schedule_ignores_nonsense_parameters(reception_client):
-    response = reception_client.get(schedule_url(date="31-02-2026", practitioner="x' or 1=1", view="year"))
-    assert response.status_code == 200
-    assert response.context["view"] == "day"
+def begun_an_hour_ago():
+    return timezone.now().replace(second=0, microsecond=0) - dt.timedelta(hours=1)
 
 
 @pytest.mark.django_db
 def test_no_show_offers_to_rebook_at_the_end(reception_client, practitioner):
     plan = make_plan(practitioner=practitioner, sessions_planned=2)
-    one = make_session(plan=plan, starts_at=next_weekday_at(10), sequence=1)
+    one = make_session(plan=plan, starts_at=begun_an_hour_ago(), sequence=1)
     make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=3), sequence=2)
-    response = reception_client.post(reverse("session_action", args=[one.pk, "no_show"]))
+    response = reception_client.post(reverse("session_action", args=[one.pk, "no_show"]), {"confirmed": "yes"})
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("plan_rebook", args=[plan.pk]))
     rebook = reception_client.get(response["Location"])
@@ -413,10 +251,12 @@ def test_no_show_offers_to_rebook_at_the_end(reception_client, practitioner):
 @pytest.mark.django_db
 def test_after_a_no_show_the_rebooking_page_leads_back_to_the_filtered_schedule(reception_client, practitioner):
     plan = make_plan(practitioner=practitioner, sessions_planned=2)
-    one = make_session(plan=plan, starts_at=next_weekday_at(10), sequence=1)
+    one = make_session(plan=plan, starts_at=begun_an_hour_ago(), sequence=1)
     make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=3), sequence=2)
     back = f"/schedule/?view=week&date={one.starts_at:%Y-%m-%d}&practitioner={practitioner.pk}&room="
-    response = reception_client.post(reverse("session_action", args=[one.pk, "no_show"]), {"next": back})
+    response = reception_client.post(
+        reverse("session_action", args=[one.pk, "no_show"]), {"next": back, "confirmed": "yes"}
+    )
     rebook = reception_client.get(response["Location"])
     assert rebook.context["next"] == back
     assert f'href="{back.replace("&", "&amp;")}"' in rebook.content.decode()
@@ -473,7 +313,7 @@ def test_the_move_page_names_each_session_by_its_place_in_the_series(reception_c
     one, two, three = (
         make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2 * i), sequence=i + 1) for i in range(3)
     )
-    session_status.session_set_status(session_id=one.pk, action="no_show")
+    change_status(one, "no_show")
     url = reverse("session_move", args=[two.pk])
     page = strip_tags(reception_client.get(url).content.decode())
     assert "session 1 of 3, now" in page  # the schedule says "1 of 3" too; its number is 2
@@ -513,8 +353,9 @@ def test_move_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     data = {"new_date": f"{start + dt.timedelta(days=1):%Y-%m-%d}", "new_time": "10:00", "shift_later": "on"}
     # session, user, user and group permissions, the session (with its series
     # position), the plan's kept sessions, opening hours, closed days, bookings,
-    # groups (navigation).
-    with django_assert_num_queries(10):
+    # groups (navigation), the form's practitioners and rooms (each read twice
+    # by its select: its first choice, then all).
+    with django_assert_num_queries(14):
         preview = reception_client.post(url, data | {"action": "preview"})
     assert len(preview.context["moves"]) == later + 1
     # The same up to the bookings, then: savepoint, the moved sessions locked,
@@ -627,7 +468,7 @@ def test_the_feed_numbers_sessions_as_the_schedule_does_and_no_show_is_not_confi
     start = next_weekday_at(10, weeks_ahead=2)
     one = make_session(plan=plan, starts_at=start, sequence=1)
     make_session(plan=plan, starts_at=start + dt.timedelta(weeks=2), sequence=2, status=SessionStatus.CONFIRMED)
-    session_status.session_set_status(session_id=one.pk, action="no_show")
+    change_status(one, "no_show")
     offer = maintenance.rebook_at_end_preview(plan)
     maintenance.session_rebook_at_end(
         plan=plan, start=offer.proposal.start, end=offer.proposal.end, practitioner=offer.practitioner, room=offer.room
@@ -702,3 +543,129 @@ def test_the_booking_page_posts_the_client_once(reception_client):
     patient = make_client()
     page = reception_client.get(reverse("book_series"), {"client": patient.pk}).content.decode()
     assert page.count('name="client"') == 1
+
+
+@pytest.mark.django_db
+def test_a_free_slot_on_the_calendar_opens_booking_filled_with_a_free_room(reception_client, practitioner):
+    start = next_weekday_at(10)
+    # Room 1 is taken then by someone else's session; Room 2 is free.
+    make_session(starts_at=start, room=Room.objects.get(name="Room 1"))
+    url = reverse("book_series") + f"?date={start:%Y-%m-%d}&time=10:00&practitioner={practitioner.pk}"
+    response = reception_client.get(url)
+    form = response.context["form"]
+    assert form.initial["practitioner"] == practitioner.pk
+    assert form.initial["room"] == Room.objects.get(name="Room 2").pk
+    assert (form.initial["first_date"], form.initial["first_time"]) == (start.date(), dt.time(10))
+    page = strip_tags(response.content.decode())
+    assert f"From the calendar: {start:%A %d %B %Y} at 10:00 with {practitioner} in Room 2." in " ".join(page.split())
+    single = reception_client.get(url + "&sessions=1")
+    assert single.context["form"].initial["sessions"] == 1
+    assert "Book a series instead" in single.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_room_column_fills_in_a_free_practitioner(reception_client, practitioner):
+    start = next_weekday_at(10)
+    busy = make_user(Role.PRACTITIONER, last_name="Aaa")  # first by name, but booked then
+    make_session(starts_at=start, practitioner=busy, room=Room.objects.get(name="Room 3"))
+    room = Room.objects.get(name="Room 2")
+    form = reception_client.get(reverse("book_series"), {"date": f"{start:%Y-%m-%d}", "time": "10:00", "room": room.pk})
+    assert form.context["form"].initial["room"] == room.pk
+    assert form.context["form"].initial["practitioner"] == practitioner.pk
+
+
+@pytest.mark.django_db
+def test_reception_picks_another_slot_for_one_session_and_one_confirm_books_them_all(reception_client, practitioner):
+    first = next_weekday_at(10, weeks_ahead=2)
+    data = series_post(make_client(), practitioner, first, sessions=3)
+    preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
+    two = preview.context["proposal"][1]
+    assert len(two.options) == 5
+    chosen = two.options[0]
+    pick = {"slot-2": f"{timezone.localtime(chosen):%Y-%m-%dT%H:%M}"}
+    updated = reception_client.post(reverse("book_series"), data | pick | {"action": "preview"})
+    proposal = updated.context["proposal"]
+    assert proposal[1].chosen and proposal[1].start == chosen
+    assert "Your choice." in updated.content.decode()
+    # Confirming the first preview's signature with another choice is refused: preview first.
+    stale = reception_client.post(
+        reverse("book_series"), data | pick | {"action": "confirm", "signature": preview.context["signature"]}
+    )
+    assert "changed since your preview" in stale.content.decode()
+    assert not TreatmentPlan.objects.exists()
+    booked = reception_client.post(
+        reverse("book_series"), data | pick | {"action": "confirm", "signature": updated.context["signature"]}
+    )
+    assert booked.status_code == 302
+    plan = TreatmentPlan.objects.get()
+    assert list(plan.sessions.order_by("sequence").values_list("starts_at", flat=True)) == [p.start for p in proposal]
+
+
+@pytest.mark.django_db
+def test_a_typed_slot_that_cannot_be_booked_says_why_and_blocks_the_confirm(reception_client, practitioner):
+    first = next_weekday_at(10, weeks_ahead=2)
+    ClosedDay.objects.create(date=(first + dt.timedelta(weeks=2, days=1)).date(), reason="Inventory")
+    data = series_post(make_client(), practitioner, first, sessions=3)
+    typed = {
+        "slot-2": "other",
+        "other-date-2": f"{first + dt.timedelta(weeks=2, days=1):%Y-%m-%d}",
+        "other-time-2": "10:00",
+        "slot-3": "other",
+        "other-date-3": "1st of May",
+        "other-time-3": "noon",
+    }
+    response = reception_client.post(reverse("book_series"), data | typed | {"action": "preview"})
+    page = strip_tags(response.content.decode())
+    assert "Cannot be booked: closed day (Inventory)." in page
+    assert "Enter a date and a time, for example" in page
+    assert not response.context["complete"]
+    refused = reception_client.post(
+        reverse("book_series"), data | typed | {"action": "confirm", "signature": response.context["signature"]}
+    )
+    assert refused.status_code == 200
+    assert not TreatmentPlan.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_session_dropped_on_another_practitioner_s_column_previews_the_move_to_them(reception_client, practitioner):
+    other = make_user(Role.PRACTITIONER)
+    session = make_session(starts_at=next_weekday_at(10), practitioner=practitioner)
+    new = next_weekday_at(15)
+    url = reverse("session_move", args=[session.pk])
+    dropped = reception_client.get(url, {"new_date": f"{new:%Y-%m-%d}", "new_time": "15:00", "practitioner": other.pk})
+    [move] = dropped.context["moves"]
+    assert (move.start, move.practitioner_id, move.room_id, move.reason) == (new, other.pk, session.room_id, None)
+    assert TreatmentSession.objects.get(pk=session.pk).practitioner == practitioner  # a preview saves nothing
+    # Confirm posts the form the preview shows.
+    form = {"new_date": f"{new:%Y-%m-%d}", "new_time": "15:00", "practitioner": other.pk, "room": session.room_id}
+    confirm = reception_client.post(url, form | {"action": "confirm", "signature": dropped.context["signature"]})
+    assert confirm.status_code == 302
+    session.refresh_from_db()
+    assert (session.starts_at, session.practitioner) == (new, other)
+
+
+@pytest.mark.django_db
+def test_a_drop_on_a_booked_slot_says_why_and_offers_the_nearest_free_time_that_day(reception_client, practitioner):
+    session = make_session(starts_at=next_weekday_at(10), practitioner=practitioner)
+    taken = make_session(starts_at=next_weekday_at(15), practitioner=practitioner)
+    dropped = reception_client.get(
+        reverse("session_move", args=[session.pk]),
+        {"new_date": f"{taken.starts_at:%Y-%m-%d}", "new_time": "15:15"},
+    )
+    [move] = dropped.context["moves"]
+    assert move.reason == "practitioner already booked"
+    assert timezone.localtime(move.start).date() == timezone.localtime(taken.starts_at).date()  # the day dropped on
+    page = " ".join(strip_tags(dropped.content.decode()).split())
+    assert f"Not at {taken.starts_at:%a %d %b} 15:15: practitioner already booked." in page
+
+
+@pytest.mark.django_db
+def test_the_move_form_opens_filled_with_where_the_session_is_now(reception_client):
+    session = make_session(starts_at=next_weekday_at(10), room=Room.objects.get(name="Room 3"))
+    form = reception_client.get(reverse("session_move", args=[session.pk])).context["form"]
+    assert form.initial == {
+        "new_date": timezone.localtime(session.starts_at).date(),
+        "new_time": dt.time(10),
+        "practitioner": session.practitioner_id,
+        "room": session.room_id,
+    }

@@ -6,7 +6,7 @@ Then a session is moved from the schedule with "shift the later sessions" on,
 the shift lands one on a closed day, and the schedule still shows all six in
 order. Everything is typed and clicked as a receptionist would: the htmx client
 search, the keyboard in the radio list, the previews, the confirmations, the
-week views.
+practitioner's week calendars, the session's panel and its Move form.
 """
 
 import datetime as dt
@@ -35,37 +35,35 @@ def as_in_preview(day: dt.date) -> str:
     return day.strftime("%a %d %b %Y")
 
 
-def as_in_week(day: dt.date) -> str:
-    """A day's heading in the week view (Django's "l d F")."""
-    return day.strftime("%A %d %B")
-
-
 def field(page, label: str):
     """The form field with this label, whether or not it is marked required (*)."""
     return page.get_by_label(re.compile(rf"^\s*{re.escape(label)}\s*\*?\s*$"))
 
 
-def week_rows(page, client_name: str) -> dict[str, list[tuple[str, str]]]:
-    """The client's rows in the week shown, as {day heading: [(time, series)]}."""
+def week_blocks(page, client_name: str) -> dict[str, list[tuple[str, str]]]:
+    """The client's sessions on the week's calendar shown, as {ISO day: [(time, series)]}."""
     found: dict[str, list[tuple[str, str]]] = {}
-    headings = page.locator("main h2")
-    for i in range(headings.count()):
-        heading = headings.nth(i)
-        rows = heading.locator("xpath=following-sibling::*[1]").locator("tbody tr", has_text=client_name)
-        for j in range(rows.count()):
-            cells = rows.nth(j).locator("td")
-            found.setdefault(heading.inner_text(), []).append((cells.nth(0).inner_text(), cells.nth(2).inner_text()))
+    columns = page.locator(".cal-col")
+    for i in range(columns.count()):
+        column = columns.nth(i)
+        blocks = column.locator(".cal-session", has_text=client_name)
+        for j in range(blocks.count()):
+            block = blocks.nth(j)
+            series = block.locator(".cal-meta > span").first.inner_text()
+            found.setdefault(column.get_attribute("data-date"), []).append(
+                (block.locator(".cal-time").inner_text(), series)
+            )
     return found
 
 
-def schedule_weeks(page, first: dt.date, last: dt.date, client_name: str) -> dict[str, list[tuple[str, str]]]:
-    """The client's rows on the week schedules from `first` to `last`, walked with "Next →"."""
-    page.goto(f"/schedule/?view=week&date={first.isoformat()}")
+def schedule_weeks(page, first: dt.date, last: dt.date, practitioner, client_name: str) -> dict:
+    """The client's sessions on the practitioner's week calendars from `first` to `last`, walked with "Next →"."""
+    page.goto(f"/schedule/?view=week&date={first.isoformat()}&practitioner={practitioner.pk}")
     monday = first - dt.timedelta(days=first.weekday())
     found: dict[str, list[tuple[str, str]]] = {}
     while True:
         expect(page.get_by_role("heading", level=1)).to_have_text(f"Week of {monday:%d %B %Y}")
-        found |= week_rows(page, client_name)
+        found |= week_blocks(page, client_name)
         if monday + dt.timedelta(days=7) > last:
             return found
         page.get_by_role("link", name="Next →").click()
@@ -74,7 +72,7 @@ def schedule_weeks(page, first: dt.date, last: dt.date, client_name: str) -> dic
 
 def test_reception_books_six_sessions_around_a_closed_day_and_the_schedule_shows_them(reception_page):
     page = reception_page
-    make_user(Role.PRACTITIONER, first_name="Inès", last_name="Morel")
+    ines = make_user(Role.PRACTITIONER, first_name="Inès", last_name="Morel")
     make_user(Role.PRACTITIONER, first_name="Hugo", last_name="Bernard")
     patient = make_client(first_name="Camille", last_name="Demoulin")
     make_client(first_name="Jules", last_name="Demoulas")  # a namesake: the search finds two, one must be picked
@@ -123,15 +121,17 @@ def test_reception_books_six_sessions_around_a_closed_day_and_the_schedule_shows
     for i, day in enumerate(wanted):
         cells = rows.nth(i).locator("td")
         expect(cells.nth(0)).to_have_text(str(i + 1))
-        shown.append(cells.nth(1).inner_text())
+        chosen = cells.nth(1).locator("select option:checked")
+        shown.append(chosen.inner_text().split(",")[0])
         if day == closed:
             expect(rows.nth(i)).to_have_class(re.compile(r"\btable-warning\b"))
-            expect(cells.nth(3)).to_have_text(f"moved from {day:%a %d %b} 10:00: closed day (Staff training)")
+            expect(cells.nth(1).locator(".slot-note")).to_have_text(
+                f"Moved from {day:%a %d %b} 10:00: closed day (Staff training)."
+            )
             assert shown[i] != as_in_preview(day)
         else:
-            expect(cells.nth(1)).to_have_text(as_in_preview(day))
-            expect(cells.nth(2)).to_have_text("10:00–10:45")
-            expect(cells.nth(3)).to_have_text("")
+            expect(chosen).to_have_text(f"{as_in_preview(day)}, 10:00")
+            expect(cells.nth(1).locator(".slot-note")).to_have_text("")
     assert not TreatmentPlan.objects.filter(client=patient).exists(), "the preview must save nothing"
 
     # Confirm: the plan page of the new series.
@@ -155,13 +155,15 @@ def test_reception_books_six_sessions_around_a_closed_day_and_the_schedule_shows
     assert {s.room.name for s in sessions} == {"Room 2"}
     assert {s.practitioner.get_full_name() for s in sessions} == {"Inès Morel"}
 
-    # The schedule, week by week from the first session, with "Next →".
-    on_schedule = schedule_weeks(page, first.date(), max(booked_days), "Camille Demoulin")
+    # The practitioner's week calendars, week by week from the first session, with "Next →".
+    on_schedule = schedule_weeks(page, first.date(), max(booked_days), ines, "Camille Demoulin")
     assert on_schedule == {
-        as_in_week(day): [("10:00–10:45", f"{i + 1} of {SESSIONS}")] for i, day in enumerate(booked_days)
+        day.isoformat(): [("10:00–10:45", f"{i + 1} of {SESSIONS}")] for i, day in enumerate(booked_days)
     }
-    page.goto(f"/schedule/?view=week&date={closed.isoformat()}")
-    expect(page.locator(f"main h2:text-is('{as_in_week(closed)}') + p")).to_have_text("No sessions.")
+    page.goto(f"/schedule/?view=week&date={closed.isoformat()}&practitioner={ines.pk}")
+    expect(page.locator(f'.cal-col[data-date="{closed.isoformat()}"] .cal-closed-day')).to_have_text(
+        "Closed: Staff training"
+    )
 
     # Session 4 moves two days later from its week's schedule, shifting 5 and 6;
     # session 5's shifted day is closed, so the preview moves it off with the reason.
@@ -169,8 +171,14 @@ def test_reception_books_six_sessions_around_a_closed_day_and_the_schedule_shows
     new_fourth = booked_days[3] + dt.timedelta(days=2)
     holiday = booked_days[4] + dt.timedelta(days=2)
     ClosedDay.objects.create(date=holiday, reason="Public holiday")
-    page.goto(f"/schedule/?view=week&date={booked_days[3].isoformat()}")
-    page.locator(f'tr[data-session="{fourth.pk}"]').get_by_role("link", name="Move").click()
+    # The keyboard path: the session opens in its panel, and Move opens the form.
+    page.goto(f"/schedule/?view=week&date={booked_days[3].isoformat()}&practitioner={ines.pk}")
+    page.locator(f'.cal-session[data-session="{fourth.pk}"] .cal-session-link').focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#session-dialog")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text(f"session 4 of {SESSIONS}")
+    panel.get_by_role("link", name="Move").click()
     expect(page.get_by_role("heading", name="Move a session")).to_be_visible()
     expect(page.locator("main p").first).to_contain_text(f"Camille Demoulin, session 4 of {SESSIONS}, now")
     field(page, "New date").fill(new_fourth.isoformat())
@@ -193,7 +201,7 @@ def test_reception_books_six_sessions_around_a_closed_day_and_the_schedule_shows
     assert moved_days[3] == new_fourth
     assert holiday not in moved_days
     assert all(b - a >= dt.timedelta(days=13) for a, b in zip(moved_days, moved_days[1:], strict=False))
-    on_schedule = schedule_weeks(page, first.date(), max(moved_days), "Camille Demoulin")
+    on_schedule = schedule_weeks(page, first.date(), max(moved_days), ines, "Camille Demoulin")
     assert on_schedule == {
-        as_in_week(day): [("10:00–10:45", f"{i + 1} of {SESSIONS}")] for i, day in enumerate(moved_days)
+        day.isoformat(): [("10:00–10:45", f"{i + 1} of {SESSIONS}")] for i, day in enumerate(moved_days)
     }

@@ -39,8 +39,8 @@ def test_a_practitioner_screens_logs_two_areas_with_two_lots_and_records_a_bruis
 
     # The schedule warns before the screening; the practitioner screens from the client page.
     page.goto(f"/schedule/?date={timezone.localtime(session.starts_at):%Y-%m-%d}")
-    row = page.locator("tr", has_text="Camille Demoulin")
-    expect(row.locator(".clearance-badge")).to_have_text("Screening due")
+    block = page.locator(".cal-session", has_text="Camille Demoulin")
+    expect(block.locator(".clearance-badge")).to_have_text("Screening due")
     page.goto("/clients/?q=demoulin")
     page.locator("#client-results a", has_text="Demoulin, Camille").click()
     page.get_by_role("link", name="Screen").click()
@@ -51,10 +51,11 @@ def test_a_practitioner_screens_logs_two_areas_with_two_lots_and_records_a_bruis
     page.get_by_role("button", name="Save the screening").click()
     expect(page.get_by_role("status")).to_contain_text("Screening of Camille Demoulin saved.")
 
-    # The record, opened from the schedule.
+    # The record, opened from the session's panel on the calendar.
     page.goto(f"/schedule/?date={timezone.localtime(session.starts_at):%Y-%m-%d}")
-    expect(row.locator(".clearance-badge")).to_have_count(0)
-    row.get_by_role("link", name="Record").click()
+    expect(block.locator(".clearance-badge")).to_have_count(0)
+    block.locator(".cal-session-link").click()
+    page.locator("#session-dialog").get_by_role("link", name="Record").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Session record: Camille Demoulin")
     face, neck = page.locator(".injection-row").nth(0), page.locator(".injection-row").nth(1)
     expect(face.get_by_label("Area")).to_have_value(str(TreatmentArea.objects.get(name="Face").pk))

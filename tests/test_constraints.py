@@ -208,6 +208,9 @@ def _(name):
     "session_anaesthetic_valid",
     "session_combination_therapy_valid",
     "session_unique_sequence_per_plan",
+    "session_cancellation_valid",
+    "session_cancellation_only_when_cancelled",
+    "session_undo_status_valid",
 )
 def _(name):
     session = book_session()
@@ -225,6 +228,9 @@ def _(name):
         "session_sequence_max": update(session, sequence=101),
         "session_anaesthetic_valid": update(session, anaesthetic="general"),
         "session_combination_therapy_valid": update(session, combination_therapy="massage"),
+        "session_cancellation_valid": update(session, status=SessionStatus.CANCELLED, cancellation="weather"),
+        "session_cancellation_only_when_cancelled": update(session, cancellation="client"),
+        "session_undo_status_valid": update(session, undo_status="lost"),
     }[name]
 
 
@@ -420,6 +426,11 @@ def _(name):
         "rule_has_a_channel": update(rule, by_call=False),
         "rule_upcoming_is_before": update(rule, kind="upcoming_session"),
     }[name]
+
+
+@case("user_profession_valid")
+def _(name):
+    return update(make_user(Role.PRACTITIONER), profession="wizard")
 
 
 def declared_constraints() -> dict[str, object]:

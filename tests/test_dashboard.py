@@ -138,7 +138,7 @@ def test_dashboard_with_nothing_today_says_so(client):
     make_client()
     make_session(starts_at=next_weekday_at(10, weeks_ahead=2))
     page = client.get(reverse("dashboard")).content.decode()
-    assert "No sessions booked today." in page
+    assert "No sessions booked with you today." in page
     assert "No side effect waits for review." in page
     assert "No reminder is due." in page
 
@@ -201,3 +201,110 @@ def test_a_client_still_being_treated_past_the_booked_end_stays_on_the_dashboard
             make_session(starts_at=day.replace(hour=hour))
         response = client.get(reverse("dashboard"))
     assert response.context["sessions"][0] == running_late, "arrived, not yet recorded: still in the treatment room"
+
+
+@pytest.mark.django_db
+def test_a_practitioner_sees_their_own_day_first_and_how_many_the_clinic_has(client):
+    me, colleague = make_user(Role.PRACTITIONER), make_user(Role.PRACTITIONER)
+    start = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
+    mine = make_session(practitioner=me, starts_at=start)
+    make_session(practitioner=colleague, starts_at=start, room=Room.objects.get(name="Room 2"))
+    make_session(practitioner=colleague, starts_at=start + dt.timedelta(hours=1), room=Room.objects.get(name="Room 2"))
+    client.force_login(me)
+    response = client.get(reverse("dashboard"))
+    assert response.context["sessions"] == [mine]
+    assert (response.context["own_day"], response.context["clinic_sessions"]) == (True, 3)
+    page = response.content.decode()
+    assert "Your sessions today" in page and "The whole clinic has 3 sessions today" in page
+    # Reception sees the clinic's day.
+    client.force_login(make_user(Role.RECEPTION))
+    assert len(client.get(reverse("dashboard")).context["sessions"]) == 3
+
+
+@pytest.mark.django_db
+def test_everything_on_today_is_a_link_and_ten_of_many_leads_to_the_rest(client, monkeypatch):
+    monkeypatch.setattr(dashboard, "DASHBOARD_LIMIT", 2)
+    manager = make_user(Role.MANAGER)
+    client.force_login(manager)
+    session = make_session(starts_at=timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0))
+    for n in range(3):
+        add_due_reminder(session.plan.client, n)
+        add_side_effect(session.plan.client, manager)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert f'href="{reverse("client_detail", args=[session.plan.client_id])}"' in page
+    assert reverse("session_detail", args=[session.pk]) in page
+    assert f'href="{reverse("plan_detail", args=[session.plan_id])}"' in page
+    assert f'href="{reverse("call_list")}"' in page  # the call reminders lead to the call list
+    assert f'2 of 3 shown: <a href="{reverse("reminders_due")}">all 3</a>' in page
+    assert f'2 of 3 shown: <a href="{reverse("side_effect_list")}">all 3</a>' in page
+
+
+@pytest.mark.django_db
+def test_what_is_overdue_is_flagged(client, monkeypatch):
+    day = next_weekday_at(9)
+    with mock.patch.object(timezone, "now", return_value=day.replace(hour=11)):
+        client.force_login(make_user(Role.RECEPTION))
+        late = make_session(starts_at=day.replace(hour=10, minute=30), status=SessionStatus.CONFIRMED)
+        unrecorded = make_session(
+            starts_at=day.replace(hour=9), status=SessionStatus.ARRIVED, room=Room.objects.get(name="Room 2")
+        )
+        on_time = make_session(starts_at=day.replace(hour=12))
+        client_obj = late.plan.client
+        old_call = Reminder.objects.create(
+            client=client_obj,
+            kind=ReminderKind.MAINTENANCE_DUE,
+            channel=ReminderChannel.CALL,
+            key="t:1",
+            due_at=day - dt.timedelta(days=1),
+        )
+        todays_call = Reminder.objects.create(
+            client=client_obj,
+            kind=ReminderKind.MAINTENANCE_DUE,
+            channel=ReminderChannel.CALL,
+            key="t:2",
+            due_at=day.replace(hour=9),
+        )
+        response = client.get(reverse("dashboard"))
+        overdue_reminders = [r.pk for r in response.context["reminders"] if r.overdue]
+    overdue = {s.pk: s.overdue for s in response.context["sessions"]}
+    assert overdue == {unrecorded.pk: "Not recorded", late.pk: "Not arrived", on_time.pk: None}
+    assert overdue_reminders == [old_call.pk]
+    assert todays_call in response.context["reminders"]
+    page = response.content.decode()
+    assert page.count("overdue-badge") == 2 and page.count(">overdue</span>") == 1
+
+
+@pytest.mark.django_db
+def test_the_reminders_due_page_costs_the_same_queries_whatever_it_lists(client, django_assert_num_queries):
+    client.force_login(make_user(Role.RECEPTION))
+    patient = make_client()
+    add_due_reminder(patient, 0)
+    # session, user, user and group permissions, the count, the page of
+    # reminders with their clients, groups (navigation).
+    with django_assert_num_queries(7):
+        first = client.get(reverse("reminders_due"))
+    for n in range(1, 40):
+        add_due_reminder(patient, n)
+    with django_assert_num_queries(7):
+        second = client.get(reverse("reminders_due"))
+    assert len(first.context["reminders"]) == 1 and len(second.context["reminders"]) == 25
+    assert second.context["page"].total == 40
+
+
+@pytest.mark.django_db
+def test_a_practitioner_s_today_costs_the_same_queries_whatever_the_day_holds(client, django_assert_num_queries):
+    me = make_user(Role.PRACTITIONER)
+    client.force_login(me)
+    start = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
+    make_session(practitioner=me, starts_at=start)
+    # session, user, user and group permissions, groups (the roles, once),
+    # new signal flags, side effects past their time and severe check-ins
+    # (one count), today's counts, today's sessions shown, the clearance badge
+    # (five), open side effects, their count, reminders due, their count.
+    with django_assert_num_queries(18):
+        client.get(reverse("dashboard"))
+    for i in range(1, 10):
+        make_session(practitioner=me, starts_at=start + dt.timedelta(minutes=45 * i))
+    with django_assert_num_queries(18):
+        second = client.get(reverse("dashboard"))
+    assert len(second.context["sessions"]) == 10

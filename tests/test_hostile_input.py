@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from sessions_app.models import Client, SessionStatus, SideEffect, TreatmentPlan
 
-from .factories import make_cleared, make_client, make_lot, make_plan, make_session, make_user
+from .factories import make_cleared, make_client, make_lot, make_plan, make_session, make_user, series_post
 
 pytestmark = pytest.mark.django_db
 
@@ -176,17 +176,52 @@ def test_moving_a_session(practitioner_client, scene, data):
 
 
 @EXAMPLES
+@given(slot=FIELD_VALUE, day=HOSTILE_TEXT, time=HOSTILE_TEXT, action=st.sampled_from(["preview", "confirm"]))
+def test_choosing_a_slot_in_the_series_preview(practitioner_client, scene, practitioner, slot, day, time, action):
+    first = timezone.localtime() + dt.timedelta(days=14)
+    data = series_post(scene["plan"].client, practitioner, first.replace(hour=10, minute=0), sessions=2)
+    data |= {"slot-1": slot, "slot-2": "other", "other-date-2": day, "other-time-2": time}
+    plans = TreatmentPlan.objects.count()
+    response = practitioner_client.post(reverse("book_series"), data | {"action": action, "signature": "x"})
+    assert response.status_code in OK
+    assert TreatmentPlan.objects.count() == plans  # never booked without the preview's signature
+
+
+@EXAMPLES
+@given(who=FIELD_VALUE, confirmed=FIELD_VALUE, action=st.sampled_from(["cancel", "no_show", "confirm", "arrive"]))
+def test_status_actions_and_undo(practitioner_client, scene, who, confirmed, action):
+    session = scene["other"]
+    data = {"cancellation": who, "confirmed": confirmed, "next": who}
+    response = practitioner_client.post(reverse("session_action", args=[session.pk, action]), data)
+    assert response.status_code in OK
+    session.refresh_from_db()
+    assert session.cancellation in ("", "client", "late", "clinic")
+    assert practitioner_client.post(reverse("session_undo", args=[session.pk]), {"next": who}).status_code in OK
+
+
+@EXAMPLES
 @given(q=HOSTILE_TEXT, date=HOSTILE_TEXT, number=FIELD_VALUE)
 def test_searches_filters_and_ids_in_addresses(practitioner_client, scene, q, date, number):
     pages = [
         (reverse("client_search"), {"q": q, "archived": date}),
         (reverse("client_lookup"), {"q": q}),
         (reverse("schedule"), {"date": date, "view": q, "practitioner": number, "room": number, "page": number}),
+        (reverse("schedule"), {"date": date, "view": "week", "by": q, "layout": q, "cancelled": number}),
+        (reverse("schedule"), {"date": date, "layout": "list", "room": number, "page": number}),
         (reverse("lot_search"), {"q": q}),
         (reverse("client_detail", args=[scene["plan"].client_id]), {"plan": number, "area": q, "all": number}),
         (reverse("side_effect_list"), {"page": number}),
         (reverse("call_list"), {"page": number}),
         (reverse("book_series"), {"client": number}),
+        # A free slot clicked on the calendar, forged.
+        (reverse("book_series"), {"date": date, "time": q, "practitioner": number, "room": number, "sessions": number}),
+        # A session dropped on the calendar, forged.
+        (
+            reverse("session_move", args=[scene["other"].pk]),
+            {"new_date": date, "new_time": q, "practitioner": number, "room": number, "next": q},
+        ),
+        (reverse("session_detail", args=[scene["other"].pk]), {"next": q}),
+        (reverse("reminders_due"), {"page": number}),
     ]
     for url, params in pages:
         assert practitioner_client.get(url, params).status_code in OK, url
@@ -211,6 +246,18 @@ def test_html_typed_by_staff_is_shown_as_text_never_run(client, manager):
     page = client.get(reverse("client_detail", args=[hostile.pk])).content.decode()
     assert "<script>alert('x')</script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page
+    # On the calendar, in the session's panel and on Today, too.
+    session = make_session(plan=make_plan(client=hostile), starts_at=timezone.now() + dt.timedelta(minutes=5))
+    day = timezone.localtime(session.starts_at).date().isoformat()
+    for url in (
+        reverse("schedule") + f"?date={day}",
+        reverse("schedule") + f"?date={day}&view=week",
+        reverse("schedule") + f"?date={day}&view=week&practitioner={session.practitioner_id}",
+        reverse("session_detail", args=[session.pk]),
+        reverse("dashboard"),
+    ):
+        page = client.get(url).content.decode()
+        assert "<script>alert('x')</script>" not in page and "<img src=x" not in page, url
     assert Client.objects.filter(pk=hostile.pk).exists()
 
 
@@ -218,6 +265,7 @@ CLIENT_FIELDS = [
     "first_name",
     "last_name",
     "date_of_birth",
+    "sex",
     "phone",
     "email",
     "address",
@@ -279,3 +327,10 @@ def test_hostile_names_are_refused_or_shown_escaped(client, reception, name):
         assert "<script>alert(1)" not in page
     if name in ("A" * 10_000, "\u202eevil", "\x00"):
         assert saved is None
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2020-01-01"])
+def test_a_forged_free_slot_far_away_opens_an_empty_booking_form(practitioner_client, day):
+    response = practitioner_client.get(reverse("book_series"), {"date": day, "time": "23:59"})
+    assert response.status_code == 200
+    assert response.context["from_calendar"] is None

@@ -26,11 +26,10 @@ from sessions_app.models.reminders import RULE_KINDS
 from sessions_app.reminders import generate
 from sessions_app.reminders.generate import reminders_cancel_obsolete, reminders_generate, write_new
 from sessions_app.reminders.rules import due_at, reminder_key, screening_expires_on
-from sessions_app.services import session_status
 from sessions_app.services.moves import move_preview, session_move
 from sessions_app.services.side_effects import side_effect_record
 
-from .factories import complete, make_client, make_plan, make_rule, make_screening, make_session
+from .factories import change_status, complete, make_client, make_plan, make_rule, make_screening, make_session
 
 pytestmark = pytest.mark.django_db
 TZ = ZoneInfo(settings.TIME_ZONE)
@@ -279,7 +278,7 @@ def test_cancelling_a_session_cancels_its_pending_reminders(action, label):
     session = make_session(starts_at=now() + dt.timedelta(days=3))
     other = make_session(starts_at=now() + dt.timedelta(days=4))
     reminders_generate(now=now())
-    session_status.session_set_status(session_id=session.pk, action=action)
+    change_status(session, action)
     assert set(Reminder.objects.filter(session=session).values_list("status", "last_error")) == {
         ("cancelled", f"Not sent: the session is {label}.")
     }

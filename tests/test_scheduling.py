@@ -7,10 +7,12 @@ import pytest
 
 from sessions_app.scheduling import (
     Calendar,
+    ClashFirst,
     IntervalUnit,
     Reason,
     add_interval,
     calendar_days_between,
+    free_periods,
     local_datetime,
     maintenance_due_on,
     minimum_interval,
@@ -35,7 +37,9 @@ def at(y, m, d, hh=10, mm=0):
     return dt.datetime(y, m, d, hh, mm, tzinfo=PARIS)
 
 
-def series(first, count=6, interval=2, unit=IntervalUnit.WEEKS, previous=None, **cal_fields):
+def series(
+    first, count=6, interval=2, unit=IntervalUnit.WEEKS, previous=None, clash=ClashFirst.DAY, pinned=None, **cal_fields
+):
     cal = Calendar(tz=PARIS, hours=HOURS, **cal_fields)
     return propose_series(
         first_start=first,
@@ -46,6 +50,9 @@ def series(first, count=6, interval=2, unit=IntervalUnit.WEEKS, previous=None, *
         cal=cal,
         now=NOW,
         previous=previous,
+        first=clash,
+        pinned=pinned,
+        options=3,
     )
 
 
@@ -116,9 +123,17 @@ def test_a_closed_day_moves_the_session_to_the_nearest_open_day_with_the_reason(
     assert not plan[2].moved
 
 
-def test_a_booked_practitioner_moves_the_session_to_the_nearest_time_that_day():
+def test_a_booked_practitioner_moves_the_session_to_the_same_time_on_the_nearest_day():
     busy = [(at(2026, 2, 16, 10), at(2026, 2, 16, 11))]
     plan = series(at(2026, 2, 2), count=2, practitioner_busy=busy)
+    # Monday the 16th is taken at 10:00; Tuesday and Sunday are as near, and the later wins.
+    assert plan[1].start == at(2026, 2, 17, 10)
+    assert plan[1].reason == Reason.PRACTITIONER_BUSY
+
+
+def test_with_time_first_a_booked_practitioner_moves_the_session_to_the_nearest_time_that_day():
+    busy = [(at(2026, 2, 16, 10), at(2026, 2, 16, 11))]
+    plan = series(at(2026, 2, 2), count=2, practitioner_busy=busy, clash=ClashFirst.TIME)
     # 09:15-10:00 ends when the busy hour starts: nearer than 11:00.
     assert plan[1].start == at(2026, 2, 16, 9, 15)
     assert plan[1].reason == Reason.PRACTITIONER_BUSY
@@ -126,9 +141,53 @@ def test_a_booked_practitioner_moves_the_session_to_the_nearest_time_that_day():
 
 def test_a_booked_room_moves_the_session_too():
     busy = [(at(2026, 2, 16, 9), at(2026, 2, 16, 10, 30))]
-    plan = series(at(2026, 2, 2), count=2, room_busy=busy)
+    plan = series(at(2026, 2, 2), count=2, room_busy=busy, clash=ClashFirst.TIME)
     assert plan[1].start == at(2026, 2, 16, 10, 30)
     assert plan[1].reason == Reason.ROOM_BUSY
+
+
+def test_when_the_same_time_is_taken_on_the_nearest_days_the_nearest_time_that_day_comes_next():
+    # 10:00 is taken from Friday the 13th to Thursday the 19th: beyond the days searched for the same time.
+    busy = [(at(2026, 2, d, 10), at(2026, 2, d, 11)) for d in range(13, 20)]
+    plan = series(at(2026, 2, 2), count=2, practitioner_busy=busy)
+    assert plan[1].start == at(2026, 2, 16, 9, 15)
+
+
+def test_a_clashing_session_offers_the_nearest_free_slots_in_the_order_of_the_setting():
+    busy = [(at(2026, 2, 16, 10), at(2026, 2, 16, 11))]
+    day_first = series(at(2026, 2, 2), count=2, practitioner_busy=busy)[1]
+    # Proposed: Tuesday the 17th (Sunday the 15th is closed); then the same time two and three
+    # days later (the days before are too soon after session 1), then the nearest time that Monday.
+    assert day_first.start == at(2026, 2, 17)
+    assert day_first.options == (at(2026, 2, 18), at(2026, 2, 19), at(2026, 2, 16, 9, 15))
+    time_first = series(at(2026, 2, 2), count=2, practitioner_busy=busy, clash=ClashFirst.TIME)[1]
+    assert time_first.options == (at(2026, 2, 16, 11), at(2026, 2, 16, 9), at(2026, 2, 16, 11, 15))
+
+
+def test_a_slot_reception_chose_is_kept_and_the_later_sessions_follow_it():
+    plan = series(at(2026, 2, 2), count=3, pinned={2: at(2026, 2, 17, 9)})
+    assert plan[1].chosen and plan[1].start == at(2026, 2, 17, 9) and plan[1].bookable
+    # Session 3 keeps its own date: 13 days after the chosen Tuesday 09:00 is Monday 2 March 09:00.
+    assert plan[2].start == at(2026, 3, 2)
+    assert not plan[2].moved
+    # Chosen later in the day, session 3 would come too soon: it moves after it.
+    later = series(at(2026, 2, 2), count=3, pinned={2: at(2026, 2, 17, 15)})
+    assert later[2].start >= at(2026, 3, 2, 15)
+    assert later[2].reason == Reason.TOO_SOON
+
+
+def test_a_chosen_slot_that_cannot_be_booked_says_why_and_is_not_bookable():
+    busy = [(at(2026, 2, 16, 15), at(2026, 2, 16, 16))]
+    taken, closed, too_soon = series(
+        at(2026, 2, 2),
+        count=3,
+        practitioner_busy=busy,
+        closed={dt.date(2026, 3, 2): "Inventory"},
+        pinned={1: at(2026, 2, 16, 15), 2: at(2026, 3, 2), 3: at(2026, 3, 3)},
+    )
+    assert (taken.refused, taken.bookable) == (Reason.PRACTITIONER_BUSY, False)
+    assert closed.refused == "closed day (Inventory)"
+    assert too_soon.refused == Reason.TOO_SOON
 
 
 def test_back_to_back_bookings_do_not_clash():
@@ -267,3 +326,23 @@ def test_maintenance_is_due_its_interval_after_the_last_session_on_the_clinic_ca
     assert maintenance_due_on(last, 90, PARIS) == dt.date(2027, 1, 30)
     assert maintenance_due_on(last.astimezone(UTC), 90, PARIS) == dt.date(2027, 1, 30)
     assert maintenance_due_on(last, None, PARIS) is None
+
+
+def test_free_time_is_the_opening_hours_less_the_bookings():
+    day = dt.date(2026, 2, 16)  # a Monday: 09-13 and 14-19
+    cal = Calendar(tz=PARIS, hours=HOURS)
+    busy = [(at(2026, 2, 16, 9), at(2026, 2, 16, 9, 45)), (at(2026, 2, 16, 12, 50), at(2026, 2, 16, 14, 30))]
+    assert free_periods(cal.open_periods(day), busy) == [
+        (at(2026, 2, 16, 9, 45), at(2026, 2, 16, 12, 50)),
+        (at(2026, 2, 16, 14, 30), at(2026, 2, 16, 19)),
+    ]
+    # Ten minutes between two bookings is not a free slot.
+    tight = [(at(2026, 2, 16, 9), at(2026, 2, 16, 10)), (at(2026, 2, 16, 10, 10), at(2026, 2, 16, 13))]
+    assert free_periods(cal.open_periods(day), tight)[0][0] == at(2026, 2, 16, 14)
+
+
+def test_a_closed_day_and_a_day_without_hours_have_no_opening_periods():
+    cal = Calendar(tz=PARIS, hours=HOURS, closed={dt.date(2026, 2, 17): "Training"})
+    assert cal.open_periods(dt.date(2026, 2, 17)) == []
+    assert cal.open_periods(dt.date(2026, 2, 15)) == []  # a Sunday
+    assert cal.open_periods(dt.date(2026, 2, 14)) == [(at(2026, 2, 14, 9), at(2026, 2, 14, 13))]

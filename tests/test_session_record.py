@@ -287,8 +287,13 @@ def test_a_future_session_cannot_be_recorded(client, practitioner, lots):
     plan = make_cleared(make_plan(practitioner=practitioner))
     later = make_session(plan=plan, starts_at=timezone.now() + dt.timedelta(days=3), status=SessionStatus.CONFIRMED)
     client.force_login(practitioner)
+    # Said on the page, before anyone types: no form to fill.
+    page = client.get(record_url(later))
+    assert "it can be recorded once the client has arrived or the session has begun" in page.content.decode()
+    assert "formset" not in page.context and 'id="record-form"' not in page.content.decode()
+    # A stale form posted anyway is refused by the service.
     response = client.post(record_url(later), record_post([row(FACE, lots)]))
-    assert "cannot be recorded before it takes place" in response.content.decode()
+    assert "it can be recorded once the client has arrived" in response.content.decode()
     later.refresh_from_db()
     assert later.status == SessionStatus.CONFIRMED
 

@@ -44,3 +44,18 @@ def test_an_unknown_log_level_is_refused_by_name(monkeypatch):
 
     with pytest.raises(ImproperlyConfigured, match="DJANGO_LOG_LEVEL must be one of DEBUG, INFO"):
         settings_with(monkeypatch, DJANGO_LOG_LEVEL="verbose")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, "day"), ("time", "time"), (" Day ", "day")])
+def test_where_a_clashing_session_looks_first_is_a_setting(monkeypatch, raw, expected):
+    if raw is None:
+        monkeypatch.delenv("CLINIC_SERIES_CLASH_FIRST", raising=False)
+    options = settings_with(monkeypatch, **({"CLINIC_SERIES_CLASH_FIRST": raw} if raw else {}))
+    assert options["CLINIC_SERIES_CLASH_FIRST"] == expected
+
+
+def test_a_misspelt_clash_setting_stops_the_app_with_the_reason(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="CLINIC_SERIES_CLASH_FIRST must be day or time"):
+        settings_with(monkeypatch, CLINIC_SERIES_CLASH_FIRST="week")

@@ -50,14 +50,17 @@ EXPECTED = {
     "two_factor_setup": (302, 200, 200, 200),
     "two_factor_verify": (302, 302, 302, 302),  # no authenticator yet: on to the set-up
     "dashboard": (302, 200, 200, 200),
+    "reminders_due": (302, 200, 200, 200),
     "schedule": (302, 200, 200, 200),
     "book_series": (302, 200, 200, 200),
     "client_lookup": (302, 200, 200, 200),
     "plan_detail": (302, 200, 200, 200),
     "plan_rebook": (302, 200, 200, 200),  # two sessions of six booked: the rest are offered
     "plan_maintenance": (302, 302, 302, 302),  # the series is not over: on to the plan
+    "session_detail": (302, 200, 200, 200),
     "session_move": (302, 200, 200, 200),
-    "session_action": (302, 405, 405, 405),
+    "session_action": (302, 200, 200, 200),  # cancel: the page that asks who cancelled
+    "session_undo": (302, 405, 405, 405),
     "session_record": (302, 403, 200, 200),
     "session_amend": (302, 403, 200, 200),
     "session_photo": (302, 403, 200, 200),
@@ -152,7 +155,9 @@ def url_of(name: str, w: dict) -> str:
         "plan_rebook": [w["plan"].pk],
         "plan_maintenance": [w["plan"].pk],
         "session_move": [w["booked"].pk],
-        "session_action": [w["booked"].pk, "confirm"],
+        "session_detail": [w["booked"].pk],
+        "session_action": [w["booked"].pk, "cancel"],
+        "session_undo": [w["booked"].pk],
         "session_record": [w["done"].pk],
         "session_amend": [w["done"].pk],
         "session_photo": [w["photo"].pk],

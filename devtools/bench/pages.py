@@ -47,6 +47,9 @@ class Subjects:
     # A client's phone as reception types it when they call ("06 39 98 12 34"):
     # the client with the longest history's, in the clinic's national format.
     phone: str = ""
+    # The practitioner with the most sessions next week, and how many.
+    busiest_practitioner_id: int = 0
+    busiest_week_sessions: int = 0
 
     @classmethod
     def pick(cls) -> Subjects:
@@ -58,9 +61,21 @@ class Subjects:
         if client is None or lot is None or ahead is None:
             raise ValueError("The benchmark needs demo data: no client, no lot or no session ahead found.")
         next_day = timezone.localtime(ahead.starts_at).date()
+        monday = today + dt.timedelta(days=7 - today.weekday())
+        week = timezone.make_aware(dt.datetime.combine(monday, dt.time.min))
+        busiest = (
+            TreatmentSession.objects.filter(starts_at__gte=week, starts_at__lt=week + dt.timedelta(days=7))
+            .not_cancelled()
+            .values("practitioner_id")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "practitioner_id")
+            .first()
+        ) or {"practitioner_id": ahead.practitioner_id, "n": 0}
         phoned = Client.objects.exclude(phone="").order_by("pk").values_list("phone", flat=True).first() or ""
         phone = phone_display(client.phone or phoned, settings.CLINIC_PHONE_REGION)
-        return cls(client.pk, client.n, lot.pk, lot.n, next_day, today + dt.timedelta(days=7 - today.weekday()), phone)
+        return cls(
+            client.pk, client.n, lot.pk, lot.n, next_day, monday, phone, busiest["practitioner_id"], busiest["n"]
+        )
 
 
 @dataclass(frozen=True)
@@ -84,9 +99,14 @@ PRACTITIONER = DEMO_PRACTITIONERS[0]
 PAGES = (
     Page("dashboard", DEMO_RECEPTION, lambda s: reverse("dashboard")),
     Page("dashboard", PRACTITIONER, lambda s: reverse("dashboard")),
-    Page("day schedule, next day booked", DEMO_RECEPTION, lambda s: reverse("schedule") + f"?date={s.next_day}"),
+    Page("day calendar, next day booked", DEMO_RECEPTION, lambda s: reverse("schedule") + f"?date={s.next_day}"),
     Page(
-        "week schedule, next week",
+        "week calendar, busiest practitioner",
+        DEMO_RECEPTION,
+        lambda s: reverse("schedule") + f"?view=week&date={s.next_week}&practitioner={s.busiest_practitioner_id}",
+    ),
+    Page(
+        "week at a glance, everyone",
         DEMO_RECEPTION,
         lambda s: reverse("schedule") + f"?view=week&date={s.next_week}",
     ),

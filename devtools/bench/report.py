@@ -86,7 +86,8 @@ class Report:
             lines.append(
                 f"- {size.clients:,} clients: {d.sessions:,} sessions, {d.injections:,} injections, "
                 f"{d.reminders:,} reminders; the longest history has {s.client_sessions} sessions, "
-                f"the most used lot went into {s.lot_injections:,} injections."
+                f"the most used lot went into {s.lot_injections:,} injections; the busiest practitioner has "
+                f"{s.busiest_week_sessions} sessions next week."
             )
         head = ["page", "as"]
         for size in self.sizes:

@@ -20,6 +20,7 @@ from sessions_app.models import (
 from sessions_app.reminders.generate import reminders_follow_sessions
 from sessions_app.services.clearance import clearance
 from sessions_app.services.records import LotContext, lots_for_rule
+from sessions_app.services.session_status import InvalidTransition, session_set_status
 from sessions_app.services.slots import conflicts, is_double_booking
 
 from .base import (
@@ -59,10 +60,19 @@ class TreatmentSessionForm(forms.ModelForm):
                 "A session is completed by signing its record: open it from the schedule (Record), "
                 "where the treatment rule and the lots are checked.",
             )
-        # Any other change only as the schedule's actions make it (a cancelled
-        # session is not booked again here: re-book it from its plan).
-        elif self.instance.pk and status and status != before and (refusal := SessionStatus.refusal(before, status)):
-            self.add_error("status", refusal)
+        # Any other change only as the schedule's actions make it, when they
+        # may (a cancelled session is not booked again here: re-book it from its
+        # plan; arrived only on the session's day). The status service makes the
+        # change (save_model), as the schedule's buttons do.
+        elif self.instance.pk and status and status != before:
+            starts_at = self.instance.starts_at
+            refusal = SessionStatus.refusal(before, status, starts_at=starts_at, now=timezone.now())
+            if refusal:
+                self.add_error("status", refusal)
+            elif status == SessionStatus.CANCELLED and not cleaned.get("cancellation"):
+                self.add_error("cancellation", "Say who cancelled the session.")
+        if "cancellation" in self.fields and cleaned.get("cancellation") and status != SessionStatus.CANCELLED:
+            self.add_error("cancellation", "Only a cancelled session says who cancelled it.")
         start, end = cleaned.get("starts_at"), cleaned.get("ends_at")
         practitioner, room = cleaned.get("practitioner"), cleaned.get("room")
         if cleaned.get("status") == SessionStatus.CANCELLED or not all((start, end, practitioner, room)):
@@ -164,9 +174,32 @@ class TreatmentSessionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, Big
     list_filter = ["status", "is_maintenance", ("practitioner", PractitionerListFilter), "room"]
     date_hierarchy = "starts_at"
     autocomplete_fields = ["plan", "practitioner"]
-    readonly_fields = ["treatment_clearance", "record_page", "signed_by", "signed_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "treatment_clearance",
+        "record_page",
+        "status_changed_by",
+        "status_changed_at",
+        "signed_by",
+        "signed_at",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
-        (None, {"fields": ["plan", "sequence", "is_maintenance", "status", "treatment_clearance"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "plan",
+                    "sequence",
+                    "is_maintenance",
+                    "status",
+                    "cancellation",
+                    "status_changed_by",
+                    "status_changed_at",
+                    "treatment_clearance",
+                ]
+            },
+        ),
         ("Booking", {"fields": ["starts_at", "ends_at", "practitioner", "room"]}),
         (
             "Record",
@@ -222,18 +255,34 @@ class TreatmentSessionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, Big
         except IntegrityError as exc:
             if not is_double_booking(exc):
                 raise
-        self.message_user(
-            request,
-            "Nothing was saved: the practitioner or the room was booked for that time by someone else a moment ago.",
-            messages.ERROR,
-        )
+            text = "the practitioner or the room was booked for that time by someone else a moment ago."
+        except InvalidTransition as exc:
+            # The status changed under the form (someone else's action): the
+            # whole save was rolled back.
+            text = str(exc)
+        self.message_user(request, f"Nothing was saved: {text}", messages.ERROR)
         return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
+        status = obj.status
+        changes_status = change and "status" in form.changed_data
+        if changes_status:
+            # The other fields are saved as they are; the status through the
+            # status service, which asks the same rule again under a lock and
+            # records who changed it (undo, history).
+            obj.status, obj.cancellation = form.initial["status"], form.initial.get("cancellation", "")
         super().save_model(request, obj, form, change)
-        if change and {"starts_at", "ends_at", "status"} & set(form.changed_data):
-            # The same as a move or a status change in the staff pages: the
-            # session's pending reminders follow it.
+        if changes_status:
+            session_set_status(
+                session_id=obj.pk,
+                action=SessionStatus.action_to(status),
+                by=request.user,
+                cancellation=form.cleaned_data.get("cancellation", ""),
+            )
+            obj.refresh_from_db()
+        elif change and {"starts_at", "ends_at"} & set(form.changed_data):
+            # The same as a move in the staff pages: the session's pending
+            # reminders follow it.
             reminders_follow_sessions(session_ids=[obj.pk])
 
     def save_formset(self, request, form, formset, change):

@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Count, F, OuterRef, Q
 from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
@@ -127,10 +129,24 @@ class Transition:
     sources: tuple[str, ...]
 
 
+class Cancellation(models.TextChoices):
+    """Who called a session off, asked when it is cancelled: a late cancellation
+    by the client is told apart, as clinics charge or follow up those."""
+
+    CLIENT = "client", "By the client"
+    LATE = "late", "By the client, late"
+    CLINIC = "clinic", "By the clinic"
+
+
+def _local(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(clinic_tz())
+
+
 class SessionStatus(models.TextChoices):
     """A session's status, and the one home of what statuses mean: which are
-    ahead, which a move may change, which did not happen, and which changes an
-    action (or the admin) may make."""
+    ahead, which a move may change, which did not happen, which changes an
+    action (or the admin) may make and when, when a change may be undone, and
+    when a session may be recorded."""
 
     BOOKED = "booked", "Booked"
     CONFIRMED = "confirmed", "Confirmed"
@@ -160,17 +176,98 @@ class SessionStatus(models.TextChoices):
             "cancel": Transition("cancelled", ("booked", "confirmed")),
         }
     )
+    # Actions that ask "are you sure?" first: they call a session off.
+    CONFIRM_FIRST = enum.nonmember(("no_show", "cancel"))
+    # How long the person who changed a status may undo it.
+    UNDO_WINDOW = enum.nonmember(dt.timedelta(minutes=10))
 
     @classmethod
-    def refusal(cls, current: str, target: str) -> str | None:
-        """Why a session's status may not change from `current` to `target`, or
-        None when an action of TRANSITIONS allows it: the rule the status
-        service and the admin's status field ask, and the schedule's buttons
-        follow. (A rule of time, such as arriving only on the session's day,
-        belongs here too.)"""
-        if any(t.target == target and current in t.sources for t in cls.TRANSITIONS.values()):
-            return None
-        return f"A session that is {cls(current).label.lower()} cannot be marked {cls(target).label.lower()}."
+    def action_to(cls, target: str) -> str | None:
+        """The action that leads to `target`, if any (the admin's status field
+        names a status, the services an action)."""
+        return next((name for name, t in cls.TRANSITIONS.items() if t.target == target), None)
+
+    @classmethod
+    def refusal(cls, current: str, target: str, *, starts_at: dt.datetime, now: dt.datetime) -> str | None:
+        """Why a session's status may not change from `current` to `target`
+        now, or None when an action of TRANSITIONS allows it: the rule the
+        status service, the admin's status field and the schedule's buttons
+        ask. Beside the transitions, the rules of time, on the clinic's wall
+        clock: confirmed only before the session starts, arrived only on its
+        day, no-show only once it has started."""
+        if not any(t.target == target and current in t.sources for t in cls.TRANSITIONS.values()):
+            return f"A session that is {cls(current).label.lower()} cannot be marked {cls(target).label.lower()}."
+        start = _local(starts_at)
+        if target == cls.CONFIRMED and now >= starts_at:
+            return "This session has begun: it can no longer be confirmed. Mark it arrived or no-show."
+        if target == cls.ARRIVED and start.date() != _local(now).date():
+            return f"This session is on {start:%A %d %B %Y}: the client can be marked arrived only on that day."
+        if target == cls.NO_SHOW and now < starts_at:
+            return (
+                f"This session starts on {start:%A %d %B %Y at %H:%M}: it can be marked no-show only once it has begun."
+            )
+        return None
+
+    @classmethod
+    def actions(cls, current: str, *, starts_at: dt.datetime, now: dt.datetime) -> tuple[str, ...]:
+        """The actions refusal allows on a session now, in TRANSITIONS' order:
+        the buttons a page offers."""
+        return tuple(
+            name
+            for name, t in cls.TRANSITIONS.items()
+            if cls.refusal(current, t.target, starts_at=starts_at, now=now) is None
+        )
+
+    @classmethod
+    def undo_refusal(
+        cls,
+        *,
+        undo_status: str,
+        changed_by_id: int | None,
+        changed_at: dt.datetime | None,
+        user_id: int,
+        now: dt.datetime,
+    ) -> str | None:
+        """Why the last status change of a session may not be undone by this
+        user now, or None: only the person who made it, within UNDO_WINDOW, and
+        only once (an undo is not itself undone)."""
+        if not undo_status or changed_at is None:
+            return "This session's status has no change to undo."
+        if changed_by_id != user_id:
+            return "Only the person who changed this status can undo it."
+        if now - changed_at > cls.UNDO_WINDOW:
+            minutes = int(cls.UNDO_WINDOW.total_seconds() // 60)
+            return f"This status was changed more than {minutes} minutes ago: it can no longer be undone."
+        return None
+
+    @classmethod
+    def lateness(cls, current: str, *, starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime) -> str | None:
+        """What is overdue about a session now, as Today and the schedule flag
+        it: begun and the client not marked arrived, or over and not recorded."""
+        if current in cls.MOVABLE and now >= starts_at:
+            return "Not arrived"
+        if current == cls.ARRIVED and now >= ends_at:
+            return "Not recorded"
+        return None
+
+    @classmethod
+    def record_refusal(cls, current: str, *, starts_at: dt.datetime, now: dt.datetime) -> str | None:
+        """Why a session may not be recorded (and signed) now, or None: it must
+        not be signed already nor called off, and the client must have arrived
+        or the session begun. The record page says it before anyone types, the
+        schedule offers "Record" only without it, and the record service asks
+        it again before writing."""
+        if current == cls.COMPLETED:
+            return "This session is completed and its record signed: correct it with an amendment."
+        if current in cls.NOT_KEPT:
+            return f"A {cls(current).label.lower()} session cannot be recorded."
+        if current != cls.ARRIVED and now < starts_at:
+            start = _local(starts_at)
+            return (
+                f"This session starts on {start:%A %d %B %Y at %H:%M}: it can be recorded once the client has "
+                "arrived or the session has begun."
+            )
+        return None
 
 
 class Anaesthetic(models.TextChoices):
@@ -247,6 +344,12 @@ class TreatmentSessionQuerySet(models.QuerySet):
     def for_schedule(self):
         return self.select_related("plan__client", "practitioner", "room").with_series_position()
 
+    def for_calendar(self):
+        """What the calendar shows of a session: its client and plan, its place
+        in the series. Its column says the practitioner or room, so they are
+        not joined (the view sets them from the lists it has)."""
+        return self.select_related("plan__client").with_series_position()
+
     def per_local_day(self) -> dict[dt.date, int]:
         """How many of these sessions start on each day of the clinic's
         calendar: one query, a row per day."""
@@ -271,6 +374,16 @@ class TreatmentSession(models.Model):
     )
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="sessions")
     status = models.CharField(max_length=10, choices=SessionStatus.choices, default=SessionStatus.BOOKED)
+    # Who called the session off, asked when it is cancelled (blank otherwise).
+    cancellation = models.CharField("cancelled by", max_length=8, choices=Cancellation.choices, blank=True, default="")
+    # The last status change made by staff: who, when, and the status an undo
+    # puts back (blank once undone, or when the change cannot be undone). The
+    # history keeps every change.
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    undo_status = models.CharField(max_length=10, choices=SessionStatus.choices, blank=True, default="")
     # The record, once completed.
     anaesthetic = models.CharField(max_length=12, choices=Anaesthetic.choices, default=Anaesthetic.NONE)
     pain_score = models.PositiveSmallIntegerField(
@@ -345,6 +458,19 @@ class TreatmentSession(models.Model):
                 name="session_signed_is_completed",
                 violation_error_message="Only a completed session's record is signed.",
             ),
+            models.CheckConstraint(
+                condition=Q(cancellation__in=["", *Cancellation.values]),
+                name="session_cancellation_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=SessionStatus.CANCELLED) | Q(cancellation=""),
+                name="session_cancellation_only_when_cancelled",
+                violation_error_message="Only a cancelled session says who cancelled it.",
+            ),
+            models.CheckConstraint(
+                condition=Q(undo_status__in=["", *SessionStatus.values]),
+                name="session_undo_status_valid",
+            ),
             # A cancelled visit frees its number so the series can be re-booked in order.
             models.UniqueConstraint(
                 fields=["plan", "sequence"],
@@ -384,6 +510,37 @@ class TreatmentSession(models.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    @cached_property
+    def offered_actions(self) -> tuple[str, ...]:
+        """The status actions SessionStatus allows on this session now (the
+        buttons the schedule and Today offer)."""
+        return SessionStatus.actions(self.status, starts_at=self.starts_at, now=timezone.now())
+
+    @cached_property
+    def overdue(self) -> str | None:
+        """What is overdue about this session now (SessionStatus.lateness), or None."""
+        return SessionStatus.lateness(self.status, starts_at=self.starts_at, ends_at=self.ends_at, now=timezone.now())
+
+    @cached_property
+    def record_refusal(self) -> str | None:
+        """Why this session cannot be recorded now (SessionStatus.record_refusal), or None."""
+        return SessionStatus.record_refusal(self.status, starts_at=self.starts_at, now=timezone.now())
+
+    def undo_refusal(self, user, now: dt.datetime | None = None) -> str | None:
+        """Why `user` may not undo this session's last status change now, or None."""
+        return SessionStatus.undo_refusal(
+            undo_status=self.undo_status,
+            changed_by_id=self.status_changed_by_id,
+            changed_at=self.status_changed_at,
+            user_id=user.pk,
+            now=now or timezone.now(),
+        )
+
+    @property
+    def is_movable(self) -> bool:
+        """Whether a move may change the session (SessionStatus.MOVABLE)."""
+        return self.status in SessionStatus.MOVABLE
 
     @property
     def missed(self) -> bool:

@@ -4,10 +4,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.timezone import localtime
 
 from sessions_app.reminders.messages import PLACEHOLDERS, template_errors
-from sessions_app.reminders.rules import ANCHORS, Direction, Offset, Unit, describe_offset, reminder_channels
+from sessions_app.reminders.rules import (
+    ANCHORS,
+    Direction,
+    Offset,
+    Unit,
+    describe_offset,
+    is_overdue,
+    reminder_channels,
+)
 
 from .clients import Client, Screening
 from .plans import TreatmentPlan, TreatmentSession
@@ -351,3 +360,15 @@ class Reminder(models.Model):
     def __str__(self) -> str:
         due = localtime(self.due_at)
         return f"{self.get_kind_display()} by {self.channel} for {self.client}, due {due:%Y-%m-%d %H:%M}"
+
+    @property
+    def overdue(self) -> bool:
+        """Whether this reminder, still waiting, is overdue (rules.is_overdue)."""
+        if self.status != ReminderStatus.PENDING:
+            return False
+        return is_overdue(
+            call=self.channel == ReminderChannel.CALL,
+            due=self.due_at,
+            now=timezone.now(),
+            tz=timezone.get_current_timezone(),
+        )

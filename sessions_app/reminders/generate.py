@@ -365,7 +365,10 @@ def reminders_follow_sessions(*, session_ids: Iterable[int]) -> None:
     Open upcoming-session reminders of a session no longer booked or confirmed
     are cancelled; those of a moved session take the due time their rule gives
     for the new start. A reminder already sent for the old time is set aside
-    (its key marked), so the next generation sends one for the new time."""
+    (its key marked), so the next generation sends one for the new time; so is
+    one cancelled with its session when the session is booked again (an undone
+    cancellation), and the next generation writes it anew as the rules and the
+    client's wishes say then."""
     ids = list(session_ids)
     upcoming = Reminder.objects.filter(session_id__in=ids, kind=ReminderKind.UPCOMING_SESSION)
     # One query for the statuses, and an UPDATE only for those present (none after a move).
@@ -381,6 +384,9 @@ def reminders_follow_sessions(*, session_ids: Iterable[int]) -> None:
     for reminder in upcoming.filter(session__status__in=SessionStatus.MOVABLE, rule__isnull=False).select_related(
         "rule", "session"
     ):
+        if reminder.status == ReminderStatus.CANCELLED:
+            set_aside.append(reminder.pk)
+            continue
         due = due_at(reminder.session.starts_at, reminder.rule.offset, tz)
         if reminder.due_at == due:
             continue

@@ -147,3 +147,17 @@ ANCHORS: Mapping[str, str] = {
     "check_in": "the completed session",
     "side_effect_unresolved": "the day a side effect of its kind is usually gone",
 }
+
+
+# A message still waiting this long after it fell due was not sent when it
+# should have been (the send loop runs every few minutes): Today flags it.
+MESSAGE_OVERDUE = dt.timedelta(hours=1)
+
+
+def is_overdue(*, call: bool, due: dt.datetime, now: dt.datetime, tz: ZoneInfo) -> bool:
+    """Whether a reminder still waiting is overdue: a call task due before
+    today (on the clinic's calendar), a message not sent MESSAGE_OVERDUE after
+    it fell due."""
+    if call:
+        return due.astimezone(tz).date() < now.astimezone(tz).date()
+    return now - due > MESSAGE_OVERDUE

@@ -22,6 +22,7 @@ from sessions_app.models.plans import position_label
 from sessions_app.scheduling import (
     IntervalUnit,
     ProposedSession,
+    clash_first,
     clinic_tz,
     propose_series,
     same_time_from,
@@ -76,6 +77,7 @@ def _offer(
         now=now,
         first_sequence=next_sequence(plan),
         previous=previous,
+        first=clash_first(),
     )
     return Offer(proposal, basis.practitioner, basis.room, title, due)
 

@@ -311,11 +311,8 @@ def session_record_sign(
             f"This session was already completed and signed by {session.signed_by} on {signed:%d/%m/%Y %H:%M}; "
             "correct it with an amendment."
         )
-    if session.status in SessionStatus.NOT_KEPT:
-        raise InvalidTransition(f"A {session.get_status_display().lower()} session cannot be recorded.")
-    day = timezone.localtime(session.starts_at).date()
-    if day > timezone.localdate(now):
-        raise InvalidTransition(f"This session is on {day:%d/%m/%Y}: it cannot be recorded before it takes place.")
+    if refusal := SessionStatus.record_refusal(session.status, starts_at=session.starts_at, now=now):
+        raise InvalidTransition(refusal)
     verdict = clearance(session)
     if not verdict.may_treat:
         raise NotCleared(verdict)
@@ -327,6 +324,8 @@ def session_record_sign(
     session.status = SessionStatus.COMPLETED
     session.completed_at = session.signed_at = now
     session.signed_by = by
+    # Signing is the status change; it is corrected by an amendment, not undone.
+    session.status_changed_at, session.status_changed_by, session.undo_status = now, by, ""
     _validated(_attributed(session, by)).save()
     # Rows a manager entered in the admin before signing are drafts: the signed
     # record replaces them, area by area.

@@ -8,7 +8,7 @@ one transaction, in a fixed number of queries whatever their number.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -26,7 +26,14 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
-from sessions_app.scheduling import IntervalUnit, ProposedSession, add_interval, clinic_tz, propose_series
+from sessions_app.scheduling import (
+    IntervalUnit,
+    ProposedSession,
+    add_interval,
+    clash_first,
+    clinic_tz,
+    propose_series,
+)
 from sessions_app.services.slots import check_fields, load_calendar, save_sessions
 
 
@@ -39,11 +46,19 @@ def series_preview(
     interval: int,
     unit: IntervalUnit | str,
     duration: dt.timedelta,
+    pinned: Mapping[int, dt.datetime] | None = None,
+    options: int = 0,
 ) -> list[ProposedSession]:
-    """The proposed sessions of a series, each moved off conflicts with its reason."""
+    """The proposed sessions of a series, each moved off conflicts with its
+    reason (looking first where the clinic's setting says), those reception
+    chose (`pinned`) kept where chosen, each with `options` other free slots
+    to choose from."""
     last_day = add_interval(timezone.localtime(first_start).date(), interval * (count - 1), unit)
     last = dt.datetime.combine(last_day, dt.time(23, 59), tzinfo=clinic_tz())
-    cal = load_calendar(practitioner=practitioner, room=room, start=first_start, end=last)
+    chosen = list((pinned or {}).values())
+    cal = load_calendar(
+        practitioner=practitioner, room=room, start=min([first_start, *chosen]), end=max([last, *chosen])
+    )
     return propose_series(
         first_start=first_start,
         count=count,
@@ -52,6 +67,9 @@ def series_preview(
         duration=duration,
         cal=cal,
         now=timezone.now(),
+        first=clash_first(),
+        pinned=pinned,
+        options=options,
     )
 
 

@@ -21,8 +21,14 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from sessions_app.models import ClosedDay, OpeningHours, Room, TreatmentSession, User
+from sessions_app.models import ClosedDay, OpeningHours, Role, Room, SessionStatus, TreatmentSession, User
 from sessions_app.scheduling import SEARCH_DAYS, Calendar, clinic_tz, overlap
+
+
+def practitioners() -> QuerySet[User]:
+    """The active members of the Practitioner group, by name: who can be booked."""
+    return User.objects.filter(groups__name=Role.PRACTITIONER, is_active=True).order_by("last_name", "first_name")
+
 
 OVERLAP_CONSTRAINTS = ("session_no_practitioner_overlap", "session_no_room_overlap")
 
@@ -63,6 +69,36 @@ def first_conflict(sessions: Sequence[TreatmentSession], exclude: Iterable[int] 
     return None
 
 
+def opening_hours() -> dict[int, list[tuple[dt.time, dt.time]]]:
+    """The clinic's opening periods by weekday (Monday 0), as Calendar holds them: one query."""
+    hours: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, opens, closes in OpeningHours.objects.order_by("weekday", "opens").values_list(
+        "weekday", "opens", "closes"
+    ):
+        hours.setdefault(weekday, []).append((opens, closes))
+    return hours
+
+
+def closed_days(first: dt.date, last: dt.date) -> dict[dt.date, str]:
+    """The closed days from `first` to `last`, with their reason: one query."""
+    return dict(ClosedDay.objects.filter(date__range=(first, last)).values_list("date", "reason"))
+
+
+def free_to_book(*, start: dt.datetime, end: dt.datetime) -> tuple[list[User], list[Room]]:
+    """The active practitioners and rooms with no booking overlapping [start,
+    end): where a free slot clicked on the calendar fills in what its column
+    does not say. Three queries."""
+    busy = list(
+        TreatmentSession.objects.filter(starts_at__lt=end, ends_at__gt=start)
+        .exclude(status=SessionStatus.CANCELLED)
+        .values_list("practitioner_id", "room_id")
+    )
+    busy_people, busy_rooms = {p for p, _ in busy}, {r for _, r in busy}
+    people = [p for p in practitioners() if p.pk not in busy_people]
+    rooms = [r for r in Room.objects.filter(active=True) if r.pk not in busy_rooms]
+    return people, rooms
+
+
 def load_calendars(
     *, resources: Iterable[tuple[int, int]], start: dt.datetime, end: dt.datetime, exclude: Iterable[int] = ()
 ) -> dict[tuple[int, int], Calendar]:
@@ -71,10 +107,8 @@ def load_calendars(
     margin). Three queries, whatever the number of pairs."""
     resources = set(resources)
     start, end = start - dt.timedelta(days=SEARCH_DAYS + 1), end + dt.timedelta(days=SEARCH_DAYS + 1)
-    hours: dict[int, list[tuple[dt.time, dt.time]]] = {}
-    for period in OpeningHours.objects.order_by("weekday", "opens"):
-        hours.setdefault(period.weekday, []).append((period.opens, period.closes))
-    closed = dict(ClosedDay.objects.filter(date__range=(start.date(), end.date())).values_list("date", "reason"))
+    hours = opening_hours()
+    closed = closed_days(start.date(), end.date())
     busy = list(
         TreatmentSession.objects.conflicting_any([(p, r, start, end) for p, r in resources])
         .exclude(pk__in=list(exclude))

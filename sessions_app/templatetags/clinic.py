@@ -50,3 +50,20 @@ def pair(first, second) -> tuple:
 def is_e164(value: str | None) -> bool:
     """Whether a stored number is in the form the app writes (not one kept as typed)."""
     return is_canonical(value or "")
+
+
+@register.filter
+def undo_session(message) -> str:
+    """The id of the session a message's "undo:<id>" tag names (a status change
+    just made, which base.html offers to undo), or ""."""
+    for tag in (getattr(message, "extra_tags", "") or "").split():
+        name, _, pk = tag.partition(":")
+        if name == "undo" and pk.isascii() and pk.isdigit():
+            return pk
+    return ""
+
+
+@register.filter
+def undoable_by(session, user) -> bool:
+    """Whether `user` may undo the session's last status change now (SessionStatus.undo_refusal)."""
+    return bool(user.is_authenticated and session.undo_status and session.undo_refusal(user) is None)

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -18,16 +19,17 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
-from sessions_app.booking_forms import MoveForm, SeriesForm
+from sessions_app.booking_forms import SLOT_OPTIONS, MoveForm, SeriesForm, chosen_slots
 from sessions_app.models import Client, SessionStatus, TreatmentPlan, TreatmentSession
-from sessions_app.services import maintenance, moves, series, session_status
+from sessions_app.scheduling import bookable_until
+from sessions_app.services import maintenance, moves, series
 from sessions_app.services.maintenance import Offer
 from sessions_app.services.moves import NoFreeSlot
 from sessions_app.services.series import Slot
 from sessions_app.services.session_status import InvalidTransition
-from sessions_app.services.slots import SlotTaken
+from sessions_app.services.slots import SlotTaken, free_to_book
 from sessions_app.views.params import int_param, text_param
 
 # Where each of the plan's fields is typed on the booking form.
@@ -47,8 +49,14 @@ def _signature(values) -> str:
 
 
 def _safe_next(request, default: str) -> str:
+    """The page to go back to, when it is a page of this site ("/..."), else
+    `default`: a bare word would be taken for a view's name by redirect()."""
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    ):
         return target
     return default
 
@@ -65,18 +73,55 @@ def client_lookup(request):
     return render(request, "booking/client_options.html", {"clients": clients, "query": query})
 
 
+def _calendar_initial(request) -> tuple[dict, dict | None]:
+    """What a free slot clicked on the calendar fills in: its date and time, its
+    practitioner or room, and for the one it does not say the first free then;
+    and the words saying so. Nothing when the query names no date and time."""
+    try:
+        day = dt.date.fromisoformat(request.GET.get("date", ""))
+        time = dt.time.fromisoformat(request.GET.get("time", ""))
+    except ValueError:
+        return {}, None
+    if not timezone.localdate() <= day <= bookable_until(timezone.localdate()):
+        return {}, None  # not a slot the calendar offers (and year 9999 would overflow below)
+    start = timezone.make_aware(dt.datetime.combine(day, time))
+    people, rooms = free_to_book(start=start, end=start + dt.timedelta(minutes=settings.CLINIC_SESSION_MINUTES))
+    # The column's own practitioner or room is kept even if booked meanwhile
+    # (the preview will say so); the other is the first free one.
+    named_practitioner, named_room = int_param(request, "practitioner"), int_param(request, "room")
+    practitioner = next((p for p in people if p.pk == named_practitioner), None) if named_practitioner else None
+    room = next((r for r in rooms if r.pk == named_room), None) if named_room else None
+    practitioner = practitioner or (None if named_practitioner else next(iter(people), None))
+    room = room or (None if named_room else next(iter(rooms), None))
+    initial = {"first_date": day, "first_time": time}
+    if named_practitioner or practitioner:
+        initial["practitioner"] = named_practitioner or practitioner.pk
+    if named_room or room:
+        initial["room"] = named_room or room.pk
+    if (sessions := int_param(request, "sessions")) and 1 <= sessions <= settings.CLINIC_MAX_SERIES_SESSIONS:
+        initial["sessions"] = sessions
+    slot = {"start": start, "practitioner": practitioner, "room": room, "single": initial.get("sessions") == 1}
+    slot["series_url"] = "?" + urlencode({k: v for k, v in request.GET.items() if k != "sessions"})
+    slot["single_url"] = slot["series_url"] + "&sessions=1"
+    return initial, slot
+
+
 @permission_required("sessions_app.add_treatmentplan", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def book_series(request):
+    """Book a series: the form, then the preview of every session (each moved
+    off clashes with its reason, each open to another choice of slot), then
+    one confirm that books them all or nothing."""
     client = None
     if request.method == "GET":
-        initial = {}
+        initial, slot = _calendar_initial(request)
         if client_id := int_param(request, "client"):
             client = Client.objects.active().filter(pk=client_id).first()
             if client:
                 initial["client"] = client.pk
         form = SeriesForm(initial=initial)
-        return render(request, "booking/book_series.html", {"form": form, "selected_client": client})
+        context = {"form": form, "selected_client": client, "from_calendar": slot}
+        return render(request, "booking/book_series.html", context)
 
     form = SeriesForm(request.POST)
     action = request.POST.get("action", "preview")
@@ -85,22 +130,16 @@ def book_series(request):
         return render(request, "booking/book_series.html", {"form": form, "selected_client": selected}, status=200)
 
     data = form.cleaned_data
-    proposal = series.series_preview(
-        practitioner=data["practitioner"],
-        room=data["room"],
-        first_start=form.first_start,
-        count=data["sessions"],
-        interval=data["interval"],
-        unit=data["interval_unit"],
-        duration=form.session_duration,
-    )
-    signature = _signature(p.start for p in proposal)
+    pins, slot_errors = chosen_slots(request.POST, data["sessions"])
+    proposal = _series_preview(form, pins)
+    signature = _signature(v for p in proposal for v in (p.start, p.refused))
     context = {
         "form": form,
         "selected_client": data["client"],
         "proposal": proposal,
+        "slot_errors": slot_errors,
         "signature": signature,
-        "complete": all(p.start for p in proposal),
+        "complete": all(p.bookable for p in proposal) and not slot_errors,
     }
     if action != "confirm":
         return render(request, "booking/book_series.html", context)
@@ -125,7 +164,7 @@ def book_series(request):
             notes=data["notes"],
         )
     except SlotTaken as taken:
-        return _slot_taken(request, form, data, taken)
+        return _slot_taken(request, form, data, taken, pins)
     except ValidationError as invalid:
         # The plan's own bounds: shown beside the field that was typed, never a 500.
         for field, errors in invalid.message_dict.items():
@@ -135,10 +174,9 @@ def book_series(request):
     return redirect("plan_detail", plan.pk)
 
 
-def _slot_taken(request, form, data, taken: SlotTaken):
-    """Show the race lost to another booking, with the preview recomputed: the
-    nearest free slot replaces the one just taken."""
-    proposal = series.series_preview(
+def _series_preview(form: SeriesForm, pins: dict) -> list:
+    data = form.cleaned_data
+    return series.series_preview(
         practitioner=data["practitioner"],
         room=data["room"],
         first_start=form.first_start,
@@ -146,8 +184,17 @@ def _slot_taken(request, form, data, taken: SlotTaken):
         interval=data["interval"],
         unit=data["interval_unit"],
         duration=form.session_duration,
+        pinned=pins,
+        options=SLOT_OPTIONS,
     )
-    replacement = next((p.start for p in proposal if p.sequence == taken.sequence), None)
+
+
+def _slot_taken(request, form, data, taken: SlotTaken, pins: dict):
+    """Show the race lost to another booking, with the preview recomputed: the
+    nearest free slot replaces the one just taken (unless reception chose it,
+    when the row says it is taken)."""
+    proposal = _series_preview(form, pins)
+    replacement = next((p.start for p in proposal if p.sequence == taken.sequence and p.bookable), None)
     text = f"{taken} Nothing was saved."
     if replacement:
         text += f" The nearest free slot is {timezone.localtime(replacement):%A %d %B %Y at %H:%M}."
@@ -156,60 +203,55 @@ def _slot_taken(request, form, data, taken: SlotTaken):
         "form": form,
         "selected_client": data["client"],
         "proposal": proposal,
-        "signature": _signature(p.start for p in proposal),
-        "complete": all(p.start for p in proposal),
+        "signature": _signature(v for p in proposal for v in (p.start, p.refused)),
+        "complete": all(p.bookable for p in proposal),
     }
     return render(request, "booking/book_series.html", context, status=409)
 
 
 @permission_required("sessions_app.change_treatmentsession", raise_exception=True)
-@require_POST
-def session_action(request, pk: int, action: str):
-    session = get_object_or_404(TreatmentSession.objects.select_related("plan__client"), pk=pk)
-    back = _safe_next(request, reverse("schedule"))
-    try:
-        session_status.session_set_status(session_id=session.pk, action=action)
-    except InvalidTransition as exc:
-        messages.error(request, str(exc))
-        return redirect(back)
-    session.refresh_from_db()
-    session.plan.refresh_from_db(fields=["status"])
-    when = timezone.localtime(session.starts_at)
-    text = f"{session.plan.client.full_name}, {when:%d/%m %H:%M}: {session.get_status_display().lower()}."
-    if session.status in SessionStatus.NOT_KEPT and series.series_shortfall(session.plan):
-        messages.warning(request, text + " The series is now one session short.")
-        return redirect(reverse("plan_rebook", args=[session.plan_id]) + "?" + urlencode({"next": back}))
-    messages.success(request, text)
-    return redirect(back)
-
-
-@permission_required("sessions_app.change_treatmentsession", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def session_move(request, pk: int):
+    """The move form, filled with where the session is now; or, for a session
+    dropped on the calendar (GET with new_date and new_time), the preview of
+    the move there at once. Confirm saves exactly what the preview showed."""
     session = get_object_or_404(TreatmentSession.objects.for_schedule(), pk=pk)
     back = _safe_next(request, reverse("schedule") + f"?date={timezone.localtime(session.starts_at):%Y-%m-%d}")
-    if session.status not in SessionStatus.MOVABLE:
+    if not session.is_movable:
         messages.error(request, f"A {session.get_status_display().lower()} session cannot be moved.")
         return redirect(back)
-    if request.method == "GET":
-        local = timezone.localtime(session.starts_at)
-        form = MoveForm(initial={"new_date": local.date(), "new_time": local.time().replace(second=0)})
-        return render(request, "booking/move.html", {"form": form, "session": session, "next": back})
+    dropped = request.method == "GET" and "new_date" in request.GET
+    if request.method == "GET" and not dropped:
+        context = {"form": MoveForm.filled(session), "session": session, "next": back}
+        return render(request, "booking/move.html", context)
 
-    form = MoveForm(request.POST)
-    context = {"form": form, "session": session, "next": back}
+    form = MoveForm.dropped(session, request.GET) if dropped else MoveForm(request.POST)
+    context = {"form": form, "session": session, "next": back, "dropped": dropped}
     if not form.is_valid():
         return render(request, "booking/move.html", context)
+    data = form.cleaned_data
+    practitioner, room = data["practitioner"] or session.practitioner, data["room"] or session.room
     try:
         planned, left = moves.move_preview(
-            session=session, new_start=form.new_start, shift_later=form.cleaned_data["shift_later"]
+            session=session,
+            new_start=form.new_start,
+            shift_later=data["shift_later"],
+            practitioner=practitioner,
+            room=room,
         )
     except (NoFreeSlot, InvalidTransition) as exc:
         form.add_error("new_date", str(exc))
         return render(request, "booking/move.html", context)
-    signature = _signature(m.start for m in planned)
-    context |= {"moves": planned, "left": left, "signature": signature}
-    if request.POST.get("action") != "confirm":
+    signature = _signature(v for m in planned for v in (m.start, m.practitioner_id, m.room_id))
+    context |= {
+        "moves": planned,
+        "left": left,
+        "signature": signature,
+        "practitioner": practitioner,
+        "room": room,
+        "wanted": form.new_start,
+    }
+    if request.method == "GET" or request.POST.get("action") != "confirm":
         return render(request, "booking/move.html", context)
     if request.POST.get("signature") != signature:
         messages.warning(request, "The schedule changed since your preview. Check the new dates, then confirm again.")

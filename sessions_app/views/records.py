@@ -166,6 +166,10 @@ def session_record(request, pk: int):
         return render(request, "records/signed.html", page)
     if not request.user.has_perm("sessions_app.add_injection"):
         raise Http404  # nothing to read yet, and not theirs to write
+    if request.method == "GET" and (refusal := session.record_refusal):
+        # Said before anyone types, not on submit (SessionStatus.record_refusal).
+        page = {"session": session, "refusal": refusal, "next": _safe_next(request, "")}
+        return render(request, "records/not_yet.html", page)
     return _form_page(request, session, amending=False)
 
 

@@ -1,4 +1,7 @@
-"""Day and week schedules, per practitioner and per room."""
+"""The schedule as a calendar: a day as a time grid with a column per
+practitioner (or per room), a week as a grid of seven days for one
+practitioner or room, or everyone's week at a glance; and the list, a page at
+a time, for printing."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -9,18 +12,22 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from sessions_app.booking_forms import practitioners
 from sessions_app.models import Room, SessionStatus, TreatmentSession
+from sessions_app.scheduling import clinic_tz
 from sessions_app.services.clearance import annotate_clearance
+from sessions_app.services.slots import closed_days, opening_hours, practitioners
 from sessions_app.views.paging import group_pages, page_slice
 from sessions_app.views.params import int_param
+from sessions_app.views.timegrid import Column, Mark, build_grid, build_overview
 
-# Sessions on one page of the schedule: a busy chain's day or week comes in
-# pages, and each page costs the same whatever the number of practitioners.
+# Sessions on one page of the printable list: a busy chain's day or week comes
+# in pages, and each page costs the same whatever the size of the clinic.
 SCHEDULE_PAGE_SIZE = 25
 # How far from today a schedule can be shown: a date beyond is brought back to
 # this edge (a typed 0001-01-01 or 9999-12-31 would overflow the date arithmetic).
 SCHEDULE_REACH = dt.timedelta(days=10 * 365)
+# Columns of everyone's day on one page: at 1366 px they fit without scrolling sideways.
+DAY_COLUMNS = 8
 
 
 @dataclass(frozen=True)
@@ -32,13 +39,9 @@ class ScheduleDay:
 
 
 def session_table_context(user) -> dict:
-    """What schedule/_session_table.html needs beside its sessions: which status
-    actions and moves each status offers, and whether this user may take them."""
-    return {
-        "actions": SessionStatus.TRANSITIONS,
-        "movable": SessionStatus.MOVABLE,
-        "can_change": user.has_perm("sessions_app.change_treatmentsession"),
-    }
+    """What schedule/_session_table.html needs beside its sessions: whether
+    this user may change a session's status or time."""
+    return {"can_change": user.has_perm("sessions_app.change_treatmentsession")}
 
 
 def _date_param(request) -> dt.date:
@@ -50,26 +53,181 @@ def _date_param(request) -> dt.date:
     return min(max(day, today - SCHEDULE_REACH), today + SCHEDULE_REACH)
 
 
+def _day_range(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Midnight before `first` to midnight after `last`, in the clinic's time zone."""
+    return (
+        timezone.make_aware(dt.datetime.combine(first, dt.time.min)),
+        timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min)),
+    )
+
+
 @permission_required("sessions_app.view_treatmentsession", raise_exception=True)
 @require_GET
 def schedule(request):
-    """One day or one week of sessions, for a practitioner, a room, or everyone,
-    SCHEDULE_PAGE_SIZE sessions a page: a fixed number of queries and rows
-    whatever the size of the clinic."""
+    """A day or a week for everyone, one practitioner or one room, as a time
+    grid (or, for everyone's week, an overview), or as the printable list. A
+    fixed number of queries whatever the size of the clinic."""
     view = "week" if request.GET.get("view") == "week" else "day"
+    layout = "list" if request.GET.get("layout") == "list" else "grid"
     day = _date_param(request)
     first = day - dt.timedelta(days=day.weekday()) if view == "week" else day
     days = [first + dt.timedelta(days=i) for i in range(7 if view == "week" else 1)]
-    start = timezone.make_aware(dt.datetime.combine(days[0], dt.time.min))
-    end = timezone.make_aware(dt.datetime.combine(days[-1] + dt.timedelta(days=1), dt.time.min))
+    start, end = _day_range(days[0], days[-1])
 
     staff = list(practitioners())
     rooms = list(Room.objects.filter(active=True))
     practitioner = next((p for p in staff if p.pk == int_param(request, "practitioner")), None)
     room = next((r for r in rooms if r.pk == int_param(request, "room")), None)
+    by_room = request.GET.get("by") == "room" and practitioner is None
     show_cancelled = request.GET.get("cancelled") == "1"
 
+    filters = {"view": view, "date": day.isoformat()}
+    if practitioner:
+        filters["practitioner"] = practitioner.pk
+    if room:
+        filters["room"] = room.pk
+    if by_room:
+        filters["by"] = "room"
+    if show_cancelled:
+        filters["cancelled"] = "1"
+    if layout == "list":
+        filters["layout"] = "list"
+    step = dt.timedelta(days=7 if view == "week" else 1)
+
+    def link(**changes) -> str:
+        """This schedule with `changes` to its filters (None drops one)."""
+        changed = {k: v for k, v in (filters | changes).items() if v is not None}
+        return "?" + urlencode(changed)
+
+    links = {
+        "previous": link(date=(first - step).isoformat()),
+        "today": link(date=timezone.localdate().isoformat()),
+        "next": link(date=(first + step).isoformat()),
+        "day": link(view="day"),
+        "week": link(view="week"),
+        "by_practitioner": link(by=None),
+        "by_room": link(by="room"),
+        "grid": link(layout=None),
+        "list": link(layout="list"),
+    }
+    context = {
+        "view": view,
+        "layout": layout,
+        "day": day,
+        "days": days,
+        "filters": urlencode(filters),
+        "links": links,
+        "today": timezone.localdate(),
+        "practitioners": staff,
+        "rooms": rooms,
+        "practitioner": practitioner,
+        "room": room,
+        "by_room": by_room,
+        "show_cancelled": show_cancelled,
+        **session_table_context(request.user),
+    }
     sessions = TreatmentSession.objects.filter(starts_at__gte=start, starts_at__lt=end)
+    if layout == "list":
+        context |= _list(request, sessions, days, practitioner, room, show_cancelled)
+        return render(request, "schedule/schedule.html", context)
+
+    # What the columns are: the days of one practitioner's or room's week, one
+    # practitioner or room, everyone's week at a glance, or everyone's day,
+    # DAY_COLUMNS practitioners (or rooms) a page, so that a chain's day costs
+    # what a small clinic's does.
+    if view == "week" and (practitioner or room):
+        columns = [
+            Column(d, f"{d:%a %d}", f"{d:%B}", practitioner=practitioner, room=None if practitioner else room)
+            for d in days
+        ]
+    elif practitioner or room:
+        columns = [
+            Column(day, str(practitioner or room), "", practitioner=practitioner, room=None if practitioner else room)
+        ]
+    elif view == "week":
+        columns = None  # everyone's week at a glance
+    else:
+        resources = rooms if by_room else staff
+        page = page_slice(request.GET.get("cols"), total=len(resources), size=DAY_COLUMNS)
+        context["columns_page"] = page
+        context["columns_links"] = {
+            "previous": link(cols=page.previous_number) if page.has_previous else "",
+            "next": link(cols=page.next_number) if page.has_next else "",
+        }
+        shown = resources[page.start : page.stop]
+        columns = [
+            Column(day, str(r), "", room=r) if by_room else Column(day, str(r), "", practitioner=r) for r in shown
+        ]
+        ids = [r.pk for r in shown]
+        sessions = sessions.filter(room__in=ids) if by_room else sessions.filter(practitioner__in=ids)
+    # A column shows its every booking, whichever room or practitioner it
+    # shares, so that its free time is true: only the column's own filter.
+    if practitioner:
+        sessions = sessions.filter(practitioner=practitioner)
+    elif room:
+        sessions = sessions.filter(room=room)
+    hours, closed = opening_hours(), closed_days(days[0], days[-1])
+    if columns is None:
+        return _glance(request, context, sessions, days, staff, rooms, by_room, show_cancelled, hours, closed)
+    if not show_cancelled:
+        sessions = sessions.exclude(status=SessionStatus.CANCELLED)
+    found = list(sessions.for_calendar().order_by("starts_at", "pk"))
+    # Their practitioner and room from the lists already read (a query each for
+    # one no longer active, in the cancelled list only).
+    people, places = {p.pk: p for p in staff}, {r.pk: r for r in rooms}
+    for s in found:
+        if s.practitioner_id in people:
+            s.practitioner = people[s.practitioner_id]
+        if s.room_id in places:
+            s.room = places[s.room_id]
+    booked = [s for s in found if s.status != SessionStatus.CANCELLED]
+    context["cancelled"] = [s for s in found if s.status == SessionStatus.CANCELLED]
+    context["total"] = len(booked)
+
+    for column in columns:
+        param = {"practitioner": column.practitioner.pk} if column.practitioner else {"room": column.room.pk}
+        column.day_url = "?" + urlencode({"view": "day", "date": column.day.isoformat(), **param})
+    annotate_clearance(booked)
+    context["grid"] = build_grid(
+        columns=columns,
+        sessions=booked,
+        hours=hours,
+        closed=closed,
+        tz=clinic_tz(),
+        now=timezone.now(),
+        booking={"room": room.pk} if practitioner and room else None,
+    )
+    return render(request, "schedule/schedule.html", context)
+
+
+def _glance(request, context, sessions, days, staff, rooms, by_room, show_cancelled, hours, closed):
+    """Everyone's week at a glance: every session of the week as a mark, read
+    as plain values; the cancelled ones, when asked for, listed below."""
+    rows = sessions.exclude(status=SessionStatus.CANCELLED).order_by("starts_at", "pk")
+    marks = [
+        Mark(*values[:5], f"{values[5]} {values[6]}")
+        for values in rows.values_list(*Mark.FIELDS, "plan__client__first_name", "plan__client__last_name")
+    ]
+    overview, span = build_overview(
+        resources=rooms if by_room else staff,
+        by_room=by_room,
+        days=days,
+        sessions=marks,
+        hours=hours,
+        closed=closed,
+        tz=clinic_tz(),
+    )
+    cancelled = []
+    if show_cancelled:
+        called_off = sessions.filter(status=SessionStatus.CANCELLED)
+        cancelled = list(called_off.select_related("plan__client", "practitioner", "room").order_by("starts_at"))
+    context |= {"overview": overview, "overview_hours": span, "total": len(marks), "cancelled": cancelled}
+    return render(request, "schedule/schedule.html", context)
+
+
+def _list(request, sessions, days, practitioner, room, show_cancelled) -> dict:
+    """The printable list: SCHEDULE_PAGE_SIZE sessions a page, each day saying
+    how many it has and on which pages."""
     if practitioner:
         sessions = sessions.filter(practitioner=practitioner)
     if room:
@@ -85,33 +243,11 @@ def schedule(request):
         by_day.setdefault(timezone.localtime(session.starts_at).date(), []).append(session)
     counts = [per_day.get(d, 0) for d in days]
     pages = group_pages(counts, size=SCHEDULE_PAGE_SIZE)
-
-    filters = {"view": view, "date": day.isoformat()}
-    if practitioner:
-        filters["practitioner"] = practitioner.pk
-    if room:
-        filters["room"] = room.pk
-    if show_cancelled:
-        filters["cancelled"] = "1"
-    step = dt.timedelta(days=7 if view == "week" else 1)
-    context = {
-        "view": view,
-        "day": day,
-        "days": [
+    return {
+        "list_days": [
             ScheduleDay(d, by_day[d], count, [p for p in on_pages if p != page.number])
             for d, count, on_pages in zip(days, counts, pages, strict=True)
         ],
         "page": page,
-        "filters": urlencode(filters),
-        "previous": first - step,
-        "next": first + step,
-        "today": timezone.localdate(),
-        "practitioners": staff,
-        "rooms": rooms,
-        "practitioner": practitioner,
-        "room": room,
-        "show_cancelled": show_cancelled,
         "total": page.total,
-        **session_table_context(request.user),
     }
-    return render(request, "schedule/schedule.html", context)
