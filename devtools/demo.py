@@ -224,24 +224,27 @@ SESSION_NOTES = (
     "Client anxious; topical anaesthetic left on for 20 minutes.",
     "Client happy with the result so far.",
 )
-# A relative yes: (details, the practitioner's judgement).
-RELATIVE_YES = {
+# A yes that calls for caution: (details, the physician's judgement).
+CAUTION_YES = {
     Contraindication.DIABETES: ("Type 2, controlled with metformin.", "Well controlled; proceed, watch healing."),
     Contraindication.CARDIOVASCULAR: ("Treated hypertension.", "Stable on treatment; proceed."),
     Contraindication.BLEEDING: (
         "Low-dose aspirin.",
         "Proceed; firm pressure after each point, warned about bruising.",
     ),
-    Contraindication.AUTOIMMUNE: ("Hashimoto's thyroiditis, treated.", "Stable; proceed."),
     Contraindication.KELOID: ("Hypertrophic scar after surgery in 2019.", "Small volumes; review after session 1."),
     Contraindication.IMMUNOSUPPRESSED: ("Inhaled corticosteroids for asthma.", "Proceed with strict asepsis."),
     Contraindication.LIVER_KIDNEY: ("Mild chronic kidney disease, stable.", "Proceed; no anti-inflammatories."),
-    Contraindication.SKIN_CONDITION: ("Mild rosacea on the cheeks.", "Avoid active areas; proceed."),
 }
-# An absolute yes: the client is screened and not treated.
+# A condition in an area: the details; the area is one the client's plans do not treat (finish()).
+IN_AREA_YES = {
+    Contraindication.SKIN_CONDITION: "Rosacea flare-up.",
+    Contraindication.SKIN_INFECTION: "Impetigo, on antibiotic cream.",
+}
+# A yes that rules treatment out: the client is screened and not treated.
 ABSOLUTE_YES = {
     Contraindication.PREGNANCY: "Pregnant, 14 weeks.",
-    Contraindication.SKIN_INFECTION: "Impetigo in the treatment area.",
+    Contraindication.AUTOIMMUNE: "Systemic lupus, active.",
 }
 # Areas for each indication of the reference data; unknown indications fall back to any active area.
 INDICATION_AREAS = {
@@ -386,8 +389,11 @@ class TreatmentPlanPlan:
 class ScreeningPlan:
     screened_at: dt.datetime
     screened_by_id: int
-    # (question, yes, details, judgement) for each of the twelve questions.
-    answers: list[tuple[str, bool, str, str]]
+    # (question, yes, details, judgement, who judged) for each of the twelve questions.
+    answers: list[tuple[str, bool, str, str, int | None]]
+    # The areas of each condition in the area (chosen by finish(), away from the client's plans).
+    areas: dict[str, list[int]] = field(default_factory=dict)
+    answer_pks: dict[str, int] = field(default_factory=dict)
     pk: int | None = None
 
 
@@ -495,6 +501,7 @@ class Reference:
     closed: set[dt.date]
     rooms: list[int]
     practitioners: list[int]
+    physicians: list[int]
     mixtures: list[dict[str, Any]]
     areas: dict[int, str]  # id -> region
     substances: list[int]
@@ -663,6 +670,11 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
         closed=closed,
         rooms=rooms,
         practitioners=practitioners,
+        physicians=list(
+            User.objects.filter(pk__in=practitioners, profession=Profession.PHYSICIAN)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
         mixtures=mixtures,
         areas=areas,
         substances=list(Substance.objects.filter(active=True).values_list("pk", flat=True)),
@@ -734,6 +746,8 @@ class _Planner:
     ):
         self.rng, self.ref, self.diary, self.now = rng, ref, diary, now
         self.main_rng, self.returning = rng, random.Random(returning_seed)
+        # The screenings' own stream: what they ask leaves the rest of the demo as it was.
+        self.screening_rng = random.Random(returning_seed + 1)
         self.today = timezone.localdate(now)
         self.history_days = history_days
         self.mixture_weights = [m["weight"] for m in ref.mixtures]
@@ -810,17 +824,25 @@ class _Planner:
         return person
 
     def screening(self, at: dt.datetime, practitioner: int, *, absolute: bool) -> ScreeningPlan:
-        rng = self.rng
-        relative_yes = {q for q in RELATIVE_YES if rng.random() < 0.04}
+        """Every question answered. A condition calling for caution is judged by
+        the screener when a physician, else by one of the clinic's physicians."""
+        rng = self.screening_rng
+        caution_yes = {q for q in CAUTION_YES if rng.random() < 0.04}
+        in_area_yes = {q for q in IN_AREA_YES if rng.random() < 0.03}
         absolute_yes = {rng.choice(list(ABSOLUTE_YES))} if absolute else set()
+        physicians = self.ref.physicians
+        judge = practitioner if practitioner in physicians else (rng.choice(physicians) if physicians else None)
         answers = []
         for question in Contraindication.values:
             if question in absolute_yes:
-                answers.append((question, True, ABSOLUTE_YES[question], "Not treated."))
-            elif question in relative_yes:
-                answers.append((question, True, *RELATIVE_YES[question]))
+                answers.append((question, True, ABSOLUTE_YES[question], "", None))
+            elif question in caution_yes and judge is not None:
+                details, judgement = CAUTION_YES[question]
+                answers.append((question, True, details, judgement, judge))
+            elif question in in_area_yes:
+                answers.append((question, True, IN_AREA_YES[question], "", None))
             else:
-                answers.append((question, False, "", ""))
+                answers.append((question, False, "", "", None))
         return ScreeningPlan(screened_at=at, screened_by_id=practitioner, answers=answers)
 
     def plans(self, person: ClientPlan, practitioner: int, *, created_at: dt.datetime, first_day: dt.date) -> None:
@@ -1069,6 +1091,13 @@ class _Planner:
                     session.reminder.slot, session.reminder.channel = slot, channel
                     if session.reminder.last_error:
                         session.reminder.last_error = REMINDER_ERRORS[channel]
+        if person.screening:
+            # A condition in an area concerns an area none of the client's plans treats.
+            treated = {area for plan in person.plans for area in plan.area_ids}
+            free = [area for area in self.ref.areas if area not in treated] or list(self.ref.areas)
+            for question, yes, *_ in person.screening.answers:
+                if yes and question in IN_AREA_YES:
+                    person.screening.areas[question] = [self.screening_rng.choice(free)]
         # About a third of the clients gone quiet for half a year are archived; the
         # first always is, so that even a small demo shows an archived client.
         if self.now - last > dt.timedelta(days=180) and (not self.archived_any or self.rng.random() < 0.35):
@@ -1214,18 +1243,29 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
         "Screenings",
         keep_child_pk,
     )
+    answers = [(s, answer) for _, s in screenings for answer in s.answers]
     create(
         ScreeningAnswer,
-        [(s, answer) for _, s in screenings for answer in s.answers],
+        answers,
         lambda p: ScreeningAnswer(
             screening_id=p[0].pk,
             question=p[1][0],
             answer=p[1][1],
             details=p[1][2],
             judgement=p[1][3],
+            judged_by_id=p[1][4],
+            judged_at=p[0].screened_at if p[1][4] else None,
             severity=contraindication_severity(p[1][0]),
         ),
         "Screening answers",
+        lambda pair, obj: pair[0].answer_pks.__setitem__(pair[1][0], obj.pk),
+    )
+    AnswerArea = ScreeningAnswer.areas.through
+    create(
+        AnswerArea,
+        [(s.answer_pks[question], area) for _, s in screenings for question, ids in s.areas.items() for area in ids],
+        lambda r: AnswerArea(screeninganswer_id=r[0], treatmentarea_id=r[1]),
+        "Screening answer areas",
     )
 
     plans = [(c, plan) for c in people for plan in c.plans]
@@ -1392,6 +1432,7 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
     sessions = TreatmentSession.objects.filter(plan__in=plans).values("pk")
     injections = Injection.objects.filter(session__in=sessions).values("pk")
     screenings = Screening.objects.filter(client__in=clients).values("pk")
+    answers = ScreeningAnswer.objects.filter(screening__in=screenings).values("pk")
     side_effects = SideEffect.objects.filter(Q(client__in=clients) | Q(session__in=sessions)).values("pk")
     steps = [
         ("Reminders", Reminder.objects.filter(Q(client__in=clients) | Q(plan__in=plans) | Q(session__in=sessions))),
@@ -1409,6 +1450,8 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
         ("", history["HistoricalTreatmentPlan"].objects.filter(id__in=plans)),
         ("", TreatmentPlan.areas.through.objects.filter(treatmentplan_id__in=plans)),
         ("Treatment plans", TreatmentPlan.objects.filter(pk__in=plans)),
+        ("", history["HistoricalScreeningAnswer_areas"].objects.filter(screeninganswer_id__in=answers)),
+        ("", ScreeningAnswer.areas.through.objects.filter(screeninganswer_id__in=answers)),
         ("", history["HistoricalScreeningAnswer"].objects.filter(screening_id__in=screenings)),
         ("", ScreeningAnswer.objects.filter(screening__in=screenings)),
         ("", history["HistoricalScreening"].objects.filter(id__in=screenings)),
@@ -1438,6 +1481,7 @@ _HISTORY_MODELS = (
     "HistoricalConsent",
     "HistoricalTreatmentPlan_areas",
     "HistoricalTreatmentPlan",
+    "HistoricalScreeningAnswer_areas",
     "HistoricalScreeningAnswer",
     "HistoricalScreening",
     "HistoricalClient_allergies",

@@ -25,8 +25,21 @@ _REFERENCE = [
     "mixturecomponent",
     "consenttext",
     "reminderrule",
+    "protocol",
+    "productsubstance",
 ]
-_CLINICAL = ["screening", "screeninganswer", "consent", "injection", "sideeffect", "sessionphoto", "sessionamendment"]
+_CLINICAL = [
+    "screening",
+    "screeninganswer",
+    "consent",
+    "injection",
+    "injectionquantity",
+    "recorddraft",
+    "ceilingdecision",
+    "sideeffect",
+    "sessionphoto",
+    "sessionamendment",
+]
 
 
 def _perms(models: list[str], actions: tuple[str, ...]) -> set[str]:

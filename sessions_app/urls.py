@@ -44,6 +44,7 @@ urlpatterns = [
     path("clients/<int:pk>/export.json", privacy.client_export_json, name="client_export_json"),
     path("clients/<int:pk>/erase/", privacy.client_erase_view, name="client_erase"),
     path("clients/<int:client_pk>/screening/new/", clinical.screening_new, name="screening_new"),
+    path("screenings/<int:pk>/judge/", clinical.screening_judge_page, name="screening_judge"),
     path("plans/<int:plan_pk>/consent/", clinical.consent_new, name="consent_new"),
     path("lots/", lots.lot_search, name="lot_search"),
     path("lots/<int:pk>/", lots.lot_trace, name="lot_trace"),

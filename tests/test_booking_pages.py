@@ -317,12 +317,12 @@ def test_schedule_query_count_does_not_grow_with_sessions(
     url = schedule_url(view=view, date=day.date().isoformat())
     # session, user, user and group permissions, practitioners, rooms, sessions per
     # day, the page of sessions with series position, the clearance badge (latest
-    # screenings, allergies, mixtures' substances, consent text, consents; no
-    # answers to read), groups (navigation).
-    with django_assert_num_queries(14):
+    # screenings, allergies, mixtures' substances, plans' areas, fat-reduction
+    # indications, consent text, consents; no answers to read), groups (navigation).
+    with django_assert_num_queries(16):
         first = reception_client.get(url)
     add_sessions(1, 25)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(16):
         second = reception_client.get(url)
     assert second.context["total"] > first.context["total"]
     # The page holds at most a page of sessions, whatever the day or week holds.

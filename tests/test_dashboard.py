@@ -117,13 +117,13 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
     add(0, 1)
     # session, user, user and group permissions, today's count (all, and those
     # over), today's sessions shown with series position, the clearance badge
-    # (latest screenings, allergies, mixtures' substances, consent text,
-    # consents; no answers to read), open side effects, their count, reminders
-    # due, their count, groups (navigation).
-    with django_assert_num_queries(16):
+    # (latest screenings, allergies, mixtures' substances, plans' areas,
+    # fat-reduction indications, consent text, consents; no answers to read),
+    # open side effects, their count, reminders due, their count, groups (navigation).
+    with django_assert_num_queries(18):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(18):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15

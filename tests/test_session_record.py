@@ -488,13 +488,13 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     # photos, amendments, the access log entry, mixture products, allergies, lots
     # of the mixture's products, their substances, areas, previous techniques,
     # then the treatment rule (screening, answers, allergies, mixture substances,
-    # consent text, consent), groups (navigation).
-    with django_assert_num_queries(23):
+    # plan areas, fat-reduction indication, consent text, consent), groups (navigation).
+    with django_assert_num_queries(25):
         client.get(record_url(session))
     plan.areas.set(areas)
     for product in products:
         make_lot(product)
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(25):
         assert len(client.get(record_url(session)).context["formset"]) == 7
 
     sign_record(session)

@@ -23,6 +23,7 @@ from .factories import (
     make_cleared,
     make_lot,
     make_photo,
+    make_physician,
     make_plan,
     make_reminder,
     make_session,
@@ -58,6 +59,8 @@ EXPECTED = {
     "client_export_json": (302, 403, 403, 200),
     "client_erase": (302, 403, 403, 200),
     "screening_new": (302, 403, 200, 200),
+    # A physician's judgement: the practitioner here is a physician, the manager is not.
+    "screening_judge": (302, 403, 200, 403),
     "consent_new": (302, 403, 200, 200),
     "lot_search": (302, 403, 200, 200),
     "lot_trace": (302, 403, 200, 200),
@@ -91,7 +94,7 @@ def test_every_page_of_the_app_has_its_expected_answers_listed_here():
 @pytest.fixture
 def world(db):
     """One of everything a URL can name."""
-    practitioner = make_user(Role.PRACTITIONER)
+    practitioner = make_physician()
     practitioner.calendar_token = "secret-feed-token-0123456789"
     practitioner.save()
     plan = make_cleared(make_plan(practitioner=practitioner))
@@ -110,6 +113,7 @@ def world(db):
         "side_effect": make_side_effect(done),
         "reminder": make_reminder(plan.client, channel=ReminderChannel.CALL, session=done),
         "practitioner": practitioner,
+        "screening": plan.client.screenings.get(),
     }
 
 
@@ -128,6 +132,7 @@ def url_of(name: str, w: dict) -> str:
         "client_export_json": [w["client"].pk],
         "client_erase": [w["client"].pk],
         "screening_new": [w["client"].pk],
+        "screening_judge": [w["screening"].pk],
         "consent_new": [w["plan"].pk],
         "lot_trace": [w["lot"].pk],
         "side_effect_review": [w["side_effect"].pk],

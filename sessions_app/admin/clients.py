@@ -1,6 +1,7 @@
 """Clients, their screenings and their consents."""
 
 from django.contrib import admin, messages
+from django.utils import timezone
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -101,16 +102,21 @@ class ClientAdmin(LogReadsMixin, NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmi
             )
 
 
-def set_severity(answer: ScreeningAnswer) -> None:
+def set_severity(answer: ScreeningAnswer, changed: list[str], by) -> None:
     # Severity follows from the question; contraindication_severity is the one
-    # place that decides it, so the admin never asks for it.
-    answer.severity = contraindication_severity(answer.question)
+    # place that decides it, so the admin never asks for it. A judgement
+    # written here is the writer's (the treatment rule reads whether they are
+    # a physician).
+    if answer.pk is None or "question" in changed:
+        answer.severity = contraindication_severity(answer.question)
+    if "judgement" in changed:
+        answer.judged_by, answer.judged_at = (by, timezone.now()) if answer.judgement else (None, None)
 
 
 class ScreeningAnswerInline(NoDeleteInline):
     model = ScreeningAnswer
-    fields = ["question", "answer", "severity", "details", "judgement"]
-    readonly_fields = ["severity"]
+    fields = ["question", "answer", "severity", "details", "areas", "judgement", "judged_by", "judged_at"]
+    readonly_fields = ["severity", "judged_by", "judged_at"]
 
 
 @admin.register(Screening)
@@ -128,8 +134,9 @@ class ScreeningAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAd
         return {"screened_by": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def save_formset(self, request, form, formset, change):
+        changed = {id(f.instance): f.changed_data for f in formset.forms}
         for answer in formset.save(commit=False):
-            set_severity(answer)
+            set_severity(answer, changed.get(id(answer), []), request.user)
             answer.save()
         formset.save_m2m()
 
@@ -145,10 +152,10 @@ class ScreeningAnswerAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigT
     search_fields = [f"screening__client__{f}" for f in CLIENT_SEARCH]
     list_filter = ["question", "answer", "severity"]
     autocomplete_fields = ["screening"]
-    readonly_fields = ["severity"]
+    readonly_fields = ["severity", "judged_by", "judged_at"]
 
     def save_model(self, request, obj, form, change):
-        set_severity(obj)
+        set_severity(obj, form.changed_data, request.user)
         super().save_model(request, obj, form, change)
 
 

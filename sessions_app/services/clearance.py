@@ -8,20 +8,22 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from sessions_app.clearance import Answer, Verdict, treatment_clearance
+from sessions_app.clearance import FAT_REDUCTION_QUESTIONS, Answer, Verdict, indication_questions, treatment_clearance
 from sessions_app.models import (
     Client,
     Consent,
     ConsentText,
     Contraindication,
+    Indication,
     MixtureComponent,
+    Profession,
     Screening,
     ScreeningAnswer,
     SessionStatus,
-    Severity,
+    TreatmentPlan,
     TreatmentSession,
 )
 
@@ -31,8 +33,49 @@ def current_consent_text() -> ConsentText | None:
     return ConsentText.objects.filter(effective_from__lte=timezone.localdate()).order_by("-version").first()
 
 
+def latest_screenings(client_ids) -> dict[int, tuple[int, object]]:
+    """Each client's latest screening, as client id -> (screening id, screened_at): one query."""
+    latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
+    rows = Screening.objects.filter(client_id__in=client_ids, pk=Subquery(latest))
+    return {client_id: (pk, at) for client_id, pk, at in rows.values_list("client_id", "pk", "screened_at")}
+
+
+def screening_answers(screening_ids) -> dict[int, list[Answer]]:
+    """The answers the rule reads, by screening id: the yes answers, and every
+    answer to an indication-only question (the rule asks whether it was
+    asked). Plain values rather than model instances: the week of a busy
+    clinic reads the answers of hundreds of clients. Two queries."""
+    answers: dict[int, list[Answer]] = defaultdict(list)
+    if not screening_ids:
+        return answers
+    rows = list(
+        ScreeningAnswer.objects.filter(screening_id__in=screening_ids)
+        .filter(Q(answer=True) | Q(question__in=FAT_REDUCTION_QUESTIONS))
+        .values_list("pk", "screening_id", "question", "answer", "severity", "judgement", "judged_by__profession")
+    )
+    areas: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    through = ScreeningAnswer.areas.through.objects.filter(screeninganswer_id__in=[r[0] for r in rows if r[3]])
+    for answer_id, area_id, name in through.values_list(
+        "screeninganswer_id", "treatmentarea_id", "treatmentarea__name"
+    ):
+        areas[answer_id].append((area_id, name))
+    for pk, screening_id, question, yes, severity, judgement, profession in rows:
+        answers[screening_id].append(
+            Answer(
+                label=Contraindication(question).label,
+                yes=yes,
+                severity=severity,
+                judgement=judgement,
+                judged_by_physician=profession == Profession.PHYSICIAN,
+                areas=tuple(sorted(areas[pk], key=lambda a: a[1])),
+                question=question,
+            )
+        )
+    return answers
+
+
 def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
-    """The verdict for each session, by session id: six queries whatever the
+    """The verdict for each session, by session id: nine queries whatever the
     number of sessions. Each session needs its `plan` loaded."""
     if not sessions:
         return {}
@@ -40,25 +83,8 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
     mixture_ids = {s.plan.mixture_id for s in sessions}
     plan_ids = {s.plan_id for s in sessions}
 
-    latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
-    # Plain values rather than model instances: the week of a busy clinic reads
-    # the answers of hundreds of clients.
-    screenings = {
-        client_id: (pk, screened_at)
-        for client_id, pk, screened_at in Screening.objects.filter(
-            client_id__in=client_ids, pk=Subquery(latest)
-        ).values_list("client_id", "pk", "screened_at")
-    }
-    answers: dict[int, list[Answer]] = defaultdict(list)
-    if screenings:
-        # Only the yes answers: a no never stands in the way (treatment_clearance
-        # reads `yes` first), and most of a questionnaire is no.
-        rows = ScreeningAnswer.objects.filter(screening_id__in=[pk for pk, _ in screenings.values()], answer=True)
-        for screening_id, question, yes, severity, judgement in rows.values_list(
-            "screening_id", "question", "answer", "severity", "judgement"
-        ):
-            label = Contraindication(question).label
-            answers[screening_id].append(Answer(label, yes, severity == Severity.ABSOLUTE, judgement))
+    screenings = latest_screenings(client_ids)
+    answers = screening_answers([pk for pk, _ in screenings.values()])
     allergies: dict[int, dict[int, str]] = defaultdict(dict)
     through = Client.allergies.through.objects.filter(client_id__in=client_ids)
     for client_id, substance_id, name in through.values_list("client_id", "substance_id", "substance__name"):
@@ -67,6 +93,15 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
     components = MixtureComponent.objects.filter(mixture_id__in=mixture_ids, product__substances__isnull=False)
     for mixture_id, substance_id in components.values_list("mixture_id", "product__substances"):
         substances[mixture_id].add(substance_id)
+    plan_areas: dict[int, dict[int, str]] = defaultdict(dict)
+    links = TreatmentPlan.areas.through.objects.filter(treatmentplan_id__in=plan_ids)
+    for plan_id, area_id, name in links.values_list("treatmentplan_id", "treatmentarea_id", "treatmentarea__name"):
+        plan_areas[plan_id][area_id] = name
+    fat_reduction = set(
+        Indication.objects.filter(pk__in={s.plan.indication_id for s in sessions}, reduces_fat=True).values_list(
+            "pk", flat=True
+        )
+    )
     text = current_consent_text()
     signed = set()
     if text is not None:
@@ -75,15 +110,19 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
     today = timezone.localdate()
     result = {}
     for session in sessions:
-        screening_id, screened_at = screenings.get(session.plan.client_id, (None, None))
+        plan = session.plan
+        screening_id, screened_at = screenings.get(plan.client_id, (None, None))
+        asked = indication_questions(reduces_fat=plan.indication_id in fat_reduction)
         result[session.pk] = treatment_clearance(
             today=today,
             screened_on=timezone.localtime(screened_at).date() if screened_at else None,
             answers=answers.get(screening_id, ()),
-            allergy_names=allergies.get(session.plan.client_id, {}),
-            mixture_substance_ids=substances.get(session.plan.mixture_id, set()),
+            allergy_names=allergies.get(plan.client_id, {}),
+            mixture_substance_ids=substances.get(plan.mixture_id, set()),
             consent_signed=session.plan_id in signed,
             max_screening_age_months=settings.CLINIC_SCREENING_MAX_AGE_MONTHS,
+            plan_areas=plan_areas.get(session.plan_id, {}),
+            asked_for_plan={q: Contraindication(q).label for q in sorted(asked)},
         )
     return result
 
