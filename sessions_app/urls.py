@@ -37,6 +37,8 @@ urlpatterns = [
     ),
     path("sessions/<int:pk>/record/", records.session_record, name="session_record"),
     path("sessions/<int:pk>/amend/", records.session_amend, name="session_amend"),
+    path("sessions/<int:pk>/record/draft/", records.session_record_draft, name="session_record_draft"),
+    path("sessions/<int:pk>/record/areas/<int:area_pk>/", records.session_record_area, name="session_record_area"),
     path("photos/<int:pk>/", records.session_photo, name="session_photo"),
     path("clients/", clients.client_search, name="client_search"),
     path("clients/<int:pk>/", clients.client_detail, name="client_detail"),

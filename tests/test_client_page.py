@@ -148,14 +148,16 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     # session, user, user and group permissions, client, allergies, the access
     # log entry, plans with counts, their areas, consents with texts, areas for
     # the filter, the latest sessions, their injections, their lots as labels,
-    # screenings, their yes answers, side effects, reminders, groups (navigation).
-    with django_assert_num_queries(19):
+    # screenings, their yes answers, side effects, reminders, the alerts
+    # (allergies, latest screening, its yes answers, open side effects, consent
+    # texts), groups (navigation).
+    with django_assert_num_queries(24):
         client.get(url)
     for _ in range(3):
         plan = history(patient, practitioner, sessions=4)
         make_photo(plan.sessions.first())
         make_amendment(plan.sessions.first())
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(24):
         response = client.get(url)
     assert sum(e.kind == "session" for e in response.context["events"]) == 13
 

@@ -119,11 +119,13 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
     # over), today's sessions shown with series position, the clearance badge
     # (latest screenings, allergies, mixtures' substances, plans' areas,
     # fat-reduction indications, consent text, consents; no answers to read),
-    # open side effects, their count, reminders due, their count, groups (navigation).
-    with django_assert_num_queries(18):
+    # the clients' alerts (allergies, latest screenings, open side effects,
+    # consent texts; no answers to read), open side effects, their count,
+    # reminders due, their count, groups (navigation).
+    with django_assert_num_queries(22):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(22):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15

@@ -53,6 +53,10 @@ EXPECTED = {
     "session_record": (302, 403, 200, 200),
     "session_amend": (302, 403, 200, 200),
     "session_photo": (302, 403, 200, 200),
+    # The record form's own addresses: an area's card (the session is signed
+    # here: a card for an amendment) and the draft (a POST only).
+    "session_record_area": (302, 403, 200, 200),
+    "session_record_draft": (302, 403, 405, 405),
     "client_search": (302, 200, 200, 200),
     "client_detail": (302, 200, 200, 200),
     "client_export": (302, 403, 403, 200),
@@ -127,6 +131,8 @@ def url_of(name: str, w: dict) -> str:
         "session_record": [w["done"].pk],
         "session_amend": [w["done"].pk],
         "session_photo": [w["photo"].pk],
+        "session_record_area": [w["done"].pk, w["plan"].areas.first().pk],
+        "session_record_draft": [w["done"].pk],
         "client_detail": [w["client"].pk],
         "client_export": [w["client"].pk],
         "client_export_json": [w["client"].pk],

@@ -1,6 +1,7 @@
 """Template filters of the clinic's pages."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django import template
 from django.utils.dateformat import format as date_format
@@ -19,3 +20,69 @@ def iso(value: str | None, fmt: str = "d/m/Y H:i") -> str:
     except ValueError:
         return value
     return date_format(parsed, fmt)
+
+
+# The order the chart's zones are drawn in (a later one lies over an earlier one).
+CHART_ORDER = (
+    "scalp",
+    "face",
+    "neck",
+    "nape",
+    "arms",
+    "hands",
+    "shoulders",
+    "decolletage",
+    "upper_back",
+    "lower_back",
+    "abdomen",
+    "flanks",
+    "buttocks",
+    "thighs",
+    "knees",
+    "calves",
+)
+
+
+@register.inclusion_tag("includes/chart.html")
+def body_chart(areas, chosen=(), *, pick: bool = False, label: str = "Areas treated"):
+    """The face and body chart (its shapes: includes/chart_defs.html, once on
+    the page). Each zone shows the area that names it; `chosen` (area ids) are
+    marked. With `pick`, a zone is a button that chooses its area (static/js/
+    record.js ticks the area's box in the list beside it)."""
+    chosen = {int(pk) for pk in chosen}
+    by_zone = {a.chart_zone: a for a in areas if a.chart_zone}
+    zones = [
+        {"key": key, "area": by_zone.get(key), "on": key in by_zone and by_zone[key].pk in chosen}
+        for key in CHART_ORDER
+    ]
+    names = [a.name for a in areas if a.pk in chosen]
+    return {"zones": zones, "pick": pick, "label": label, "names": names}
+
+
+@register.inclusion_tag("includes/chart_mini.html")
+def body_chart_mini(zones, names=""):
+    """A small chart of the zones treated (chart_zone values), for the timeline."""
+    return {"zones": [key for key in CHART_ORDER if key in set(zones)], "names": names}
+
+
+@register.filter
+def amount(value) -> str:
+    """A ledger amount: a tenth above 10, a hundredth below, no trailing zeros; "0" for none."""
+    if value is None or value == "":
+        return "0"
+    value = Decimal(value)
+    rounded = value.quantize(Decimal("0.1")) if abs(value) >= 10 else value.quantize(Decimal("0.01"))
+    text = f"{rounded.normalize():f}"
+    return text if text != "-0" else "0"
+
+
+@register.filter
+def get_item(mapping, key):
+    """mapping[key], or None."""
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def chart_zones(injections) -> list[str]:
+    """The chart zones of the areas injected (each injection's area loaded)."""
+    return [i.area.chart_zone for i in injections if i.area.chart_zone]

@@ -33,6 +33,7 @@ from sessions_app.models import (
     TreatmentSession,
 )
 from sessions_app.models.expressions import SubqueryCount
+from sessions_app.services.alerts import client_alerts
 from sessions_app.services.audit import access_record
 from sessions_app.views.params import int_param, text_param
 
@@ -176,6 +177,7 @@ def client_detail(request, pk: int):
 
     context = {
         "client": client,
+        "alerts": client_alerts([client.pk])[client.pk] if clinical else None,
         "plans": plans,
         "plan": plan,
         "areas": areas,

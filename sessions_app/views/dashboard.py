@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sessions_app.models import Reminder, SessionStatus, SideEffect, TreatmentSession
+from sessions_app.services.alerts import annotate_alerts
 from sessions_app.services.clearance import annotate_clearance
 from sessions_app.views.paging import window_from
 from sessions_app.views.schedule import session_table_context
@@ -54,6 +55,8 @@ def dashboard(request):
         context["sessions"] = list(ordered[window.start : window.stop])
         context["sessions_window"] = window
         annotate_clearance(context["sessions"])
+        if user.has_perm("sessions_app.view_screening"):
+            annotate_alerts(context["sessions"])  # clinical roles: what not to miss, on the badge
         context |= session_table_context(user)
     if user.has_perm("sessions_app.view_sideeffect"):
         # The first of the review list.

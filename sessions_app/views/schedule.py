@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.booking_forms import practitioners
 from sessions_app.models import Room, SessionStatus, TreatmentSession
+from sessions_app.services.alerts import annotate_alerts
 from sessions_app.services.clearance import annotate_clearance
 from sessions_app.views.paging import group_pages, page_slice
 from sessions_app.views.params import int_param
@@ -80,6 +81,8 @@ def schedule(request):
     page = page_slice(request.GET.get("page"), total=sum(per_day.values()), size=SCHEDULE_PAGE_SIZE)
     shown = list(sessions.for_schedule().order_by("starts_at", "room__name", "pk")[page.start : page.stop])
     annotate_clearance(shown)
+    if request.user.has_perm("sessions_app.view_screening"):
+        annotate_alerts(shown)  # clinical roles: allergies, conditions, side effects on the badge
     by_day: dict[dt.date, list] = {d: [] for d in days}
     for session in shown:
         by_day.setdefault(timezone.localtime(session.starts_at).date(), []).append(session)

@@ -1,3 +1,5 @@
+// Pages may show what works without JavaScript only when it is off (.no-js-only).
+document.documentElement.classList.add("js");
 // Buttons with data-confirm ask before they submit (cancel a session, for example).
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-confirm]");
