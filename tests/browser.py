@@ -102,6 +102,7 @@ def reference_data(transactional_db) -> None:
         return
     importlib.import_module("sessions_app.migrations.0002_reference_data").load(apps, None)
     importlib.import_module("sessions_app.migrations.0011_reminders").load_default_rules(apps)
+    importlib.import_module("sessions_app.migrations.0017_protocols_and_doses").load(apps, None)
     ContentType.objects.clear_cache()
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)

@@ -1,6 +1,7 @@
 """Reception's pages: book a series, the schedule, actions, moves, the feed."""
 
 import datetime as dt
+import json
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -204,11 +205,12 @@ def test_booking_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     reception_client, practitioner, django_assert_num_queries, sessions
 ):
     data = series_post(make_client(), practitioner, next_weekday_at(10, weeks_ahead=2), sessions=sessions, interval=1)
-    # session, user, user and group permissions; the form: client, indication,
+    # session, user, user and group permissions; the protocols (and their
+    # areas) the indication field carries; the form: client, indication,
     # areas, mixture, practitioner, room, the longest opening period; the
     # preview: opening hours, closed days, bookings; the page: groups
     # (navigation), and the choices of indication, mixture, areas, practitioner, room.
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(22):
         preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
     assert len(preview.context["proposal"]) == sessions
     # The same up to the bookings (no page), then: savepoint, the plan and its
@@ -216,7 +218,7 @@ def test_booking_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     # the plan's history row for the change, through rows, their history), one
     # conflicts query for all sessions, savepoint, one INSERT of the sessions,
     # one of their history rows, two releases.
-    with django_assert_num_queries(30):
+    with django_assert_num_queries(32):
         confirm = reception_client.post(
             reverse("book_series"), data | {"action": "confirm", "signature": preview.context["signature"]}
         )
@@ -701,3 +703,32 @@ def test_the_booking_page_posts_the_client_once(reception_client):
     patient = make_client()
     page = reception_client.get(reverse("book_series"), {"client": patient.pk}).content.decode()
     assert page.count('name="client"') == 1
+
+
+@pytest.mark.django_db
+def test_booking_starts_from_the_protocol_of_the_indication_chosen(reception_client):
+    from sessions_app.models import Indication, Mixture, TreatmentArea
+
+    contouring = Indication.objects.get(name="Body contouring")
+    response = reception_client.get(reverse("book_series"), {"indication": contouring.pk})
+    form = response.context["form"]
+    assert form.initial["indication"] == contouring.pk
+    assert form.initial["mixture"] == Mixture.objects.get(name="Body contouring").pk
+    assert form.initial["areas"] == sorted(
+        TreatmentArea.objects.filter(name__in=["Abdomen", "Flanks"]).values_list("pk", flat=True)
+    )
+    assert (form.initial["sessions"], form.initial["interval"], form.initial["interval_unit"]) == (8, 2, "weeks")
+    assert form.initial["maintenance_interval_days"] == 180
+    # The browser fills the same on choosing the indication: the field carries every protocol.
+    carried = json.loads(form.fields["indication"].widget.attrs["data-protocols"])
+    assert carried[str(contouring.pk)]["sessions"] == 8
+    assert carried[str(Indication.objects.get(name="Pain management").pk)]["interval"] == 1
+
+
+@pytest.mark.django_db
+def test_an_indication_without_a_protocol_keeps_the_forms_own_defaults(reception_client):
+    from sessions_app.models import Indication
+
+    scars = Indication.objects.get(name="Scars")
+    form = reception_client.get(reverse("book_series"), {"indication": scars.pk}).context["form"]
+    assert "indication" not in form.initial and form["sessions"].value() == 6

@@ -86,3 +86,9 @@ def get_item(mapping, key):
 def chart_zones(injections) -> list[str]:
     """The chart zones of the areas injected (each injection's area loaded)."""
     return [i.area.chart_zone for i in injections if i.area.chart_zone]
+
+
+@register.filter
+def area_names(injections) -> str:
+    """The areas injected, by name ("Face, Neck")."""
+    return ", ".join(i.area.name for i in injections)

@@ -25,6 +25,7 @@ from sessions_app.models import Client, SessionStatus, TreatmentPlan, TreatmentS
 from sessions_app.services import maintenance, moves, series, session_status
 from sessions_app.services.maintenance import Offer
 from sessions_app.services.moves import NoFreeSlot
+from sessions_app.services.protocols import booking_defaults_by_indication
 from sessions_app.services.series import Slot
 from sessions_app.services.session_status import InvalidTransition
 from sessions_app.services.slots import SlotTaken
@@ -67,16 +68,19 @@ def client_lookup(request):
 @require_http_methods(["GET", "POST"])
 def book_series(request):
     client = None
+    protocols = booking_defaults_by_indication()
     if request.method == "GET":
         initial = {}
         if client_id := int_param(request, "client"):
             client = Client.objects.active().filter(pk=client_id).first()
             if client:
                 initial["client"] = client.pk
-        form = SeriesForm(initial=initial)
+        if (indication := int_param(request, "indication")) in protocols:
+            initial |= {"indication": indication} | protocols[indication]
+        form = SeriesForm(initial=initial, protocols=protocols)
         return render(request, "booking/book_series.html", {"form": form, "selected_client": client})
 
-    form = SeriesForm(request.POST)
+    form = SeriesForm(request.POST, protocols=protocols)
     action = request.POST.get("action", "preview")
     if not form.is_valid():
         selected = form.cleaned_data.get("client") if hasattr(form, "cleaned_data") else None
