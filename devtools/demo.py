@@ -43,6 +43,7 @@ from tqdm import tqdm
 
 from sessions_app.models import (
     AreaRegion,
+    CeilingDecision,
     Channel,
     Client,
     ClosedDay,
@@ -50,11 +51,14 @@ from sessions_app.models import (
     ConsentText,
     Contraindication,
     Injection,
+    InjectionQuantity,
     Mixture,
     OpeningHours,
     PlanStatus,
     ProductLot,
     Profession,
+    Protocol,
+    RecordDraft,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -72,6 +76,7 @@ from sessions_app.models import (
     TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
+    Unit,
     User,
     contraindication_severity,
 )
@@ -79,6 +84,7 @@ from sessions_app.reminders.generate import reminders_generate
 from sessions_app.reminders.rules import due_at, reminder_key
 from sessions_app.roles import sync_role_groups
 from sessions_app.scheduling import clinic_tz, local_datetime, maintenance_due_on, next_series_date
+from sessions_app.technique_rules import NEEDLE_MAX_FOR_DEPTH, misfits
 
 # --- What the README quotes ---------------------------------------------------
 
@@ -319,7 +325,19 @@ class InjectionPlan:
     needle_length_mm: Decimal
     points: int
     lot_ids: list[int]
+    quantities: dict[int, Decimal] = field(default_factory=dict)  # product -> ml, when written down
     pk: int | None = None
+
+
+def _fitting(injection: InjectionPlan) -> None:
+    """A demo record's depth, technique and needle made to fit together
+    (sessions_app.technique_rules): the needle shortened to what the depth
+    takes, a technique that does not work at the depth made point by point."""
+    if not misfits(depth=injection.depth, technique=injection.technique, needle_length_mm=injection.needle_length_mm):
+        return
+    injection.needle_length_mm = min(injection.needle_length_mm, NEEDLE_MAX_FOR_DEPTH[injection.depth])
+    if misfits(depth=injection.depth, technique=injection.technique, needle_length_mm=injection.needle_length_mm):
+        injection.technique = "point_by_point"
 
 
 # Side effects with an onset this recent are left unreviewed in the demo.
@@ -549,6 +567,7 @@ def demo_seed(
         existing = demo_clients().count()
         if existing:
             return SeedResult(created=False, existing_clients=existing)
+    _demo_ceilings()
     rng = random.Random(seed)
     practitioners = [staff[name].pk for name in _practitioner_usernames(practitioner_count)]
     rooms = _rooms(practitioner_count)
@@ -564,6 +583,24 @@ def demo_seed(
     counts["generated reminders"] = reminders_generate(now=now)
     _analyze()
     return SeedResult(created=True, counts=counts)
+
+
+# Example dose ceilings (mg per session, mg per 12 months) for the dose ledger
+# to show: demo values, set only where a clinic has none, not clinical guidance.
+# The demo's own sessions stay under them (at most about 700 mg of
+# phosphatidylcholine and 100 mg of procaine in a session).
+DEMO_CEILINGS = {
+    "Phosphatidylcholine": (Decimal("2500"), Decimal("20000")),
+    "Procaine": (Decimal("400"), None),
+    "Lidocaine": (Decimal("300"), None),
+}
+
+
+def _demo_ceilings() -> None:
+    for name, (per_session, per_year) in DEMO_CEILINGS.items():
+        Substance.objects.filter(
+            name=name, ceiling_per_session__isnull=True, ceiling_per_12_months__isnull=True
+        ).update(ceiling_per_session=per_session, ceiling_per_12_months=per_year)
 
 
 def _analyze() -> None:
@@ -642,8 +679,13 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
     areas = dict(TreatmentArea.objects.filter(active=True).values_list("pk", "region"))
     area_ids = {name: pk for pk, name in TreatmentArea.objects.filter(active=True).values_list("pk", "name")}
     mixtures = []
+    protocols = {p.indication_id: p for p in Protocol.objects.filter(indication__active=True).prefetch_related("areas")}
     for mixture in Mixture.objects.filter(active=True, indication__isnull=False).select_related("indication"):
         components = list(mixture.components.values_list("product_id", "product__substances"))
+        recipe = dict(mixture.components.filter(unit=Unit.ML).values_list("product_id", "amount"))
+        protocol = protocols.get(mixture.indication_id)
+        if protocol is not None and protocol.mixture_id != mixture.pk:
+            protocol = None
         wanted = [area_ids[name] for name in INDICATION_AREAS.get(mixture.indication.name, ()) if name in area_ids]
         if not components:
             continue
@@ -658,6 +700,8 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
                 "anaesthetic_inside": Substance.objects.filter(
                     pk__in=[s for _, s in components if s], category="medication", name__in=["Lidocaine", "Procaine"]
                 ).exists(),
+                "recipe": recipe,
+                "protocol": _protocol_values(protocol),
             }
         )
     if not mixtures or not areas:
@@ -685,6 +729,21 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
         .order_by("pk")
         .first(),
     )
+
+
+def _protocol_values(protocol: Protocol | None) -> dict[str, Any] | None:
+    """What the demo takes from an indication's protocol, in plain values."""
+    if protocol is None:
+        return None
+    return {
+        "sessions": protocol.sessions,
+        "interval_days": protocol.interval_days,
+        "maintenance_interval_days": protocol.maintenance_interval_days,
+        "areas": {area.pk for area in protocol.areas.all()},
+        "depth": protocol.depth,
+        "technique": protocol.technique,
+        "needle_length_mm": protocol.needle_length_mm,
+    }
 
 
 def _create_lots(ref: Reference, *, rng: random.Random, now: dt.datetime, history_days: int, progress: bool) -> None:
@@ -746,8 +805,10 @@ class _Planner:
     ):
         self.rng, self.ref, self.diary, self.now = rng, ref, diary, now
         self.main_rng, self.returning = rng, random.Random(returning_seed)
-        # The screenings' own stream: what they ask leaves the rest of the demo as it was.
+        # The screenings' and the quantities' own streams: what they draw leaves the
+        # rest of the demo as it was.
         self.screening_rng = random.Random(returning_seed + 1)
+        self.quantity_rng = random.Random(returning_seed + 2)
         self.today = timezone.localdate(now)
         self.history_days = history_days
         self.mixture_weights = [m["weight"] for m in ref.mixtures]
@@ -886,14 +947,22 @@ class _Planner:
         rng, now = self.rng, self.now
         areas = mixture["areas"]
         area_ids = rng.sample(areas, k=min(len(areas), rng.choice([1, 1, 1, 2, 2, 3])))
+        sessions, interval = rng.randint(4, 10), rng.choice([7, 10, 14, 14, 21])
+        maintenance = rng.choice([60, 90, 90, 120, 180, None])
+        if protocol := mixture["protocol"]:
+            # Booked from the protocol, mostly as it stands (the draws above say when
+            # the practitioner changed it), so the rest of the demo draws the same.
+            sessions = protocol["sessions"] if sessions <= 8 else sessions
+            interval = protocol["interval_days"] if interval in (10, 14) else interval
+            maintenance = protocol["maintenance_interval_days"] if maintenance != 60 else maintenance
         plan = TreatmentPlanPlan(
             indication_id=mixture["indication_id"],
             mixture_id=mixture["id"],
             area_ids=area_ids,
             practitioner_id=practitioner,
-            sessions_planned=rng.randint(4, 10),
-            interval_days=rng.choice([7, 10, 14, 14, 21]),
-            maintenance_interval_days=rng.choice([60, 90, 90, 120, 180, None]),
+            sessions_planned=sessions,
+            interval_days=interval,
+            maintenance_interval_days=maintenance,
             created_at=created_at,
             notes=rng.choice(PLAN_NOTES) if rng.random() < 0.3 else "",
         )
@@ -998,22 +1067,40 @@ class _Planner:
         session.combination_therapy = rng.choices(["none", "radiofrequency", "ultrasound", "laser"], [88, 5, 5, 2])[0]
         session.notes = rng.choice(SESSION_NOTES) if rng.random() < 0.25 else ""
         day = session.starts_at.astimezone(self.ref.tz).date()
+        protocol = mixture["protocol"]
         for area in plan.area_ids:
             depths, techniques, needles, (low, high), (p_low, p_high) = INJECTION_STYLE[self.ref.areas[area]]
-            session.injections.append(
-                InjectionPlan(
-                    area_id=area,
-                    volume_ml=Decimal(str(round(rng.uniform(low, high), 1))),
-                    depth=rng.choice(depths),
-                    technique=rng.choice(techniques),
-                    needle_length_mm=Decimal(rng.choice(needles)),
-                    points=rng.randint(p_low, p_high),
-                    lot_ids=[self.lot(product, day) for product in mixture["products"]],
-                )
+            injection = InjectionPlan(
+                area_id=area,
+                volume_ml=Decimal(str(round(rng.uniform(low, high), 1))),
+                depth=rng.choice(depths),
+                technique=rng.choice(techniques),
+                needle_length_mm=Decimal(rng.choice(needles)),
+                points=rng.randint(p_low, p_high),
+                lot_ids=[self.lot(product, day) for product in mixture["products"]],
             )
+            if protocol and area in protocol["areas"]:
+                injection.depth, injection.technique = protocol["depth"], protocol["technique"]
+                injection.needle_length_mm = protocol["needle_length_mm"]
+            _fitting(injection)
+            injection.quantities = self.quantities(injection, mixture["recipe"])
+            session.injections.append(injection)
         if self.kind_weights and rng.random() < 0.15:
             session.side_effect = self.side_effect(session, day)
         session.reminder = self.reminder(session, upcoming=False)
+
+    def quantities(self, injection: InjectionPlan, recipe: dict[int, Decimal]) -> dict[int, Decimal]:
+        """About one record in five has the ml of each product written down: its
+        share of the volume by the recipe, to the tenth below (never more than
+        the volume). From a stream of its own, so the rest of the demo is the same."""
+        total = sum(recipe.values(), Decimal(0))
+        if not total or self.quantity_rng.random() >= 0.2:
+            return {}
+        tenth = Decimal("0.1")
+        shares = {
+            p: (injection.volume_ml * amount / total).quantize(tenth, "ROUND_DOWN") for p, amount in recipe.items()
+        }
+        return {p: ml for p, ml in shares.items() if ml > 0}
 
     def lot(self, product: int, day: dt.date) -> int:
         """The newest lot of the product received by `day` and not expired on it."""
@@ -1361,6 +1448,12 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
         lambda r: InjectionLot(injection_id=r[0], productlot_id=r[1]),
         "Injection lots",
     )
+    create(
+        InjectionQuantity,
+        [(i.pk, product, ml) for _, i in injections for product, ml in i.quantities.items()],
+        lambda r: InjectionQuantity(injection_id=r[0], product_id=r[1], quantity_ml=r[2]),
+        "Injection quantities",
+    )
 
     client_of = {id(plan): c for c, plan in plans}
     effects = [(plan, s) for plan, s in sessions if s.side_effect]
@@ -1438,6 +1531,10 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
         ("Reminders", Reminder.objects.filter(Q(client__in=clients) | Q(plan__in=plans) | Q(session__in=sessions))),
         ("", history["HistoricalSideEffect"].objects.filter(id__in=side_effects)),
         ("Side effects", SideEffect.objects.filter(pk__in=side_effects)),
+        ("", history["HistoricalInjectionQuantity"].objects.filter(injection_id__in=injections)),
+        ("", InjectionQuantity.objects.filter(injection_id__in=injections)),
+        ("", CeilingDecision.objects.filter(session_id__in=sessions)),
+        ("", RecordDraft.objects.filter(session_id__in=sessions)),
         ("", history["HistoricalInjection_lots"].objects.filter(injection_id__in=injections)),
         ("", history["HistoricalInjection"].objects.filter(id__in=injections)),
         ("", Injection.lots.through.objects.filter(injection_id__in=injections)),
@@ -1475,6 +1572,7 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
 
 _HISTORY_MODELS = (
     "HistoricalSideEffect",
+    "HistoricalInjectionQuantity",
     "HistoricalInjection_lots",
     "HistoricalInjection",
     "HistoricalTreatmentSession",

@@ -39,6 +39,7 @@ from sessions_app.services.records import (
     quantity_problems,
 )
 from sessions_app.technique_rules import misfits
+from sessions_app.views.params import parse_int
 
 
 class MultipleImageInput(forms.ClearableFileInput):
@@ -121,7 +122,7 @@ class LotChoiceField(forms.ChoiceField):
     reason rather than a bare "not a valid choice"."""
 
     def valid_value(self, value) -> bool:
-        return value == NOT_USED or str(value).isdigit() or super().valid_value(value)
+        return value == NOT_USED or parse_int(str(value)) is not None or super().valid_value(value)
 
 
 @dataclass
@@ -258,7 +259,7 @@ class AreaForm(forms.Form):
         """Lots posted that the form did not offer: read, to be judged by the lot rule."""
         from sessions_app.services.records import lots_for_rule
 
-        ids = {v for n, v in self.cleaned_data.items() if n.startswith("lot_") and v and v.isdigit()}
+        ids = {v for n, v in self.cleaned_data.items() if n.startswith("lot_") and parse_int(v) is not None}
         if missing := ids - set(self.known_lots):
             self.known_lots |= {str(lot.pk): lot for lot in lots_for_rule().filter(pk__in=missing)}
 

@@ -598,8 +598,11 @@ def record_draft_save(*, session_id: int, data: Mapping[str, Sequence[str]], by:
         raise InvalidTransition("This record is signed: correct it with an amendment.")
     if session.status in SessionStatus.NOT_KEPT:
         raise InvalidTransition(f"A {session.get_status_display().lower()} session has no record to write.")
+    # NUL is no character a form keeps (and PostgreSQL refuses it in JSON text).
     kept = {
-        str(name)[:100]: [str(value)[:DRAFT_MAX_CHARS] for value in values[:DRAFT_MAX_VALUES]]
+        str(name)[:100].replace("\x00", ""): [
+            str(value)[:DRAFT_MAX_CHARS].replace("\x00", "") for value in values[:DRAFT_MAX_VALUES]
+        ]
         for name, values in list(data.items())[:DRAFT_MAX_FIELDS]
     }
     draft, _ = RecordDraft.objects.update_or_create(

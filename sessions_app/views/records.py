@@ -50,7 +50,10 @@ from sessions_app.services.records import (
 )
 from sessions_app.services.session_status import InvalidTransition
 from sessions_app.views.booking import _safe_next
+from sessions_app.views.params import parse_int
 
+# A product's lots in one area: more lines than this come from a crafted post.
+MAX_LOT_LINES = 6
 # Posted fields that are not part of the record (kept out of a draft).
 NOT_RECORD = {"csrfmiddlewaretoken", "next", "action", "before_photos", "after_photos"}
 
@@ -151,8 +154,9 @@ class RecordPage:
     def chosen_in(self, data) -> list[int]:
         chosen = []
         for value in data.getlist("areas"):
-            if value.isdigit() and int(value) in self.by_id and int(value) not in chosen:
-                chosen.append(int(value))
+            pk = parse_int(value)
+            if pk in self.by_id and pk not in chosen:
+                chosen.append(pk)
         return sorted(chosen, key=lambda pk: self.by_id[pk].name)
 
     @staticmethod
@@ -163,8 +167,9 @@ class RecordPage:
         for key in data:
             if key.startswith(prefix):
                 product, _, n = key.removeprefix(prefix).partition("_")
-                if product.isdigit() and (n == "" or n.isdigit()):
-                    lines[int(product)] = max(lines.get(int(product), 1), int(n or 0) + 1)
+                product_id, line = parse_int(product), parse_int(n or "0")
+                if product_id is not None and line is not None and line < MAX_LOT_LINES:
+                    lines[product_id] = max(lines.get(product_id, 1), line + 1)
         return lines
 
     def forms(self, data=None, files=None, *, shown=None) -> RecordForms:
