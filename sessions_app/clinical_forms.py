@@ -83,6 +83,7 @@ class ScreeningForm(forms.Form):
             self.groups[severity] = QuestionGroup(key, title, help_text, optional=optional)
         if not physician:
             self.groups[CAUTION].help = "A yes: record the details; a physician records the judgement before treatment."
+        area_choices = [(area.pk, area.name) for area in areas]  # read once for every question
         for question in Contraindication:
             severity = question_severity(question)
             self.fields[f"{question}_answer"] = forms.ChoiceField(
@@ -95,6 +96,7 @@ class ScreeningForm(forms.Form):
                 self.fields[f"{question}_areas"] = forms.ModelMultipleChoiceField(
                     label="Areas concerned", queryset=areas, required=False, widget=forms.CheckboxSelectMultiple
                 )
+                self.fields[f"{question}_areas"].choices = area_choices
             if severity == CAUTION and physician:
                 self.fields[f"{question}_judgement"] = forms.CharField(
                     label="Your judgement (why treating is safe, precautions)",

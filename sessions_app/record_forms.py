@@ -178,6 +178,10 @@ class AreaForm(forms.Form):
         self.fields["volume_ml"].label = "Volume (ml)"
         self.fields["needle_length_mm"].label = "Needle (mm)"
         self.fields["points"].label = "Points"
+        for name in ("volume_ml", "needle_length_mm", "points"):
+            self.fields[name].widget.attrs["class"] = "form-control"
+        for name in ("depth", "technique"):
+            self.fields[name].widget.attrs["class"] = "form-select"
         self.fields["volume_ml"].widget.attrs.update(step="0.1", inputmode="decimal", min="0.01")
         self.fields["needle_length_mm"].widget.attrs.update(step="0.5", inputmode="decimal", min="0.1", max="13")
         self.fields["points"].widget.attrs.update(inputmode="numeric", min="1")

@@ -220,3 +220,21 @@ def test_every_screening_answer_keeps_who_recorded_it_in_its_history(practitione
     assert created.count() == answers.count() == len(Contraindication)
     assert set(created.values_list("history_user", flat=True)) == {practitioner.pk}
     assert Screening.history.get(client=client_obj).history_user == practitioner
+
+
+@pytest.mark.django_db
+def test_the_screening_form_costs_a_fixed_number_of_queries(practitioner_client, django_assert_num_queries):
+    from sessions_app.models import Substance
+
+    client_obj = make_plan().client
+    url = reverse("screening_new", args=[client_obj.pk])
+    # session, user, user and group permissions, the client, their allergies,
+    # whether a plan reduces fat, the areas (for each condition in the area),
+    # groups (navigation).
+    with django_assert_num_queries(9):
+        practitioner_client.get(url)
+    client_obj.allergies.set(Substance.objects.all()[:5])
+    for n in range(5):
+        TreatmentArea.objects.create(name=f"Area {n}", region="body")
+    with django_assert_num_queries(9):
+        practitioner_client.get(url)

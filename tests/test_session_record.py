@@ -535,7 +535,7 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     client.force_login(practitioner)
     # session, user, user and group permissions; the session (+plan, client,
     # indication, mixture, practitioner, room, signer, draft), plan areas,
-    # injections, photos, amendments, ceiling decisions; the access log entry;
+    # injections; the access log entry;
     # the lot rule's mixture products and allergies; lots of the mixture's
     # products (with their latest use), their substances, the count of old
     # ones; areas, the mixture's products, protocol, previous techniques; the
@@ -544,18 +544,18 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     # (allergies, screening, yes answers, open side effects, consent texts);
     # the ledger (injections of 12 months, mixtures' recipes, what products
     # hold); groups (navigation).
-    with django_assert_num_queries(37):
+    with django_assert_num_queries(34):
         client.get(record_url(session))
     plan.areas.set(areas)
     for product in products:
         make_lot(product)
-    with django_assert_num_queries(37):
+    with django_assert_num_queries(34):
         assert len(client.get(record_url(session)).context["forms"].area_forms) == 6
 
     sign_record(session)
     # session, user, permissions (2); the session, plan areas, injections,
-    # their lots with products, their quantities, photos, amendments, ceiling
-    # decisions (with substances and who decided); the access log entry; the
+    # their lots with products, their quantities; the access log entry;
+    # photos, amendments, ceiling decisions (with substances and who decided); the
     # alerts (allergies, screening, yes answers, open side effects, consent
     # texts); the ledger (injections, their lots' products, their
     # quantities, recipes, contents); groups (navigation).

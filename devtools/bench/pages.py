@@ -41,6 +41,10 @@ class Subjects:
     # has its clearance badge), so the time of day the bench runs changes nothing.
     next_day: dt.date  # the next day with sessions booked
     next_week: dt.date  # next Monday
+    # The record pages: the form of the next session booked (its client's whole
+    # year in the ledger), and the last signed record of the longest history.
+    next_session_id: int = 0
+    signed_session_id: int = 0
 
     @classmethod
     def pick(cls) -> Subjects:
@@ -51,8 +55,20 @@ class Subjects:
         ahead = TreatmentSession.objects.filter(starts_at__gte=tomorrow).order_by("starts_at").first()
         if client is None or lot is None or ahead is None:
             raise ValueError("The benchmark needs demo data: no client, no lot or no session ahead found.")
+        signed = (
+            TreatmentSession.objects.filter(plan__client=client, signed_at__isnull=False).order_by("-starts_at").first()
+        )
         next_day = timezone.localtime(ahead.starts_at).date()
-        return cls(client.pk, client.n, lot.pk, lot.n, next_day, today + dt.timedelta(days=7 - today.weekday()))
+        return cls(
+            client.pk,
+            client.n,
+            lot.pk,
+            lot.n,
+            next_day,
+            today + dt.timedelta(days=7 - today.weekday()),
+            ahead.pk,
+            signed.pk if signed else ahead.pk,
+        )
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,13 @@ PAGES = (
     ),
     Page(f"client search '{SEARCH}'", DEMO_RECEPTION, lambda s: reverse("client_search") + f"?q={SEARCH}"),
     Page("client page, longest history", PRACTITIONER, lambda s: reverse("client_detail", args=[s.client_id])),
+    Page("screening form", PRACTITIONER, lambda s: reverse("screening_new", args=[s.client_id])),
+    Page("record form, next session", PRACTITIONER, lambda s: reverse("session_record", args=[s.next_session_id])),
+    Page(
+        "signed record, longest history",
+        PRACTITIONER,
+        lambda s: reverse("session_record", args=[s.signed_session_id]),
+    ),
     Page("open side effects", PRACTITIONER, lambda s: reverse("side_effect_list")),
     Page("call list", DEMO_RECEPTION, lambda s: reverse("call_list")),
     Page("lot trace, most used lot", PRACTITIONER, lambda s: reverse("lot_trace", args=[s.lot_id])),

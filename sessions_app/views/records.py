@@ -9,7 +9,7 @@ from pathlib import PurePath
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from sessions_app.clearance import Clearance
 from sessions_app.models import (
     AccessAction,
+    CeilingDecision,
     Injection,
     PlanStatus,
     Product,
@@ -71,14 +72,21 @@ def _session(pk: int) -> TreatmentSession:
                 "injections",
                 Injection.objects.select_related("area").prefetch_related(lots, "quantities__product"),
             ),
-            # "before" sorts after "after": descending puts the before photos first.
-            Prefetch("photos", SessionPhoto.objects.order_by("-kind", "uploaded_at", "pk")),
-            Prefetch("amendments", SessionAmendment.objects.select_related("amended_by")),
-            "ceiling_decisions__substance",
-            "ceiling_decisions__decided_by",
         ),
         pk=pk,
     )
+
+
+def _with_signed_parts(session: TreatmentSession) -> TreatmentSession:
+    """What only a signed record shows: photos, amendments, ceiling decisions."""
+    prefetch_related_objects(
+        [session],
+        # "before" sorts after "after": descending puts the before photos first.
+        Prefetch("photos", SessionPhoto.objects.order_by("-kind", "uploaded_at", "pk")),
+        Prefetch("amendments", SessionAmendment.objects.select_related("amended_by")),
+        Prefetch("ceiling_decisions", CeilingDecision.objects.select_related("substance", "decided_by")),
+    )
+    return session
 
 
 class RecordPage:
@@ -339,6 +347,7 @@ def session_record(request, pk: int):
         if request.method == "POST":
             messages.error(request, "This record is signed: correct it with an amendment.")
             return redirect("session_record", pk)
+        _with_signed_parts(session)
         context = {
             "session": session,
             "next": _safe_next(request, ""),
