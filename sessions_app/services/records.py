@@ -221,11 +221,9 @@ def lot_choices(context: LotContext) -> LotChoices:
 def lots_offered(context: LotContext) -> list[ProductLot]:
     """The lots a practitioner picks from: those the lot rule does not refuse
     (received, not expired on the session's day, nothing the client is allergic
-    to), by product, the first to expire first. The rule judges the lots of the
-    mixture's products, the only ones it could accept. Two queries."""
-    candidates = lots_for_rule().filter(product_id__in=context.mixture_product_ids)
-    ordered = candidates.order_by("product__name", "expiry_date", "lot_number")
-    return [lot for lot in ordered if not context.refusals([lot])]
+    to), by product, the first to expire first: lot_choices' offered, in one
+    list. Three queries."""
+    return [lot for lots in lot_choices(context).offered.values() for lot in lots]
 
 
 def _record_problems(session: TreatmentSession, record: RecordInput) -> list[str]:
