@@ -354,3 +354,14 @@ def test_the_record_page_shows_the_clients_alerts_and_the_signed_record_its_char
     assert "Allergy: Lidocaine" in signed
     assert signed.count('class="chart-zone is-on"') == 2
     assert 'aria-label="Areas treated: Face, Neck"' in signed
+
+
+def test_amending_without_javascript_shows_an_added_area_before_saving(client, practitioner, session, lots):
+    client.force_login(practitioner)
+    client.post(record_url(session), post(card(FACE, lots), areas=[FACE]))
+    amend = reverse("session_amend", args=[session.pk])
+    shown = client.post(amend, post(card(FACE, lots, volume_ml="2.5"), areas=[FACE, NECK], action="areas"))
+    forms = shown.context["forms"]
+    assert [f.area.name for f in forms.area_forms] == [FACE, NECK]
+    assert forms.area_forms[0].initial["volume_ml"] == "2.5"  # what was typed is still there
+    assert not session.amendments.exists()

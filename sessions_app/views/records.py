@@ -223,9 +223,11 @@ def _checks(request, session: TreatmentSession, forms: RecordForms) -> dict:
 
 
 def _form_page(request, session: TreatmentSession, *, amending: bool):
+    """The record form: shown (from the draft when there is one), signed or
+    amended on "Complete and sign" / "Save the amendment"; its other buttons
+    (for pages without JavaScript) go through _rearrange."""
     page = RecordPage(session, amending=amending)
     draft: RecordDraft | None = None if amending else getattr(session, "record_draft", None)
-    status = 200
     if request.method == "POST":
         action = request.POST.get("action", "sign")
         if action != "sign":
@@ -245,24 +247,28 @@ def _form_page(request, session: TreatmentSession, *, amending: bool):
                 return _saved(request, session, amending=amending)
         if not amending:  # what was typed stays, even if the tab is closed now
             draft = _keep_draft(request, session)
-        status = 200
     else:
         forms = page.forms(shown=values_of(draft.data) if draft else None)
-    verdict = None if amending else clearance(session)
+    return _render_form(request, page, forms, draft=draft)
+
+
+def _render_form(request, page: RecordPage, forms: RecordForms, *, draft: RecordDraft | None):
+    session = page.session
+    verdict = None if page.amending else clearance(session)
     if verdict and verdict.clearance == Clearance.NEEDS_JUDGEMENT:
         page.screening_id = latest_screenings([session.plan.client_id])[session.plan.client_id][0]
     context = {
         "session": session,
         "forms": forms,
         "page": page,
-        "amending": amending,
+        "amending": page.amending,
         "verdict": verdict,
         "draft": draft,
         "alerts": client_alerts([session.plan.client_id])[session.plan.client_id],
         "next": _safe_next(request, ""),
         **_checks(request, session, forms),
     }
-    return render(request, "records/form.html", context, status=status)
+    return render(request, "records/form.html", context)
 
 
 def _keep_draft(request, session: TreatmentSession) -> RecordDraft | None:
@@ -295,19 +301,7 @@ def _rearrange(request, session: TreatmentSession, page: RecordPage, action: str
         if next_url := _safe_next(request, ""):
             url += "?next=" + next_url
         return redirect(url + "#areas")
-    forms = page.forms(shown=data)
-    context = {
-        "session": session,
-        "forms": forms,
-        "page": page,
-        "amending": amending,
-        "verdict": None,
-        "draft": None,
-        "alerts": client_alerts([session.plan.client_id])[session.plan.client_id],
-        "next": _safe_next(request, ""),
-        **_checks(request, session, forms),
-    }
-    return render(request, "records/form.html", context)
+    return _render_form(request, page, page.forms(shown=data), draft=None)
 
 
 def _save(request, session: TreatmentSession, forms: RecordForms, *, amending: bool) -> None:
