@@ -238,3 +238,15 @@ def test_the_screening_form_costs_a_fixed_number_of_queries(practitioner_client,
         TreatmentArea.objects.create(name=f"Area {n}", region="body")
     with django_assert_num_queries(9):
         practitioner_client.get(url)
+
+
+@pytest.mark.django_db
+def test_the_client_page_offers_a_physician_to_judge_a_condition_calling_for_caution(client, practitioner, nurse):
+    screening = make_screening(days_ago=0, yes=[Contraindication.DIABETES], screened_by=nurse)
+    url = reverse("client_detail", args=[screening.client_id])
+    judge = reverse("screening_judge", args=[screening.pk])
+    client.force_login(practitioner)
+    page = client.get(url).content.decode()
+    assert judge in page and "Waits for a physician&#x27;s judgement." in page
+    client.force_login(nurse)
+    assert judge not in client.get(url).content.decode()

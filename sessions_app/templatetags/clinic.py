@@ -92,3 +92,11 @@ def chart_zones(injections) -> list[str]:
 def area_names(injections) -> str:
     """The areas injected, by name ("Face, Neck")."""
     return ", ".join(i.area.name for i in injections)
+
+
+@register.filter
+def calls_for_caution(answers) -> bool:
+    """Whether any of these answers is a yes that calls for caution (a physician judges it)."""
+    from sessions_app.clearance import CAUTION
+
+    return any(a.answer and a.severity == CAUTION for a in answers)
