@@ -43,6 +43,7 @@ from tqdm import tqdm
 
 from sessions_app.models import (
     AreaRegion,
+    CeilingDecision,
     Channel,
     CheckIn,
     Client,
@@ -51,11 +52,14 @@ from sessions_app.models import (
     ConsentText,
     Contraindication,
     Injection,
+    InjectionQuantity,
     Mixture,
     OpeningHours,
     PlanStatus,
     ProductLot,
     Profession,
+    Protocol,
+    RecordDraft,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -76,6 +80,7 @@ from sessions_app.models import (
     TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
+    Unit,
     User,
     contraindication_severity,
 )
@@ -86,6 +91,7 @@ from sessions_app.scheduling import clinic_tz, local_datetime, maintenance_due_o
 from sessions_app.search_terms import search_key
 from sessions_app.services.signal import signal_flags_refresh
 from sessions_app.side_effect_course import expected_resolution
+from sessions_app.technique_rules import NEEDLE_MAX_FOR_DEPTH, misfits
 
 # --- What the README quotes ---------------------------------------------------
 
@@ -231,24 +237,27 @@ SESSION_NOTES = (
     "Client anxious; topical anaesthetic left on for 20 minutes.",
     "Client happy with the result so far.",
 )
-# A relative yes: (details, the practitioner's judgement).
-RELATIVE_YES = {
+# A yes that calls for caution: (details, the physician's judgement).
+CAUTION_YES = {
     Contraindication.DIABETES: ("Type 2, controlled with metformin.", "Well controlled; proceed, watch healing."),
     Contraindication.CARDIOVASCULAR: ("Treated hypertension.", "Stable on treatment; proceed."),
     Contraindication.BLEEDING: (
         "Low-dose aspirin.",
         "Proceed; firm pressure after each point, warned about bruising.",
     ),
-    Contraindication.AUTOIMMUNE: ("Hashimoto's thyroiditis, treated.", "Stable; proceed."),
     Contraindication.KELOID: ("Hypertrophic scar after surgery in 2019.", "Small volumes; review after session 1."),
     Contraindication.IMMUNOSUPPRESSED: ("Inhaled corticosteroids for asthma.", "Proceed with strict asepsis."),
     Contraindication.LIVER_KIDNEY: ("Mild chronic kidney disease, stable.", "Proceed; no anti-inflammatories."),
-    Contraindication.SKIN_CONDITION: ("Mild rosacea on the cheeks.", "Avoid active areas; proceed."),
 }
-# An absolute yes: the client is screened and not treated.
+# A condition in an area: the details; the area is one the client's plans do not treat (finish()).
+IN_AREA_YES = {
+    Contraindication.SKIN_CONDITION: "Rosacea flare-up.",
+    Contraindication.SKIN_INFECTION: "Impetigo, on antibiotic cream.",
+}
+# A yes that rules treatment out: the client is screened and not treated.
 ABSOLUTE_YES = {
     Contraindication.PREGNANCY: "Pregnant, 14 weeks.",
-    Contraindication.SKIN_INFECTION: "Impetigo in the treatment area.",
+    Contraindication.AUTOIMMUNE: "Systemic lupus, active.",
 }
 # Areas for each indication of the reference data; unknown indications fall back to any active area.
 INDICATION_AREAS = {
@@ -339,7 +348,19 @@ class InjectionPlan:
     needle_length_mm: Decimal
     points: int
     lot_ids: list[int]
+    quantities: dict[int, Decimal] = field(default_factory=dict)  # product -> ml, when written down
     pk: int | None = None
+
+
+def _fitting(injection: InjectionPlan) -> None:
+    """A demo record's depth, technique and needle made to fit together
+    (sessions_app.technique_rules): the needle shortened to what the depth
+    takes, a technique that does not work at the depth made point by point."""
+    if not misfits(depth=injection.depth, technique=injection.technique, needle_length_mm=injection.needle_length_mm):
+        return
+    injection.needle_length_mm = min(injection.needle_length_mm, NEEDLE_MAX_FOR_DEPTH[injection.depth])
+    if misfits(depth=injection.depth, technique=injection.technique, needle_length_mm=injection.needle_length_mm):
+        injection.technique = "point_by_point"
 
 
 # Side effects with an onset this recent are left unreviewed in the demo.
@@ -412,8 +433,11 @@ class TreatmentPlanPlan:
 class ScreeningPlan:
     screened_at: dt.datetime
     screened_by_id: int
-    # (question, yes, details, judgement) for each of the twelve questions.
-    answers: list[tuple[str, bool, str, str]]
+    # (question, yes, details, judgement, who judged) for each of the twelve questions.
+    answers: list[tuple[str, bool, str, str, int | None]]
+    # The areas of each condition in the area (chosen by finish(), away from the client's plans).
+    areas: dict[str, list[int]] = field(default_factory=dict)
+    answer_pks: dict[str, int] = field(default_factory=dict)
     pk: int | None = None
 
 
@@ -522,6 +546,7 @@ class Reference:
     closed: set[dt.date]
     rooms: list[int]
     practitioners: list[int]
+    physicians: list[int]
     mixtures: list[dict[str, Any]]
     areas: dict[int, str]  # id -> region
     substances: list[int]
@@ -570,6 +595,7 @@ def demo_seed(
         existing = demo_clients().count()
         if existing:
             return SeedResult(created=False, existing_clients=existing)
+    _demo_ceilings()
     rng = random.Random(seed)
     practitioners = [staff[name].pk for name in _practitioner_usernames(practitioner_count)]
     rooms = _rooms(practitioner_count)
@@ -589,6 +615,24 @@ def demo_seed(
     counts["signal flags"] = signal_flags_refresh(now=now)
     _analyze()
     return SeedResult(created=True, counts=counts)
+
+
+# Example dose ceilings (mg per session, mg per 12 months) for the dose ledger
+# to show: demo values, set only where a clinic has none, not clinical guidance.
+# The demo's own sessions stay under them (at most about 700 mg of
+# phosphatidylcholine and 100 mg of procaine in a session).
+DEMO_CEILINGS = {
+    "Phosphatidylcholine": (Decimal("2500"), Decimal("20000")),
+    "Procaine": (Decimal("400"), None),
+    "Lidocaine": (Decimal("300"), None),
+}
+
+
+def _demo_ceilings() -> None:
+    for name, (per_session, per_year) in DEMO_CEILINGS.items():
+        Substance.objects.filter(
+            name=name, ceiling_per_session__isnull=True, ceiling_per_12_months__isnull=True
+        ).update(ceiling_per_session=per_session, ceiling_per_12_months=per_year)
 
 
 def _analyze() -> None:
@@ -667,8 +711,13 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
     areas = dict(TreatmentArea.objects.filter(active=True).values_list("pk", "region"))
     area_ids = {name: pk for pk, name in TreatmentArea.objects.filter(active=True).values_list("pk", "name")}
     mixtures = []
+    protocols = {p.indication_id: p for p in Protocol.objects.filter(indication__active=True).prefetch_related("areas")}
     for mixture in Mixture.objects.filter(active=True, indication__isnull=False).select_related("indication"):
         components = list(mixture.components.values_list("product_id", "product__substances"))
+        recipe = dict(mixture.components.filter(unit=Unit.ML).values_list("product_id", "amount"))
+        protocol = protocols.get(mixture.indication_id)
+        if protocol is not None and protocol.mixture_id != mixture.pk:
+            protocol = None
         wanted = [area_ids[name] for name in INDICATION_AREAS.get(mixture.indication.name, ()) if name in area_ids]
         if not components:
             continue
@@ -683,6 +732,8 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
                 "anaesthetic_inside": Substance.objects.filter(
                     pk__in=[s for _, s in components if s], category="medication", name__in=["Lidocaine", "Procaine"]
                 ).exists(),
+                "recipe": recipe,
+                "protocol": _protocol_values(protocol),
             }
         )
     if not mixtures or not areas:
@@ -695,6 +746,11 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
         closed=closed,
         rooms=rooms,
         practitioners=practitioners,
+        physicians=list(
+            User.objects.filter(pk__in=practitioners, profession=Profession.PHYSICIAN)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        ),
         mixtures=mixtures,
         areas=areas,
         substances=list(Substance.objects.filter(active=True).values_list("pk", flat=True)),
@@ -706,6 +762,21 @@ def _load_reference(*, now: dt.datetime, history_days: int, practitioners: list[
         .order_by("pk")
         .first(),
     )
+
+
+def _protocol_values(protocol: Protocol | None) -> dict[str, Any] | None:
+    """What the demo takes from an indication's protocol, in plain values."""
+    if protocol is None:
+        return None
+    return {
+        "sessions": protocol.sessions,
+        "interval_days": protocol.interval_days,
+        "maintenance_interval_days": protocol.maintenance_interval_days,
+        "areas": {area.pk for area in protocol.areas.all()},
+        "depth": protocol.depth,
+        "technique": protocol.technique,
+        "needle_length_mm": protocol.needle_length_mm,
+    }
 
 
 def _create_lots(ref: Reference, *, rng: random.Random, now: dt.datetime, history_days: int, progress: bool) -> None:
@@ -767,6 +838,10 @@ class _Planner:
     ):
         self.rng, self.ref, self.diary, self.now = rng, ref, diary, now
         self.main_rng, self.returning = rng, random.Random(returning_seed)
+        # The screenings' and the quantities' own streams: what they draw leaves the
+        # rest of the demo as it was.
+        self.screening_rng = random.Random(returning_seed + 1)
+        self.quantity_rng = random.Random(returning_seed + 2)
         self.today = timezone.localdate(now)
         self.history_days = history_days
         self.mixture_weights = [m["weight"] for m in ref.mixtures]
@@ -846,17 +921,25 @@ class _Planner:
         return person
 
     def screening(self, at: dt.datetime, practitioner: int, *, absolute: bool) -> ScreeningPlan:
-        rng = self.rng
-        relative_yes = {q for q in RELATIVE_YES if rng.random() < 0.04}
+        """Every question answered. A condition calling for caution is judged by
+        the screener when a physician, else by one of the clinic's physicians."""
+        rng = self.screening_rng
+        caution_yes = {q for q in CAUTION_YES if rng.random() < 0.04}
+        in_area_yes = {q for q in IN_AREA_YES if rng.random() < 0.03}
         absolute_yes = {rng.choice(list(ABSOLUTE_YES))} if absolute else set()
+        physicians = self.ref.physicians
+        judge = practitioner if practitioner in physicians else (rng.choice(physicians) if physicians else None)
         answers = []
         for question in Contraindication.values:
             if question in absolute_yes:
-                answers.append((question, True, ABSOLUTE_YES[question], "Not treated."))
-            elif question in relative_yes:
-                answers.append((question, True, *RELATIVE_YES[question]))
+                answers.append((question, True, ABSOLUTE_YES[question], "", None))
+            elif question in caution_yes and judge is not None:
+                details, judgement = CAUTION_YES[question]
+                answers.append((question, True, details, judgement, judge))
+            elif question in in_area_yes:
+                answers.append((question, True, IN_AREA_YES[question], "", None))
             else:
-                answers.append((question, False, "", ""))
+                answers.append((question, False, "", "", None))
         return ScreeningPlan(screened_at=at, screened_by_id=practitioner, answers=answers)
 
     def plans(self, person: ClientPlan, practitioner: int, *, created_at: dt.datetime, first_day: dt.date) -> None:
@@ -900,14 +983,22 @@ class _Planner:
         rng, now = self.rng, self.now
         areas = mixture["areas"]
         area_ids = rng.sample(areas, k=min(len(areas), rng.choice([1, 1, 1, 2, 2, 3])))
+        sessions, interval = rng.randint(4, 10), rng.choice([7, 10, 14, 14, 21])
+        maintenance = rng.choice([60, 90, 90, 120, 180, None])
+        if protocol := mixture["protocol"]:
+            # Booked from the protocol, mostly as it stands (the draws above say when
+            # the practitioner changed it), so the rest of the demo draws the same.
+            sessions = protocol["sessions"] if sessions <= 8 else sessions
+            interval = protocol["interval_days"] if interval in (10, 14) else interval
+            maintenance = protocol["maintenance_interval_days"] if maintenance != 60 else maintenance
         plan = TreatmentPlanPlan(
             indication_id=mixture["indication_id"],
             mixture_id=mixture["id"],
             area_ids=area_ids,
             practitioner_id=practitioner,
-            sessions_planned=rng.randint(4, 10),
-            interval_days=rng.choice([7, 10, 14, 14, 21]),
-            maintenance_interval_days=rng.choice([60, 90, 90, 120, 180, None]),
+            sessions_planned=sessions,
+            interval_days=interval,
+            maintenance_interval_days=maintenance,
             created_at=created_at,
             notes=rng.choice(PLAN_NOTES) if rng.random() < 0.3 else "",
         )
@@ -1014,25 +1105,43 @@ class _Planner:
         session.combination_therapy = rng.choices(["none", "radiofrequency", "ultrasound", "laser"], [88, 5, 5, 2])[0]
         session.notes = rng.choice(SESSION_NOTES) if rng.random() < 0.25 else ""
         day = session.starts_at.astimezone(self.ref.tz).date()
+        protocol = mixture["protocol"]
         for area in plan.area_ids:
             depths, techniques, needles, (low, high), (p_low, p_high) = INJECTION_STYLE[self.ref.areas[area]]
-            session.injections.append(
-                InjectionPlan(
-                    area_id=area,
-                    volume_ml=Decimal(str(round(rng.uniform(low, high), 1))),
-                    depth=rng.choice(depths),
-                    technique=rng.choice(techniques),
-                    needle_length_mm=Decimal(rng.choice(needles)),
-                    points=rng.randint(p_low, p_high),
-                    lot_ids=[self.lot(product, day) for product in mixture["products"]],
-                )
+            injection = InjectionPlan(
+                area_id=area,
+                volume_ml=Decimal(str(round(rng.uniform(low, high), 1))),
+                depth=rng.choice(depths),
+                technique=rng.choice(techniques),
+                needle_length_mm=Decimal(rng.choice(needles)),
+                points=rng.randint(p_low, p_high),
+                lot_ids=[self.lot(product, day) for product in mixture["products"]],
             )
+            if protocol and area in protocol["areas"]:
+                injection.depth, injection.technique = protocol["depth"], protocol["technique"]
+                injection.needle_length_mm = protocol["needle_length_mm"]
+            _fitting(injection)
+            injection.quantities = self.quantities(injection, mixture["recipe"])
+            session.injections.append(injection)
         # One lot (raised_lot) is followed by side effects five times as often as
         # the others, so the demo's signal page and Today show a flag.
         raised = any(self.raised_lot in i.lot_ids for i in session.injections)
         if self.kind_weights and rng.random() < (RAISED_RATE if raised else BASE_RATE):
             session.side_effect = self.side_effect(session, day)
         session.reminder = self.reminder(session, upcoming=False)
+
+    def quantities(self, injection: InjectionPlan, recipe: dict[int, Decimal]) -> dict[int, Decimal]:
+        """About one record in five has the ml of each product written down: its
+        share of the volume by the recipe, to the tenth below (never more than
+        the volume). From a stream of its own, so the rest of the demo is the same."""
+        total = sum(recipe.values(), Decimal(0))
+        if not total or self.quantity_rng.random() >= 0.2:
+            return {}
+        tenth = Decimal("0.1")
+        shares = {
+            p: (injection.volume_ml * amount / total).quantize(tenth, "ROUND_DOWN") for p, amount in recipe.items()
+        }
+        return {p: ml for p, ml in shares.items() if ml > 0}
 
     def lot(self, product: int, day: dt.date) -> int:
         """The newest lot of the product received by `day` and not expired on it."""
@@ -1116,6 +1225,13 @@ class _Planner:
                     session.reminder.slot, session.reminder.channel = slot, channel
                     if session.reminder.last_error:
                         session.reminder.last_error = REMINDER_ERRORS[channel]
+        if person.screening:
+            # A condition in an area concerns an area none of the client's plans treats.
+            treated = {area for plan in person.plans for area in plan.area_ids}
+            free = [area for area in self.ref.areas if area not in treated] or list(self.ref.areas)
+            for question, yes, *_ in person.screening.answers:
+                if yes and question in IN_AREA_YES:
+                    person.screening.areas[question] = [self.screening_rng.choice(free)]
         # About a third of the clients gone quiet for half a year are archived; the
         # first always is, so that even a small demo shows an archived client.
         if self.now - last > dt.timedelta(days=180) and (not self.archived_any or self.rng.random() < 0.35):
@@ -1270,18 +1386,29 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
         "Screenings",
         keep_child_pk,
     )
+    answers = [(s, answer) for _, s in screenings for answer in s.answers]
     create(
         ScreeningAnswer,
-        [(s, answer) for _, s in screenings for answer in s.answers],
+        answers,
         lambda p: ScreeningAnswer(
             screening_id=p[0].pk,
             question=p[1][0],
             answer=p[1][1],
             details=p[1][2],
             judgement=p[1][3],
+            judged_by_id=p[1][4],
+            judged_at=p[0].screened_at if p[1][4] else None,
             severity=contraindication_severity(p[1][0]),
         ),
         "Screening answers",
+        lambda pair, obj: pair[0].answer_pks.__setitem__(pair[1][0], obj.pk),
+    )
+    AnswerArea = ScreeningAnswer.areas.through
+    create(
+        AnswerArea,
+        [(s.answer_pks[question], area) for _, s in screenings for question, ids in s.areas.items() for area in ids],
+        lambda r: AnswerArea(screeninganswer_id=r[0], treatmentarea_id=r[1]),
+        "Screening answer areas",
     )
 
     plans = [(c, plan) for c in people for plan in c.plans]
@@ -1377,6 +1504,12 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
         [(i.pk, lot) for _, i in injections for lot in i.lot_ids],
         lambda r: InjectionLot(injection_id=r[0], productlot_id=r[1]),
         "Injection lots",
+    )
+    create(
+        InjectionQuantity,
+        [(i.pk, product, ml) for _, i in injections for product, ml in i.quantities.items()],
+        lambda r: InjectionQuantity(injection_id=r[0], product_id=r[1], quantity_ml=r[2]),
+        "Injection quantities",
     )
 
     client_of = {id(plan): c for c, plan in plans}
@@ -1501,6 +1634,7 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
     sessions = TreatmentSession.objects.filter(plan__in=plans).values("pk")
     injections = Injection.objects.filter(session__in=sessions).values("pk")
     screenings = Screening.objects.filter(client__in=clients).values("pk")
+    answers = ScreeningAnswer.objects.filter(screening__in=screenings).values("pk")
     side_effects = SideEffect.objects.filter(Q(client__in=clients) | Q(session__in=sessions)).values("pk")
     steps = [
         ("Check-ins", CheckIn.objects.filter(client__in=clients)),
@@ -1508,6 +1642,10 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
         ("", SideEffectFollowUp.objects.filter(side_effect__in=side_effects)),
         ("", history["HistoricalSideEffect"].objects.filter(id__in=side_effects)),
         ("Side effects", SideEffect.objects.filter(pk__in=side_effects)),
+        ("", history["HistoricalInjectionQuantity"].objects.filter(injection_id__in=injections)),
+        ("", InjectionQuantity.objects.filter(injection_id__in=injections)),
+        ("", CeilingDecision.objects.filter(session_id__in=sessions)),
+        ("", RecordDraft.objects.filter(session_id__in=sessions)),
         ("", history["HistoricalInjection_lots"].objects.filter(injection_id__in=injections)),
         ("", history["HistoricalInjection"].objects.filter(id__in=injections)),
         ("", Injection.lots.through.objects.filter(injection_id__in=injections)),
@@ -1520,6 +1658,8 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
         ("", history["HistoricalTreatmentPlan"].objects.filter(id__in=plans)),
         ("", TreatmentPlan.areas.through.objects.filter(treatmentplan_id__in=plans)),
         ("Treatment plans", TreatmentPlan.objects.filter(pk__in=plans)),
+        ("", history["HistoricalScreeningAnswer_areas"].objects.filter(screeninganswer_id__in=answers)),
+        ("", ScreeningAnswer.areas.through.objects.filter(screeninganswer_id__in=answers)),
         ("", history["HistoricalScreeningAnswer"].objects.filter(screening_id__in=screenings)),
         ("", ScreeningAnswer.objects.filter(screening__in=screenings)),
         ("", history["HistoricalScreening"].objects.filter(id__in=screenings)),
@@ -1543,12 +1683,14 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
 
 _HISTORY_MODELS = (
     "HistoricalSideEffect",
+    "HistoricalInjectionQuantity",
     "HistoricalInjection_lots",
     "HistoricalInjection",
     "HistoricalTreatmentSession",
     "HistoricalConsent",
     "HistoricalTreatmentPlan_areas",
     "HistoricalTreatmentPlan",
+    "HistoricalScreeningAnswer_areas",
     "HistoricalScreeningAnswer",
     "HistoricalScreening",
     "HistoricalClient_allergies",

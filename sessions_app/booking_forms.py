@@ -1,6 +1,7 @@
 """Forms reception uses to book a series and to move a session."""
 
 import datetime as dt
+import json
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Field, Layout, Row
@@ -100,9 +101,14 @@ class SeriesForm(forms.Form):
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
 
-    def __init__(self, *args, client_label: str = "", **kwargs):
+    def __init__(self, *args, client_label: str = "", protocols: dict[int, dict] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioner"].queryset = practitioners()
+        # Choosing an indication fills the fields from its protocol (static/js/app.js
+        # reads them here; without JavaScript, ?indication= does it on the server).
+        self.protocols = protocols or {}
+        self.fields["indication"].widget.attrs["data-protocols"] = json.dumps(self.protocols)
+        self.fields["indication"].help_text = "Its protocol fills in the mixture, areas and series; change any of them."
         most = settings.CLINIC_MAX_SERIES_SESSIONS
         self.fields["sessions"] = forms.IntegerField(
             label="Number of sessions",

@@ -8,7 +8,7 @@ the ORM.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -52,3 +52,31 @@ def lot_refusals(
     if allergens:
         reasons.append(f"{label} contains {', '.join(allergens)}, to which the client is allergic.")
     return reasons
+
+
+@dataclass(frozen=True)
+class OfferedLot:
+    """A lot the rule does not refuse, and when it was last recorded in the
+    clinic (the id of its latest injection link, None if never)."""
+
+    lot_id: int
+    product_id: int
+    expiry_date: dt.date
+    last_recorded: int | None = None
+
+
+def lots_in_use(offered: Iterable[OfferedLot]) -> dict[int, int]:
+    """The lot each product's choice starts on, by product id: of the lots
+    offered (those the rule does not refuse for this client and day), the one
+    most recently recorded in the clinic, the vial on the trolley; else the
+    first to expire."""
+    best: dict[int, OfferedLot] = {}
+
+    def rank(lot: OfferedLot) -> tuple:
+        # Recorded lots first, the latest first; then the first to expire.
+        return (lot.last_recorded is None, -(lot.last_recorded or 0), lot.expiry_date, lot.lot_id)
+
+    for lot in offered:
+        if lot.product_id not in best or rank(lot) < rank(best[lot.product_id]):
+            best[lot.product_id] = lot
+    return {product: lot.lot_id for product, lot in best.items()}

@@ -25,12 +25,17 @@ _REFERENCE = [
     "mixturecomponent",
     "consenttext",
     "reminderrule",
+    "protocol",
+    "productsubstance",
 ]
 _CLINICAL = [
     "screening",
     "screeninganswer",
     "consent",
     "injection",
+    "injectionquantity",
+    "recorddraft",
+    "ceilingdecision",
     "sideeffect",
     "sideeffectfollowup",
     "checkin",

@@ -106,6 +106,7 @@ def reference_data(transactional_db) -> None:
     side_effects = importlib.import_module("sessions_app.migrations.0022_side_effect_course_check_ins_signal")
     side_effects.load_kinds(apps)
     side_effects.load_default_rules(apps)
+    importlib.import_module("sessions_app.migrations.0026_protocols_and_doses").load(apps, None)
     ContentType.objects.clear_cache()
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)

@@ -6,7 +6,7 @@ from hypothesis import settings as hypothesis_settings
 
 from sessions_app.models import Role
 
-from .factories import make_user
+from .factories import make_nurse, make_physician, make_user
 
 # CI replays the same generated examples each run (a red build is then about the
 # change, not the dice); a developer's runs explore new ones.
@@ -42,7 +42,14 @@ def reception(db):
 
 @pytest.fixture
 def practitioner(db):
-    return make_user(Role.PRACTITIONER)
+    """A physician (who may clear a condition that calls for caution)."""
+    return make_physician()
+
+
+@pytest.fixture
+def nurse(db):
+    """A nurse injector: treats, but cannot clear a condition that calls for caution."""
+    return make_nurse()
 
 
 @pytest.fixture

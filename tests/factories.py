@@ -22,6 +22,7 @@ from sessions_app.models import (
     Mixture,
     Product,
     ProductLot,
+    Profession,
     Reminder,
     ReminderChannel,
     ReminderKind,
@@ -123,33 +124,55 @@ def make_injection(session: TreatmentSession, lots=(), **fields) -> Injection:
     return injection
 
 
+def make_physician(**fields) -> User:
+    return make_user(Role.PRACTITIONER, profession=Profession.PHYSICIAN, job_title="Physician", **fields)
+
+
+def make_nurse(**fields) -> User:
+    return make_user(Role.PRACTITIONER, profession=Profession.NURSE, job_title="Nurse injector", **fields)
+
+
 def make_screening(
-    client: Client | None = None, *, days_ago=10, yes=(), judgement="", answered=True, **fields
+    client: Client | None = None, *, days_ago=10, yes=(), judgement="", answered=True, areas=(), **fields
 ) -> Screening:
-    """A screening by a practitioner `days_ago` days ago, every question answered
-    no but those in `yes`; with answered=False, none answered (make_answer adds
-    answers one by one)."""
+    """A screening by a physician `days_ago` days ago, every question answered
+    no but those in `yes` (a judgement, by the screener, for those that take
+    one; the `areas` for those in the area); with answered=False, none
+    answered (make_answer adds answers one by one)."""
     fields.setdefault("screened_at", timezone.now() - dt.timedelta(days=days_ago))
-    fields.setdefault("screened_by", make_user(Role.PRACTITIONER))
+    fields.setdefault("screened_by", make_physician())
     screening = Screening.objects.create(client=client or make_client(), **fields)
     if answered:
-        ScreeningAnswer.objects.bulk_create(
+        answers = ScreeningAnswer.objects.bulk_create(
             ScreeningAnswer(
                 screening=screening,
                 question=q,
                 answer=q in yes,
                 severity=contraindication_severity(q),
                 judgement=judgement if q in yes else "",
+                judged_by=fields["screened_by"] if judgement and q in yes else None,
+                judged_at=fields["screened_at"] if judgement and q in yes else None,
             )
             for q in Contraindication.values
         )
+        for answer in answers:
+            if answer.answer and answer.severity == "in_area":
+                answer.areas.set(areas)
     return screening
 
 
 def make_answer(screening: Screening | None = None, question=Contraindication.DIABETES, **fields) -> ScreeningAnswer:
+    """One answer; a judgement is the screener's unless `judged_by` says whose."""
     fields.setdefault("severity", contraindication_severity(question))
     screening = screening or make_screening(days_ago=0, answered=False)
-    return ScreeningAnswer.objects.create(screening=screening, question=question, **fields)
+    if fields.get("judgement"):
+        fields.setdefault("judged_by", screening.screened_by)
+        fields.setdefault("judged_at", screening.screened_at)
+    areas = fields.pop("areas", ())
+    answer = ScreeningAnswer.objects.create(screening=screening, question=question, **fields)
+    if areas:
+        answer.areas.set(areas)
+    return answer
 
 
 def make_consent(plan: TreatmentPlan | None = None, text=None, **fields) -> Consent:
@@ -464,3 +487,59 @@ def series_post(client_obj, practitioner, first: dt.datetime, **overrides) -> di
     }
     data.update(overrides)
     return data
+
+
+# --- Protocols, quantities, dose ceilings, drafts --------------------------------------
+
+
+def make_protocol(indication: Indication | None = None, **fields):
+    """A protocol for a new indication (one protocol per indication)."""
+    from sessions_app.models import Protocol
+
+    n = next(_counter)
+    indication = indication or Indication.objects.create(name=f"Indication {n}")
+    fields.setdefault("mixture", Mixture.objects.get(name="Facial rejuvenation"))
+    fields.setdefault("sessions", 6)
+    fields.setdefault("interval_days", 14)
+    fields.setdefault("maintenance_interval_days", 90)
+    fields.setdefault("depth", "superficial_dermis")
+    fields.setdefault("technique", "nappage")
+    fields.setdefault("needle_length_mm", Decimal("4"))
+    areas = fields.pop("areas", [TreatmentArea.objects.get(name="Face")])
+    protocol = Protocol.objects.create(indication=indication, **fields)
+    protocol.areas.set(areas)
+    return protocol
+
+
+def make_quantity(injection: Injection | None = None, **fields):
+    from sessions_app.models import InjectionQuantity
+
+    injection = injection or make_injection(book_session())
+    fields.setdefault("product", injection.lots.first().product)
+    fields.setdefault("quantity_ml", Decimal("0.5"))
+    return InjectionQuantity.objects.create(injection=injection, **fields)
+
+
+def make_ceiling_decision(session: TreatmentSession | None = None, **fields):
+    from sessions_app.models import CeilingDecision, Substance
+
+    session = session or book_session()
+    fields.setdefault("substance", Substance.objects.get(name="Lidocaine"))
+    fields.setdefault("period", "session")
+    fields.setdefault("total", Decimal("250"))
+    fields.setdefault("ceiling", Decimal("200"))
+    fields.setdefault("unit", "mg")
+    fields.setdefault("decision", "Healthy adult, 70 kg: well under 4.5 mg/kg.")
+    fields.setdefault("decided_by", session.practitioner)
+    fields.setdefault("decided_at", timezone.now())
+    return CeilingDecision.objects.create(session=session, **fields)
+
+
+def make_draft(session: TreatmentSession | None = None, **fields):
+    from sessions_app.models import RecordDraft
+
+    session = session or book_session()
+    fields.setdefault("data", {"pain_score": ["2"]})
+    fields.setdefault("saved_by", session.practitioner)
+    fields.setdefault("saved_at", timezone.now())
+    return RecordDraft.objects.create(session=session, **fields)

@@ -21,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from sessions_app.admin.base import EstimatedCountPaginator
 from sessions_app.models import (
     AccessLog,
+    CeilingDecision,
     Client,
     ClosedDay,
     Consent,
@@ -28,11 +29,14 @@ from sessions_app.models import (
     Contraindication,
     Indication,
     Injection,
+    InjectionQuantity,
     Mixture,
     MixtureComponent,
     OpeningHours,
     Product,
     ProductLot,
+    Protocol,
+    RecordDraft,
     Reminder,
     ReminderRule,
     ReminderStatus,
@@ -60,13 +64,17 @@ from .factories import (
     inline,
     make_amendment,
     make_answer,
+    make_ceiling_decision,
     make_cleared,
     make_client,
     make_consent,
+    make_draft,
     make_injection,
     make_lot,
     make_photo,
     make_plan,
+    make_protocol,
+    make_quantity,
     make_reminder,
     make_screening,
     make_side_effect,
@@ -132,6 +140,10 @@ ROW_MAKERS = {
     ReminderRule: lambda: ReminderRule.objects.create(
         name=f"Rule {next(_n)}", kind="aftercare_check", amount=2, by_call=True, body="Call {client_name}."
     ),
+    Protocol: make_protocol,
+    InjectionQuantity: make_quantity,
+    CeilingDecision: make_ceiling_decision,
+    RecordDraft: make_draft,
 }
 
 
@@ -192,6 +204,10 @@ EXPECTED_QUERIES = {
     AccessFailureLog: [*SIGNED_IN, *SMALL, "path filter", *DATES],
     TOTPDevice: [*SIGNED_IN, *SMALL],
     ReminderRule: [*SIGNED_IN, *SMALL],
+    Protocol: [*SIGNED_IN, *SMALL],
+    InjectionQuantity: [*SIGNED_IN, *BIG],
+    CeilingDecision: [*SIGNED_IN, "substance filter", *BIG, *DATES],
+    RecordDraft: [*SIGNED_IN, *BIG, *DATES],
 }
 
 
@@ -201,6 +217,9 @@ NO_ADD = {
     Group,
     SessionAmendment,
     SessionPhoto,
+    InjectionQuantity,
+    CeilingDecision,
+    RecordDraft,
     AccessLog,
     AccessAttempt,
     axes_models.AccessLog,

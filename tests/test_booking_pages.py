@@ -189,11 +189,12 @@ def test_booking_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     reception_client, practitioner, django_assert_num_queries, sessions
 ):
     data = series_post(make_client(), practitioner, next_weekday_at(10, weeks_ahead=2), sessions=sessions, interval=1)
-    # session, user, user and group permissions; the form: client, indication,
+    # session, user, user and group permissions; the protocols (and their
+    # areas) the indication field carries; the form: client, indication,
     # areas, mixture, practitioner, room, the longest opening period; the
     # preview: opening hours, closed days, bookings; the page: groups
     # (navigation), and the choices of indication, mixture, areas, practitioner, room.
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(22):
         preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
     assert len(preview.context["proposal"]) == sessions
     # The same up to the bookings (no page), then: savepoint, the client's row
@@ -202,7 +203,7 @@ def test_booking_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     # the plan's history row for the change, through rows, their history), one
     # conflicts query for all sessions, savepoint, one INSERT of the sessions,
     # one of their history rows, two releases.
-    with django_assert_num_queries(31):
+    with django_assert_num_queries(33):
         confirm = reception_client.post(
             reverse("book_series"), data | {"action": "confirm", "signature": preview.context["signature"]}
         )

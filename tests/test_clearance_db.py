@@ -11,14 +11,17 @@ from sessions_app.clearance import Clearance
 from sessions_app.models import (
     ConsentText,
     Contraindication,
+    Indication,
+    Mixture,
     Role,
     Screening,
     Substance,
+    TreatmentArea,
 )
 from sessions_app.services.clearance import clearance, clearances, current_consent_text
 
+from .factories import make_answer, make_nurse, make_physician, make_plan, make_session, make_user, next_weekday_at
 from .factories import make_consent as sign
-from .factories import make_plan, make_session, make_user, next_weekday_at
 from .factories import make_screening as screen
 
 
@@ -55,6 +58,52 @@ def test_a_relative_yes_without_judgement_needs_one(session):
     assert clearance(session).may_treat
 
 
+def test_a_nurses_judgement_does_not_clear_what_calls_for_caution_and_a_physicians_does(session):
+    nurse_screening = screen(session.plan.client, days_ago=1, answered=False, screened_by=make_nurse())
+    make_answer(nurse_screening, Contraindication.DIABETES, answer=True, details="Type 2", judgement="Looks fine")
+    verdict = clearance(session)
+    assert verdict.clearance == Clearance.NEEDS_JUDGEMENT
+    assert "not a physician's" in verdict.reasons[0]
+    screening = screen(session.plan.client, days_ago=0, answered=False, screened_by=make_nurse())
+    make_answer(
+        screening,
+        Contraindication.DIABETES,
+        answer=True,
+        details="Type 2",
+        judgement="HbA1c 6.8%",
+        judged_by=make_physician(),
+    )
+    assert clearance(session).may_treat
+
+
+def test_an_infection_blocks_the_plans_on_its_areas_only(session):
+    face, thighs = TreatmentArea.objects.get(name="Face"), TreatmentArea.objects.get(name="Thighs")
+    screen(session.plan.client, days_ago=0, yes=[Contraindication.SKIN_INFECTION], areas=[thighs])
+    assert clearance(session).may_treat  # the plan treats the face
+    session.plan.areas.add(thighs)
+    verdict = clearance(session)
+    assert verdict.clearance == Clearance.BLOCKED
+    assert verdict.reasons == ("Active skin infection: Thighs, which this plan treats.",)
+    assert face.name not in verdict.reasons[0]
+
+
+def test_severe_obesity_is_asked_and_rules_out_body_contouring_only(session):
+    contouring = make_plan(
+        client=session.plan.client,
+        indication=Indication.objects.get(name="Body contouring"),
+        mixture=Mixture.objects.get(name="Body contouring"),
+    )
+    sign(contouring)
+    later = make_session(plan=contouring, starts_at=session.starts_at + dt.timedelta(days=7))
+    no_question = screen(session.plan.client, days_ago=0, answered=False)
+    make_answer(no_question, Contraindication.PREGNANCY, answer=False)
+    assert clearance(session).may_treat
+    assert clearance(later).clearance == Clearance.NEEDS_SCREENING  # not asked
+    screen(session.plan.client, days_ago=0, yes=[Contraindication.SEVERE_OBESITY])
+    assert clearance(session).may_treat
+    assert clearance(later).reasons == ("Severe obesity: rules out this plan's indication.",)
+
+
 def test_an_old_screening_needs_renewal(session, settings):
     Screening.objects.update(screened_at=timezone.now() - dt.timedelta(days=400))
     assert clearance(session).clearance == Clearance.NEEDS_SCREENING
@@ -87,11 +136,12 @@ def test_many_sessions_take_a_fixed_number_of_queries(django_assert_num_queries)
 
     sessions = []
     add(1)
-    # latest screenings, their answers, allergies, mixtures' substances, consent text, consents.
-    with django_assert_num_queries(6):
+    # latest screenings, their answers, the answers' areas, allergies, mixtures'
+    # substances, plans' areas, fat-reduction indications, consent text, consents.
+    with django_assert_num_queries(9):
         assert all(v.may_treat for v in clearances(sessions).values())
     add(5)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(9):
         assert len(clearances(sessions)) == 6
 
 

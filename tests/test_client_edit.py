@@ -505,14 +505,16 @@ def test_the_header_tells_each_role_what_it_needs(client, reception, practitione
     assert f"{age} years" in page and "06 39 98 76 73" in page and "SMS" in page
     assert timezone.localtime(upcoming.starts_at).strftime("%d/%m/%Y %H:%M") in page
     assert "0 of 6" in page
-    assert "treatment-alerts" not in page and "Bruising" not in page and "HbA1c" not in page
+    assert "client-alerts" not in page and "Bruising" not in page and "HbA1c" not in page
 
     client.force_login(practitioner)
     page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
-    assert 'id="treatment-alerts"' in page
-    assert allergen.name in page and "judgement: Stable, HbA1c normal" in page
-    assert "Open side effect" in page and "Bruising" in page
+    # The alerts banner (services.alerts), as on the record page.
+    assert 'id="client-alerts"' in page
+    assert allergen.name in page and "Stable, HbA1c normal" in page
+    assert "Side effect: Bruising" in page
     # The plan's verdict from the one treatment rule: an allergy to its mixture, or the consent missing.
+    assert 'id="plan-verdicts"' in page
     assert "has not signed the current consent text" in page or "Known allergy" in page
 
 

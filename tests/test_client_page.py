@@ -149,16 +149,18 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     # log entry, plans with counts, their areas, consents with texts, areas for
     # the filter, the latest sessions, their injections, their lots as labels,
     # screenings, their yes answers, side effects, reminders, groups (navigation);
-    # the header: the next session booked, the records merged into this one, the
-    # active plans' mixture substances and the consent text in force (their
-    # verdicts), the open side effects.
-    with django_assert_num_queries(24):
+    # the header: the next session booked, the records merged into this one,
+    # the active plans' verdicts (plan_clearances: latest screenings, their
+    # answers, allergies, mixtures' substances, plans' areas, fat-reduction
+    # indications, consent text, consents); the alerts (allergies, latest
+    # screening, its yes answers, open side effects, consent texts).
+    with django_assert_num_queries(34):
         client.get(url)
     for _ in range(3):
         plan = history(patient, practitioner, sessions=4)
         make_photo(plan.sessions.first())
         make_amendment(plan.sessions.first())
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(34):
         response = client.get(url)
     assert sum(e.kind == "session" for e in response.context["events"]) == 13
 

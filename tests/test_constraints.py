@@ -21,6 +21,7 @@ from sessions_app.models import (
     MixtureComponent,
     OpeningHours,
     Product,
+    ProductSubstance,
     ReminderChannel,
     ReminderKind,
     ReminderRule,
@@ -40,12 +41,15 @@ from .factories import (
     book_session,
     make_amendment,
     make_answer,
+    make_ceiling_decision,
     make_client,
     make_consent,
     make_injection,
     make_lot,
     make_photo,
     make_plan,
+    make_protocol,
+    make_quantity,
     make_reminder,
     make_side_effect,
     make_user,
@@ -86,6 +90,83 @@ def _(name):
 @case("area_region_valid")
 def _(name):
     return update(TreatmentArea.objects.get(name="Face"), region="sea")
+
+
+@case("area_chart_zone_valid", "area_unique_chart_zone")
+def _(name):
+    face, neck = TreatmentArea.objects.get(name="Face"), TreatmentArea.objects.get(name="Neck")
+    return {
+        "area_chart_zone_valid": update(face, chart_zone="elbow"),
+        "area_unique_chart_zone": update(neck, chart_zone=face.chart_zone),
+    }[name]
+
+
+@case("substance_unit_valid", "substance_session_ceiling_positive", "substance_year_ceiling_positive")
+def _(name):
+    substance = Substance.objects.get(name="Lidocaine")
+    return {
+        "substance_unit_valid": update(substance, unit="kg"),
+        "substance_session_ceiling_positive": update(substance, ceiling_per_session=0),
+        "substance_year_ceiling_positive": update(substance, ceiling_per_12_months=-1),
+    }[name]
+
+
+@case("product_substance_unique", "product_substance_amount_positive")
+def _(name):
+    content = ProductSubstance.objects.get(product__name="Lidocaine 1%")
+    return {
+        "product_substance_unique": copy_of(content, amount_per_ml=None),
+        "product_substance_amount_positive": update(content, amount_per_ml=0),
+    }[name]
+
+
+@case(
+    "protocol_sessions_range",
+    "protocol_interval_range",
+    "protocol_maintenance_interval_range",
+    "protocol_needle_max_13mm",
+    "protocol_volume_positive",
+    "protocol_points_range",
+    "protocol_depth_valid",
+    "protocol_technique_valid",
+)
+def _(name):
+    protocol = make_protocol()
+    return {
+        "protocol_sessions_range": update(protocol, sessions=31),
+        "protocol_interval_range": update(protocol, interval_days=0),
+        "protocol_maintenance_interval_range": update(protocol, maintenance_interval_days=731),
+        "protocol_needle_max_13mm": update(protocol, needle_length_mm=14),
+        "protocol_volume_positive": update(protocol, volume_ml=0),
+        "protocol_points_range": update(protocol, points=0),
+        "protocol_depth_valid": update(protocol, depth="subcutis"),
+        "protocol_technique_valid": update(protocol, technique="tattoo"),
+    }[name]
+
+
+@case("quantity_unique_product_per_injection", "quantity_positive")
+def _(name):
+    quantity = make_quantity()
+    return {
+        "quantity_unique_product_per_injection": copy_of(quantity),
+        "quantity_positive": update(quantity, quantity_ml=0),
+    }[name]
+
+
+@case("ceiling_decision_present", "ceiling_period_valid", "ceiling_unit_valid", "ceiling_decision_past_ceiling")
+def _(name):
+    decision = make_ceiling_decision()
+    return {
+        "ceiling_decision_present": update(decision, decision=""),
+        "ceiling_period_valid": update(decision, period="week"),
+        "ceiling_unit_valid": update(decision, unit="kg"),
+        "ceiling_decision_past_ceiling": update(decision, total=decision.ceiling),
+    }[name]
+
+
+@case("user_profession_valid")
+def _(name):
+    return update(make_user(), profession="wizard")
 
 
 @case("substance_category_valid")
@@ -141,13 +222,19 @@ def _(name):
     }[name]
 
 
-@case("answer_unique_question_per_screening", "answer_question_valid", "answer_severity_valid")
+@case(
+    "answer_unique_question_per_screening",
+    "answer_question_valid",
+    "answer_severity_valid",
+    "answer_judgement_has_judge",
+)
 def _(name):
     answer = make_answer()
     return {
         "answer_unique_question_per_screening": copy_of(answer),
         "answer_question_valid": update(answer, question="unicorns"),
         "answer_severity_valid": update(answer, severity="mild"),
+        "answer_judgement_has_judge": update(answer, answer=True, judgement="Fine, I think"),
     }[name]
 
 

@@ -118,15 +118,17 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
     add(0, 1)
     # session, user, user and group permissions, today's count (all, and those
     # over), today's sessions shown with series position, the clearance badge
-    # (latest screenings, allergies, mixtures' substances, consent text,
-    # consents; no answers to read), new signal flags, the side effects past
-    # their expected time and the severe check-ins (one count of both; no
+    # (latest screenings, allergies, mixtures' substances, plans' areas,
+    # fat-reduction indications, consent text, consents; no answers to read),
+    # the clients' alerts (allergies, latest screenings, open side effects,
+    # consent texts; no answers to read), new signal flags, the side effects
+    # past their expected time and the severe check-ins (one count of both; no
     # severe check-in to list), open side effects, their count, reminders due,
     # their count, groups (navigation).
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(24):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(24):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15
@@ -300,11 +302,12 @@ def test_a_practitioner_s_today_costs_the_same_queries_whatever_the_day_holds(cl
     # session, user, user and group permissions, groups (the roles, once),
     # new signal flags, side effects past their time and severe check-ins
     # (one count), today's counts, today's sessions shown, the clearance badge
-    # (five), open side effects, their count, reminders due, their count.
-    with django_assert_num_queries(18):
+    # (seven), the alerts (four), open side effects, their count, reminders
+    # due, their count.
+    with django_assert_num_queries(24):
         client.get(reverse("dashboard"))
     for i in range(1, 10):
         make_session(practitioner=me, starts_at=start + dt.timedelta(minutes=45 * i))
-    with django_assert_num_queries(18):
+    with django_assert_num_queries(24):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) == 10

@@ -60,3 +60,17 @@ def test_a_lot_received_after_the_session_was_not_injected_in_it():
     [reason] = refusals(lot(received_on=received))
     assert reason == "Hyalu Meso 1% lot A123 was received on 26/11/2026, after the session (23/11/2026)."
     assert refusals(lot(received_on=DAY)) == []
+
+
+def test_each_product_starts_on_the_lot_last_recorded_else_the_first_to_expire():
+    from sessions_app.lot_rules import OfferedLot, lots_in_use
+
+    offered = [
+        OfferedLot(1, 10, dt.date(2027, 1, 1), last_recorded=5),
+        OfferedLot(2, 10, dt.date(2026, 12, 1), last_recorded=9),  # the vial opened last
+        OfferedLot(3, 10, dt.date(2026, 12, 5)),
+        OfferedLot(4, 11, dt.date(2027, 3, 1)),
+        OfferedLot(5, 11, dt.date(2027, 2, 1)),  # never used: the first to expire
+    ]
+    assert lots_in_use(offered) == {10: 2, 11: 5}
+    assert lots_in_use([]) == {}

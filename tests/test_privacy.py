@@ -249,3 +249,31 @@ def test_an_erased_client_stays_archived_when_restored_in_the_admin(manager_clie
     assert "erased at their request" in response.content.decode()
     assert Client.objects.get(pk=history.pk).is_archived
     assert not Client.objects.get(pk=other.pk).is_archived
+
+
+def test_the_export_holds_the_quantities_the_ceiling_decisions_and_the_screenings_areas_and_judges(
+    manager_client, practitioner, history
+):
+    from sessions_app.models import Contraindication, TreatmentArea
+
+    from .factories import make_ceiling_decision, make_quantity, make_screening
+
+    session = history.plans.get().sessions.get()
+    make_quantity(session.injections.get(), quantity_ml="1.5")
+    make_ceiling_decision(session, decided_by=practitioner)
+    thighs = TreatmentArea.objects.get(name="Thighs")
+    make_screening(
+        history, yes=[Contraindication.SKIN_INFECTION, Contraindication.DIABETES], judgement="Fine", areas=[thighs]
+    )
+    record = json.loads(manager_client.get(reverse("client_export_json", args=[history.pk])).content)
+    [exported] = record["plans"][0]["sessions"]
+    assert exported["injections"][0]["quantities_ml"] == {"Hyalu Meso 1%": "1.50"}
+    [decision] = exported["past_dose_ceilings"]
+    assert (decision["substance"], decision["total"], decision["decided_by"]) == (
+        "Lidocaine",
+        "250.000",
+        str(practitioner),
+    )
+    answers = {a["question"]: a for a in record["screenings"][0]["answers"]}
+    assert answers["Active skin infection"]["areas"] == ["Thighs"]
+    assert answers["Diabetes"]["judgement"] == "Fine" and answers["Diabetes"]["judged_by"]

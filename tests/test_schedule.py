@@ -253,11 +253,12 @@ def add_sessions(practitioners, day, first, last):
         # session, user, user and group permissions, practitioners, rooms, the
         # sessions (with series position), opening hours, closed days, the
         # clearance badge (latest screenings, allergies, mixtures' substances,
-        # consent text, consents; no answers to read), groups (navigation).
-        ({}, 15),
-        ({"by": "room"}, 15),
-        ({"view": "week", "practitioner": "P"}, 15),
-        ({"view": "week", "room": "R"}, 15),
+        # plans' areas, fat-reduction indications, consent text, consents; no
+        # answers to read), groups (navigation).
+        ({}, 17),
+        ({"by": "room"}, 17),
+        ({"view": "week", "practitioner": "P"}, 17),
+        ({"view": "week", "room": "R"}, 17),
         # Everyone's week: no clearance badge.
         ({"view": "week"}, 10),
     ],
@@ -282,6 +283,26 @@ def test_the_calendar_costs_the_same_queries_whatever_it_holds(
     assert second.context["total"] > first.context["total"] >= 1
 
 
+@pytest.mark.django_db
+def test_a_practitioner_s_calendar_with_the_alerts_costs_the_same_queries_whatever_it_holds(
+    client, django_assert_num_queries
+):
+    monday = next_weekday_at(9, weekday=0)
+    staff = [make_user(Role.PRACTITIONER) for _ in range(3)]
+    client.force_login(staff[0])
+    url = schedule_url(date=monday.date().isoformat())
+    add_sessions(staff, monday, 0, 1)
+    # What reception's day costs (17), and the alerts clinical roles see on the
+    # badge: allergies, latest screenings, open side effects, consent texts
+    # (no answers to read).
+    with django_assert_num_queries(21):
+        first = client.get(url)
+    add_sessions(staff, monday, 1, 60)
+    with django_assert_num_queries(21):
+        second = client.get(url)
+    assert second.context["total"] > first.context["total"] >= 1
+
+
 # --- The printable list -----------------------------------------------------------------
 
 
@@ -297,12 +318,12 @@ def test_the_list_query_count_does_not_grow_with_sessions(
     add_sessions([practitioner], day, 0, 1)
     # session, user, user and group permissions, practitioners, rooms, sessions per
     # day, the page of sessions with series position, the clearance badge (latest
-    # screenings, allergies, mixtures' substances, consent text, consents; no
-    # answers to read), groups (navigation).
-    with django_assert_num_queries(14):
+    # screenings, allergies, mixtures' substances, plans' areas, fat-reduction
+    # indications, consent text, consents; no answers to read), groups (navigation).
+    with django_assert_num_queries(16):
         first = reception_client.get(url)
     add_sessions([practitioner], day, 1, 25)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(16):
         second = reception_client.get(url)
     assert second.context["total"] > first.context["total"]
     # The page holds at most a page of sessions, whatever the day or week holds.

@@ -298,3 +298,54 @@ def test_the_demo_has_check_ins_and_one_lot_with_a_raised_rate_so_the_signal_sho
     lots = {row.key: row for d in signal.dimensions if d.slug == "lot" for row in d.rows}
     for flag in flags:
         assert lots[flag.object_id].rate.flagged and lots[flag.object_id].rate.ratio > 2
+
+
+def test_the_demo_books_from_the_protocols_and_records_what_fits(seeded):
+    from sessions_app.models import Protocol
+    from sessions_app.technique_rules import misfits
+
+    protocols = {p.indication_id: p for p in Protocol.objects.prefetch_related("areas")}
+    plans = [p for p in TreatmentPlan.objects.all() if p.indication_id in protocols]
+    assert plans
+    as_protocol = [p for p in plans if p.sessions_planned == protocols[p.indication_id].sessions]
+    assert len(as_protocol) >= len(plans) / 2
+    for injection in Injection.objects.select_related("session__plan"):
+        assert not misfits(
+            depth=injection.depth, technique=injection.technique, needle_length_mm=injection.needle_length_mm
+        )
+        protocol = protocols.get(injection.session.plan.indication_id)
+        if protocol and injection.area_id in {a.pk for a in protocol.areas.all()}:
+            assert (injection.depth, injection.technique) == (protocol.depth, protocol.technique)
+
+
+def test_the_demo_writes_quantities_that_fit_the_volume_and_stays_under_its_ceilings(seeded):
+    from sessions_app.models import InjectionQuantity, Substance
+    from sessions_app.services.ledger import session_ledger
+
+    assert InjectionQuantity.objects.exists()
+    for injection in Injection.objects.prefetch_related("quantities", "lots"):
+        products = {lot.product_id for lot in injection.lots.all()}
+        quantities = list(injection.quantities.all())
+        assert {q.product_id for q in quantities} <= products
+        assert sum(q.quantity_ml for q in quantities) <= injection.volume_ml
+    assert Substance.objects.filter(ceiling_per_session__isnull=False).exists()
+    for session in TreatmentSession.objects.filter(status=SessionStatus.COMPLETED).select_related("plan"):
+        assert session_ledger(session).warnings() == [], session
+
+
+def test_the_demo_screenings_judge_and_place_their_conditions(seeded):
+    from sessions_app.clearance import CAUTION, IN_AREA
+
+    cautions = ScreeningAnswer.objects.filter(answer=True, severity=CAUTION)
+    assert cautions.exists()
+    for answer in ScreeningAnswer.objects.filter(answer=True).select_related("judged_by", "screening__client"):
+        if answer.severity == CAUTION:
+            assert answer.judged_by.is_physician and answer.judgement
+        if answer.severity == IN_AREA:
+            areas = set(answer.areas.values_list("pk", flat=True))
+            treated = set(
+                TreatmentPlan.areas.through.objects.filter(treatmentplan__client=answer.screening.client).values_list(
+                    "treatmentarea_id", flat=True
+                )
+            )
+            assert areas and not areas & treated

@@ -32,6 +32,7 @@ from .factories import (
     make_cleared,
     make_lot,
     make_photo,
+    make_physician,
     make_plan,
     make_reminder,
     make_session,
@@ -64,6 +65,10 @@ EXPECTED = {
     "session_record": (302, 403, 200, 200),
     "session_amend": (302, 403, 200, 200),
     "session_photo": (302, 403, 200, 200),
+    # The record form's own addresses: an area's card (the session is signed
+    # here: a card for an amendment) and the draft (a POST only).
+    "session_record_area": (302, 403, 200, 200),
+    "session_record_draft": (302, 403, 405, 405),
     "client_search": (302, 200, 200, 200),
     "client_detail": (302, 200, 200, 200),
     "client_new": (302, 200, 200, 200),
@@ -73,6 +78,8 @@ EXPECTED = {
     "client_export_json": (302, 403, 403, 200),
     "client_erase": (302, 403, 403, 200),
     "screening_new": (302, 403, 200, 200),
+    # A physician's judgement: the practitioner here is a physician, the manager is not.
+    "screening_judge": (302, 403, 200, 403),
     "consent_new": (302, 403, 200, 200),
     "lot_search": (302, 403, 200, 200),
     "lot_trace": (302, 403, 200, 200),
@@ -118,7 +125,7 @@ def test_every_page_of_the_app_has_its_expected_answers_listed_here():
 @pytest.fixture
 def world(db):
     """One of everything a URL can name."""
-    practitioner = make_user(Role.PRACTITIONER)
+    practitioner = make_physician()
     practitioner.calendar_token = "secret-feed-token-0123456789"
     practitioner.save()
     plan = make_cleared(make_plan(practitioner=practitioner))
@@ -146,6 +153,7 @@ def world(db):
         "reminder": make_reminder(plan.client, channel=ReminderChannel.CALL, session=done),
         "check_in": make_reminder(plan.client, kind=ReminderKind.CHECK_IN, session=done),
         "practitioner": practitioner,
+        "screening": plan.client.screenings.get(),
     }
 
 
@@ -161,6 +169,8 @@ def url_of(name: str, w: dict) -> str:
         "session_record": [w["done"].pk],
         "session_amend": [w["done"].pk],
         "session_photo": [w["photo"].pk],
+        "session_record_area": [w["done"].pk, w["plan"].areas.first().pk],
+        "session_record_draft": [w["done"].pk],
         "client_detail": [w["client"].pk],
         "client_edit": [w["client"].pk],
         "client_merge": [w["client"].pk],
@@ -168,6 +178,7 @@ def url_of(name: str, w: dict) -> str:
         "client_export_json": [w["client"].pk],
         "client_erase": [w["client"].pk],
         "screening_new": [w["client"].pk],
+        "screening_judge": [w["screening"].pk],
         "consent_new": [w["plan"].pk],
         "lot_trace": [w["lot"].pk],
         "side_effect_review": [w["side_effect"].pk],

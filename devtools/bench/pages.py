@@ -50,6 +50,10 @@ class Subjects:
     # The practitioner with the most sessions next week, and how many.
     busiest_practitioner_id: int = 0
     busiest_week_sessions: int = 0
+    # The record pages: the form of the next session booked (its client's whole
+    # year in the ledger), and the last signed record of the longest history.
+    next_session_id: int = 0
+    signed_session_id: int = 0
 
     @classmethod
     def pick(cls) -> Subjects:
@@ -60,6 +64,9 @@ class Subjects:
         ahead = TreatmentSession.objects.filter(starts_at__gte=tomorrow).order_by("starts_at").first()
         if client is None or lot is None or ahead is None:
             raise ValueError("The benchmark needs demo data: no client, no lot or no session ahead found.")
+        signed = (
+            TreatmentSession.objects.filter(plan__client=client, signed_at__isnull=False).order_by("-starts_at").first()
+        )
         next_day = timezone.localtime(ahead.starts_at).date()
         monday = today + dt.timedelta(days=7 - today.weekday())
         week = timezone.make_aware(dt.datetime.combine(monday, dt.time.min))
@@ -74,7 +81,17 @@ class Subjects:
         phoned = Client.objects.exclude(phone="").order_by("pk").values_list("phone", flat=True).first() or ""
         phone = phone_display(client.phone or phoned, settings.CLINIC_PHONE_REGION)
         return cls(
-            client.pk, client.n, lot.pk, lot.n, next_day, monday, phone, busiest["practitioner_id"], busiest["n"]
+            client.pk,
+            client.n,
+            lot.pk,
+            lot.n,
+            next_day,
+            monday,
+            phone,
+            busiest["practitioner_id"],
+            busiest["n"],
+            ahead.pk,
+            signed.pk if signed else ahead.pk,
         )
 
 
@@ -117,6 +134,13 @@ PAGES = (
         "client search by phone", DEMO_RECEPTION, lambda s: reverse("client_search") + "?" + urlencode({"q": s.phone})
     ),
     Page("client page, longest history", PRACTITIONER, lambda s: reverse("client_detail", args=[s.client_id])),
+    Page("screening form", PRACTITIONER, lambda s: reverse("screening_new", args=[s.client_id])),
+    Page("record form, next session", PRACTITIONER, lambda s: reverse("session_record", args=[s.next_session_id])),
+    Page(
+        "signed record, longest history",
+        PRACTITIONER,
+        lambda s: reverse("session_record", args=[s.signed_session_id]),
+    ),
     Page("open side effects", PRACTITIONER, lambda s: reverse("side_effect_list")),
     # A year of every session, counted five ways in SQL: issue 16 sets 100 ms.
     Page("side-effect signal, last 12 months", PRACTITIONER, lambda s: reverse("side_effect_signal"), 100),

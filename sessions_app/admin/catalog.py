@@ -1,6 +1,8 @@
 """Reference data managers edit: small tables, plain screens (mixtures with
-their products inline)."""
+their products inline, products with what each ml holds, protocols per
+indication)."""
 
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
@@ -12,6 +14,8 @@ from sessions_app.models import (
     OpeningHours,
     Product,
     ProductLot,
+    ProductSubstance,
+    Protocol,
     Room,
     SideEffectKind,
     Substance,
@@ -23,23 +27,41 @@ from .base import DateDrillDownMixin, KeepLinkedMixin, StrRelationsMixin
 
 @admin.register(TreatmentArea)
 class TreatmentAreaAdmin(KeepLinkedMixin, admin.ModelAdmin):
-    list_display = ["name", "region", "active"]
+    list_display = ["name", "region", "chart_zone", "active"]
     list_filter = ["region", "active"]
     search_fields = ["name"]
 
 
 @admin.register(Indication)
 class IndicationAdmin(KeepLinkedMixin, admin.ModelAdmin):
-    list_display = ["name", "active"]
-    list_filter = ["active"]
+    list_display = ["name", "reduces_fat", "active"]
+    list_filter = ["active", "reduces_fat"]
     search_fields = ["name"]
 
 
 @admin.register(Substance)
 class SubstanceAdmin(KeepLinkedMixin, admin.ModelAdmin):
-    list_display = ["name", "category", "active"]
+    list_display = ["name", "category", "unit", "ceiling_per_session", "ceiling_per_12_months", "active"]
     list_filter = ["category", "active"]
     search_fields = ["name"]
+    fieldsets = [
+        (None, {"fields": ["name", "category", "active"]}),
+        (
+            "Dose ledger",
+            {
+                "fields": ["unit", "ceiling_per_session", "ceiling_per_12_months"],
+                "description": "Optional ceilings: signing a record that goes past one asks the practitioner's "
+                "decision, which the record keeps.",
+            },
+        ),
+    ]
+
+
+class ProductSubstanceInline(StrRelationsMixin, admin.TabularInline):
+    model = ProductSubstance
+    extra = 0
+    autocomplete_fields = ["substance"]
+    fields = ["substance", "amount_per_ml"]
 
 
 class ProductLotInline(StrRelationsMixin, admin.TabularInline):
@@ -55,8 +77,7 @@ class ProductAdmin(KeepLinkedMixin, admin.ModelAdmin):
     list_display = ["name", "manufacturer", "active"]
     list_filter = ["active", "manufacturer"]
     search_fields = ["name", "manufacturer"]
-    autocomplete_fields = ["substances"]
-    inlines = [ProductLotInline]
+    inlines = [ProductSubstanceInline, ProductLotInline]
 
 
 @admin.register(ProductLot)
@@ -122,3 +143,33 @@ class MixtureComponentAdmin(StrRelationsMixin, admin.ModelAdmin):
     search_fields = ["mixture__name", "product__name"]
     list_filter = ["mixture"]
     autocomplete_fields = ["mixture", "product"]
+
+
+class ProtocolForm(forms.ModelForm):
+    def clean(self):
+        from sessions_app.technique_rules import misfits
+
+        cleaned = super().clean()
+        depth, technique, needle = (cleaned.get(f) for f in ("depth", "technique", "needle_length_mm"))
+        if depth and technique and needle is not None:
+            for problem in misfits(depth=depth, technique=technique, needle_length_mm=needle):
+                self.add_error(None, problem)
+        return cleaned
+
+
+@admin.register(Protocol)
+class ProtocolAdmin(admin.ModelAdmin):
+    """What the clinic usually does per indication: booking and the session
+    record start from it."""
+
+    form = ProtocolForm
+    list_display = ["indication", "mixture", "sessions", "interval_days", "maintenance_interval_days", "depth"]
+    list_select_related = ["indication", "mixture"]
+    autocomplete_fields = ["indication", "mixture"]
+    filter_horizontal = ["areas"]
+    fieldsets = [
+        (None, {"fields": ["indication", "mixture", "areas"]}),
+        ("Series", {"fields": ["sessions", "interval_days", "maintenance_interval_days"]}),
+        ("Each area", {"fields": ["depth", "technique", "needle_length_mm", "volume_ml", "points"]}),
+        (None, {"fields": ["notes"]}),
+    ]

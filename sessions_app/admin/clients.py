@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -218,16 +219,21 @@ class ClientAdmin(LogReadsMixin, NoDeleteMixin, BigTableAdmin, SimpleHistoryAdmi
             )
 
 
-def set_severity(answer: ScreeningAnswer) -> None:
+def set_severity(answer: ScreeningAnswer, changed: list[str], by) -> None:
     # Severity follows from the question; contraindication_severity is the one
-    # place that decides it, so the admin never asks for it.
-    answer.severity = contraindication_severity(answer.question)
+    # place that decides it, so the admin never asks for it. A judgement
+    # written here is the writer's (the treatment rule reads whether they are
+    # a physician).
+    if answer.pk is None or "question" in changed:
+        answer.severity = contraindication_severity(answer.question)
+    if "judgement" in changed:
+        answer.judged_by, answer.judged_at = (by, timezone.now()) if answer.judgement else (None, None)
 
 
 class ScreeningAnswerInline(NoDeleteInline):
     model = ScreeningAnswer
-    fields = ["question", "answer", "severity", "details", "judgement"]
-    readonly_fields = ["severity"]
+    fields = ["question", "answer", "severity", "details", "areas", "judgement", "judged_by", "judged_at"]
+    readonly_fields = ["severity", "judged_by", "judged_at"]
 
 
 @admin.register(Screening)
@@ -245,8 +251,9 @@ class ScreeningAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAd
         return {"screened_by": request.user.pk, **super().get_changeform_initial_data(request)}
 
     def save_formset(self, request, form, formset, change):
+        changed = {id(f.instance): f.changed_data for f in formset.forms}
         for answer in formset.save(commit=False):
-            set_severity(answer)
+            set_severity(answer, changed.get(id(answer), []), request.user)
             answer.save()
         formset.save_m2m()
 
@@ -262,10 +269,10 @@ class ScreeningAnswerAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigT
     search_fields = [f"screening__client__{f}" for f in CLIENT_SEARCH]
     list_filter = ["question", "answer", "severity"]
     autocomplete_fields = ["screening"]
-    readonly_fields = ["severity"]
+    readonly_fields = ["severity", "judged_by", "judged_at"]
 
     def save_model(self, request, obj, form, change):
-        set_severity(obj)
+        set_severity(obj, form.changed_data, request.user)
         super().save_model(request, obj, form, change)
 
 

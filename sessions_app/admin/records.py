@@ -1,10 +1,11 @@
-"""Amendments and photos of signed records: written on the record page, read here."""
+"""What the record page writes, read here: amendments, photos, quantities per
+product, dose-ceiling decisions and the drafts of records not yet signed."""
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from sessions_app.models import SessionAmendment, SessionPhoto
+from sessions_app.models import CeilingDecision, InjectionQuantity, RecordDraft, SessionAmendment, SessionPhoto
 
 from .base import BigTableAdmin, LogReadsMixin, ReadOnlyMixin
 from .clients import CLIENT_SEARCH
@@ -51,3 +52,32 @@ class SessionPhotoAdmin(LogReadsMixin, ReadOnlyAdmin):
         return format_html(
             '<a href="{}" target="_blank" rel="noopener">open</a>', reverse("session_photo", args=[obj.pk])
         )
+
+
+@admin.register(InjectionQuantity)
+class InjectionQuantityAdmin(LogReadsMixin, ReadOnlyAdmin):
+    client_field = "injection__session__plan__client_id"
+    list_display = ["injection", "product", "quantity_ml"]
+    list_select_related = ["injection__area", "product"]
+    search_fields = [f"injection__session__plan__client__{f}" for f in CLIENT_SEARCH]
+
+
+@admin.register(CeilingDecision)
+class CeilingDecisionAdmin(LogReadsMixin, ReadOnlyAdmin):
+    client_field = "session__plan__client_id"
+    list_display = ["decided_at", "session", "substance", "period", "total", "ceiling", "decided_by"]
+    list_select_related = ["session__plan__client", "substance", "decided_by"]
+    search_fields = ["decision", *(f"session__plan__client__{f}" for f in CLIENT_SEARCH)]
+    list_filter = ["period", "substance"]
+    date_hierarchy = "decided_at"
+
+
+@admin.register(RecordDraft)
+class RecordDraftAdmin(LogReadsMixin, ReadOnlyAdmin):
+    """A record being written: the record page keeps and signs it."""
+
+    client_field = "session__plan__client_id"
+    list_display = ["saved_at", "session", "saved_by"]
+    list_select_related = ["session__plan__client", "saved_by"]
+    search_fields = [f"session__plan__client__{f}" for f in CLIENT_SEARCH]
+    date_hierarchy = "saved_at"

@@ -1,6 +1,7 @@
 from .audit import AccessAction, AccessLog
 from .catalog import (
     AreaRegion,
+    ChartZone,
     ClosedDay,
     Indication,
     Mixture,
@@ -8,16 +9,17 @@ from .catalog import (
     OpeningHours,
     Product,
     ProductLot,
+    ProductSubstance,
     Room,
     SideEffectKind,
     Substance,
     SubstanceCategory,
+    SubstanceUnit,
     Symptom,
     TreatmentArea,
     Unit,
 )
 from .clients import (
-    ABSOLUTE_CONTRAINDICATIONS,
     Channel,
     Client,
     Consent,
@@ -40,7 +42,21 @@ from .plans import (
     TreatmentPlan,
     TreatmentSession,
 )
-from .records import NEEDLE_MAX_MM, Depth, Injection, PhotoKind, SessionAmendment, SessionPhoto, Technique
+from .protocols import Protocol
+from .records import (
+    NEEDLE_MAX_MM,
+    POINTS_MAX,
+    CeilingDecision,
+    CeilingPeriod,
+    Depth,
+    Injection,
+    InjectionQuantity,
+    PhotoKind,
+    RecordDraft,
+    SessionAmendment,
+    SessionPhoto,
+    Technique,
+)
 from .reminders import (
     MESSAGE_CHANNELS,
     CallOutcome,
@@ -71,8 +87,16 @@ __all__ = [
     "AccessLog",
     "AreaRegion",
     "SubstanceCategory",
-    "ABSOLUTE_CONTRAINDICATIONS",
+    "SubstanceUnit",
     "NEEDLE_MAX_MM",
+    "POINTS_MAX",
+    "CeilingDecision",
+    "CeilingPeriod",
+    "ChartZone",
+    "InjectionQuantity",
+    "ProductSubstance",
+    "Protocol",
+    "RecordDraft",
     "PAIN_SCORE_MAX",
     "SESSIONS_PLANNED_MAX",
     "Anaesthetic",

@@ -1,6 +1,7 @@
-"""Reference data a clinic manager edits: areas, indications, substances,
-products and their lots, mixtures (recipes of products), side-effect kinds,
-rooms, opening hours."""
+"""Reference data a clinic manager edits: areas (and where each is on the face
+and body chart), indications, substances (with the ceilings the dose ledger
+warns at), products (with what one ml holds) and their lots, mixtures
+(recipes of products), side-effect kinds, rooms, opening hours."""
 
 import datetime
 from decimal import Decimal
@@ -31,15 +32,52 @@ class SubstanceCategory(models.TextChoices):
     MEDICATION = "medication", "Medication"
 
 
+class ChartZone(models.TextChoices):
+    """The zones of the face and body chart (templates/includes/chart.html
+    draws each, front or back). A treatment area shows on the chart when it
+    names its zone."""
+
+    SCALP = "scalp", "Scalp"
+    FACE = "face", "Face"
+    NECK = "neck", "Neck (front)"
+    DECOLLETAGE = "decolletage", "Décolletage"
+    SHOULDERS = "shoulders", "Shoulders"
+    ARMS = "arms", "Arms"
+    HANDS = "hands", "Hands"
+    ABDOMEN = "abdomen", "Abdomen"
+    FLANKS = "flanks", "Flanks"
+    THIGHS = "thighs", "Thighs"
+    KNEES = "knees", "Knees"
+    CALVES = "calves", "Calves"
+    NAPE = "nape", "Back of the neck"
+    UPPER_BACK = "upper_back", "Upper back"
+    LOWER_BACK = "lower_back", "Lower back"
+    BUTTOCKS = "buttocks", "Buttocks"
+
+
 class TreatmentArea(models.Model):
     name = models.CharField(max_length=80, unique=True)
     region = models.CharField(max_length=10, choices=AreaRegion.choices)
+    chart_zone = models.CharField(
+        max_length=12,
+        choices=ChartZone.choices,
+        blank=True,
+        help_text="Where the area is on the face and body chart; empty: listed beside the chart.",
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(region__in=AreaRegion.values), name="area_region_valid"),
+            models.CheckConstraint(condition=Q(chart_zone__in=["", *ChartZone.values]), name="area_chart_zone_valid"),
+            # One area per zone: a tap on the chart names one area.
+            models.UniqueConstraint(
+                fields=["chart_zone"],
+                condition=~Q(chart_zone=""),
+                name="area_unique_chart_zone",
+                violation_error_message="Another area already has this place on the chart.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -49,6 +87,11 @@ class TreatmentArea(models.Model):
 class Indication(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    reduces_fat = models.BooleanField(
+        "fat reduction",
+        default=False,
+        help_text="Plans of this indication reduce fat: the screening asks about severe obesity, which rules them out.",
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -58,9 +101,40 @@ class Indication(models.Model):
         return self.name
 
 
+class SubstanceUnit(models.TextChoices):
+    """What the dose ledger counts a substance in."""
+
+    MG = "mg", "mg"
+    MICROGRAM = "µg", "µg"
+    IU = "IU", "IU"
+
+
 class Substance(models.Model):
     name = models.CharField(max_length=100, unique=True)
     category = models.CharField(max_length=20, choices=SubstanceCategory.choices)
+    unit = models.CharField(
+        max_length=3,
+        choices=SubstanceUnit.choices,
+        default=SubstanceUnit.MG,
+        help_text="The unit of the amounts products hold and of the ceilings.",
+    )
+    # The clinic's own ceilings, optional: signing a record past one asks the
+    # practitioner's decision, which the record keeps (services.records).
+    ceiling_per_session = models.DecimalField(
+        max_digits=10,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Warn before signing a session in which a client receives more than this.",
+    )
+    ceiling_per_12_months = models.DecimalField(
+        "ceiling per 12 months",
+        max_digits=10,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Warn before signing a session that takes a client past this over 12 months.",
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -69,6 +143,17 @@ class Substance(models.Model):
             models.CheckConstraint(
                 condition=Q(category__in=SubstanceCategory.values),
                 name="substance_category_valid",
+            ),
+            models.CheckConstraint(condition=Q(unit__in=SubstanceUnit.values), name="substance_unit_valid"),
+            models.CheckConstraint(
+                condition=Q(ceiling_per_session__isnull=True) | Q(ceiling_per_session__gt=0),
+                name="substance_session_ceiling_positive",
+                violation_error_message="A ceiling is more than zero (leave it empty for none).",
+            ),
+            models.CheckConstraint(
+                condition=Q(ceiling_per_12_months__isnull=True) | Q(ceiling_per_12_months__gt=0),
+                name="substance_year_ceiling_positive",
+                violation_error_message="A ceiling is more than zero (leave it empty for none).",
             ),
         ]
 
@@ -81,7 +166,7 @@ class Product(models.Model):
 
     name = models.CharField(max_length=120)
     manufacturer = models.CharField(max_length=120)
-    substances = models.ManyToManyField(Substance, related_name="products")
+    substances = models.ManyToManyField(Substance, related_name="products", through="ProductSubstance")
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -95,6 +180,42 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.manufacturer})"
+
+
+class ProductSubstance(models.Model):
+    """A substance a product holds, and how much of it in one ml (the dose
+    ledger multiplies the ml injected by it). The table is the one Django made
+    for the plain many-to-many link before the amount was added (migration
+    0017), so every link kept its row (and its integer key)."""
+
+    id = models.AutoField(primary_key=True)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="contents")
+    substance = models.ForeignKey(Substance, on_delete=models.PROTECT, related_name="+")
+    amount_per_ml = models.DecimalField(
+        "amount per ml",
+        max_digits=10,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="In the substance's unit; empty when not known (the ledger then says so).",
+    )
+
+    class Meta:
+        db_table = "sessions_app_product_substances"
+        ordering = ["product", "substance__name"]
+        verbose_name = "substance of a product"
+        constraints = [
+            models.UniqueConstraint(fields=["product", "substance"], name="product_substance_unique"),
+            models.CheckConstraint(
+                condition=Q(amount_per_ml__isnull=True) | Q(amount_per_ml__gt=0),
+                name="product_substance_amount_positive",
+                violation_error_message="The amount is more than zero (leave it empty when not known).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        amount = f" {self.amount_per_ml.normalize():f} {self.substance.unit}/ml" if self.amount_per_ml else ""
+        return f"{self.substance.name}{amount}"
 
 
 class ProductLot(models.Model):

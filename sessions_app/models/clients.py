@@ -8,9 +8,10 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
+from sessions_app import clearance
 from sessions_app.search_terms import parse_search, search_key
 
-from .catalog import Substance
+from .catalog import Substance, TreatmentArea
 
 
 class Sex(models.TextChoices):
@@ -265,7 +266,8 @@ class Client(models.Model):
 
 
 class Contraindication(models.TextChoices):
-    """The questionnaire of DESIGN.md, one question each."""
+    """The questionnaire of DESIGN.md, one question each; what a yes means is
+    sessions_app.clearance.QUESTION_SEVERITY."""
 
     PREGNANCY = "pregnancy", "Pregnant or breastfeeding"
     DIABETES = "diabetes", "Diabetes"
@@ -273,36 +275,26 @@ class Contraindication(models.TextChoices):
     CARDIOVASCULAR = "cardiovascular", "Cardiovascular disease"
     BLEEDING = "bleeding", "Blood or bleeding disorder, or anticoagulant therapy"
     AUTOIMMUNE = "autoimmune", "Autoimmune disease"
-    SKIN_INFECTION = "skin_infection", "Active skin infection in the area"
-    SKIN_CONDITION = (
-        "skin_condition",
-        "Severe chronic skin condition or severe acne in the area",
-    )
+    SKIN_INFECTION = "skin_infection", "Active skin infection"
+    SKIN_CONDITION = "skin_condition", "Severe chronic skin condition or severe acne"
     ALLERGY = "allergy", "Known allergy to a substance in the mixture"
     KELOID = "keloid", "Tendency to keloid scars"
     IMMUNOSUPPRESSED = "immunosuppressed", "Weakened immune system"
-    SEVERE_OBESITY = "severe_obesity", "Severe obesity (for fat reduction)"
+    SEVERE_OBESITY = "severe_obesity", "Severe obesity"
 
 
 class Severity(models.TextChoices):
-    """Whether a yes forbids treatment or needs a practitioner's judgement."""
+    """What a yes means, recorded with each answer (sessions_app.clearance)."""
 
-    ABSOLUTE = "absolute", "Absolute: do not treat"
-    RELATIVE = "relative", "Relative: needs judgement"
-
-
-# A yes to one of these blocks treatment; every other yes needs a recorded judgement.
-ABSOLUTE_CONTRAINDICATIONS = frozenset(
-    {
-        Contraindication.PREGNANCY,
-        Contraindication.SKIN_INFECTION,
-        Contraindication.ALLERGY,
-    }
-)
+    ABSOLUTE = clearance.ABSOLUTE, "Rules treatment out"
+    RELATIVE = clearance.CAUTION, "Calls for caution: a physician's judgement"
+    IN_AREA = clearance.IN_AREA, "Rules treatment out in the areas named"
+    INDICATION = clearance.INDICATION, "Rules out the indications it concerns"
 
 
 def contraindication_severity(question: str) -> Severity:
-    return Severity.ABSOLUTE if question in ABSOLUTE_CONTRAINDICATIONS else Severity.RELATIVE
+    """What a yes to `question` means today (sessions_app.clearance decides)."""
+    return Severity(clearance.question_severity(question))
 
 
 class Screening(models.Model):
@@ -330,6 +322,10 @@ class Screening(models.Model):
 
 
 class ScreeningAnswer(models.Model):
+    """One question of a screening. Only the questions asked have a row: a
+    question for another indication (severe obesity, for fat reduction) may
+    have been left out."""
+
     screening = models.ForeignKey(Screening, on_delete=models.CASCADE, related_name="answers")
     question = models.CharField(max_length=30, choices=Contraindication.choices)
     answer = models.BooleanField("yes", default=False)
@@ -337,14 +333,21 @@ class ScreeningAnswer(models.Model):
     severity = models.CharField(
         max_length=10,
         choices=Severity.choices,
-        help_text="Absolute, or relative (needs judgement).",
+        help_text="What a yes meant when it was answered.",
     )
+    # For a condition in the area to be treated: which areas (answers from
+    # before areas were asked have none, and kept their "absolute" severity).
+    areas = models.ManyToManyField(TreatmentArea, blank=True, related_name="+")
     judgement = models.TextField(
         blank=True,
-        help_text="The practitioner's recorded judgement for a relative yes.",
+        help_text="For a yes that calls for caution: the physician's recorded judgement (why treating is safe).",
     )
+    judged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    judged_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(m2m_fields=[areas])
 
     class Meta:
         ordering = ["screening", "question"]
@@ -358,6 +361,11 @@ class ScreeningAnswer(models.Model):
                 name="answer_question_valid",
             ),
             models.CheckConstraint(condition=Q(severity__in=Severity.values), name="answer_severity_valid"),
+            models.CheckConstraint(
+                condition=Q(judgement="") | Q(judged_by__isnull=False, judged_at__isnull=False),
+                name="answer_judgement_has_judge",
+                violation_error_message="A judgement records who judged, and when.",
+            ),
         ]
 
     def __str__(self) -> str:

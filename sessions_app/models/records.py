@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 from simple_history.models import HistoricalRecords
 
-from .catalog import ProductLot, TreatmentArea
+from .catalog import Product, ProductLot, Substance, SubstanceUnit, TreatmentArea
 from .plans import TreatmentSession
 
 # Injection points on one area in one session: hundreds at most, in nappage.
@@ -100,6 +100,94 @@ class Injection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area} {self.volume_ml} ml"
+
+
+class InjectionQuantity(models.Model):
+    """How much of one product of the mixture went into an area, when the
+    practitioner wrote it down (optional). Without it, the dose ledger takes
+    the product's share of the area's volume from the mixture's recipe."""
+
+    injection = models.ForeignKey(Injection, on_delete=models.CASCADE, related_name="quantities")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity_ml = models.DecimalField(
+        "quantity (ml)", max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["injection", "product__name"]
+        verbose_name_plural = "injection quantities"
+        constraints = [
+            models.UniqueConstraint(fields=["injection", "product"], name="quantity_unique_product_per_injection"),
+            models.CheckConstraint(
+                condition=Q(quantity_ml__gt=0),
+                name="quantity_positive",
+                violation_error_message="A quantity is more than zero (leave it empty when not measured).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity_ml} ml of {self.product.name}"
+
+
+class RecordDraft(models.Model):
+    """The record form as it was last left, before it is signed: what the
+    practitioner entered is kept on the server as they go, so closing the tab
+    or losing the tablet's battery loses nothing. It is the form's fields as
+    posted (photos excepted: a file is stored only with the signed record);
+    signing the record replaces it."""
+
+    session = models.OneToOneField(TreatmentSession, on_delete=models.CASCADE, related_name="record_draft")
+    data = models.JSONField(default=dict, help_text="The form's fields, each a list of values.")
+    saved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-saved_at"]
+
+    def __str__(self) -> str:
+        return f"Draft record of {self.session}, saved {localtime(self.saved_at):%Y-%m-%d %H:%M}"
+
+
+class CeilingPeriod(models.TextChoices):
+    SESSION = "session", "in one session"
+    TWELVE_MONTHS = "12_months", "over 12 months"
+
+
+class CeilingDecision(models.Model):
+    """A dose ceiling the record went past when it was signed, and what the
+    practitioner decided: the warning and the decision stay with the record."""
+
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="ceiling_decisions")
+    substance = models.ForeignKey(Substance, on_delete=models.PROTECT, related_name="+")
+    period = models.CharField(max_length=10, choices=CeilingPeriod.choices)
+    total = models.DecimalField(max_digits=12, decimal_places=3, help_text="What the client received.")
+    ceiling = models.DecimalField(max_digits=10, decimal_places=3)
+    unit = models.CharField(max_length=3, choices=SubstanceUnit.choices)
+    decision = models.TextField(help_text="Why the practitioner went ahead.")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["session", "substance__name", "period"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decision=""),
+                name="ceiling_decision_present",
+                violation_error_message="Going past a ceiling needs the practitioner's decision.",
+            ),
+            models.CheckConstraint(condition=Q(period__in=CeilingPeriod.values), name="ceiling_period_valid"),
+            models.CheckConstraint(condition=Q(unit__in=SubstanceUnit.values), name="ceiling_unit_valid"),
+            models.CheckConstraint(
+                condition=Q(total__gt=models.F("ceiling")),
+                name="ceiling_decision_past_ceiling",
+                violation_error_message="A decision is kept only for a total past its ceiling.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.substance}: {self.total} {self.unit} {self.get_period_display()} (ceiling {self.ceiling})"
 
 
 class SessionAmendment(models.Model):

@@ -4,28 +4,28 @@ session), and asks it."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from sessions_app.clearance import Answer, Verdict, treatment_clearance
+from sessions_app.clearance import FAT_REDUCTION_QUESTIONS, Answer, Verdict, indication_questions, treatment_clearance
 from sessions_app.models import (
     Client,
     Consent,
     ConsentText,
     Contraindication,
+    Indication,
     MixtureComponent,
+    Profession,
     Screening,
     ScreeningAnswer,
     SessionStatus,
-    Severity,
+    TreatmentPlan,
     TreatmentSession,
 )
-from sessions_app.reminders.rules import screening_expires_on
 
 
 def current_consent_text() -> ConsentText | None:
@@ -33,34 +33,59 @@ def current_consent_text() -> ConsentText | None:
     return ConsentText.objects.filter(effective_from__lte=timezone.localdate()).order_by("-version").first()
 
 
-def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
-    """The verdict for each session, by session id: six queries whatever the
-    number of sessions. Each session needs its `plan` loaded."""
-    if not sessions:
-        return {}
-    client_ids = {s.plan.client_id for s in sessions}
-    mixture_ids = {s.plan.mixture_id for s in sessions}
-    plan_ids = {s.plan_id for s in sessions}
-
+def latest_screenings(client_ids) -> dict[int, tuple[int, object]]:
+    """Each client's latest screening, as client id -> (screening id, screened_at): one query."""
     latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
-    # Plain values rather than model instances: the week of a busy clinic reads
-    # the answers of hundreds of clients.
-    screenings = {
-        client_id: (pk, screened_at)
-        for client_id, pk, screened_at in Screening.objects.filter(
-            client_id__in=client_ids, pk=Subquery(latest)
-        ).values_list("client_id", "pk", "screened_at")
-    }
+    rows = Screening.objects.filter(client_id__in=client_ids, pk=Subquery(latest))
+    return {client_id: (pk, at) for client_id, pk, at in rows.values_list("client_id", "pk", "screened_at")}
+
+
+def screening_answers(screening_ids) -> dict[int, list[Answer]]:
+    """The answers the rule reads, by screening id: the yes answers, and every
+    answer to an indication-only question (the rule asks whether it was
+    asked). Plain values rather than model instances: the week of a busy
+    clinic reads the answers of hundreds of clients. Two queries."""
     answers: dict[int, list[Answer]] = defaultdict(list)
-    if screenings:
-        # Only the yes answers: a no never stands in the way (treatment_clearance
-        # reads `yes` first), and most of a questionnaire is no.
-        rows = ScreeningAnswer.objects.filter(screening_id__in=[pk for pk, _ in screenings.values()], answer=True)
-        for screening_id, question, yes, severity, judgement in rows.values_list(
-            "screening_id", "question", "answer", "severity", "judgement"
-        ):
-            label = Contraindication(question).label
-            answers[screening_id].append(Answer(label, yes, severity == Severity.ABSOLUTE, judgement))
+    if not screening_ids:
+        return answers
+    rows = list(
+        ScreeningAnswer.objects.filter(screening_id__in=screening_ids)
+        .filter(Q(answer=True) | Q(question__in=FAT_REDUCTION_QUESTIONS))
+        .values_list("pk", "screening_id", "question", "answer", "severity", "judgement", "judged_by__profession")
+    )
+    areas: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    through = ScreeningAnswer.areas.through.objects.filter(screeninganswer_id__in=[r[0] for r in rows if r[3]])
+    for answer_id, area_id, name in through.values_list(
+        "screeninganswer_id", "treatmentarea_id", "treatmentarea__name"
+    ):
+        areas[answer_id].append((area_id, name))
+    for pk, screening_id, question, yes, severity, judgement, profession in rows:
+        answers[screening_id].append(
+            Answer(
+                label=Contraindication(question).label,
+                yes=yes,
+                severity=severity,
+                judgement=judgement,
+                judged_by_physician=profession == Profession.PHYSICIAN,
+                areas=tuple(sorted(areas[pk], key=lambda a: a[1])),
+                question=question,
+            )
+        )
+    return answers
+
+
+def plan_clearances(plans: Iterable[TreatmentPlan]) -> dict[int, Verdict]:
+    """The verdict for each plan, by plan id, today: nine queries whatever the
+    number of plans."""
+    plans = list(plans)
+    if not plans:
+        return {}
+    client_ids = {p.client_id for p in plans}
+    mixture_ids = {p.mixture_id for p in plans}
+    plan_ids = {p.pk for p in plans}
+
+    screenings = latest_screenings(client_ids)
+    answers = screening_answers([pk for pk, _ in screenings.values()])
     allergies: dict[int, dict[int, str]] = defaultdict(dict)
     through = Client.allergies.through.objects.filter(client_id__in=client_ids)
     for client_id, substance_id, name in through.values_list("client_id", "substance_id", "substance__name"):
@@ -69,6 +94,15 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
     components = MixtureComponent.objects.filter(mixture_id__in=mixture_ids, product__substances__isnull=False)
     for mixture_id, substance_id in components.values_list("mixture_id", "product__substances"):
         substances[mixture_id].add(substance_id)
+    plan_areas: dict[int, dict[int, str]] = defaultdict(dict)
+    links = TreatmentPlan.areas.through.objects.filter(treatmentplan_id__in=plan_ids)
+    for plan_id, area_id, name in links.values_list("treatmentplan_id", "treatmentarea_id", "treatmentarea__name"):
+        plan_areas[plan_id][area_id] = name
+    fat_reduction = set(
+        Indication.objects.filter(pk__in={p.indication_id for p in plans}, reduces_fat=True).values_list(
+            "pk", flat=True
+        )
+    )
     text = current_consent_text()
     signed = set()
     if text is not None:
@@ -76,18 +110,28 @@ def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
 
     today = timezone.localdate()
     result = {}
-    for session in sessions:
-        screening_id, screened_at = screenings.get(session.plan.client_id, (None, None))
-        result[session.pk] = treatment_clearance(
+    for plan in plans:
+        screening_id, screened_at = screenings.get(plan.client_id, (None, None))
+        asked = indication_questions(reduces_fat=plan.indication_id in fat_reduction)
+        result[plan.pk] = treatment_clearance(
             today=today,
             screened_on=timezone.localtime(screened_at).date() if screened_at else None,
             answers=answers.get(screening_id, ()),
-            allergy_names=allergies.get(session.plan.client_id, {}),
-            mixture_substance_ids=substances.get(session.plan.mixture_id, set()),
-            consent_signed=session.plan_id in signed,
+            allergy_names=allergies.get(plan.client_id, {}),
+            mixture_substance_ids=substances.get(plan.mixture_id, set()),
+            consent_signed=plan.pk in signed,
             max_screening_age_months=settings.CLINIC_SCREENING_MAX_AGE_MONTHS,
+            plan_areas=plan_areas.get(plan.pk, {}),
+            asked_for_plan={q: Contraindication(q).label for q in sorted(asked)},
         )
     return result
+
+
+def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
+    """The verdict for each session, by session id: its plan's verdict today
+    (plan_clearances). Each session needs its `plan` loaded."""
+    verdicts = plan_clearances({s.plan_id: s.plan for s in sessions}.values())
+    return {s.pk: verdicts[s.plan_id] for s in sessions}
 
 
 def clearance(session: TreatmentSession) -> Verdict:
@@ -100,57 +144,3 @@ def annotate_clearance(sessions: Sequence[TreatmentSession]) -> None:
     verdicts = clearances([s for s in sessions if s.status in SessionStatus.AHEAD])
     for session in sessions:
         session.clearance = verdicts.get(session.pk)
-
-
-# A screening that runs out within this many days is announced on the client page.
-SCREENING_EXPIRY_NOTICE_DAYS = 30
-
-
-def plan_verdicts(
-    *,
-    client: Client,
-    plans: Sequence,
-    screened_at,
-    yes_answers: Sequence[ScreeningAnswer],
-) -> dict[int, Verdict]:
-    """The verdict for each of one client's plans, from what the client page
-    has loaded (the client's allergies, each plan's consents with their text,
-    the latest screening's yes answers): two queries, the mixtures' substances
-    and the consent text in force."""
-    if not plans:
-        return {}
-    substances: dict[int, set[int]] = defaultdict(set)
-    components = MixtureComponent.objects.filter(
-        mixture_id__in={p.mixture_id for p in plans}, product__substances__isnull=False
-    )
-    for mixture_id, substance_id in components.values_list("mixture_id", "product__substances"):
-        substances[mixture_id].add(substance_id)
-    text = current_consent_text()
-    answers = [
-        Answer(a.get_question_display(), a.answer, a.severity == Severity.ABSOLUTE, a.judgement) for a in yes_answers
-    ]
-    allergies = {s.pk: s.name for s in client.allergies.all()}
-    today = timezone.localdate()
-    return {
-        p.pk: treatment_clearance(
-            today=today,
-            screened_on=timezone.localtime(screened_at).date() if screened_at else None,
-            answers=answers,
-            allergy_names=allergies,
-            mixture_substance_ids=substances.get(p.mixture_id, set()),
-            consent_signed=text is not None and any(c.consent_text_id == text.pk for c in p.consents.all()),
-            max_screening_age_months=settings.CLINIC_SCREENING_MAX_AGE_MONTHS,
-        )
-        for p in plans
-    }
-
-
-def screening_runs_out_soon(screened_at, *, today=None):
-    """The day the latest screening runs out, when that is within
-    SCREENING_EXPIRY_NOTICE_DAYS ahead (None otherwise, or when it has run
-    out: the verdicts say that)."""
-    if screened_at is None:
-        return None
-    today = today or timezone.localdate()
-    expires = screening_expires_on(timezone.localtime(screened_at).date(), settings.CLINIC_SCREENING_MAX_AGE_MONTHS)
-    return expires if today < expires <= today + dt.timedelta(days=SCREENING_EXPIRY_NOTICE_DAYS) else None

@@ -29,6 +29,7 @@ from sessions_app.models import (
     Reminder,
     ReminderStatus,
     Screening,
+    ScreeningAnswer,
     SessionStatus,
     SideEffect,
     SideEffectFollowUp,
@@ -65,8 +66,14 @@ def client_record(client: Client) -> dict[str, Any]:
     sessions = (
         TreatmentSession.objects.filter(plan__client=client)
         .select_related("practitioner", "room", "signed_by")
-        .prefetch_related(Prefetch("injections", Injection.objects.select_related("area").prefetch_related(lots)))
-        .prefetch_related("photos", "amendments__amended_by")
+        .prefetch_related(
+            Prefetch(
+                "injections", Injection.objects.select_related("area").prefetch_related(lots, "quantities__product")
+            )
+        )
+        .prefetch_related(
+            "photos", "amendments__amended_by", "ceiling_decisions__substance", "ceiling_decisions__decided_by"
+        )
         .order_by("starts_at")
     )
     by_plan: dict[int, list] = {}
@@ -78,7 +85,8 @@ def client_record(client: Client) -> dict[str, Any]:
         .prefetch_related("areas", Prefetch("consents", Consent.objects.select_related("consent_text", "witnessed_by")))
         .order_by("created_at")
     )
-    screenings = Screening.objects.filter(client=client).select_related("screened_by").prefetch_related("answers")
+    answers = Prefetch("answers", ScreeningAnswer.objects.select_related("judged_by").prefetch_related("areas"))
+    screenings = Screening.objects.filter(client=client).select_related("screened_by").prefetch_related(answers)
     effects = (
         SideEffect.objects.filter(client=client)
         .select_related("kind", "area", "suspected_product", "suspected_substance", "recorded_by", "reviewed_by")
@@ -118,7 +126,10 @@ def client_record(client: Client) -> dict[str, Any]:
                         "yes": a.answer,
                         "details": a.details,
                         "severity": a.severity,
+                        "areas": [area.name for area in a.areas.all()],
                         "judgement": a.judgement,
+                        "judged_by": _person(a.judged_by),
+                        "judged_at": _when(a.judged_at),
                     }
                     for a in s.answers.all()
                 ],
@@ -225,6 +236,7 @@ def _session(s: TreatmentSession) -> dict[str, Any]:
             {
                 "area": i.area.name,
                 "lots": [{"product": lot.product.name, "lot": lot.lot_number} for lot in i.lots.all()],
+                "quantities_ml": {q.product.name: str(q.quantity_ml) for q in i.quantities.all()},
                 "volume_ml": str(i.volume_ml),
                 "depth": i.depth,
                 "technique": i.technique,
@@ -237,6 +249,19 @@ def _session(s: TreatmentSession) -> dict[str, Any]:
         "amendments": [
             {"at": _when(a.amended_at), "by": _person(a.amended_by), "reason": a.reason, "changes": a.changes}
             for a in s.amendments.all()
+        ],
+        "past_dose_ceilings": [
+            {
+                "substance": d.substance.name,
+                "period": d.period,
+                "total": str(d.total),
+                "ceiling": str(d.ceiling),
+                "unit": d.unit,
+                "decision": d.decision,
+                "decided_by": _person(d.decided_by),
+                "decided_at": _when(d.decided_at),
+            }
+            for d in s.ceiling_decisions.all()
         ],
     }
 

@@ -1,34 +1,45 @@
-"""The session record: what was injected where, signed when the session is
-completed, and corrected afterwards only by an amendment with a reason.
+"""The session record: what was injected where, kept as a draft on the server
+while it is written, signed when the session is completed, and corrected
+afterwards only by an amendment with a reason.
 
 Whether a lot may be recorded is `sessions_app.lot_rules.lot_refusals`; whether
-the client may be treated at all is `sessions_app.clearance`. The form shows
-both beside its fields; the functions here ask them again before writing, so no
-other path (a stale page, a crafted post) gets around them.
+the client may be treated at all is `sessions_app.clearance`; how much of each
+substance the client received is `sessions_app.ledger`, and a total past a
+ceiling needs the practitioner's decision, kept with the record. The form shows
+each of them beside its fields; the functions here ask them again before
+writing, so no other path (a stale page, a crafted post) gets around them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from PIL import Image, ImageOps
 
 from sessions_app.clearance import Verdict
-from sessions_app.lot_rules import LotFacts, lot_refusals
+from sessions_app.ledger import CeilingWarning
+from sessions_app.lot_rules import LotFacts, OfferedLot, lot_refusals, lots_in_use
 from sessions_app.models import (
+    CeilingDecision,
     Injection,
+    InjectionQuantity,
     MixtureComponent,
+    Product,
     ProductLot,
+    Protocol,
+    RecordDraft,
     SessionAmendment,
     SessionPhoto,
     SessionStatus,
@@ -37,6 +48,7 @@ from sessions_app.models import (
     User,
 )
 from sessions_app.services.clearance import clearance
+from sessions_app.services.ledger import session_ledger
 from sessions_app.services.series import plan_after_session_completed
 from sessions_app.services.session_status import InvalidTransition
 
@@ -63,6 +75,17 @@ class RecordRefused(Exception):
         super().__init__(" ".join(self.messages))
 
 
+class CeilingsPassed(RecordRefused):
+    """The record takes the client past a dose ceiling and no decision was
+    given: `warnings` say which."""
+
+    def __init__(self, warnings: Sequence[CeilingWarning]):
+        self.warnings = list(warnings)
+        super().__init__(
+            [w.message for w in self.warnings] + ["Say why you go ahead (your decision is kept with the record)."]
+        )
+
+
 @dataclass(frozen=True)
 class InjectionInput:
     area: TreatmentArea
@@ -72,6 +95,8 @@ class InjectionInput:
     technique: str
     needle_length_mm: Decimal
     points: int
+    # The ml of a product of the mixture, when the practitioner wrote it down (optional).
+    quantities: Mapping[int, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +106,8 @@ class RecordInput:
     combination_therapy: str
     notes: str
     injections: tuple[InjectionInput, ...]
+    # Why the practitioner goes ahead past a dose ceiling, when the record does.
+    ceiling_decision: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,14 +175,55 @@ def lots_for_rule() -> models.QuerySet[ProductLot]:
     return ProductLot.objects.select_related("product").prefetch_related("product__substances")
 
 
+# Refused lots that expired this long before the session are counted, not listed:
+# a clinic's shelf of old lots is of no interest beside the record form.
+LEFT_OUT_LISTED_DAYS = 90
+
+
+@dataclass
+class LotChoices:
+    """What the record form offers for each product of the mixture."""
+
+    offered: dict[int, list[ProductLot]]  # product id -> lots the rule accepts, the first to expire first
+    in_use: dict[int, int]  # product id -> the lot each choice starts on (lot_rules.lots_in_use)
+    left_out: list[tuple[ProductLot, list[str]]]  # the lots refused, each with the rule's reasons
+    older_expired: int  # lots that expired long before the session, not listed
+
+
+def lot_choices(context: LotContext) -> LotChoices:
+    """The lots of the mixture's products, offered or left out with the lot
+    rule's reasons, and the lot each product starts on: the one most recently
+    recorded in the clinic that the rule accepts for this client and day.
+    Three queries: the lots (each with its latest injection, read from the
+    (lot, injection) index), their substances, the count of old ones."""
+    since = context.session_day - dt.timedelta(days=LEFT_OUT_LISTED_DAYS)
+    links = Injection.lots.through.objects.filter(productlot_id=OuterRef("pk")).order_by("-injection_id")
+    lots = (
+        lots_for_rule()
+        .filter(product_id__in=context.mixture_product_ids)
+        .exclude(expiry_date__lt=since)
+        .annotate(last_recorded=Subquery(links.values("injection_id")[:1]))
+        .order_by("product__name", "expiry_date", "lot_number")
+    )
+    offered: dict[int, list[ProductLot]] = {}
+    left_out = []
+    for lot in lots:
+        if reasons := context.refusals([lot]):
+            left_out.append((lot, reasons))
+        else:
+            offered.setdefault(lot.product_id, []).append(lot)
+    older = ProductLot.objects.filter(product_id__in=context.mixture_product_ids, expiry_date__lt=since).count()
+    every = [lot for lots in offered.values() for lot in lots]
+    in_use = lots_in_use(OfferedLot(lot.pk, lot.product_id, lot.expiry_date, lot.last_recorded) for lot in every)
+    return LotChoices(offered=offered, in_use=in_use, left_out=left_out, older_expired=older)
+
+
 def lots_offered(context: LotContext) -> list[ProductLot]:
     """The lots a practitioner picks from: those the lot rule does not refuse
     (received, not expired on the session's day, nothing the client is allergic
-    to), by product, the first to expire first. The rule judges the lots of the
-    mixture's products, the only ones it could accept. Two queries."""
-    candidates = lots_for_rule().filter(product_id__in=context.mixture_product_ids)
-    ordered = candidates.order_by("product__name", "expiry_date", "lot_number")
-    return [lot for lot in ordered if not context.refusals([lot])]
+    to), by product, the first to expire first: lot_choices' offered, in one
+    list. Three queries."""
+    return [lot for lots in lot_choices(context).offered.values() for lot in lots]
 
 
 def _record_problems(session: TreatmentSession, record: RecordInput) -> list[str]:
@@ -167,9 +235,27 @@ def _record_problems(session: TreatmentSession, record: RecordInput) -> list[str
         problems.append("Each area is recorded once per session.")
     if any(not i.lots for i in record.injections):
         problems.append("Each treated area needs the lot or lots injected.")
+    for item in record.injections:
+        problems += quantity_problems(item)
     lots = {lot.pk: lot for i in record.injections for lot in i.lots}
     fresh = lots_for_rule().filter(pk__in=lots)  # the rule reads the database's lots, not the caller's copies
     problems += LotContext.of(session).refusals(fresh)
+    return problems
+
+
+def quantity_problems(item: InjectionInput) -> list[str]:
+    """The quantities written down for an area: each of a product whose lot the
+    area records, and together no more than the area's volume."""
+    problems = []
+    products = {lot.product_id for lot in item.lots}
+    if set(item.quantities) - products:
+        problems.append(f"{item.area}: a quantity is written for a product with no lot recorded in this area.")
+    total = sum(item.quantities.values(), Decimal(0))
+    if total > item.volume_ml:
+        problems.append(
+            f"{item.area}: the products' quantities add up to {total.normalize():f} ml, "
+            f"more than the area's volume ({item.volume_ml.normalize():f} ml)."
+        )
     return problems
 
 
@@ -196,12 +282,59 @@ def _validated(obj: models.Model, exclude: Iterable[str] = ()) -> models.Model:
     return obj
 
 
-def _write_injection(session: TreatmentSession, item: InjectionInput, injection: Injection) -> Injection:
+def _write_injection(
+    session: TreatmentSession, item: InjectionInput, injection: Injection, by: User, reason: str | None = None
+) -> Injection:
     for name in INJECTION_FIELDS:
         setattr(injection, name, getattr(item, name))
     _validated(injection, exclude=["session"]).save()
     injection.lots.set(item.lots)
+    kept = {q.product_id: q for q in injection.quantities.all()} if injection.pk else {}
+    for product_id, ml in item.quantities.items():
+        quantity = kept.pop(product_id, None) or InjectionQuantity(injection=injection, product_id=product_id)
+        if quantity.pk is None or quantity.quantity_ml != ml:
+            quantity.quantity_ml = ml
+            _validated(_attributed(quantity, by, reason), exclude=["injection", "product"]).save()
+    for quantity in kept.values():
+        _attributed(quantity, by, reason).delete()
     return injection
+
+
+def _decide_ceilings(
+    session: TreatmentSession, record: RecordInput, by: User, *, decided: Iterable[CeilingDecision] = ()
+) -> list[CeilingDecision]:
+    """The ceilings this record goes past that no earlier decision on the
+    record covers: CeilingsPassed without the practitioner's decision, else
+    one decision kept for each."""
+    covered = {(d.substance_id, d.period): d.total for d in decided}
+    warnings = [
+        w
+        for w in session_ledger(session, record.injections).warnings()
+        if w.total > covered.get((w.substance.id, w.period), Decimal(0))
+    ]
+    if not warnings:
+        return []
+    decision = record.ceiling_decision.strip()
+    if not decision:
+        raise CeilingsPassed(warnings)
+    now = timezone.now()
+    rows = [
+        CeilingDecision(
+            session=session,
+            substance_id=w.substance.id,
+            period=w.period,
+            total=w.total.quantize(Decimal("0.001")),
+            ceiling=w.ceiling,
+            unit=w.substance.unit,
+            decision=decision,
+            decided_by=by,
+            decided_at=now,
+        )
+        for w in warnings
+    ]
+    for row in rows:
+        _validated(row, exclude=["session", "substance", "decided_by"])
+    return CeilingDecision.objects.bulk_create(rows)
 
 
 class PhotoRefused(Exception):
@@ -318,6 +451,7 @@ def session_record_sign(
         raise NotCleared(verdict)
     if problems := _record_problems(session, record):
         raise RecordRefused(problems)
+    _decide_ceilings(session, record, by)
 
     for name in RECORD_FIELDS:
         setattr(session, name, getattr(record, name))
@@ -332,9 +466,10 @@ def session_record_sign(
     drafts = {i.area_id: i for i in session.injections.all()}
     for item in record.injections:
         injection = drafts.pop(item.area.pk, None) or Injection(session=session, area=item.area)
-        _write_injection(session, item, _attributed(injection, by))
+        _write_injection(session, item, _attributed(injection, by), by)
     for draft in drafts.values():
         _attributed(draft, by, "Not in the signed record").delete()
+    RecordDraft.objects.filter(session=session).delete()  # the signed record replaces it
     plan_after_session_completed(session.plan)
     _store_photos(session, photos, by)
     return session
@@ -366,6 +501,10 @@ def _lot_names(lots: Iterable[ProductLot]) -> str:
     return ", ".join(sorted(f"{lot.product.name} {lot.lot_number}" for lot in lots)) or "none"
 
 
+def _quantity_names(quantities: Mapping[int, Decimal], names: Mapping[int, str]) -> str:
+    return ", ".join(sorted(f"{names[p]} {ml.normalize():f} ml" for p, ml in quantities.items())) or "none"
+
+
 @transaction.atomic
 def session_record_amend(
     *,
@@ -394,8 +533,11 @@ def session_record_amend(
             setattr(session, name, getattr(record, name))
     session_changed = bool(changes)
 
-    existing = {i.area_id: i for i in session.injections.select_related("area").prefetch_related("lots__product")}
+    existing = {
+        i.area_id: i for i in session.injections.select_related("area").prefetch_related("lots__product", "quantities")
+    }
     wanted = {item.area.pk: item for item in record.injections}
+    names = dict(Product.objects.values_list("pk", "name"))
     rewrite: list[tuple[InjectionInput, Injection | None]] = []
     for item in record.injections:
         injection = existing.get(item.area.pk)
@@ -406,6 +548,11 @@ def session_record_amend(
         area_changes = [c for name in INJECTION_FIELDS if (c := _field_change(injection, name, getattr(item, name)))]
         if {lot.pk for lot in injection.lots.all()} != {lot.pk for lot in item.lots}:
             area_changes.append(f"Lots: {_lot_names(injection.lots.all())} → {_lot_names(item.lots)}")
+        recorded = {q.product_id: q.quantity_ml for q in injection.quantities.all()}
+        if recorded != dict(item.quantities):
+            area_changes.append(
+                f"Quantities: {_quantity_names(recorded, names)} → {_quantity_names(item.quantities, names)}"
+            )
         if area_changes:
             changes += [f"{item.area}: {c}" for c in area_changes]
             rewrite.append((item, injection))
@@ -414,14 +561,72 @@ def session_record_amend(
     changes += [f"{p.kind.capitalize()} photo added" for p in photos]
     if not changes:
         raise RecordRefused(["Nothing was changed: an amendment corrects at least one thing."])
+    decisions = _decide_ceilings(session, record, by, decided=session.ceiling_decisions.all())
+    changes += [
+        f"Past a ceiling: {d.substance.name} {d.total.normalize():f} {d.unit} {d.get_period_display()}"
+        for d in decisions
+    ]
 
     if session_changed:
         _validated(_attributed(session, by, reason)).save()
     for item, injection in rewrite:
         injection = injection or Injection(session=session, area=item.area)
-        _write_injection(session, item, _attributed(injection, by, reason))
+        _write_injection(session, item, _attributed(injection, by, reason), by, reason)
     for injection in removed:
         _attributed(injection, by, reason).delete()
     amendment = SessionAmendment.objects.create(session=session, reason=reason, changes=changes, amended_by=by)
     _store_photos(session, photos, by)
     return amendment
+
+
+# A draft is the record form's fields; more than this is no form of ours.
+DRAFT_MAX_FIELDS = 600
+DRAFT_MAX_VALUES = 60
+DRAFT_MAX_CHARS = 4000
+
+
+@transaction.atomic
+def record_draft_save(*, session_id: int, data: Mapping[str, Sequence[str]], by: User) -> RecordDraft:
+    """Keep the record form as it is now (each field's values), so that
+    closing the page or losing the tablet loses nothing. Refused once the
+    record is signed, or for a session called off."""
+    session = _lock(session_id)
+    if session.is_signed:
+        raise InvalidTransition("This record is signed: correct it with an amendment.")
+    if session.status in SessionStatus.NOT_KEPT:
+        raise InvalidTransition(f"A {session.get_status_display().lower()} session has no record to write.")
+    # NUL is no character a form keeps (and PostgreSQL refuses it in JSON text).
+    kept = {
+        str(name)[:100].replace("\x00", ""): [
+            str(value)[:DRAFT_MAX_CHARS].replace("\x00", "") for value in values[:DRAFT_MAX_VALUES]
+        ]
+        for name, values in list(data.items())[:DRAFT_MAX_FIELDS]
+    }
+    draft, _ = RecordDraft.objects.update_or_create(
+        session=session, defaults={"data": kept, "saved_by": by, "saved_at": timezone.now()}
+    )
+    return draft
+
+
+def protocol_of(plan) -> Protocol | None:
+    """The protocol of the plan's indication, if the clinic has one (one query)."""
+    return Protocol.objects.filter(indication_id=plan.indication_id).first()
+
+
+def area_defaults(session: TreatmentSession, protocol: Protocol | None) -> dict[int, dict]:
+    """What each area's card starts from, by area id: the protocol's depth,
+    technique, needle, volume and points, then what the plan's last signed
+    session recorded for that area (this client's own). One query."""
+    base = {}
+    if protocol is not None:
+        base = {name: getattr(protocol, name) for name in INJECTION_FIELDS if getattr(protocol, name) is not None}
+    previous = (
+        Injection.objects.filter(session__plan_id=session.plan_id, session__status=SessionStatus.COMPLETED)
+        .exclude(session=session)
+        .order_by("area_id", "-session__starts_at")
+        .values("area_id", *INJECTION_FIELDS)
+    )
+    last: dict[int, dict] = {}
+    for row in previous:
+        last.setdefault(row.pop("area_id"), row)
+    return defaultdict(lambda: dict(base), {area_id: base | row for area_id, row in last.items()})

@@ -1,6 +1,7 @@
 """Template filters of the clinic's pages."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django import template
 from django.conf import settings
@@ -36,8 +37,63 @@ def dial(value: str | None) -> str:
     return phone_dial(value or "")
 
 
+# The order the chart's zones are drawn in (a later one lies over an earlier one).
+CHART_ORDER = (
+    "scalp",
+    "face",
+    "neck",
+    "nape",
+    "arms",
+    "hands",
+    "shoulders",
+    "decolletage",
+    "upper_back",
+    "lower_back",
+    "abdomen",
+    "flanks",
+    "buttocks",
+    "thighs",
+    "knees",
+    "calves",
+)
+
+
+@register.inclusion_tag("includes/chart.html")
+def body_chart(areas, chosen=(), *, pick: bool = False, label: str = "Areas treated"):
+    """The face and body chart (its shapes: includes/chart_defs.html, once on
+    the page). Each zone shows the area that names it; `chosen` (area ids) are
+    marked. With `pick`, a zone is a button that chooses its area (static/js/
+    record.js ticks the area's box in the list beside it)."""
+    chosen = {int(pk) for pk in chosen}
+    by_zone = {a.chart_zone: a for a in areas if a.chart_zone}
+    zones = [
+        {"key": key, "area": by_zone.get(key), "on": key in by_zone and by_zone[key].pk in chosen}
+        for key in CHART_ORDER
+    ]
+    names = [a.name for a in areas if a.pk in chosen]
+    return {"zones": zones, "pick": pick, "label": label, "names": names}
+
+
+@register.inclusion_tag("includes/chart_mini.html")
+def body_chart_mini(zones, names=""):
+    """A small chart of the zones treated (chart_zone values), for the timeline."""
+    return {"zones": [key for key in CHART_ORDER if key in set(zones)], "names": names}
+
+
+@register.filter
+def amount(value) -> str:
+    """A ledger amount: a tenth above 10, a hundredth below, no trailing zeros; "0" for none."""
+    if value is None or value == "":
+        return "0"
+    value = Decimal(value)
+    rounded = value.quantize(Decimal("0.1")) if abs(value) >= 10 else value.quantize(Decimal("0.01"))
+    text = f"{rounded.normalize():f}"
+    return text if text != "-0" else "0"
+
+
 @register.filter
 def get_item(mapping, key):
+    """mapping[key], or None."""
     return mapping.get(key) if mapping else None
 
 
@@ -67,3 +123,23 @@ def undo_session(message) -> str:
 def undoable_by(session, user) -> bool:
     """Whether `user` may undo the session's last status change now (SessionStatus.undo_refusal)."""
     return bool(user.is_authenticated and session.undo_status and session.undo_refusal(user) is None)
+
+
+@register.filter
+def chart_zones(injections) -> list[str]:
+    """The chart zones of the areas injected (each injection's area loaded)."""
+    return [i.area.chart_zone for i in injections if i.area.chart_zone]
+
+
+@register.filter
+def area_names(injections) -> str:
+    """The areas injected, by name ("Face, Neck")."""
+    return ", ".join(i.area.name for i in injections)
+
+
+@register.filter
+def calls_for_caution(answers) -> bool:
+    """Whether any of these answers is a yes that calls for caution (a physician judges it)."""
+    from sessions_app.clearance import CAUTION
+
+    return any(a.answer and a.severity == CAUTION for a in answers)

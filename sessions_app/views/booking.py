@@ -27,6 +27,7 @@ from sessions_app.scheduling import bookable_until
 from sessions_app.services import maintenance, moves, series
 from sessions_app.services.maintenance import Offer
 from sessions_app.services.moves import NoFreeSlot
+from sessions_app.services.protocols import booking_defaults_by_indication
 from sessions_app.services.series import Slot
 from sessions_app.services.session_status import InvalidTransition
 from sessions_app.services.slots import SlotTaken, free_to_book
@@ -113,17 +114,20 @@ def book_series(request):
     off clashes with its reason, each open to another choice of slot), then
     one confirm that books them all or nothing."""
     client = None
+    protocols = booking_defaults_by_indication()
     if request.method == "GET":
         initial, slot = _calendar_initial(request)
         if client_id := int_param(request, "client"):
             client = Client.objects.active().filter(pk=client_id).first()
             if client:
                 initial["client"] = client.pk
-        form = SeriesForm(initial=initial)
+        if (indication := int_param(request, "indication")) in protocols:
+            initial |= {"indication": indication} | protocols[indication]
+        form = SeriesForm(initial=initial, protocols=protocols)
         context = {"form": form, "selected_client": client, "from_calendar": slot}
         return render(request, "booking/book_series.html", context)
 
-    form = SeriesForm(request.POST)
+    form = SeriesForm(request.POST, protocols=protocols)
     action = request.POST.get("action", "preview")
     if not form.is_valid():
         selected = form.cleaned_data.get("client") if hasattr(form, "cleaned_data") else None

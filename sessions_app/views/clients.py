@@ -28,15 +28,15 @@ from sessions_app.models import (
     SessionAmendment,
     SessionPhoto,
     SessionStatus,
-    Severity,
     SideEffect,
     TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
 )
 from sessions_app.models.expressions import SubqueryCount
+from sessions_app.services.alerts import client_alerts
 from sessions_app.services.audit import access_record
-from sessions_app.services.clearance import plan_verdicts, screening_runs_out_soon
+from sessions_app.services.clearance import plan_clearances
 from sessions_app.views.params import int_param, text_param
 
 SEARCH_LIMIT = 50
@@ -98,14 +98,13 @@ def _attach_lot_labels(injections: list[Injection]) -> None:
         injection.lot_labels = labels[injection.pk]
 
 
-def _header(client: Client, plans: list[TreatmentPlan], screenings: list[Screening] | None, side_effects: bool):
+def _header(client: Client, plans: list[TreatmentPlan], clinical: bool):
     """What the client page's header tells at a glance: the next session
     booked, the plans under way (already loaded), the records merged into
-    this one (two queries); and, for clinical staff (`screenings` loaded), what matters in
-    the treatment room: each active plan's verdict from the one treatment rule
-    (allergies, contraindications, screening, consent; two queries), the
-    relative contraindications with their judgement, a screening running out
-    soon, and the open side effects (one query)."""
+    this one (two queries); and, for clinical staff, each active plan's
+    verdict from the one treatment rule (plan_clearances, nine queries). What
+    else the treatment room must not miss is the alerts banner
+    (services.alerts)."""
     next_session = (
         TreatmentSession.objects.filter(
             plan__client=client, status__in=SessionStatus.MOVABLE, starts_at__gte=timezone.now()
@@ -120,22 +119,9 @@ def _header(client: Client, plans: list[TreatmentPlan], screenings: list[Screeni
         "active_plans": active,
         "merged_records": list(client.merged_records.order_by("pk")),
     }
-    if screenings is not None:
-        latest = screenings[0] if screenings else None
-        yes = list(latest.answers.all()) if latest else []
-        verdicts = plan_verdicts(
-            client=client, plans=active, screened_at=latest.screened_at if latest else None, yes_answers=yes
-        )
-        header |= {
-            "latest_screening": latest,
-            "relative_answers": [a for a in yes if a.severity == Severity.RELATIVE],
-            "verdicts": [(p, verdicts[p.pk]) for p in active],
-            "screening_runs_out": screening_runs_out_soon(latest.screened_at if latest else None),
-        }
-    if side_effects:
-        header["open_side_effects"] = list(
-            SideEffect.objects.filter(client=client).open().select_related("kind").order_by("-serious", "-onset")
-        )
+    if clinical:
+        verdicts = plan_clearances(active)
+        header["verdicts"] = [(p, verdicts[p.pk]) for p in active]
     return header
 
 
@@ -194,13 +180,11 @@ def client_detail(request, pk: int):
 
     events = [Event(s.starts_at, "session", s) for s in sessions]
     events += [Event(p.created_at, "plan", p) for p in plans if not plan or p == plan]
-    screenings = []
-    if clinical:
+    if clinical and not plan and not area:
         # The page shows the yes answers: twelve questions a screening, mostly no.
         yes = Prefetch("answers", ScreeningAnswer.objects.filter(answer=True))
-        screenings = list(Screening.objects.filter(client=client).select_related("screened_by").prefetch_related(yes))
-        if not plan and not area:
-            events += [Event(s.screened_at, "screening", s) for s in screenings]
+        screenings = Screening.objects.filter(client=client).select_related("screened_by").prefetch_related(yes)
+        events += [Event(s.screened_at, "screening", s) for s in screenings]
     for p in plans:
         if not plan or p == plan:
             events += [Event(c.signed_at, "consent", c) for c in p.consents.all()]
@@ -224,8 +208,9 @@ def client_detail(request, pk: int):
     events.sort(key=lambda e: (e.at, e.kind), reverse=True)
 
     context = {
-        **_header(client, plans, screenings if clinical else None, sees_side_effects),
+        **_header(client, plans, clinical),
         "client": client,
+        "alerts": client_alerts([client.pk])[client.pk] if clinical else None,
         "plans": plans,
         "plan": plan,
         "areas": areas,

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.models import Reminder, Role, SessionStatus, SideEffect, TreatmentSession
 from sessions_app.roles import user_roles
+from sessions_app.services.alerts import annotate_alerts
 from sessions_app.services.clearance import annotate_clearance
 from sessions_app.views.paging import page_slice, window_from
 from sessions_app.views.schedule import session_table_context
@@ -69,6 +70,8 @@ def sessions_panel(request) -> dict:
     ordered = today.for_schedule().order_by("starts_at", "room__name", "pk")
     sessions = list(ordered[window.start : window.stop])
     annotate_clearance(sessions)
+    if user.has_perm("sessions_app.view_screening"):
+        annotate_alerts(sessions)  # clinical roles: what not to miss, on the badge
     return {
         "sessions": sessions,
         "sessions_window": window,

@@ -1,0 +1,200 @@
+"""What a practitioner must not miss about a client, where the treatment
+happens: allergies, the conditions the last screening found (and the
+physician's judgement of those calling for caution), side effects still open,
+a screening or a consent about to run out.
+
+One function builds them for many clients in a fixed number of queries;
+templates/includes/client_alerts.html shows them as a banner (the record page,
+the client page) and templates/includes/clearance_badge.html as badges (the
+schedule, for clinical roles)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from sessions_app.clearance import ABSOLUTE, CAUTION, IN_AREA, INDICATION, screening_runs_out_on
+from sessions_app.models import (
+    Client,
+    ConsentText,
+    Contraindication,
+    PlanStatus,
+    Profession,
+    ScreeningAnswer,
+    SessionStatus,
+    SideEffect,
+    SideEffectSeverity,
+    TreatmentPlan,
+    TreatmentSession,
+)
+from sessions_app.services.clearance import latest_screenings
+
+# A screening or a consent running out within this many days is announced.
+ALERT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Alert:
+    level: str  # "danger" or "warning": the banner's colour
+    kind: str  # allergy, condition, side_effect, screening, consent
+    title: str  # what it is, short (the schedule's badge)
+    text: str = ""  # what to know, a sentence or two
+    link: str = ""  # the record it comes from (a side effect's session), when there is one
+
+
+@dataclass
+class ClientAlerts:
+    client_id: int
+    items: list[Alert] = field(default_factory=list)
+    screened: bool = False  # whether the client has any screening
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    @property
+    def danger(self) -> bool:
+        return any(a.level == "danger" for a in self.items)
+
+
+def _judge_name(first: str, last: str, username: str) -> str:
+    return f"{first} {last}".strip() or username
+
+
+def _condition(row: dict, areas: list[str]) -> Alert:
+    label = Contraindication(row["question"]).label
+    details = row["details"]
+    severity = row["severity"]
+    if severity == CAUTION:
+        if row["judgement"] and row["judged_by__profession"] == Profession.PHYSICIAN:
+            judge = _judge_name(row["judged_by__first_name"], row["judged_by__last_name"], row["judged_by__username"])
+            when = timezone.localtime(row["judged_at"]).date()
+            text = f"{details} Judged by {judge} on {when:%d/%m/%Y}: “{row['judgement']}”"
+            return Alert("warning", "condition", f"Caution: {label}", text.strip())
+        return Alert(
+            "danger", "condition", f"Caution: {label}", f"{details} Waits for a physician's judgement.".strip()
+        )
+    if severity == IN_AREA:
+        where = ", ".join(areas) or "the area"
+        return Alert("danger", "condition", f"{label}: {where}", f"{details} No treatment there.".strip())
+    if severity == INDICATION:
+        return Alert("warning", "condition", label, f"{details} Rules out fat reduction.".strip())
+    if severity == ABSOLUTE:
+        return Alert("danger", "condition", label, f"{details} Rules treatment out.".strip())
+    return Alert("warning", "condition", label, details)
+
+
+def client_alerts(client_ids: Iterable[int], *, today: dt.date | None = None) -> dict[int, ClientAlerts]:
+    """The alerts of each client, by client id: at most eight queries,
+    whatever the number of clients."""
+    ids = set(client_ids)
+    today = today or timezone.localdate()
+    alerts = {pk: ClientAlerts(pk) for pk in ids}
+    if not ids:
+        return alerts
+
+    allergies: dict[int, list[str]] = defaultdict(list)
+    through = Client.allergies.through.objects.filter(client_id__in=ids).order_by("substance__name")
+    for client_id, name in through.values_list("client_id", "substance__name"):
+        allergies[client_id].append(name)
+    for client_id, names in allergies.items():
+        alerts[client_id].items.append(
+            Alert("danger", "allergy", f"Allergy: {', '.join(names)}", "Never inject these.")
+        )
+
+    screenings = latest_screenings(ids)
+    by_screening = {pk: client_id for client_id, (pk, _) in screenings.items()}
+    rows = list(
+        ScreeningAnswer.objects.filter(screening_id__in=by_screening, answer=True)
+        .order_by("screening_id", "pk")
+        .values(
+            "pk",
+            "screening_id",
+            "question",
+            "details",
+            "severity",
+            "judgement",
+            "judged_at",
+            "judged_by__first_name",
+            "judged_by__last_name",
+            "judged_by__username",
+            "judged_by__profession",
+        )
+    )
+    areas: dict[int, list[str]] = defaultdict(list)
+    links = ScreeningAnswer.areas.through.objects.filter(screeninganswer_id__in=[r["pk"] for r in rows])
+    for answer_id, name in links.order_by("treatmentarea__name").values_list(
+        "screeninganswer_id", "treatmentarea__name"
+    ):
+        areas[answer_id].append(name)
+    for row in rows:
+        alerts[by_screening[row["screening_id"]]].items.append(_condition(row, areas[row["pk"]]))
+
+    months = settings.CLINIC_SCREENING_MAX_AGE_MONTHS
+    for client_id, (_, screened_at) in screenings.items():
+        alerts[client_id].screened = True
+        ends = screening_runs_out_on(timezone.localtime(screened_at).date(), months)
+        if ends <= today:
+            alerts[client_id].items.append(
+                Alert("danger", "screening", "Screening out of date", f"It ran out on {ends:%d/%m/%Y}: screen again.")
+            )
+        elif ends <= today + dt.timedelta(days=ALERT_DAYS):
+            alerts[client_id].items.append(
+                Alert("warning", "screening", f"Screening ends {ends:%d/%m}", f"It runs out on {ends:%d/%m/%Y}.")
+            )
+
+    effects = (
+        SideEffect.objects.open().filter(client_id__in=ids).select_related("kind").order_by("-serious", "-onset", "-pk")
+    )
+    for effect in effects:
+        state = "not resolved" if effect.resolved_on is None else "not yet reviewed"
+        level = "danger" if effect.serious or effect.severity == SideEffectSeverity.SEVERE else "warning"
+        text = f"{effect.get_severity_display()}, since {effect.onset:%d/%m/%Y}, {state}."
+        if effect.action_taken:
+            text += f" Action: {effect.action_taken}"
+        alerts[effect.client_id].items.append(Alert(level, "side_effect", f"Side effect: {effect.kind}", text))
+
+    _consent_alerts(alerts, ids, today)
+    return alerts
+
+
+def _consent_alerts(alerts: dict[int, ClientAlerts], ids: set[int], today: dt.date) -> None:
+    """A new consent text coming into force within ALERT_DAYS: each plan under
+    way that has not signed it must, or its next session waits. One query when
+    none is coming (the texts are a handful of versions)."""
+    texts = list(
+        ConsentText.objects.filter(effective_from__lte=today + dt.timedelta(days=ALERT_DAYS)).order_by("-version")
+    )
+    current = next((t for t in texts if t.effective_from <= today), None)
+    later = [t for t in texts if t.effective_from > today and (current is None or t.version > current.version)]
+    if not later:
+        return
+    upcoming = later[-1]  # the first to come into force
+    plans = (
+        TreatmentPlan.objects.filter(client_id__in=ids, status__in=[PlanStatus.ACTIVE, PlanStatus.MAINTENANCE])
+        .exclude(consents__consent_text=upcoming)
+        .select_related("indication")
+    )
+    for plan in plans:
+        alerts[plan.client_id].items.append(
+            Alert(
+                "warning",
+                "consent",
+                f"Consent ends {upcoming.effective_from:%d/%m}",
+                f"{plan.indication}: version {upcoming.version} of the consent applies from "
+                f"{upcoming.effective_from:%d/%m/%Y}; the client signs it before the next session.",
+            )
+        )
+
+
+def annotate_alerts(sessions: Sequence[TreatmentSession]) -> None:
+    """Set `session.alerts` (ClientAlerts) on each session still ahead, for the
+    schedule's badges; clinical roles only (the caller decides)."""
+    ahead = [s for s in sessions if s.status in SessionStatus.AHEAD]
+    found = client_alerts({s.plan.client_id for s in ahead})
+    for session in sessions:
+        session.alerts = found.get(session.plan.client_id) if session in ahead else None
