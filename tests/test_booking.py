@@ -161,6 +161,52 @@ def test_postgres_refuses_overlaps_even_when_the_application_is_bypassed(practit
         )
 
 
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_bookings_that_deadlock_on_the_constraints_lose_their_slot_cleanly(reference_data):
+    """Each booking waits on the other's row, one at the practitioner's constraint
+    and the other at the room's: PostgreSQL aborts one (deadlock detected). The
+    one aborted is told its slot was taken, never a 500; the other books."""
+    start = next_weekday_at(11)
+    p1, p2, p3 = (make_user(Role.PRACTITIONER) for _ in range(3))
+    r1, r2, r3 = (Room.objects.get_or_create(name=name)[0] for name in ("Room 1", "Room 2", "Deadlock room"))
+    plans = [make_plan(practitioner=p) for p in (p1, p2)]
+    first_written = [threading.Event(), threading.Event()]
+    outcomes = {}
+
+    def session(plan, practitioner, room, sequence):
+        end = start + dt.timedelta(minutes=45)
+        return TreatmentSession(
+            plan=plan, sequence=sequence, starts_at=start, ends_at=end, practitioner=practitioner, room=room
+        )
+
+    def booking(i, first, second):
+        try:
+            with transaction.atomic():
+                slots.save_sessions([first])
+                first_written[i].set()
+                first_written[1 - i].wait(timeout=10)
+                slots.save_sessions([second])
+            outcomes[i] = "booked"
+        except SlotTaken:
+            outcomes[i] = "taken"
+        finally:
+            connection.close()
+
+    # One writes p1 in room 1, then wants room 2; the other writes p2 in room 2,
+    # then wants p1 (in room 3): each waits for the other's first row.
+    threads = [
+        threading.Thread(target=booking, args=(0, session(plans[0], p1, r1, 1), session(plans[0], p3, r2, 2))),
+        threading.Thread(target=booking, args=(1, session(plans[1], p2, r2, 1), session(plans[1], p1, r3, 2))),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes.values()) == ["booked", "taken"]
+    assert TreatmentSession.objects.filter(starts_at=start).count() == 2
+
+
 @pytest.mark.django_db(transaction=True)
 def test_several_threads_booking_one_slot_get_exactly_one_booking(reference_data):
     """The race the exclusion constraint (PostgreSQL) and the serialised write

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -175,13 +175,21 @@ def save_sessions(sessions: Sequence[TreatmentSession], *, fields: Sequence[str]
                     bulk_update_with_history(sessions, TreatmentSession, fields=list(fields))
             else:
                 bulk_create_with_history(sessions, TreatmentSession)
-    except IntegrityError as exc:
-        if not is_double_booking(exc):
+    except (IntegrityError, OperationalError) as exc:
+        if not (is_double_booking(exc) or is_deadlock(exc)):
             raise
         # The constraint waited for the booking that won the race to commit:
         # it is visible now, and tells which of ours lost.
         taken = first_conflict(sessions, exclude=ids) or sessions[0]
         raise SlotTaken(taken.starts_at, taken.sequence) from exc
+
+
+def is_deadlock(exc: OperationalError) -> bool:
+    """Whether PostgreSQL gave up one of two bookings racing for the same slot:
+    each waits on the other's row, one at the practitioner's constraint and the
+    other at the room's, and PostgreSQL aborts one of them (SQLSTATE 40P01).
+    The one aborted lost the slot, as a refusal by the constraint would say."""
+    return getattr(getattr(exc, "__cause__", None), "sqlstate", None) == "40P01"
 
 
 def is_double_booking(exc: IntegrityError) -> bool:
