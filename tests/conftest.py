@@ -19,7 +19,7 @@ if os.environ.get("CI"):
 
 
 def pytest_configure(config):
-    """Names this run for tests/template_db.py, before pytest-xdist starts its
+    """Names this run for tests/databases.py, before pytest-xdist starts its
     workers (they inherit the environment): with --create-db, the first worker
     rebuilds the template and the others use it."""
     if not hasattr(config, "workerinput"):
@@ -46,7 +46,7 @@ def django_db_setup(
     django_db_createdb,
 ):
     """pytest-django's test database setup, from a copy of a template migrated
-    once (tests/template_db.py) instead of through every migration each run.
+    once (tests/databases.py) instead of through every migration each run.
     Each test process gets its own copy and drops it at the end (--reuse-db is
     not needed: the copy takes well under a second).
 
@@ -57,27 +57,29 @@ def django_db_setup(
 
     from sessions_app.models import ClosedDay
 
-    from .template_db import copy_templates
+    from .databases import copy_templates, delete_instead_of_truncate
 
     verbosity = request.config.option.verbose
     aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
-    with django_db_blocker.unblock():
-        if django_db_use_migrations:
-            copy_templates(aliases, os.environ["MESOCLINIC_TEST_RUN"], rebuild=django_db_createdb)
-        else:
-            _disable_migrations()  # --no-migrations: tables straight from the models, as pytest-django does
-        # keepdb: Django finds the copy and runs migrate on it, which has nothing to apply.
-        config = setup_databases(
-            verbosity=verbosity,
-            interactive=False,
-            keepdb=django_db_use_migrations,
-            aliases=aliases,
-            serialized_aliases=serialized_aliases,
-        )
-        ClosedDay.objects.all().delete()
-    yield
-    with django_db_blocker.unblock():
-        teardown_databases(config, verbosity=verbosity)
+    with pytest.MonkeyPatch.context() as patch:
+        delete_instead_of_truncate(patch)
+        with django_db_blocker.unblock():
+            if django_db_use_migrations:
+                copy_templates(aliases, os.environ["MESOCLINIC_TEST_RUN"], rebuild=django_db_createdb)
+            else:
+                _disable_migrations()  # --no-migrations: tables straight from the models, as pytest-django does
+            # keepdb: Django finds the copy and runs migrate on it, which has nothing to apply.
+            config = setup_databases(
+                verbosity=verbosity,
+                interactive=False,
+                keepdb=django_db_use_migrations,
+                aliases=aliases,
+                serialized_aliases=serialized_aliases,
+            )
+            ClosedDay.objects.all().delete()
+        yield
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=verbosity)
 
 
 @pytest.fixture
