@@ -11,12 +11,12 @@ TEMPLATE. Django's own test setup then finds the copy (keepdb) and runs
 
 The hash covers every migration file of every installed app (Django's and the
 packages' too, so an upgrade that brings a migration counts), the project
-modules those migrations import (sessions_app.roles, the models), and the
-database engine. Change any of them and the next run builds a new template and
-drops the old ones of the same name. Templates are named after this checkout
-(SQLite) or the test database name (PostgreSQL), so two checkouts or two
-DATABASE_URLs never drop each other's. `pytest --create-db` rebuilds the
-template whatever its hash, once per run.
+modules those migrations import (sessions_app.roles, the models), Django's
+version and the database engine. Change any of them and the next run builds
+a new template and drops the old ones of the same name. Templates are named
+after this checkout (SQLite) or the test database name (PostgreSQL), so two
+checkouts or two DATABASE_URLs never drop each other's. `pytest --create-db`
+rebuilds the template whatever its hash, once per run.
 
 Builds and copies take a lock (a file lock for SQLite, an advisory lock on the
 server for PostgreSQL): copies run side by side, a build runs alone, and the
@@ -39,6 +39,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import django
 from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
@@ -50,8 +51,10 @@ PG_NAME_MAX = 63
 
 
 def migration_hash(vendor: str) -> str:
-    """Hash of everything that decides what the migrations build."""
-    digest = hashlib.sha256(vendor.encode())
+    """Hash of everything that decides what the migrations build: the engine,
+    Django's version (its schema editor writes the SQL), the migration files
+    and the project code they import."""
+    digest = hashlib.sha256(f"{vendor} {django.__version__}".encode())
     files = set()
     for app_config in apps.get_app_configs():
         module_name, _explicit = MigrationLoader.migrations_module(app_config.label)
@@ -227,7 +230,7 @@ def copy_postgresql_template(connection, run: str, rebuild: bool) -> None:
             try:
                 found = built_by()
                 if found is not None and not (rebuild and found != run):
-                    cursor.execute(f"DROP DATABASE IF EXISTS {quote(target)} WITH (FORCE)")
+                    cursor.execute(f"DROP DATABASE IF EXISTS {quote(target)}")
                     cursor.execute(f"CREATE DATABASE {quote(target)} TEMPLATE {quote(template)}")
                     return
             finally:
@@ -241,7 +244,7 @@ def copy_postgresql_template(connection, run: str, rebuild: bool) -> None:
                         [prefix.replace("_", r"\_") + "%"],
                     )
                     for (stale,) in cursor.fetchall():
-                        cursor.execute(f"DROP DATABASE IF EXISTS {quote(stale)} WITH (FORCE)")
+                        cursor.execute(f"DROP DATABASE IF EXISTS {quote(stale)}")
                     cursor.execute(f"CREATE DATABASE {quote(building)}")
                     with _pointing_at(connection, building):
                         _migrate(connection.alias)
