@@ -21,9 +21,12 @@ run: $(VENV)/.installed
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(HOST_PORT)
 
-# The whole suite, on SQLite unless DATABASE_URL points at PostgreSQL.
+# The whole suite, on SQLite unless DATABASE_URL points at PostgreSQL, in one
+# pytest-xdist worker per core (TEST_WORKERS=0: all in this process). Tests that
+# must share a process say so with @pytest.mark.xdist_group (--dist loadgroup).
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --numprocesses $(TEST_WORKERS) --dist loadgroup
 
 # The benchmark (README, "Speed"): on the PostgreSQL server DATABASE_URL names, in
 # databases of its own. DATABASE_URL must be set; BENCH_ARGS passes options through.

@@ -30,3 +30,7 @@ SECURE_SSL_REDIRECT = False
 # where a file waits its turn. One file per test process, so runs do not collide.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": f"/tmp/mesoclinic-test-{os.getpid()}.sqlite3"}  # noqa: F405
+else:
+    # A test database is thrown away: commits need not wait for the disk. Same
+    # visibility and locking, so the concurrency tests prove the same thing.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c synchronous_commit=off")  # noqa: F405

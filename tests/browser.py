@@ -94,23 +94,25 @@ def reference_data(transactional_db) -> None:
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
     from django.contrib.contenttypes.models import ContentType
+    from django.db import transaction
 
     from sessions_app.models import OpeningHours, Role
     from sessions_app.roles import sync_role_groups
 
     if OpeningHours.objects.exists() and Group.objects.filter(name__in=Role.values).count() == len(Role):
         return
-    importlib.import_module("sessions_app.migrations.0002_reference_data").load(apps, None)
-    importlib.import_module("sessions_app.migrations.0011_reminders").load_default_rules(apps)
-    importlib.import_module("sessions_app.migrations.0018_reminder_rule_sms_text").load_default_sms_texts(apps)
-    side_effects = importlib.import_module("sessions_app.migrations.0022_side_effect_course_check_ins_signal")
-    side_effects.load_kinds(apps)
-    side_effects.load_default_rules(apps)
-    importlib.import_module("sessions_app.migrations.0026_protocols_and_doses").load(apps, None)
-    ContentType.objects.clear_cache()
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0)
-    sync_role_groups(Group, Permission)
+    with transaction.atomic():  # one commit, not one per row: a third of the time on PostgreSQL
+        importlib.import_module("sessions_app.migrations.0002_reference_data").load(apps, None)
+        importlib.import_module("sessions_app.migrations.0011_reminders").load_default_rules(apps)
+        importlib.import_module("sessions_app.migrations.0018_reminder_rule_sms_text").load_default_sms_texts(apps)
+        side_effects = importlib.import_module("sessions_app.migrations.0022_side_effect_course_check_ins_signal")
+        side_effects.load_kinds(apps)
+        side_effects.load_default_rules(apps)
+        importlib.import_module("sessions_app.migrations.0026_protocols_and_doses").load(apps, None)
+        ContentType.objects.clear_cache()
+        for app_config in apps.get_app_configs():
+            create_permissions(app_config, verbosity=0)
+        sync_role_groups(Group, Permission)
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
 import os
+import shutil
+import uuid
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -15,14 +18,68 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 
+def pytest_configure(config):
+    """Names this run for tests/databases.py, before pytest-xdist starts its
+    workers (they inherit the environment): with --create-db, the first worker
+    rebuilds the template and the others use it."""
+    if not hasattr(config, "workerinput"):
+        os.environ["MESOCLINIC_TEST_RUN"] = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session):
+    """The photos this test process uploaded (clinic/settings_test.py gives it a
+    folder of its own) go with it."""
+    from django.conf import settings
+
+    media = Path(settings.MEDIA_ROOT)
+    if media.name.startswith("mesoclinic-test-media-"):
+        shutil.rmtree(media, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """Tests choose their own closed days: the public holidays a migration loads
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_modify_db_settings,
+    django_db_use_migrations,
+    django_db_createdb,
+):
+    """pytest-django's test database setup, from a copy of a template migrated
+    once (tests/databases.py) instead of through every migration each run.
+    Each test process gets its own copy and drops it at the end (--reuse-db is
+    not needed: the copy takes well under a second).
+
+    Tests choose their own closed days: the public holidays a migration loads
     would make every date-based test depend on the day it runs."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _disable_migrations, _get_databases_for_setup
+
     from sessions_app.models import ClosedDay
 
-    with django_db_blocker.unblock():
-        ClosedDay.objects.all().delete()
+    from .databases import copy_templates, delete_instead_of_truncate
+
+    verbosity = request.config.option.verbose
+    aliases, serialized_aliases = _get_databases_for_setup(request.session.items)
+    with pytest.MonkeyPatch.context() as patch:
+        delete_instead_of_truncate(patch)
+        with django_db_blocker.unblock():
+            if django_db_use_migrations:
+                copy_templates(aliases, os.environ["MESOCLINIC_TEST_RUN"], rebuild=django_db_createdb)
+            else:
+                _disable_migrations()  # --no-migrations: tables straight from the models, as pytest-django does
+            # keepdb: Django finds the copy and runs migrate on it, which has nothing to apply.
+            config = setup_databases(
+                verbosity=verbosity,
+                interactive=False,
+                keepdb=django_db_use_migrations,
+                aliases=aliases,
+                serialized_aliases=serialized_aliases,
+            )
+            ClosedDay.objects.all().delete()
+        yield
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=verbosity)
 
 
 @pytest.fixture(autouse=True)
