@@ -274,6 +274,17 @@ CLINIC_SCREENING_MAX_AGE_MONTHS = env_int("CLINIC_SCREENING_MAX_AGE_MONTHS", 12)
 if CLINIC_SCREENING_MAX_AGE_MONTHS < 1:
     raise ImproperlyConfigured("CLINIC_SCREENING_MAX_AGE_MONTHS must be at least 1")
 
+# --- Reports (sessions_app.reports) -----------------------------------------------
+# A cancellation this close to the session (or closer) is a late one.
+CLINIC_LATE_CANCELLATION_HOURS = env_int("CLINIC_LATE_CANCELLATION_HOURS", 24)
+if not 1 <= CLINIC_LATE_CANCELLATION_HOURS <= 7 * 24:
+    raise ImproperlyConfigured("CLINIC_LATE_CANCELLATION_HOURS must be between 1 and 168")
+# A series session more than this many days after its due date (the session
+# before it plus the plan's interval) is late.
+CLINIC_SERIES_LATE_TOLERANCE_DAYS = env_int("CLINIC_SERIES_LATE_TOLERANCE_DAYS", 3)
+if not 0 <= CLINIC_SERIES_LATE_TOLERANCE_DAYS <= 60:
+    raise ImproperlyConfigured("CLINIC_SERIES_LATE_TOLERANCE_DAYS must be between 0 and 60")
+
 # --- Reminders (sessions_app.reminders) ---------------------------------------
 # Where the app is reached from outside: the base of the unsubscribe links in messages.
 # Production must say it: a default would put dead links in every message.

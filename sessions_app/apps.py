@@ -9,12 +9,16 @@ class SessionsAppConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
         from django.core import checks
+        from django.db.backends.signals import connection_created
 
         from clinic.startup import check_production_settings
         from sessions_app import lookups
         from sessions_app.middleware import on_sign_in
+        from sessions_app.models.expressions import register_sqlite_median
 
         lookups.register()
         checks.register(check_production_settings, checks.Tags.security, deploy=True)
         # Session bookkeeping for the idle sign-out, whatever way the user signed in.
         user_logged_in.connect(on_sign_in, dispatch_uid="sessions_app.mark_active")
+        # The reports' median, on SQLite too (models/expressions.py, Median).
+        connection_created.connect(register_sqlite_median, dispatch_uid="sessions_app.sqlite_median")

@@ -12,6 +12,7 @@ from sessions_app.views import (
     lots,
     privacy,
     records,
+    reports,
     schedule,
     side_effects,
 )
@@ -59,6 +60,8 @@ urlpatterns = [
     # The link in every reminder: no sign-in, the signed token is the credential.
     path("u/<str:token>/", calls.unsubscribe, name="unsubscribe"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
+    path("reports/", reports.reports_page, name="reports"),
+    re_path(r"^reports/(?P<slug>[a-z-]{1,40})\.csv$", reports.report_csv, name="report_csv"),
     # The secret is secrets.token_urlsafe(32); anything else is not a feed (404).
     re_path(r"^calendar/(?P<token>[A-Za-z0-9_-]{16,64})\.ics$", calendar.practitioner_feed, name="practitioner_feed"),
 ]
