@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sessions_app.models import Reminder, SessionStatus, SideEffect, TreatmentSession
+from sessions_app.reports.today import manager_panel_context
 from sessions_app.services.clearance import annotate_clearance
 from sessions_app.views.paging import window_from
 from sessions_app.views.schedule import session_table_context
@@ -63,4 +64,6 @@ def dashboard(request):
         due = Reminder.objects.due(timezone.now()).select_related("client")
         context["reminders"] = list(due.order_by("due_at", "pk")[:DASHBOARD_LIMIT])
         context["reminders_total"] = due.count()
+    # The manager's figures of the day and the week (their own include and context).
+    context |= manager_panel_context(user)
     return render(request, "dashboard/dashboard.html", context)
