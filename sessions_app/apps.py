@@ -20,5 +20,13 @@ class SessionsAppConfig(AppConfig):
         checks.register(check_production_settings, checks.Tags.security, deploy=True)
         # Session bookkeeping for the idle sign-out, whatever way the user signed in.
         user_logged_in.connect(on_sign_in, dispatch_uid="sessions_app.mark_active")
+        # Signing in writes last_login without a row in the staff history,
+        # which keeps the changes made to an account (axes logs sign-ins).
+        from django.contrib.auth.models import update_last_login
+
+        from sessions_app.services.staff import record_last_login
+
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+        user_logged_in.connect(record_last_login, dispatch_uid="sessions_app.last_login")
         # The reports' median, on SQLite too (models/expressions.py, Median).
         connection_created.connect(register_sqlite_median, dispatch_uid="sessions_app.sqlite_median")
