@@ -96,9 +96,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
-    "axes",
+    # django-axes and django-otp's TOTP, named as the clinic says it (clinic/apps.py).
+    "clinic.apps.SignInLockoutsConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "clinic.apps.AuthenticatorsConfig",
     "sessions_app",
     "devtools",
 ]

@@ -47,6 +47,8 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         ordering = ["last_name", "first_name", "username"]
+        verbose_name = "staff account"
+        verbose_name_plural = "staff accounts"
         swappable = "AUTH_USER_MODEL"
         constraints = [
             models.CheckConstraint(
