@@ -78,6 +78,7 @@ class MemberForm(forms.Form):
 
 class NewMemberForm(MemberForm):
     username = UsernameField(
+        label="User name",
         max_length=150,
         validators=[UnicodeUsernameValidator()],
         help_text="What they type to sign in: letters, digits and @ . + - _ only.",
