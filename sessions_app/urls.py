@@ -62,6 +62,11 @@ urlpatterns = [
     path("u/<str:token>/", calls.unsubscribe, name="unsubscribe"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
     path("reports/", reports.reports_page, name="reports"),
+    re_path(
+        r"^reports/(?P<section>no-shows|series|maintenance|reminders|utilisation|activity|side-effects|all)/$",
+        reports.reports_page,
+        name="reports_section",
+    ),
     path("staff/", staff.staff_list, name="staff_list"),
     path("staff/new/", staff.staff_add, name="staff_add"),
     path("staff/<int:pk>/", staff.staff_detail, name="staff_detail"),

@@ -55,6 +55,12 @@ def test_the_reports_draw_each_chart_the_period_changes_the_figures_and_a_table_
     page, _ = sign_in_as(Role.MANAGER)
     page.goto("/reports/?start=2025-03-01&end=2025-03-31")
     expect(page.get_by_role("heading", name="Reports", level=1)).to_be_visible()
+    # A tab a section; the period goes with the tab.
+    page.get_by_role("link", name="Series adherence").click()
+    expect(page.get_by_role("heading", name="Series adherence", level=2)).to_be_visible()
+    assert {c["slug"] for c in page.evaluate(CHARTS)} == {"series-adherence", "plans"}
+    page.get_by_role("link", name="All, to print").click()
+    page.wait_for_url(re.compile(r"/reports/all/\?start=2025-03-01&end=2025-03-31$"))
     figures = page.evaluate("() => JSON.parse(document.getElementById('report-charts').textContent)")
     charts = page.evaluate(CHARTS)
     # Every table with rows has its chart, drawn from the figures of the page.
@@ -73,6 +79,7 @@ def test_the_reports_draw_each_chart_the_period_changes_the_figures_and_a_table_
     page.get_by_label("To").fill("2025-04-30")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#report-scope")).to_contain_text("1 April 2025 to 30 April 2025")
+    assert "/reports/all/" in page.url
     assert rows_of(page, "no-shows-by-month")[1] == ["Apr 2025", "4", "2", "50.0", "0", "0.0"]
     april = next(c for c in page.evaluate(CHARTS) if c["slug"] == "no-shows-by-month")
     assert (april["labels"], april["data"][0]) == (["Apr 2025"], [50])

@@ -316,6 +316,11 @@ def _(name):
     }[name]
 
 
+@case("user_profession_valid")
+def _(name):
+    return update(make_user(Role.PRACTITIONER), profession="surgeon")
+
+
 def declared_constraints() -> dict[str, object]:
     return {
         constraint.name: constraint

@@ -300,7 +300,7 @@ def test_utilisation_is_booked_hours_over_open_hours_per_practitioner_and_room(a
         make_session(plan_b, starts_at=start, ends_at=start + dt.timedelta(hours=1), room=room2, status=status)
     week = reports(Period(dt.date(2025, 6, 2), dt.date(2025, 6, 8)))
     practitioners = week.utilisation_by_practitioner()
-    assert practitioners.columns == ["practitioner", "week of 02/06 (%)", "booked hours", "whole period (%)"]
+    assert practitioners.columns == ["practitioner", "02/06 (%)", "booked hours", "whole period (%)"]
     assert rows(practitioners) == [
         ["Alice Archer", 25.0, 8.0, 25.0],
         ["Bruno Brun", 12.5, 4.0, 12.5],
@@ -366,7 +366,7 @@ MARCH = {"start": "2025-03-01", "end": "2025-03-31"}
 
 @pytest.mark.django_db
 def test_each_csv_is_its_table_on_the_page(manager_client, march_attendance):
-    page = manager_client.get(reverse("reports"), MARCH)
+    page = manager_client.get(reverse("reports_section", args=["all"]), MARCH)
     assert page.status_code == 200
     tables = page_tables(page.content.decode())
     # Every table but the reminders by rule (no reminder in March): it says "Nothing in this period."
@@ -394,7 +394,10 @@ def test_a_practitioner_sees_only_their_own_figures(client, march_attendance, al
     assert "your own figures" in html
     tables = page_tables(html)
     assert tables["no-shows-by-month"][1] == ["Mar 2025", "20", "3", "15.0", "2", "10.0"]
-    assert "no-shows-by-practitioner" not in tables and "reminders-by-channel" not in tables
+    assert "no-shows-by-practitioner" not in tables
+    assert client.get(reverse("reports_section", args=["reminders"]), MARCH).status_code == 404
+    every = page_tables(client.get(reverse("reports_section", args=["all"]), MARCH).content.decode())
+    assert "reminders-by-channel" not in every and "series-adherence" in every
     assert client.get(reverse("report_csv", args=["reminders-by-channel"]), MARCH).status_code == 404
     assert csv_rows(client.get(reverse("report_csv", args=["no-shows-by-hour"]), MARCH))[1][:3] == ["10:00", "20", "3"]
 
@@ -448,31 +451,58 @@ def test_the_default_period_is_the_last_three_months(manager_client):
 def test_the_side_effect_rate_links_to_the_signal_page_only_when_it_exists(manager_client, monkeypatch):
     from sessions_app.reports import queries
 
-    html = manager_client.get(reverse("reports"), MARCH).content.decode()
+    url = reverse("reports_section", args=["side-effects"])
+    html = manager_client.get(url, MARCH).content.decode()
     assert ("the signal page" in html) == (queries.side_effect_signal_url() is not None)
     monkeypatch.setattr(queries, "side_effect_signal_url", lambda: "/side-effects/signal/")
-    assert 'href="/side-effects/signal/"' in manager_client.get(reverse("reports"), MARCH).content.decode()
+    assert 'href="/side-effects/signal/"' in manager_client.get(url, MARCH).content.decode()
+
+
+# What every reports page asks first: session, user, user's and group
+# permissions (roles.py), the practitioner choices of the filter; and last,
+# the groups (navigation).
+AROUND = 6
+# Each section's queries: one per chart, and the small ones utilisation needs.
+SECTION_QUERIES = {
+    "no-shows": 4,  # attendance by month, weekday, hour, practitioner
+    "series": 3,  # adherence by month and in all (the median), plans by month
+    "maintenance": 2,  # maintenance dates, recall calls
+    "reminders": 3,  # by channel, unsubscribes, by rule
+    "utilisation": 4,  # booked hours by practitioner, opening hours, closed days, by room
+    "activity": 5,  # attendance by month (sessions held), new clients, plans by month, by indication (2)
+    "side-effects": 2,  # side effects by month, attendance by month (sessions held)
+}
 
 
 @pytest.mark.django_db
-def test_the_page_makes_the_same_queries_however_many_sessions(manager_client, alice, django_assert_num_queries):
+@pytest.mark.parametrize("section", [*SECTION_QUERIES, "all"])
+def test_each_section_makes_the_same_queries_however_many_sessions(
+    manager_client, alice, section, django_assert_num_queries
+):
+    # "all" shares the queries two sections both read (attendance and plans by month).
+    expected = AROUND + (sum(SECTION_QUERIES.values()) - 3 if section == "all" else SECTION_QUERIES[section])
+    url = reverse("reports_section", args=[section])
     plan = make_plan(practitioner=alice, sessions_planned=30)
     make_session(plan, starts_at=local(2025, 3, 3), status="completed")
-    # session, user, user's and group permissions (roles.py), the practitioner
-    # choices; the reports' queries: attendance by month, weekday, hour and
-    # practitioner, series adherence by month and in all, plans by month,
-    # maintenance, recall calls, reminders by channel, unsubscribes, reminders
-    # by rule, booked hours by practitioner, opening hours, closed days, booked
-    # hours by room, new clients by month, plans and sessions by indication,
-    # side effects by month; groups (navigation).
-    with django_assert_num_queries(26):
-        manager_client.get(reverse("reports"), MARCH)
+    with django_assert_num_queries(expected):
+        manager_client.get(url, MARCH)
     for day in range(4, 30):
         make_session(plan, starts_at=local(2025, 3, day), status="completed" if day % 3 else "no_show")
     make_side_effect(plan.sessions.first(), onset=dt.date(2025, 3, 4))
-    with django_assert_num_queries(26):
-        response = manager_client.get(reverse("reports"), MARCH)
-    assert page_tables(response.content.decode())["no-shows-by-month"][1][1] == "27"
+    with django_assert_num_queries(expected):
+        response = manager_client.get(url, MARCH)
+    assert response.status_code == 200 and response.context["sections"]
+
+
+@pytest.mark.django_db
+def test_the_reports_open_on_the_no_shows_with_a_tab_for_each_section(manager_client, march_attendance):
+    page = manager_client.get(reverse("reports"), MARCH)
+    assert [s.slug for s, _ in page.context["sections"]] == ["no-shows"]
+    html = page.content.decode()
+    for section in [*SECTION_QUERIES, "all"]:
+        assert f'href="{reverse("reports_section", args=[section])}?start=2025-03-01&amp;end=2025-03-31"' in html
+    assert page_tables(html)["no-shows-by-month"][1][1] == "21"
+    assert manager_client.get("/reports/nothing/").status_code == 404
 
 
 @pytest.mark.django_db

@@ -740,11 +740,12 @@ class Reports:
         return Table(
             slug,
             title,
-            [who, *(f"week of {label} (%)" for label in labels), "booked hours", "whole period (%)"],
+            [who, *(f"{label} (%)" for label in labels), "booked hours", "whole period (%)"],
             rows,
             chart=chart,
             total=["Open hours", *(open_hours.get(week, 0.0) for week in weeks), open_total, None],
             note=f"The share of the clinic's open hours (opening hours less closed days) booked each week, "
+            "each column a week from its Monday, "
             f"no-shows included, cancelled sessions not; each {who} counted as available whenever the clinic "
             "is open. The last row gives the open hours.",
         )

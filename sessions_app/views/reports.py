@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.report_forms import ReportFilterForm
 from sessions_app.reports.period import default_period, presets
-from sessions_app.reports.queries import Reports, Scope, sections_for, table_for
+from sessions_app.reports.queries import SECTIONS, Reports, Scope, sections_for, table_for
 from sessions_app.roles import reports_practitioner
 from sessions_app.spreadsheet import csv_writer
 
@@ -30,25 +30,35 @@ def _filter(request) -> tuple[ReportFilterForm, Scope | None]:
     return form, Scope(form.period, timezone.now(), practitioner_id)
 
 
+# The page shows one section at a time (a tab each); "all" shows every
+# section at once, to print.
+ALL = "all"
+
+
 @require_GET
-def reports_page(request):
-    """Every section's tables and charts: a fixed number of queries (each
-    an aggregate), whatever the size of the clinic or the period."""
+def reports_page(request, section: str = SECTIONS[0].slug):
+    """One section's tables and charts (or all of them): a fixed number of
+    queries, each an aggregate, whatever the size of the clinic or the period."""
     form, scope = _filter(request)
-    context = {"form": form, "scope": scope, "presets": presets(timezone.localdate())}
-    if scope is not None:
-        reports = Reports(scope)
-        sections = [
-            (section, [getattr(reports, method)() for _slug, method in tables])
-            for section, tables in sections_for(scope)
-        ]
-        context |= {
-            "sections": sections,
-            "charts": {table.slug: table.chart.as_json() for _s, tables in sections for table in tables if table.chart},
-            "query": request.GET.urlencode(),
-            "practitioner_name": form.cleaned_data.get("practitioner")
-            or (request.user if scope.practitioner_id else None),
-        }
+    today = timezone.localdate()
+    context = {"form": form, "scope": scope, "presets": presets(today), "section": section, "query": ""}
+    if scope is None:
+        context["tabs"] = [(s.slug, s.title) for s in SECTIONS]
+        return render(request, "reports/reports.html", context)
+    shown = sections_for(scope)
+    if section != ALL and section not in {s.slug for s, _ in shown}:
+        raise Http404("No such report.")
+    reports = Reports(scope)
+    sections = [
+        (s, [getattr(reports, method)() for _slug, method in tables]) for s, tables in shown if section in (ALL, s.slug)
+    ]
+    context |= {
+        "tabs": [(s.slug, s.title) for s, _ in shown],
+        "sections": sections,
+        "charts": {table.slug: table.chart.as_json() for _s, tables in sections for table in tables if table.chart},
+        "query": request.GET.urlencode(),
+        "practitioner_name": form.cleaned_data.get("practitioner") or (request.user if scope.practitioner_id else None),
+    }
     return render(request, "reports/reports.html", context)
 
 
