@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.report_forms import ReportFilterForm
 from sessions_app.reports.period import default_period, presets
-from sessions_app.reports.queries import SECTIONS, Reports, Scope, sections_for, table_for
+from sessions_app.reports.queries import SECTIONS, Reports, Scope, reports_planned, sections_for, table_for
 from sessions_app.roles import reports_practitioner
 from sessions_app.spreadsheet import csv_writer
 
@@ -49,9 +49,12 @@ def reports_page(request, section: str = SECTIONS[0].slug):
     if section != ALL and section not in {s.slug for s, _ in shown}:
         raise Http404("No such report.")
     reports = Reports(scope)
-    sections = [
-        (s, [getattr(reports, method)() for _slug, method in tables]) for s, tables in shown if section in (ALL, s.slug)
-    ]
+    with reports_planned():
+        sections = [
+            (s, [getattr(reports, method)() for _slug, method in tables])
+            for s, tables in shown
+            if section in (ALL, s.slug)
+        ]
     context |= {
         "tabs": [(s.slug, s.title) for s, _ in shown],
         "sections": sections,
@@ -68,7 +71,8 @@ def report_csv(request, slug: str):
     form, scope = _filter(request)
     if scope is None:
         raise Http404("Correct the period first.")
-    table = table_for(Reports(scope), slug)
+    with reports_planned():
+        table = table_for(Reports(scope), slug)
     if table is None:
         raise Http404("No such report.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
