@@ -126,7 +126,7 @@ def test_a_date_plus_a_column_of_days():
 
 
 @pytest.mark.postgres_only
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # SET LOCAL lasts to the end of the outermost transaction
 def test_the_reports_run_without_jit_compilation_on_postgresql_and_leave_it_as_it_was():
     """JIT compiling took 30 ms of a 40 ms report query (its estimated cost
     crosses jit_above_cost); the setting lasts for the reports' transaction only."""
