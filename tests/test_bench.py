@@ -65,7 +65,7 @@ def test_a_small_run_times_every_page_and_job_and_drops_its_databases(monkeypatc
 
     table = (tmp_path / "latest.md").read_text()
     for page in PAGES:
-        assert re.search(rf"\| {re.escape(page.name)}( \(p95 < \d+ ms\))? \| {page.role} \|", table), page.name
+        assert re.search(rf"\| {re.escape(page.name)}( \(p95 < \d+ ms[^)]*\))? \| {page.role} \|", table), page.name
     for job in ("seed_demo --clients N", "reminder generation, first round", "send_reminders, one round"):
         assert f"| {job} |" in table
     assert "12 clients" in table and "20 clients" in table and "p95 ratio" in table
@@ -106,14 +106,18 @@ def test_the_table_says_which_target_a_page_misses(small, large, queries, verdic
     assert "| 0.30 s (created) | 3.00 s (created) | < 2 s: missed |" in text
 
 
-@pytest.mark.parametrize(("p95", "verdict"), [(120.0, "met"), (160.0, "p95 ≥ 150 ms")])
-def test_a_page_with_a_target_of_its_own_is_held_to_it(p95, verdict):
-    """The reports: 150 ms, where the other pages have 50."""
+@pytest.mark.parametrize(
+    ("small", "p95", "verdict"), [(100.0, 120.0, "met"), (30.0, 120.0, "met"), (100.0, 160.0, "p95 ≥ 150 ms")]
+)
+def test_a_report_is_held_to_its_own_target_and_may_grow_with_the_data(small, p95, verdict):
+    """The reports: 150 ms, where the other pages have 50; they aggregate
+    every session of their period, so the larger set may take 4 times the
+    smaller's (no ratio target)."""
     reports = next(page for page in PAGES if page.p95_target_ms == 150)
-    result = _report(p95 / 1.2, p95)
+    result = _report(small, p95)
     for size in result.sizes:
         size.pages = [PageTiming(reports, "/reports/", t.p50_ms, t.p95_ms, 9, 90.0) for t in size.pages]
-    assert f"| {reports.name} (p95 < 150 ms) | manager |" in result.markdown()
+    assert f"| {reports.name} (p95 < 150 ms, no ratio target) | manager |" in result.markdown()
     assert f"| {verdict} |" in result.markdown()
 
 

@@ -63,6 +63,10 @@ class Page:
     path: Callable[[Subjects], str]
     # The p95 the page must stay under with the largest data set, in ms.
     p95_target_ms: float = 50
+    # Whether its p95 must stay within P95_RATIO_MAX of the smaller set's: pages
+    # that read a page of rows must; the reports, which aggregate every session
+    # of their period, grow with the clinic by nature and are held to their p95.
+    flat: bool = True
 
     @property
     def role(self) -> str:
@@ -95,10 +99,10 @@ PAGES = (
     Page("dashboard", DEMO_MANAGER, lambda s: reverse("dashboard")),
     # The budget for the reports: 150 ms, each tab on the period it opens on.
     *(
-        Page(f"reports: {section.title.lower()}", DEMO_MANAGER, _reports(section.slug), p95_target_ms=150)
+        Page(f"reports: {section.title.lower()}", DEMO_MANAGER, _reports(section.slug), p95_target_ms=150, flat=False)
         for section in SECTIONS
     ),
-    Page("reports: all, to print", DEMO_MANAGER, _reports("all"), p95_target_ms=500),
+    Page("reports: all, to print", DEMO_MANAGER, _reports("all"), p95_target_ms=500, flat=False),
     Page("staff", DEMO_MANAGER, lambda s: reverse("staff_list")),
     Page("admin: clients", DEMO_MANAGER, _admin("client")),
     Page("admin: sessions", DEMO_MANAGER, _admin("treatmentsession")),
