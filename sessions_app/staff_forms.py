@@ -22,7 +22,9 @@ class MemberForm(forms.Form):
     first_name = forms.CharField(max_length=150)
     last_name = forms.CharField(max_length=150)
     email = forms.EmailField(
-        max_length=254, help_text="The link to choose a password is sent here; no password is ever mailed."
+        max_length=254,
+        required=False,
+        help_text="Links to choose a password are sent here; no password is ever mailed.",
     )
     role = forms.ChoiceField(choices=[(r.value, f"{r.label}: {ROLE_HELP[r]}") for r in Role], widget=forms.RadioSelect)
     profession = forms.ChoiceField(
