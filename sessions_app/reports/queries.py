@@ -489,7 +489,9 @@ class Reports:
             ],
             percent_title="% of sessions due",
         )
-        return Table(slug, title, [first, *self.ATTENDANCE_COLUMNS], rows, chart=chart, total=total)
+        hours = settings.CLINIC_LATE_CANCELLATION_HOURS
+        note = f"A late cancellation is made less than {hours} hours before the session."
+        return Table(slug, title, [first, *self.ATTENDANCE_COLUMNS], rows, chart=chart, total=total, note=note)
 
     def no_shows_by_month(self) -> Table:
         months = self.sessions_by_month
@@ -554,7 +556,7 @@ class Reports:
             chart=chart,
             total=total,
             note=f"A session is late when it takes place more than {tolerance} days after its due date, the "
-            "session before it plus the plan's interval (CLINIC_SERIES_LATE_TOLERANCE_DAYS); the first session "
+            "session before it plus the plan's interval; the first session "
             "of a series is on time. The median counts the days after the due date (negative: early).",
         )
 
@@ -891,8 +893,8 @@ SECTIONS = [
     Section(
         "no-shows",
         "No-shows and late cancellations",
-        "Who does not come, and when? Of the sessions due (started, and not cancelled ahead of time), the "
-        "no-shows, and the cancellations made less than CLINIC_LATE_CANCELLATION_HOURS before the session.",
+        "Who does not come, and when? Of the sessions due (begun, and not cancelled ahead of time), the "
+        "no-shows and the late cancellations.",
         [
             ("no-shows-by-month", "no_shows_by_month"),
             ("no-shows-by-weekday", "no_shows_by_weekday"),
