@@ -97,9 +97,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "simple_history",
-    "axes",
+    # django-axes and django-otp's TOTP, named as the clinic says it (clinic/apps.py).
+    "clinic.apps.SignInLockoutsConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "clinic.apps.AuthenticatorsConfig",
     "sessions_app",
     "devtools",
 ]
@@ -286,6 +287,17 @@ if CLINIC_SCREENING_MAX_AGE_MONTHS < 1:
 CLINIC_PHONE_REGION = env_str("CLINIC_PHONE_REGION", "FR").strip().upper()
 if CLINIC_PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
     raise ImproperlyConfigured("CLINIC_PHONE_REGION must be a two-letter country code, such as FR, BE or CH")
+
+# --- Reports (sessions_app.reports) -----------------------------------------------
+# A cancellation this close to the session (or closer) is a late one.
+CLINIC_LATE_CANCELLATION_HOURS = env_int("CLINIC_LATE_CANCELLATION_HOURS", 24)
+if not 1 <= CLINIC_LATE_CANCELLATION_HOURS <= 7 * 24:
+    raise ImproperlyConfigured("CLINIC_LATE_CANCELLATION_HOURS must be between 1 and 168")
+# A series session more than this many days after its due date (the session
+# before it plus the plan's interval) is late.
+CLINIC_SERIES_LATE_TOLERANCE_DAYS = env_int("CLINIC_SERIES_LATE_TOLERANCE_DAYS", 3)
+if not 0 <= CLINIC_SERIES_LATE_TOLERANCE_DAYS <= 60:
+    raise ImproperlyConfigured("CLINIC_SERIES_LATE_TOLERANCE_DAYS must be between 0 and 60")
 
 # --- Reminders (sessions_app.reminders) ---------------------------------------
 # Where the app is reached from outside: the base of the unsubscribe links in messages.

@@ -1454,10 +1454,9 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
 
     # In time order, as a clinic's own records are: ids then follow the calendar.
     sessions = sorted(((plan, s) for _, plan in plans for s in plan.sessions), key=lambda p: p[1].starts_at)
-    create(
-        TreatmentSession,
-        sessions,
-        lambda p: TreatmentSession(
+
+    def session_row(p) -> TreatmentSession:
+        return TreatmentSession(
             plan_id=p[0].pk,
             sequence=p[1].sequence,
             is_maintenance=p[1].is_maintenance,
@@ -1477,10 +1476,10 @@ def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> d
             signed_by_id=p[0].practitioner_id if p[1].completed_at else None,
             created_at=p[1].created_at,
             updated_at=p[1].completed_at or p[1].created_at,
-        ),
-        "Treatment sessions",
-        keep_child_pk,
-    )
+        )
+
+    create(TreatmentSession, sessions, session_row, "Treatment sessions", keep_child_pk)
+    _cancellations_history(sessions, session_row, progress=progress)
 
     injections = [(s, i) for _, s in sessions for i in s.injections]
     create(
@@ -1614,6 +1613,32 @@ def _answer_check_ins(*, now: dt.datetime, seed: int) -> int:
 
 
 # --- Deleting the demo data ------------------------------------------------------------
+
+
+# How long before its start a demo session was cancelled, taken in turn by
+# session id (not drawn from the seed's random numbers, which would shift the
+# rest of the demo): a third of them within a day, late.
+CANCELLED_HOURS_BEFORE = (2, 30, 72, 20, 168, 48, 6, 96, 240)
+
+
+def _cancellations_history(sessions: list, session_row: Callable, *, progress: bool) -> None:
+    """A history row for each cancelled demo session, dated when it was
+    cancelled, as the schedule leaves one: the reports read late cancellations
+    there."""
+    now = timezone.now()
+    rows = []
+    for plan, session in sessions:
+        if session.status != SessionStatus.CANCELLED:
+            continue
+        row = session_row((plan, session))
+        row.pk = session.pk
+        before = dt.timedelta(hours=CANCELLED_HOURS_BEFORE[session.pk % len(CANCELLED_HOURS_BEFORE)])
+        row._history_date = max(session.created_at, min(now, session.starts_at - before))
+        rows.append(row)
+    with _bar(None, "Cancellations", progress, total=len(rows)) as bar:
+        for batch in batched(rows, BATCH):
+            TreatmentSession.history.bulk_history_create(batch, update=True, default_change_reason="Cancelled")
+            bar.update(len(batch))
 
 
 def _raw_delete(queryset: models.QuerySet) -> int:

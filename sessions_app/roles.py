@@ -63,7 +63,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         ("view", "add", "change"),
     )
     | _perms(["reminder"], ("view", "change"))
-    | _perms(_REFERENCE + _SIGNAL, ("view",)),
+    | _perms(_REFERENCE + _SIGNAL, ("view",))
+    | {"view_own_reports"},
     # Everything, reference data and staff included. Deleting clinical records is
     # refused by the admin itself, whatever the permission says. Managers answer
     # privacy requests, read the access log, unlock accounts (an access attempt
@@ -81,7 +82,7 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         ("view", "add", "change", "delete"),
     )
     | _perms(_SIGNAL, ("view",))
-    | {"export_client", "erase_client", "merge_client", "view_accesslog"}
+    | {"export_client", "erase_client", "merge_client", "view_accesslog", "view_reports"}
     | {"axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog", "axes.view_accessfailurelog"}
     | {"otp_totp.view_totpdevice", "otp_totp.delete_totpdevice"},
 }
@@ -158,3 +159,21 @@ def sync_role_groups_migration(apps, schema_editor) -> None:
         available |= {(meta.app_label, f"{action}_{meta.model_name}") for action in meta.default_permissions}
         available |= {(meta.app_label, codename) for codename, _ in meta.permissions}
     sync_role_groups(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), available=available)
+
+
+def reports_practitioner(user) -> int | None:
+    """Whose figures the reports show this user: None for the whole clinic
+    (view_reports: managers), the user's own id (view_own_reports:
+    practitioners). PermissionDenied for anyone else."""
+    from django.core.exceptions import PermissionDenied
+
+    if user.has_perm("sessions_app.view_reports"):
+        return None
+    if user.has_perm("sessions_app.view_own_reports"):
+        return user.pk
+    raise PermissionDenied
+
+
+def may_manage_staff(user) -> bool:
+    """The staff page (add members, change roles, unlock...): managers."""
+    return user.has_perm("sessions_app.change_user")

@@ -15,9 +15,11 @@ from sessions_app.views import (
     lots,
     privacy,
     records,
+    reports,
     schedule,
     sessions,
     side_effects,
+    staff,
 )
 
 urlpatterns = [
@@ -95,6 +97,23 @@ urlpatterns = [
     re_path(rf"^c/(?P<token>{TOKEN_PATTERN})$", check_in.check_in, name="check_in"),
     re_path(rf"^c/(?P<token>{TOKEN_PATTERN})/stop$", check_in.check_in_stop, name="check_in_stop"),
     path("calendar/", calendar.calendar_settings, name="calendar_settings"),
+    path("reports/", reports.reports_page, name="reports"),
+    re_path(
+        r"^reports/(?P<section>no-shows|series|maintenance|reminders|utilisation|activity|side-effects|all)/$",
+        reports.reports_page,
+        name="reports_section",
+    ),
+    path("staff/", staff.staff_list, name="staff_list"),
+    path("staff/new/", staff.staff_add, name="staff_add"),
+    path("staff/<int:pk>/", staff.staff_detail, name="staff_detail"),
+    re_path(
+        r"^staff/(?P<pk>[0-9]+)/(?P<action>deactivate|reactivate|unlock|remove_authenticator|send_link)/$",
+        staff.staff_action,
+        name="staff_action",
+    ),
+    # The one-time link mailed to a member: no sign-in, the token is the key.
+    path("account/password/<uidb64>/<token>/", staff.PasswordSetView.as_view(), name="password_set"),
+    re_path(r"^reports/(?P<slug>[a-z-]{1,40})\.csv$", reports.report_csv, name="report_csv"),
     # The secret is secrets.token_urlsafe(32); anything else is not a feed (404).
     re_path(r"^calendar/(?P<token>[A-Za-z0-9_-]{16,64})\.ics$", calendar.practitioner_feed, name="practitioner_feed"),
 ]

@@ -212,8 +212,10 @@ EXPECTED_QUERIES = {
 
 
 # Written by the app itself, never typed in: amendments and photos (the record
-# page), the access log, sign-in attempts, authenticators (each user adds their own).
+# page), the access log, sign-in attempts, authenticators (each user adds their own);
+# staff accounts are added on the staff page.
 NO_ADD = {
+    User,
     Group,
     SessionAmendment,
     SessionPhoto,
@@ -610,11 +612,12 @@ def test_reminder_delivery_state_is_read_only(manager_client):
 
 
 @pytest.mark.django_db
-def test_user_form_shows_the_clinic_fields_and_roles(manager_client):
+def test_the_user_page_shows_the_clinic_fields_and_roles(manager_client):
+    """Read-only: staff are managed on the staff page (tests/test_staff.py)."""
     user = make_user(Role.PRACTITIONER, job_title="Nurse injector", registration_number="RPPS-123")
     response = manager_client.get(admin_url(User, "change", user.pk))
-    fields = set(response.context["adminform"].form.fields)
-    assert {"job_title", "phone", "registration_number", "groups"} <= fields
+    fields = {name for fieldset in response.context["adminform"] for line in fieldset for name in line.fields}
+    assert {"job_title", "phone", "registration_number", "roles", "staff_page"} <= fields
     _, response = changelist_queries(manager_client, User, q="RPPS-123")
     assert list(response.context["cl"].result_list) == [user]
     assert "Practitioner" in response.content.decode()

@@ -121,7 +121,10 @@ def test_a_manager_exports_the_whole_record_as_json_and_the_export_is_logged(man
     [session] = plan["sessions"]
     assert session["notes"] == "Slight redness"
     assert session["injections"][0]["lots"] == [{"product": "Hyalu Meso 1%", "lot": "TRACE-77"}]
-    assert session["photos"][0]["kind"] == "before"
+    # In words, as the client reads them, never the codes.
+    assert session["photos"][0]["kind"] == "Before"
+    assert (session["status"], plan["status"]) == ("Completed", "Active series")
+    assert {(r["kind"], r["channel"]) for r in record["reminders"]} == {("Upcoming session", "Email to client")}
     assert len(record["side_effects"]) == 1 and len(record["reminders"]) == 2
     assert AccessLog.objects.get(action="export_client").user == manager
 
@@ -129,6 +132,9 @@ def test_a_manager_exports_the_whole_record_as_json_and_the_export_is_logged(man
 def test_the_readable_export_shows_the_record(manager_client, history):
     page = manager_client.get(reverse("client_export", args=[history.pk])).content.decode()
     assert "Everything held about Lucie Garnier" in page and "TRACE-77" in page and "Slight redness" in page
+    # Statuses and kinds in words, not codes ("upcoming_session by email").
+    assert "Upcoming session, email to client: sent" in page and "active series" in page
+    assert "upcoming_session" not in page and "by email" not in page
 
 
 @pytest.mark.parametrize("role", ["reception", "practitioner"])

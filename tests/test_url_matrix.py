@@ -103,6 +103,15 @@ EXPECTED = {
     "unsubscribe": (200, 200, 200, 200),
     "calendar_settings": (302, 403, 200, 403),
     "practitioner_feed": (200, 200, 200, 200),
+    "reports": (302, 403, 200, 200),
+    "reports_section": (302, 403, 200, 200),
+    "report_csv": (302, 403, 200, 200),
+    "staff_list": (302, 403, 403, 200),
+    "staff_add": (302, 403, 403, 200),
+    "staff_detail": (302, 403, 403, 200),
+    "staff_action": (302, 405, 405, 405),
+    # The one-time link to choose a password: no sign-in; a bad link says so.
+    "password_set": (200, 200, 200, 200),
 }
 
 
@@ -201,6 +210,11 @@ def url_of(name: str, w: dict) -> str:
         "call_outcome": [w["reminder"].pk, "reached"],
         "unsubscribe": [unsubscribe_token(w["client"].pk, ReminderChannel.EMAIL)],
         "practitioner_feed": [w["practitioner"].calendar_token],
+        "report_csv": ["no-shows-by-month"],
+        "reports_section": ["series"],
+        "staff_detail": [w["practitioner"].pk],
+        "staff_action": [w["practitioner"].pk, "unlock"],
+        "password_set": ["MQ", "not-a-token"],
     }
     return reverse(name, args=by_name.get(name, []))
 

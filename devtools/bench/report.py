@@ -11,7 +11,8 @@ from pathlib import Path
 from .jobs import DataSize, JobTiming
 from .pages import PageTiming, Subjects
 
-# The targets, for the largest data set.
+# The targets, for the largest data set; a page may have its own
+# p95 target (pages.Page.p95_target_ms: the reports, 150 ms).
 PAGE_P95_MS = 50
 P95_RATIO_MAX = 1.5
 GENERATION_MAX_S = 2.0
@@ -52,18 +53,22 @@ class Report:
         small, large = self.sizes[0], self.sizes[-1]
         rows = []
         for i, timing in enumerate(large.pages):
-            cells = [timing.page.name, timing.page.role]
+            name = timing.page.name
+            if timing.page.p95_target_ms != PAGE_P95_MS:
+                name += f" (p95 < {timing.page.p95_target_ms:g} ms{'' if timing.page.flat else ', no ratio target'})"
+            cells = [name, timing.page.role]
             for size in self.sizes:
                 t = size.pages[i]
                 cells += [f"{t.p50_ms:.1f} / {t.p95_ms:.1f}", str(t.queries)]
             first = small.pages[i]
             ratio = timing.p95_ms / first.p95_ms if first.p95_ms else 0
             misses = []
-            if timing.p95_ms >= timing.page.p95_target_ms:
-                misses.append(f"p95 ≥ {timing.page.p95_target_ms} ms")
+            target = timing.page.p95_target_ms
+            if timing.p95_ms >= target:
+                misses.append(f"p95 ≥ {target:g} ms")
             if len(self.sizes) > 1:
                 cells.append(f"{ratio:.2f}")
-                if ratio > P95_RATIO_MAX:
+                if ratio > P95_RATIO_MAX and timing.page.flat:
                     misses.append(f"ratio > {P95_RATIO_MAX}")
                 if len({size.pages[i].queries for size in self.sizes}) > 1:
                     misses.append("queries grow")
@@ -94,15 +99,7 @@ class Report:
             head += [f"{size.clients:,} clients p50 / p95", "queries"]
         if len(self.sizes) > 1:
             head.append("p95 ratio")
-        others = sorted(
-            {
-                f"{t.page.name} < {t.page.p95_target_ms} ms"
-                for t in self.sizes[-1].pages
-                if t.page.p95_target_ms != PAGE_P95_MS
-            }
-        )
-        but = f"; {', '.join(others)}" if others else ""
-        head.append(f"targets (p95 < {PAGE_P95_MS} ms{but}, ratio ≤ {P95_RATIO_MAX}, same queries)")
+        head.append(f"targets (p95 < {PAGE_P95_MS} ms unless said, ratio ≤ {P95_RATIO_MAX}, same queries)")
         lines += ["", *_table(head, self._page_rows()), ""]
         job_head = ["job", *(f"{size.clients:,} clients" for size in self.sizes), "target"]
         job_rows = []

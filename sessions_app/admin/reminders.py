@@ -1,9 +1,13 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+from django.urls import path
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
-from sessions_app.models import Reminder, ReminderRule
-from sessions_app.reminders.delivery import sms_sample
+from sessions_app.models import Reminder, ReminderKind, ReminderRule
+from sessions_app.reminders.delivery import SMS_SAMPLE_VALUES, email_sample, sms_sample
 from sessions_app.reminders.messages import PLACEHOLDERS, TemplateError
 
 from .base import BigTableAdmin, LogReadsMixin, StrRelationsMixin
@@ -57,6 +61,30 @@ class ReminderRuleAdmin(admin.ModelAdmin):
     ]
 
     readonly_fields = ["sms_as_sent"]
+    # The preview beside the texts, updated as they are typed (static/js/rule_preview.js).
+    change_form_template = "admin/sessions_app/reminderrule/change_form.html"
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(require_POST(self.preview_view))
+        return [path("preview/", preview, name="sessions_app_reminderrule_preview"), *super().get_urls()]
+
+    def preview_view(self, request):
+        """What the rule being typed would send a sample client: the email's
+        subject and text, the SMS with its length and parts, or why a text
+        cannot be filled in. Nothing is saved."""
+        if not (self.has_change_permission(request) or self.has_add_permission(request)):
+            raise PermissionDenied
+        rule = ReminderRule(
+            kind=request.POST.get("kind", ""),
+            subject=request.POST.get("subject", ""),
+            body=request.POST.get("body", ""),
+            sms_body=request.POST.get("sms_body", ""),
+        )
+        return JsonResponse(rule_preview(rule))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra = {"sample_client": SMS_SAMPLE_VALUES["client_name"], **(extra_context or {})}
+        return super().changeform_view(request, object_id, form_url, extra)
 
     @admin.display(description="SMS, as a client gets it")
     def sms_as_sent(self, rule: ReminderRule) -> str:
@@ -126,3 +154,21 @@ class ReminderAdmin(LogReadsMixin, StrRelationsMixin, BigTableAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The key is what the generator deduplicates on; it is set once.
         return [*self.readonly_fields, "key"] if obj else self.readonly_fields
+
+
+def rule_preview(rule: ReminderRule) -> dict:
+    """The rule's email and SMS for the sample client, as plain values;
+    an error instead of a text that cannot be filled in."""
+    if rule.kind not in ReminderKind.values:
+        return {"error": "Choose the kind of reminder first: the placeholders depend on it."}
+    result = {}
+    try:
+        result["email_subject"], result["email_text"] = email_sample(rule.subject, rule.body, rule.kind)
+    except TemplateError as exc:
+        result["email_error"] = str(exc)
+    try:
+        text, length = sms_sample(rule.sms_template, rule.kind)
+        result |= {"sms_text": text, "sms_length": str(length), "sms_parts": length.parts}
+    except TemplateError as exc:
+        result["sms_error"] = str(exc)
+    return result

@@ -1,6 +1,8 @@
 """Query expressions the models and views share."""
 
-from django.db.models import IntegerField, QuerySet, Subquery
+from django.db import NotSupportedError
+from django.db.models import Aggregate, DateField, FloatField, Func, IntegerField, QuerySet, Subquery
+from django.db.models.functions import TruncDate
 
 
 class SubqueryCount(Subquery):
@@ -13,3 +15,100 @@ class SubqueryCount(Subquery):
 
     def __init__(self, queryset: QuerySet, **extra):
         super().__init__(queryset.order_by().values("pk"), **extra)
+
+
+class LocalDayNumber(Func):
+    """The day of the clinic's calendar a datetime falls on, as a whole number
+    of days since 1970-01-01: subtracting two gives the calendar days between
+    them (what `scheduling.next_series_date` counts), the same on both
+    databases, where subtracting dates gives an integer on PostgreSQL and
+    nothing usable on SQLite."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, **extra):
+        # TruncDate converts to the current time zone, the clinic's (TIME_ZONE).
+        super().__init__(TruncDate(expression), **extra)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} - DATE '1970-01-01')", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        # julianday() of a date is its Julian day at midnight, 1970-01-01 being 2440587.5.
+        return f"CAST(julianday({sql}) - 2440587.5 AS INTEGER)", params
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError(f"LocalDayNumber is written for PostgreSQL and SQLite, not {connection.vendor}.")
+
+
+class Median(Aggregate):
+    """The median of an expression, computed by the database: PostgreSQL's
+    PERCENTILE_CONT(0.5), and on SQLite the MEDIAN aggregate that
+    `register_sqlite_median` adds to each connection (SQLite has none; Django
+    adds its STDDEV and VARIANCE the same way). The one definition of a median
+    the reports use; None over no rows."""
+
+    function = "MEDIAN"
+    name = "Median"
+    output_field = FloatField()
+    allow_distinct = False
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s",
+            **extra_context,
+        )
+
+
+class _SqliteMedian:
+    """SQLite's side of Median: the values of one group, then their median
+    (the mean of the two middle ones for an even count, as PERCENTILE_CONT)."""
+
+    def __init__(self):
+        self.values: list[float] = []
+
+    def step(self, value):
+        if value is not None:
+            self.values.append(value)
+
+    def finalize(self):
+        return median_of(self.values)
+
+
+def median_of(values: list[float]) -> float | None:
+    """The median of plain values: the middle one, or the mean of the two middle ones."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def register_sqlite_median(sender, connection, **kwargs) -> None:
+    """connection_created receiver: gives each SQLite connection MEDIAN()."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_aggregate("MEDIAN", 1, _SqliteMedian)
+
+
+class AddDays(Func):
+    """A date plus a whole number of days taken from a column, on both
+    databases (Django adds only fixed durations to a date)."""
+
+    output_field = DateField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        (date_sql, date_params), (days_sql, days_params) = (compiler.compile(e) for e in self.source_expressions)
+        return f"({date_sql} + {days_sql})", [*date_params, *days_params]
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        (date_sql, date_params), (days_sql, days_params) = (compiler.compile(e) for e in self.source_expressions)
+        return f"date({date_sql}, '+' || ({days_sql}) || ' days')", [*date_params, *days_params]
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError(f"AddDays is written for PostgreSQL and SQLite, not {connection.vendor}.")

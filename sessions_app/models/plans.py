@@ -413,6 +413,10 @@ class TreatmentSession(models.Model):
 
     class Meta:
         ordering = ["starts_at"]
+        permissions = [
+            ("view_reports", "Can read the reports of the whole clinic"),
+            ("view_own_reports", "Can read the reports of their own sessions"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(sequence__gte=1),
@@ -497,6 +501,12 @@ class TreatmentSession(models.Model):
                 fields=["plan", "-starts_at", "-id"],
                 condition=Q(status=SessionStatus.COMPLETED),
                 name="session_plan_last_done_idx",
+            ),
+            # The reports' series adherence: the kept series session before each one.
+            models.Index(
+                fields=["plan", "starts_at"],
+                condition=Q(status=SessionStatus.COMPLETED, is_maintenance=False),
+                name="session_series_kept_idx",
             ),
             # Sessions completed lately (the generator's aftercare reminders).
             models.Index(

@@ -359,7 +359,8 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         due = localtime(self.due_at)
-        return f"{self.get_kind_display()} by {self.channel} for {self.client}, due {due:%Y-%m-%d %H:%M}"
+        channel = self.get_channel_display().lower()
+        return f"{self.get_kind_display()}, {channel}, for {self.client}, due {due:%Y-%m-%d %H:%M}"
 
     @property
     def overdue(self) -> bool:

@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class Role(models.TextChoices):
@@ -39,8 +40,15 @@ class User(AbstractUser):
     # The secret in the URL of the practitioner's iCalendar feed; a new one revokes the old URL.
     calendar_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
 
+    # Who changed a member of staff, what and when (the staff page writes a
+    # reason for each change: a role given, an account unlocked...). Never the
+    # password hash, the calendar secret, or each sign-in (last_login).
+    history = HistoricalRecords(excluded_fields=["password", "last_login", "calendar_token"])
+
     class Meta(AbstractUser.Meta):
         ordering = ["last_name", "first_name", "username"]
+        verbose_name = "staff account"
+        verbose_name_plural = "staff accounts"
         swappable = "AUTH_USER_MODEL"
         constraints = [
             models.CheckConstraint(

@@ -91,12 +91,17 @@ def compose(reminder: Reminder) -> tuple[str, str]:
     return " ".join(subject.split()), body
 
 
+def email_text(body: str, link: str) -> str:
+    """The email as sent: the message, then its one-click stop link."""
+    return f"{body}\n\n-- \nTo stop email reminders from {settings.CLINIC_NAME}, open {link}\n"
+
+
 def send_email(reminder: Reminder, subject: str, body: str) -> str:
     client = reminder.client
     if not client.email:
         raise DeliveryError("The client has no email address on file.")
     link = unsubscribe_url(client.pk, ReminderChannel.EMAIL)
-    text = f"{body}\n\n-- \nTo stop email reminders from {settings.CLINIC_NAME}, open {link}\n"
+    text = email_text(body, link)
     message = EmailMessage(
         subject=subject,
         body=text,
@@ -177,3 +182,12 @@ def deliver(reminder: Reminder) -> str:
     if reminder.channel == ReminderChannel.SMS:
         return send_sms(reminder, body)
     raise DeliveryError(f"A {reminder.get_channel_display().lower()} is not sent by the worker.")
+
+
+def email_sample(subject: str, body: str, kind: str) -> tuple[str, str]:
+    """A rule's email as a client would get it, with the sample values:
+    (subject, text); TemplateError when a template cannot be filled in."""
+    values = SMS_SAMPLE_VALUES | {"clinic": settings.CLINIC_NAME}
+    filled = " ".join(render(subject or "Reminder from {clinic}", kind, values).split())
+    link = unsubscribe_url(SMS_SAMPLE_CLIENT_ID, ReminderChannel.EMAIL)
+    return filled, email_text(render(body, kind, values), link)

@@ -91,6 +91,12 @@ def unsubscribe_url(client_id: int, channel: str) -> str:
     return settings.CLINIC_BASE_URL + reverse("unsubscribe", args=[unsubscribe_token(client_id, channel)])
 
 
+def unsubscribe_reason(channel: str) -> str:
+    """What an unsubscribe writes in the client's history: the reports count
+    unsubscribes by it, per channel."""
+    return f"Unsubscribed from {channel} reminders by the link in a message"
+
+
 @transaction.atomic
 def client_unsubscribe(*, client_id: int, channel: str) -> Client:
     """Withdraw the client's agreement to reminders by `channel`. Saved with
@@ -100,6 +106,6 @@ def client_unsubscribe(*, client_id: int, channel: str) -> Client:
     field = {ReminderChannel.EMAIL: "consent_email", ReminderChannel.SMS: "consent_sms"}[channel]
     if getattr(client, field):
         setattr(client, field, False)
-        client._change_reason = f"Unsubscribed from {channel} reminders by the link in a message"
+        client._change_reason = unsubscribe_reason(channel)
         client.save(update_fields=[field, "updated_at"])
     return client

@@ -61,7 +61,8 @@ def _person(user: User | None) -> str | None:
 
 def client_record(client: Client) -> dict[str, Any]:
     """Everything the clinic holds about the client, as plain values (JSON-ready),
-    in a fixed number of queries."""
+    in a fixed number of queries: statuses, channels and kinds in words
+    ("Upcoming session", "Email to client"), as the client reads them."""
     lots = Prefetch("lots", ProductLot.objects.select_related("product"))
     sessions = (
         TreatmentSession.objects.filter(plan__client=client)
@@ -106,7 +107,7 @@ def client_record(client: Client) -> dict[str, Any]:
             "email": client.email,
             "phone": client.phone,
             "address": client.address,
-            "preferred_channel": client.preferred_channel,
+            "preferred_channel": client.get_preferred_channel_display(),
             "agrees_to_email_reminders": client.consent_email,
             "agrees_to_sms_reminders": client.consent_sms,
             "allergies": [s.name for s in client.allergies.all()],
@@ -125,7 +126,7 @@ def client_record(client: Client) -> dict[str, Any]:
                         "question": a.get_question_display(),
                         "yes": a.answer,
                         "details": a.details,
-                        "severity": a.severity,
+                        "severity": a.get_severity_display(),
                         "areas": [area.name for area in a.areas.all()],
                         "judgement": a.judgement,
                         "judged_by": _person(a.judged_by),
@@ -145,7 +146,7 @@ def client_record(client: Client) -> dict[str, Any]:
                 "sessions_planned": p.sessions_planned,
                 "interval_days": p.interval_days,
                 "maintenance_interval_days": p.maintenance_interval_days,
-                "status": p.status,
+                "status": p.get_status_display(),
                 "notes": p.notes,
                 "created_at": _when(p.created_at),
                 "consents": [
@@ -164,7 +165,7 @@ def client_record(client: Client) -> dict[str, Any]:
         "side_effects": [
             {
                 "kind": str(e.kind),
-                "severity": e.severity,
+                "severity": e.get_severity_display(),
                 "serious": e.serious,
                 "status": e.status,
                 "source": e.source,
@@ -205,10 +206,10 @@ def client_record(client: Client) -> dict[str, Any]:
         ],
         "reminders": [
             {
-                "kind": r.kind,
-                "channel": r.channel,
+                "kind": r.get_kind_display(),
+                "channel": r.get_channel_display(),
                 "due_at": _when(r.due_at),
-                "status": r.status,
+                "status": r.get_status_display(),
                 "sent_at": _when(r.sent_at),
                 "message": r.message,
             }
@@ -223,12 +224,12 @@ def _session(s: TreatmentSession) -> dict[str, Any]:
         "maintenance": s.is_maintenance,
         "starts_at": _when(s.starts_at),
         "ends_at": _when(s.ends_at),
-        "status": s.status,
+        "status": s.get_status_display(),
         "practitioner": _person(s.practitioner),
         "room": str(s.room),
-        "anaesthetic": s.anaesthetic,
+        "anaesthetic": s.get_anaesthetic_display(),
         "pain_score": s.pain_score,
-        "combination_therapy": s.combination_therapy,
+        "combination_therapy": s.get_combination_therapy_display(),
         "notes": s.notes,
         "signed_by": _person(s.signed_by),
         "signed_at": _when(s.signed_at),
@@ -238,14 +239,14 @@ def _session(s: TreatmentSession) -> dict[str, Any]:
                 "lots": [{"product": lot.product.name, "lot": lot.lot_number} for lot in i.lots.all()],
                 "quantities_ml": {q.product.name: str(q.quantity_ml) for q in i.quantities.all()},
                 "volume_ml": str(i.volume_ml),
-                "depth": i.depth,
-                "technique": i.technique,
+                "depth": i.get_depth_display(),
+                "technique": i.get_technique_display(),
                 "needle_length_mm": str(i.needle_length_mm),
                 "points": i.points,
             }
             for i in s.injections.all()
         ],
-        "photos": [{"kind": p.kind, "taken_at": _when(p.uploaded_at)} for p in s.photos.all()],
+        "photos": [{"kind": p.get_kind_display(), "taken_at": _when(p.uploaded_at)} for p in s.photos.all()],
         "amendments": [
             {"at": _when(a.amended_at), "by": _person(a.amended_by), "reason": a.reason, "changes": a.changes}
             for a in s.amendments.all()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sessions_app.models import Reminder, Role, SessionStatus, SideEffect, TreatmentSession
+from sessions_app.reports.today import manager_panel_context
 from sessions_app.roles import user_roles
 from sessions_app.services.alerts import annotate_alerts
 from sessions_app.services.clearance import annotate_clearance
@@ -109,8 +110,14 @@ def side_effects_today_panel(request) -> dict:
     return side_effects_today(request.user)
 
 
+def manager_panel(request) -> dict:
+    """The manager's figures of the day and the week, each a link to its list
+    (sessions_app.reports.today)."""
+    return manager_panel_context(request.user)
+
+
 # Today's panels, in the page's order (templates/dashboard/dashboard.html includes their templates).
-PANELS = (side_effects_today_panel, sessions_panel, side_effects_panel, reminders_panel)
+PANELS = (manager_panel, side_effects_today_panel, sessions_panel, side_effects_panel, reminders_panel)
 
 
 @require_GET

@@ -1,0 +1,145 @@
+"""What the reports compute beside their queries (periods, rates, open hours:
+pure), and the expressions they ask both databases for: the median, the
+clinic-calendar day number, a date plus a column of days."""
+
+import datetime as dt
+
+import pytest
+from django.db.models import F, Value
+from django.db.models.functions import TruncDate
+
+from sessions_app.models import TreatmentSession
+from sessions_app.models.expressions import AddDays, LocalDayNumber, Median, median_of
+from sessions_app.reports.figures import hours, open_hours_by_week, rate
+from sessions_app.reports.period import MAX_DAYS, Period, default_period, period_refusal, presets
+from sessions_app.reports.tables import Table, cell_text
+
+from .factories import PARIS, make_plan, make_session
+
+
+def test_rates_are_percentages_to_one_decimal_and_none_without_a_whole():
+    assert rate(3, 20) == 15.0
+    assert rate(1, 3) == 33.3
+    assert rate(0, 7) == 0.0
+    assert rate(2, 0) is None and rate(None, 5) is None
+    assert hours(dt.timedelta(minutes=45)) == 0.8 and hours(None) == 0.0
+
+
+def test_cells_read_the_same_on_the_page_and_in_the_csv():
+    table = Table("t", "T", ["a", "b", "c", "d"], [["x", 3, 15.0, None]], total=["All", 3, -2.5, None])
+    assert table.text_rows() == [["x", "3", "15.0", ""], ["All", "3", "-2.5", ""]]
+    assert [str(cell) for row in table.csv_rows() for cell in row] == ["x", "3", "15.0", "", "All", "3", "-2.5", ""]
+    assert cell_text(dt.date(2025, 3, 1)) == "2025-03-01"
+
+
+def test_a_period_has_its_months_and_weeks():
+    period = Period(dt.date(2025, 12, 30), dt.date(2026, 2, 2))
+    assert period.months() == [dt.date(2025, 12, 1), dt.date(2026, 1, 1), dt.date(2026, 2, 1)]
+    assert period.weeks()[0] == dt.date(2025, 12, 29) and period.weeks()[-1] == dt.date(2026, 2, 2)
+    assert period.days == 35
+    with pytest.raises(ValueError):
+        Period(dt.date(2025, 3, 2), dt.date(2025, 3, 1))
+
+
+def test_the_default_and_the_one_click_periods():
+    today = dt.date(2026, 1, 15)
+    assert default_period(today) == Period(dt.date(2025, 11, 1), today)
+    named = dict(presets(today))
+    assert named["Last month"] == Period(dt.date(2025, 12, 1), dt.date(2025, 12, 31))
+    assert named["Last 12 months"] == Period(dt.date(2025, 2, 1), today)
+    assert named["This year"] == Period(dt.date(2026, 1, 1), today)
+
+
+def test_a_period_too_long_or_upside_down_is_refused_by_field():
+    assert period_refusal(dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == {}
+    assert "end" in period_refusal(dt.date(2025, 1, 2), dt.date(2025, 1, 1))
+    start = dt.date(2020, 1, 1)
+    assert period_refusal(start, start + dt.timedelta(days=MAX_DAYS - 1)) == {}
+    assert "end" in period_refusal(start, start + dt.timedelta(days=MAX_DAYS))
+    assert "start" in period_refusal(dt.date(1999, 1, 1), dt.date(2000, 1, 1))
+
+
+def test_open_hours_each_week_less_closed_days_and_cut_by_the_period():
+    periods = [(0, dt.time(9), dt.time(12)), (0, dt.time(14), dt.time(18, 30)), (2, dt.time(9), dt.time(17))]
+    # Monday 7.5 hours, Wednesday 8 hours.
+    period = Period(dt.date(2025, 6, 4), dt.date(2025, 6, 16))  # a Wednesday to a Monday
+    closed = [dt.date(2025, 6, 11)]  # the second Wednesday
+    assert open_hours_by_week(periods, closed, period) == {
+        dt.date(2025, 6, 2): 8.0,  # the week's Monday is before the period
+        dt.date(2025, 6, 9): 7.5,
+        dt.date(2025, 6, 16): 7.5,
+    }
+
+
+def test_the_median_of_plain_values():
+    assert median_of([]) is None
+    assert median_of([5]) == 5.0
+    assert median_of([4, 1, 3]) == 3.0
+    assert median_of([4, 1, 3, 10]) == 3.5
+
+
+@pytest.mark.django_db
+def test_the_database_median_is_the_same_on_both_databases():
+    """PERCENTILE_CONT(0.5) on PostgreSQL, the MEDIAN aggregate added to
+    SQLite: the same answer, NULLs left out, None over no rows."""
+    plan = make_plan(sessions_planned=10)
+    start = dt.datetime(2025, 3, 3, 10, tzinfo=PARIS)
+    for i, pain in enumerate([4, 1, None, 3, 10]):
+        make_session(plan, starts_at=start + dt.timedelta(days=i), status="completed", pain_score=pain)
+    sessions = TreatmentSession.objects.filter(plan=plan)
+    assert sessions.aggregate(m=Median("pain_score"))["m"] == 3.5
+    assert sessions.exclude(pain_score=10).aggregate(m=Median("pain_score"))["m"] == 3.0
+    assert sessions.none().aggregate(m=Median("pain_score"))["m"] is None
+    assert sessions.filter(pain_score__isnull=True).aggregate(m=Median("pain_score"))["m"] is None
+
+
+@pytest.mark.django_db
+def test_day_numbers_are_the_clinics_calendar_days():
+    """Late in the evening in Paris is the next day in UTC: 23:30 on 1 May and
+    00:30 on 15 May are 14 calendar days apart (13 by UTC dates); across the
+    change to summer time, 10:00 to 10:00 is still whole days."""
+    plan = make_plan(sessions_planned=10)
+    times = [
+        dt.datetime(2025, 5, 1, 23, 30, tzinfo=PARIS),
+        dt.datetime(2025, 5, 15, 0, 30, tzinfo=PARIS),
+        dt.datetime(2025, 3, 28, 10, tzinfo=PARIS),
+        dt.datetime(2025, 4, 1, 10, tzinfo=PARIS),
+    ]
+    sessions = [make_session(plan, starts_at=t) for t in times]
+    days = dict(TreatmentSession.objects.annotate(day=LocalDayNumber("starts_at")).values_list("pk", "day"))
+    numbers = [days[s.pk] for s in sessions]
+    assert numbers[0] == (dt.date(2025, 5, 1) - dt.date(1970, 1, 1)).days
+    assert numbers[1] - numbers[0] == 14
+    assert numbers[3] - numbers[2] == 4
+
+
+@pytest.mark.django_db
+def test_a_date_plus_a_column_of_days():
+    plan = make_plan(maintenance_interval_days=90)
+    make_session(plan, starts_at=dt.datetime(2025, 1, 31, 23, 30, tzinfo=PARIS))
+    due = TreatmentSession.objects.annotate(
+        due=AddDays(TruncDate("starts_at"), F("plan__maintenance_interval_days")),
+        next_day=AddDays(TruncDate("starts_at"), Value(1)),
+    ).get()
+    assert due.due == dt.date(2025, 5, 1)
+    assert due.next_day == dt.date(2025, 2, 1)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)  # SET LOCAL lasts to the end of the outermost transaction
+def test_the_reports_run_without_jit_compilation_on_postgresql_and_leave_it_as_it_was():
+    """JIT compiling took 30 ms of a 40 ms report query (its estimated cost
+    crosses jit_above_cost); the setting lasts for the reports' transaction only."""
+    from django.db import connection
+
+    from sessions_app.reports.queries import reports_planned
+
+    def jit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return cursor.fetchone()[0]
+
+    before = jit()
+    with reports_planned():
+        assert jit() == "off"
+    assert jit() == before
