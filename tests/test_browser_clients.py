@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from sessions_app.models import Client, Role, SessionStatus, TreatmentPlan
+from sessions_app.models import Client, Mixture, Role, SessionStatus, TreatmentPlan
 
 from .factories import make_client, make_injection, make_plan, make_screening, make_session, make_user
 from .test_booking import next_weekday_at
@@ -76,9 +76,12 @@ def test_a_client_missing_from_the_search_is_added_booked_and_corrected_within_t
     # Booked without leaving the flow: the client is already picked.
     me.click(page.locator("#main").get_by_role("link", name="Book a series"))
     expect(page.get_by_role("radio", name=re.compile(r"^Noémie Garnier"))).to_be_checked()
+    # The indication's protocol fills the mixture, the areas and the series (issue 15);
+    # this client's plan is six sessions rather than the protocol's four.
     me.choose(field(page, "Indication"), "Skin rejuvenation")
-    me.check(page.get_by_label("Face", exact=True))
-    me.choose(field(page, "Mixture"), "Facial rejuvenation")
+    expect(field(page, "Mixture")).to_have_value(str(Mixture.objects.get(name="Facial rejuvenation").pk))
+    expect(page.get_by_label("Face", exact=True)).to_be_checked()
+    field(page, "Number of sessions").fill("6")
     me.choose(field(page, "Practitioner"), "Inès Morel")
     me.choose(field(page, "Room"), "Room 1")
     field(page, "First date").fill(first.date().isoformat())

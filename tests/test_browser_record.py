@@ -181,7 +181,9 @@ def test_a_two_area_session_that_follows_the_protocol_is_recorded_and_signed_wit
     page.goto(f"/schedule/?date={timezone.localtime(session.starts_at):%Y-%m-%d}")
 
     taps = Taps(page)
-    taps.click(page.locator("tr", has_text="Léa Roux").get_by_role("link", name="Record"))
+    # The session on the calendar opens its panel, which offers Record.
+    taps.click(page.locator(".cal-session", has_text="Léa Roux").locator(".cal-session-link"))
+    taps.click(page.locator("#session-dialog").get_by_role("link", name="Record"))
     page.wait_for_load_state()
     taps.click(page.locator('.chart-zone[data-zone="neck"]'))
     expect(card(page, "Neck")).to_be_visible()
