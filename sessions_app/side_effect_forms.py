@@ -26,6 +26,7 @@ from sessions_app.models import (
 )
 from sessions_app.models.plans import PRACTITIONERS
 from sessions_app.services.records import PHOTO_FORMATS, PhotoRefused, photo_prepare
+from sessions_app.services.side_effects import EDITABLE
 
 NOTE_MAX = 2000
 
@@ -168,18 +169,8 @@ class SideEffectEditForm(_SideEffectFields):
 
     class Meta:
         model = SideEffect
-        fields = [
-            "session",
-            "kind",
-            "severity",
-            "serious",
-            "area",
-            "suspected_product",
-            "suspected_substance",
-            "onset",
-            "action_taken",
-            "notes",
-        ]
+        # What the service lets staff edit, no more.
+        fields = list(EDITABLE)
         widgets = WIDGETS
         labels = LABELS | {"severity": "Severity now"}
 
