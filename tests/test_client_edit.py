@@ -23,6 +23,7 @@ from sessions_app.models import (
     SideEffectKind,
     Substance,
 )
+from sessions_app.services.check_ins import check_in_answer
 from sessions_app.services.clients import (
     ClientChanged,
     ClientMerged,
@@ -32,14 +33,19 @@ from sessions_app.services.clients import (
     names_alike,
     related_counts,
 )
+from sessions_app.services.side_effects import side_effect_follow_up
 
 from .factories import (
+    check_in_message,
     make_amendment,
+    make_ceiling_decision,
     make_cleared,
     make_client,
+    make_draft,
     make_injection,
     make_photo,
     make_plan,
+    make_quantity,
     make_screening,
     make_session,
     make_user,
@@ -322,11 +328,12 @@ def _full_record(client_obj, practitioner):
     start = timezone.now().replace(microsecond=0, second=0) - dt.timedelta(days=30)
     start += dt.timedelta(hours=client_obj.pk % 8)
     done = make_session(plan=plan, starts_at=start, status=SessionStatus.COMPLETED)
-    make_injection(done)
+    make_quantity(make_injection(done))
     make_photo(done)
     make_amendment(done)
-    make_session(plan=plan, starts_at=start + dt.timedelta(days=60))
-    SideEffect.objects.create(
+    make_ceiling_decision(done)
+    make_draft(make_session(plan=plan, starts_at=start + dt.timedelta(days=60)))
+    bruise = SideEffect.objects.create(
         client=client_obj,
         session=done,
         kind=SideEffectKind.objects.get(name="Bruising"),
@@ -334,13 +341,20 @@ def _full_record(client_obj, practitioner):
         onset=timezone.localtime(start).date(),
         recorded_by=practitioner,
     )
+    side_effect_follow_up(
+        side_effect_id=bruise.pk, by=practitioner, note="Fading.", severity="mild", status="improving"
+    )
+    # The client's check-ins: one fine, one that became a side effect with its follow-up.
+    for answer, score in (("fine", None), ("redness", 3)):
+        message = check_in_message(done, due_at=start + dt.timedelta(days=1))
+        check_in_answer(reminder_id=message.pk, answer=answer, score=score, note="", now=message.due_at)
     Reminder.objects.create(
         client=client_obj,
         plan=plan,
         session=done,
         kind=ReminderKind.AFTERCARE_CHECK,
         channel=ReminderChannel.CALL,
-        key=f"test:{done.pk}",
+        key=f"test:aftercare:{done.pk}",
         due_at=start + dt.timedelta(days=2),
     )
     return plan
@@ -390,6 +404,9 @@ def test_nothing_clinical_is_lost_in_a_merge_on_postgresql(manager, practitioner
     before = related_counts([keep.pk, other.pk])
     log_before = AccessLog.objects.filter(client__in=[keep, other]).count()
     assert before["plans"] == 2 and before["photos"] == 2 and before["screenings"] == 3
+    # Every kind of row is on the record that goes, so one left behind shows.
+    assert all(related_counts([other.pk]).values())
+    assert before["check-ins"] == 4 and before["side-effect follow-ups"] == 4
 
     client.post(
         reverse("client_merge", args=[keep.pk]),
@@ -397,6 +414,7 @@ def test_nothing_clinical_is_lost_in_a_merge_on_postgresql(manager, practitioner
     )
 
     assert related_counts([keep.pk]) == before
+    assert related_counts([other.pk]) == dict.fromkeys(before, 0)
     assert AccessLog.objects.filter(client__in=[keep, other]).count() == log_before + 2
     page = client.get(reverse("client_detail", args=[keep.pk])).content.decode()
     assert f"client__id__in={keep.pk},{other.pk}" in page

@@ -26,15 +26,20 @@ from django.utils import timezone
 from sessions_app.models import (
     AccessAction,
     AccessLog,
+    CeilingDecision,
+    CheckIn,
     Client,
     Consent,
     Injection,
+    InjectionQuantity,
+    RecordDraft,
     Reminder,
     Screening,
     ScreeningAnswer,
     SessionAmendment,
     SessionPhoto,
     SideEffect,
+    SideEffectFollowUp,
     Substance,
     TreatmentPlan,
     TreatmentSession,
@@ -276,20 +281,27 @@ def client_duplicates(
 
 def related_counts(client_ids: Iterable[int]) -> dict[str, int]:
     """Every row of the clinical record of these clients, by kind: what a
-    merge must move whole (its tests compare before and after)."""
+    merge must move whole (its tests compare before and after). A row that
+    names the client itself is counted by that name (check-ins, side effects,
+    reminders), so that one left on the merged record shows; the rows of a
+    session are counted through their session's plan."""
     ids = list(client_ids)
-    plans = TreatmentPlan.objects.filter(client_id__in=ids)
-    sessions = TreatmentSession.objects.filter(plan__client_id__in=ids)
+    of_sessions = {"session__plan__client_id__in": ids}
     return {
-        "plans": plans.count(),
-        "sessions": sessions.count(),
-        "injections": Injection.objects.filter(session__plan__client_id__in=ids).count(),
-        "photos": SessionPhoto.objects.filter(session__plan__client_id__in=ids).count(),
-        "amendments": SessionAmendment.objects.filter(session__plan__client_id__in=ids).count(),
+        "plans": TreatmentPlan.objects.filter(client_id__in=ids).count(),
+        "sessions": TreatmentSession.objects.filter(plan__client_id__in=ids).count(),
+        "injections": Injection.objects.filter(**of_sessions).count(),
+        "injection quantities": InjectionQuantity.objects.filter(injection__session__plan__client_id__in=ids).count(),
+        "ceiling decisions": CeilingDecision.objects.filter(**of_sessions).count(),
+        "record drafts": RecordDraft.objects.filter(**of_sessions).count(),
+        "photos": SessionPhoto.objects.filter(**of_sessions).count(),
+        "amendments": SessionAmendment.objects.filter(**of_sessions).count(),
         "consents": Consent.objects.filter(plan__client_id__in=ids).count(),
         "screenings": Screening.objects.filter(client_id__in=ids).count(),
         "screening answers": ScreeningAnswer.objects.filter(screening__client_id__in=ids).count(),
         "side effects": SideEffect.objects.filter(client_id__in=ids).count(),
+        "side-effect follow-ups": SideEffectFollowUp.objects.filter(side_effect__client_id__in=ids).count(),
+        "check-ins": CheckIn.objects.filter(client_id__in=ids).count(),
         "reminders": Reminder.objects.filter(client_id__in=ids).count(),
     }
 
@@ -305,12 +317,13 @@ def merge_summary(client: Client) -> dict[str, int]:
             n_sessions=SubqueryCount(TreatmentSession.objects.filter(plan__client=OuterRef("pk"))),
             n_screenings=SubqueryCount(Screening.objects.filter(**of_client)),
             n_side_effects=SubqueryCount(SideEffect.objects.filter(**of_client)),
+            n_check_ins=SubqueryCount(CheckIn.objects.filter(**of_client)),
             n_reminders=SubqueryCount(Reminder.objects.filter(**of_client)),
         )
-        .values("n_plans", "n_sessions", "n_screenings", "n_side_effects", "n_reminders")
+        .values("n_plans", "n_sessions", "n_screenings", "n_side_effects", "n_check_ins", "n_reminders")
         .get()
     )
-    return {k.removeprefix("n_").replace("_", " "): v for k, v in counts.items()}
+    return {k.removeprefix("n_").replace("_", " ").replace("check ins", "check-ins"): v for k, v in counts.items()}
 
 
 def record_ids(client: Client) -> list[int]:
@@ -338,11 +351,12 @@ def client_merge(
     path: str = "",
     ip_address: str | None = None,
 ) -> MergeResult:
-    """Two records of one person become one: the plans (and with them their
-    sessions, consents, injections and photos), screenings, side effects and
-    reminders of `merge_id` move to `keep_id`; its allergies are added, its
-    notes appended, and its email, phone or address fill the kept record's
-    blanks. The merged record is archived, pointing at the kept one; both
+    """Two records of one person become one: every row that names the client
+    moves from `merge_id` to `keep_id` (plans, and with them their sessions,
+    consents, injections, photos, ceiling decisions and drafts; screenings;
+    side effects, with their follow-ups; check-ins; reminders); its allergies
+    are added, its notes appended, and its email, phone or address fill the
+    kept record's blanks. The merged record is archived, pointing at the kept one; both
     changes are in the history, and the access log says who merged them.
 
     The access log itself is append-only (a PostgreSQL trigger refuses any
@@ -382,7 +396,8 @@ def client_merge(
             row._history_user, row._change_reason = by, reason
             row.save(update_fields=["client"])
         moved[label] = len(rows)
-    # Reminders keep no history of their own: one UPDATE.
+    # Check-ins and reminders keep no history of their own: one UPDATE each.
+    moved["check-ins"] = CheckIn.objects.filter(client=other).update(client=keep)
     moved["reminders"] = Reminder.objects.filter(client=other).update(client=keep)
 
     filled = tuple(f for f in FILLED_BY_MERGE if not getattr(keep, f) and getattr(other, f))
