@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
 from sessions_app.models import Client, ReminderChannel
+from sessions_app.services.clients import record_kept
 
 _SALT = "sessions_app.reminders.unsubscribe"
 # Short codes keep the SMS link short.
@@ -101,8 +102,10 @@ def unsubscribe_reason(channel: str) -> str:
 def client_unsubscribe(*, client_id: int, channel: str) -> Client:
     """Withdraw the client's agreement to reminders by `channel`. Saved with
     the client's history; doing it twice changes nothing. Reminders already
-    queued for that channel become call tasks when their time comes."""
-    client = Client.objects.select_for_update().get(pk=client_id)
+    queued for that channel become call tasks when their time comes. A link
+    from before a merge names the merged record: the agreement withdrawn is
+    that of the record kept, which the messages now go to."""
+    client = record_kept(Client.objects.select_for_update().get(pk=client_id))
     field = {ReminderChannel.EMAIL: "consent_email", ReminderChannel.SMS: "consent_sms"}[channel]
     if getattr(client, field):
         setattr(client, field, False)

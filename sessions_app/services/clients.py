@@ -326,6 +326,31 @@ def merge_summary(client: Client) -> dict[str, int]:
     return {k.removeprefix("n_").replace("_", " ").replace("check ins", "check-ins"): v for k, v in counts.items()}
 
 
+def merged_record_ids(client_id: int) -> list[int]:
+    """The records merged into this one, directly or through a record merged
+    into it: whose links, sent before a merge, still speak for this person.
+    client_merge points earlier merges at the kept record, so one query
+    usually finds them all; the walk stops when a round finds no more."""
+    found: list[int] = []
+    targets = [client_id]
+    while targets:
+        merged = Client.objects.filter(merged_into__in=targets).values_list("pk", flat=True)
+        targets = [pk for pk in merged if pk not in found and pk != client_id]
+        found += targets
+    return found
+
+
+def record_kept(client: Client) -> Client:
+    """The record that holds this person now: the client itself, or the one
+    its record was merged into (following the chain), locked for update:
+    call it inside a transaction, with the first one locked."""
+    seen = {client.pk}
+    while client.merged_into_id and client.merged_into_id not in seen:
+        seen.add(client.merged_into_id)
+        client = Client.objects.select_for_update().get(pk=client.merged_into_id)
+    return client
+
+
 def record_ids(client: Client) -> list[int]:
     """The client's id and those of the records merged into it: whose access
     log entries, written under the old ids, are this person's."""
