@@ -39,10 +39,12 @@ from .factories import (
     Clock,
     check_in_message,
     check_in_path,
+    complete,
     done_session,
     image_bytes,
     make_client,
     make_plan,
+    make_session,
 )
 
 dt = __import__("datetime")
@@ -78,9 +80,12 @@ def test_the_sms_carries_the_personal_link_in_one_part_and_the_email_its_link_an
     ReminderRule.objects.exclude(kind=ReminderKind.CHECK_IN).update(active=False)
     sms_client = make_client(preferred_channel="sms", consent_sms=True)
     email_client = make_client(preferred_channel="email", consent_email=True)
-    for patient in (sms_client, email_client):
-        done_session(days_ago=1.5, plan=make_plan(patient))
     moment = timezone.now()
+    # A day and a half ago, an hour apart: only the day-1 check-in is due a day
+    # later (done_session's shifting hours could make it the day-3 one as well).
+    for hours, patient in enumerate((sms_client, email_client)):
+        start = moment.replace(microsecond=0) - dt.timedelta(days=1.5, hours=hours)
+        complete(make_session(make_plan(patient), starts_at=start))
     worker = ReminderWorker(clock=Clock(moment + dt.timedelta(days=1)))
     worker.run_round()
     sms = Reminder.objects.get(client=sms_client, status=ReminderStatus.SENT)
