@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from sessions_app.models import (
     SideEffectKind,
     Substance,
 )
+from sessions_app.reminders.unsubscribe import unsubscribe_token
 from sessions_app.services.check_ins import check_in_answer
 from sessions_app.services.clients import (
     ClientChanged,
@@ -33,10 +35,16 @@ from sessions_app.services.clients import (
     names_alike,
     related_counts,
 )
-from sessions_app.services.side_effects import side_effect_follow_up
+from sessions_app.services.privacy import client_erase
+from sessions_app.services.side_effects import (
+    client_allergy_from_side_effect,
+    side_effect_follow_up,
+    side_effect_review,
+)
 
 from .factories import (
     check_in_message,
+    done_session,
     make_amendment,
     make_ceiling_decision,
     make_cleared,
@@ -48,6 +56,7 @@ from .factories import (
     make_quantity,
     make_screening,
     make_session,
+    make_side_effect,
     make_user,
 )
 
@@ -276,6 +285,74 @@ def test_the_second_save_is_told_what_changed_and_overwrites_nothing(client, rec
     assert again.status_code == 302
     patient.refresh_from_db()
     assert (patient.phone, patient.address, patient.email) == ("+33699999999", "3 rue C", "new@example.org")
+
+
+def _refused_summary(response) -> str:
+    assert response.status_code == 409
+    return " ".join(response.context["form"].non_field_errors())
+
+
+@pytest.mark.django_db
+def test_an_allergy_added_from_a_side_effect_refuses_an_edit_opened_before(client, practitioner):
+    session = done_session()
+    patient = session.plan.client
+    client.force_login(practitioner)
+    url = reverse("client_edit", args=[patient.pk])
+    stale = client.get(url).context["form"]
+    substance = Substance.objects.order_by("pk").first()
+    reaction = make_side_effect(
+        session, kind=SideEffectKind.objects.get(name="Allergic reaction"), suspected_substance=substance
+    )
+    side_effect_review(side_effect_id=reaction.pk, reviewer=practitioner)
+    client_allergy_from_side_effect(side_effect_id=reaction.pk, by=practitioner)
+
+    # The form opened before, allergies unticked, is refused: the allergy stays.
+    response = client.post(url, {**_edit_data(stale), "address": "10 rue Neuve"})
+    summary = _refused_summary(response)
+    assert "while you were editing" in summary and "Known allergies" in summary
+    patient.refresh_from_db()
+    assert list(patient.allergies.all()) == [substance] and patient.address != "10 rue Neuve"
+    added = patient.history.first()
+    assert added.history_user == practitioner and f"side effect {reaction.pk}" in added.history_change_reason
+    # The form comes back with the allergy ticked: saving it keeps both.
+    form = response.context["form"]
+    again = client.post(url, {**form.data, "date_of_birth": form.data.get("date_of_birth")})
+    assert again.status_code == 302
+    patient.refresh_from_db()
+    assert list(patient.allergies.all()) == [substance] and patient.address == "10 rue Neuve"
+
+
+@pytest.mark.django_db
+def test_an_unsubscribe_refuses_an_edit_opened_before(client, reception):
+    patient = make_client(phone="06 11 11 11 11", consent_sms=True)
+    client.force_login(reception)
+    url = reverse("client_edit", args=[patient.pk])
+    stale = client.get(url).context["form"]
+    assert HttpClient().post(f"/u/{unsubscribe_token(patient.pk, 'sms')}/").status_code == 200
+
+    response = client.post(url, {**_edit_data(stale), "address": "10 rue Neuve"})
+    summary = _refused_summary(response)
+    assert "while you were editing it (Unsubscribed from sms reminders by the link in a message)" in summary
+    patient.refresh_from_db()
+    assert patient.consent_sms is False and patient.address != "10 rue Neuve"
+    withdrawn = patient.history.first()
+    assert withdrawn.history_user is None and withdrawn.history_change_reason.startswith("Unsubscribed from sms")
+    # The form comes back unticked: saving it does not agree again in the client's name.
+    form = response.context["form"]
+    assert not form.data.get("consent_sms")
+    client.post(url, {**form.data, "date_of_birth": form.data.get("date_of_birth")})
+    patient.refresh_from_db()
+    assert patient.consent_sms is False and patient.address == "10 rue Neuve"
+
+
+@pytest.mark.django_db
+def test_an_erasure_adds_a_version(manager):
+    patient = make_client()
+    client_erase(client_id=patient.pk, by=manager)
+    patient.refresh_from_db()
+    assert patient.version == 2
+    with pytest.raises(ClientChanged):
+        client_update(client_id=patient.pk, version=1, by=manager, values={"first_name": "Stale"})
 
 
 def test_three_way():

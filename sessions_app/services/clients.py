@@ -1,12 +1,16 @@
-"""Writing clients: create, edit, archive, restore, merge. The only way a
-client's record changes, for the staff pages, the admin and the commands.
+"""Writing clients: create, edit, archive, restore, merge, an allergy found
+through a side effect, an agreement withdrawn by the client's own link. The
+only way a client's record changes, for the staff pages, the admin, the
+commands and the other services (privacy erasure writes through
+`client_write` too).
 
 Clients are never deleted (their clinical record must stay whole); an
 archived client keeps every screening, plan, session and side effect. Every
 save leaves a history row naming who made it (simple-history reads
-`_history_user`), and adds one to the client's `version`: an edit made on an
-older version is refused with what changed (ClientChanged), never saved over
-someone else's.
+`_history_user`; the client's own unsubscribe link names no one and says so
+in the reason), and adds one to the client's `version` (`client_write`): an
+edit made on an older version is refused with what changed (ClientChanged),
+never saved over someone else's.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from sessions_app.models import (
     InjectionQuantity,
     RecordDraft,
     Reminder,
+    ReminderChannel,
     Screening,
     ScreeningAnswer,
     SessionAmendment,
@@ -95,13 +100,26 @@ class MergeRefused(Exception):
     pass
 
 
-def _save(client: Client, by: User, reason: str = "", **kwargs) -> None:
+def _attribute(client: Client, by: User | None, reason: str = "") -> None:
     # simple_history reads the acting user from here when no request is around
-    # (management commands, shell); the admin's middleware would set it anyway.
+    # (management commands, shell); None for the client's own link, whatever
+    # the request's user. The allergies' history row (a many-to-many change)
+    # reads them too, so they are set before those change.
     client._history_user = by
     if reason:
         client._change_reason = reason
-    client.save(**kwargs)
+
+
+def client_write(client: Client, *, by: User | None, reason: str = "", fields: Iterable[str] = ()) -> None:
+    """Save a change to an existing client: the one path, so that every
+    change adds one to the version (an edit form opened before it is then
+    refused) and leaves a history row saying who made it, or, with `by` None
+    (the client, by a link in a message), why. `fields`: save only those.
+    The caller holds the row locked (select_for_update) in its transaction."""
+    client.version += 1
+    _attribute(client, by, reason)
+    fields = list(fields)
+    client.save(update_fields=[*fields, "version", "updated_at"] if fields else None)
 
 
 def _clean_values(values: Mapping[str, Any], *, by: User) -> dict[str, Any]:
@@ -142,7 +160,8 @@ def client_create(*, by: User, values: Mapping[str, Any], allergies: Iterable[Su
     client = Client(**_clean_values(values, by=by))
     client.refresh_search_key()
     client.full_clean()
-    _save(client, by, "Created")
+    _attribute(client, by, "Created")
+    client.save()
     _set_allergies(client, allergies, by)
     return client
 
@@ -170,19 +189,52 @@ def client_update(
     changed = [name for name, value in cleaned.items() if getattr(client, name) != value]
     for name in changed:
         setattr(client, name, cleaned[name])
+    _attribute(client, by)
     allergies_changed = _set_allergies(client, allergies, by)
     if changed or allergies_changed:
         client.refresh_search_key()
         # An old record keeps its date of birth as it is, unless it is what was changed.
         client.full_clean(exclude=None if "date_of_birth" in changed else ["date_of_birth"])
-        client.version += 1
-        _save(client, by)
+        client_write(client, by=by)
+    return client
+
+
+@transaction.atomic
+def client_allergy_add(*, client_id: int, substance: Substance, by: User, reason: str) -> Client:
+    """Add a known allergy to the client's record (the allergy loop of a side
+    effect), as an edit: a new version, and a history row with who and why.
+    Adding one the record names already changes nothing."""
+    if not handles_clinical_records(by):
+        raise PermissionDenied("Only practitioners and managers write a client's clinical notes and allergies.")
+    client = Client.objects.select_for_update().get(pk=client_id)
+    if client.allergies.filter(pk=substance.pk).exists():
+        return client
+    _attribute(client, by, reason)
+    client.allergies.add(substance)
+    client_write(client, by=by, reason=reason)
+    return client
+
+
+CONSENT_FIELDS = {ReminderChannel.EMAIL: "consent_email", ReminderChannel.SMS: "consent_sms"}
+
+
+@transaction.atomic
+def client_consent_withdraw(*, client_id: int, channel: str, reason: str) -> Client:
+    """The client withdraws their agreement to reminders by `channel`, from a
+    link in a message: no staff member made the change, so the history row
+    names no one and `reason` says how. A link from before a merge names the
+    merged record: the record kept is the one changed (record_kept). Doing it
+    twice changes nothing."""
+    client = record_kept(Client.objects.select_for_update().get(pk=client_id))
+    field = CONSENT_FIELDS[channel]
+    if getattr(client, field):
+        setattr(client, field, False)
+        client_write(client, by=None, reason=reason, fields=[field])
     return client
 
 
 def _save_archived_at(client: Client, by: User) -> None:
-    client.version += 1
-    _save(client, by, update_fields=["archived_at", "updated_at", "version"])
+    client_write(client, by=by, fields=["archived_at"])
 
 
 @transaction.atomic
@@ -431,9 +483,8 @@ def client_merge(
     if other.notes.strip():
         note = f"From record {other.pk} ({other.full_name}), merged {timezone.localdate():%d/%m/%Y}:\n{other.notes}"
         keep.notes = f"{keep.notes}\n\n{note}" if keep.notes.strip() else note
-    keep.version += 1
     keep.refresh_search_key()
-    _save(keep, by, reason)
+    client_write(keep, by=by, reason=reason)
     allergies = set(other.allergies.values_list("pk", flat=True)) - set(keep.allergies.values_list("pk", flat=True))
     if allergies:
         keep.allergies.add(*allergies)
@@ -441,12 +492,10 @@ def client_merge(
     # Records merged into the one that goes now point at the one that stays.
     for earlier in Client.objects.select_for_update().filter(merged_into=other):
         earlier.merged_into = keep
-        earlier.version += 1
-        _save(earlier, by, reason)
+        client_write(earlier, by=by, reason=reason)
     other.merged_into = keep
     other.archived_at = other.archived_at or timezone.now()
-    other.version += 1
-    _save(other, by, reason)
+    client_write(other, by=by, reason=reason)
 
     detail = f"Record {other.pk} ({other.full_name}) merged into record {keep.pk} ({keep.full_name})"
     AccessLog.objects.bulk_create(

@@ -37,6 +37,7 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
+from sessions_app.services.clients import client_write
 
 # What an erasure blanks on the client and on every earlier version of it.
 CONTACT_FIELDS = {"email": "", "phone": "", "address": ""}
@@ -298,9 +299,8 @@ def client_erase(*, client_id: int, by: User) -> Client:
     client.preferred_channel = Channel.PHONE
     client.archived_at = client.archived_at or now
     client.erased_at, client.erased_by = now, by
-    client._history_user, client._change_reason = by, "Privacy request: contact and marketing data erased"
     client.full_clean(exclude=["date_of_birth"])  # an old record keeps its date of birth as it is
-    client.save()
+    client_write(client, by=by, reason="Privacy request: contact and marketing data erased")
     Client.history.filter(id=client.pk).update(**CONTACT_FIELDS)
     reminders = Reminder.objects.filter(client=client)
     reminders.filter(status__in=OPEN_REMINDERS).update(
