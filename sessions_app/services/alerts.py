@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from sessions_app.clearance import ABSOLUTE, CAUTION, IN_AREA, INDICATION, screening_runs_out_on
+from sessions_app.clearance import ABSOLUTE, CAUTION, IN_AREA, INDICATION, caution_cleared, screening_runs_out_on
 from sessions_app.models import (
     Client,
     ConsentText,
@@ -70,7 +70,8 @@ def _condition(row: dict, areas: list[str]) -> Alert:
     details = row["details"]
     severity = row["severity"]
     if severity == CAUTION:
-        if row["judgement"] and row["judged_by__profession"] == Profession.PHYSICIAN:
+        physician = row["judged_by__profession"] == Profession.PHYSICIAN
+        if caution_cleared(judgement=row["judgement"] or "", judged_by_physician=physician):
             judge = _judge_name(row["judged_by__first_name"], row["judged_by__last_name"], row["judged_by__username"])
             when = timezone.localtime(row["judged_at"]).date()
             text = f"{details} Judged by {judge} on {when:%d/%m/%Y}: “{row['judgement']}”"
