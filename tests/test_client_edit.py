@@ -25,6 +25,7 @@ from sessions_app.models import (
     Substance,
 )
 from sessions_app.reminders.unsubscribe import unsubscribe_token
+from sessions_app.services.alerts import client_alerts
 from sessions_app.services.check_ins import check_in_answer
 from sessions_app.services.clients import (
     ClientChanged,
@@ -611,6 +612,19 @@ def test_the_header_tells_each_role_what_it_needs(client, reception, practitione
     # The plan's verdict from the one treatment rule: an allergy to its mixture, or the consent missing.
     assert 'id="plan-verdicts"' in page
     assert "has not signed the current consent text" in page or "Known allergy" in page
+
+
+@pytest.mark.django_db
+def test_the_header_says_when_no_screening_is_on_record(client, practitioner):
+    patient = make_client()
+    client.force_login(practitioner)
+    url = reverse("client_detail", args=[patient.pk])
+    page = client.get(url).content.decode()
+    assert 'id="client-alerts"' in page and "No screening on record" in page
+    assert [a.title for a in client_alerts([patient.pk])[patient.pk].items] == ["No screening on record"]
+    make_screening(patient, days_ago=1)
+    page = client.get(url).content.decode()
+    assert "No screening on record" not in page and 'id="no-alerts"' in page
 
 
 @pytest.mark.django_db
