@@ -28,6 +28,7 @@ from sessions_app.reminders.unsubscribe import unsubscribe_token
 from sessions_app.services.alerts import client_alerts
 from sessions_app.services.check_ins import check_in_answer
 from sessions_app.services.clients import (
+    DUPLICATES_SHOWN,
     ClientChanged,
     ClientMerged,
     client_duplicates,
@@ -229,6 +230,25 @@ def test_duplicates_ignore_merged_and_archived_records():
 
 
 # --- Editing, and two people editing at once ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_duplicates_list_makes_the_same_queries_however_many_it_shows(client, reception, django_assert_num_queries):
+    client.force_login(reception)
+    url = reverse("client_new")
+    make_client(first_name="Lucia", last_name="Fernandez", date_of_birth=dt.date(1984, 3, 9))
+    # session, user, user's and group permissions, the probable duplicates (one
+    # query, at most 200 candidates read, DUPLICATES_SHOWN shown), groups
+    # (navigation).
+    with django_assert_num_queries(6):
+        response = client.post(url, NEW)
+    assert len(response.context["duplicates"]) == 1
+    for i in range(12):
+        make_client(first_name="Lucía", last_name=f"Fernández {i}", date_of_birth=dt.date(1984, 3, 9))
+    with django_assert_num_queries(6):
+        response = client.post(url, NEW)
+    assert len(response.context["duplicates"]) == DUPLICATES_SHOWN
+    assert "It&#x27;s this client" in response.content.decode() or "It's this client" in response.content.decode()
 
 
 @pytest.mark.django_db
