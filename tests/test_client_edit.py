@@ -34,6 +34,7 @@ from sessions_app.services.clients import (
     client_duplicates,
     client_merge,
     client_update,
+    merge_summary,
     names_alike,
     related_counts,
 )
@@ -576,6 +577,7 @@ def test_the_merge_page_previews_and_merges(client, manager, practitioner):
     assert list(found.context["candidates"]) == [other]
     preview = client.get(url, {"other": other.pk}).content.decode()
     assert "Which record do you keep?" in preview and "Merge the two records" in preview
+    assert merge_summary(other)["check-ins"] == 2 and "Check-ins" in preview
     response = client.post(
         url, {"keep": keep.pk, "other": other.pk, "version": keep.version, "other_version": other.version}
     )

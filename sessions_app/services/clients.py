@@ -358,6 +358,17 @@ def related_counts(client_ids: Iterable[int]) -> dict[str, int]:
     }
 
 
+# What the merge preview counts of each record, and how it names them.
+MERGE_SUMMARY = {
+    "n_plans": "plans",
+    "n_sessions": "sessions",
+    "n_screenings": "screenings",
+    "n_side_effects": "side effects",
+    "n_check_ins": "check-ins",
+    "n_reminders": "reminders",
+}
+
+
 def merge_summary(client: Client) -> dict[str, int]:
     """What the merge preview shows of each record: one query, each count a
     subquery (joins would multiply the rows of a long history)."""
@@ -372,10 +383,10 @@ def merge_summary(client: Client) -> dict[str, int]:
             n_check_ins=SubqueryCount(CheckIn.objects.filter(**of_client)),
             n_reminders=SubqueryCount(Reminder.objects.filter(**of_client)),
         )
-        .values("n_plans", "n_sessions", "n_screenings", "n_side_effects", "n_check_ins", "n_reminders")
+        .values(*MERGE_SUMMARY)
         .get()
     )
-    return {k.removeprefix("n_").replace("_", " ").replace("check ins", "check-ins"): v for k, v in counts.items()}
+    return {label: counts[name] for name, label in MERGE_SUMMARY.items()}
 
 
 def merged_record_ids(client_id: int) -> list[int]:
@@ -433,8 +444,9 @@ def client_merge(
     consents, injections, photos, ceiling decisions and drafts; screenings;
     side effects, with their follow-ups; check-ins; reminders); its allergies
     are added, its notes appended, and its email, phone or address fill the
-    kept record's blanks. The merged record is archived, pointing at the kept one; both
-    changes are in the history, and the access log says who merged them.
+    kept record's blanks. The merged record is archived, pointing at the kept
+    one; both changes are in the history, and the access log says who merged
+    them.
 
     The access log itself is append-only (a PostgreSQL trigger refuses any
     UPDATE): its entries stay under the merged record's id, which the kept
