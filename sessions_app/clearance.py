@@ -133,8 +133,17 @@ def _blocking(a: Answer, plan_areas: Mapping[int, str], asked_for_plan: Mapping[
     return None
 
 
+def caution_cleared(*, judgement: str, judged_by_physician: bool) -> bool:
+    """Whether a recorded judgement clears a condition calling for caution:
+    a physician's, with words in it (blank or whitespace is no judgement).
+    The client's alerts ask this too."""
+    return bool(judgement.strip()) and judged_by_physician
+
+
 def _unjudged(a: Answer) -> str | None:
     if not (a.yes and a.severity == CAUTION):
+        return None
+    if caution_cleared(judgement=a.judgement, judged_by_physician=a.judged_by_physician):
         return None
     if not a.judgement.strip():
         return f"{a.label}: needs a physician's recorded judgement."

@@ -32,16 +32,19 @@ from sessions_app.reminders.checkin_link import check_in_token
 from sessions_app.reminders.generate import reminders_generate
 from sessions_app.reminders.sms_text import sms_length
 from sessions_app.reminders.worker import ReminderWorker
+from sessions_app.services.clients import client_merge
 
 from .factories import (
     PARIS,
     Clock,
     check_in_message,
     check_in_path,
+    complete,
     done_session,
     image_bytes,
     make_client,
     make_plan,
+    make_session,
 )
 
 dt = __import__("datetime")
@@ -77,9 +80,12 @@ def test_the_sms_carries_the_personal_link_in_one_part_and_the_email_its_link_an
     ReminderRule.objects.exclude(kind=ReminderKind.CHECK_IN).update(active=False)
     sms_client = make_client(preferred_channel="sms", consent_sms=True)
     email_client = make_client(preferred_channel="email", consent_email=True)
-    for patient in (sms_client, email_client):
-        done_session(days_ago=1.5, plan=make_plan(patient))
     moment = timezone.now()
+    # A day and a half ago, an hour apart: only the day-1 check-in is due a day
+    # later (done_session's shifting hours could make it the day-3 one as well).
+    for hours, patient in enumerate((sms_client, email_client)):
+        start = moment.replace(microsecond=0) - dt.timedelta(days=1.5, hours=hours)
+        complete(make_session(make_plan(patient), starts_at=start))
     worker = ReminderWorker(clock=Clock(moment + dt.timedelta(days=1)))
     worker.run_round()
     sms = Reminder.objects.get(client=sms_client, status=ReminderStatus.SENT)
@@ -150,6 +156,24 @@ def test_a_link_opens_its_own_session_only():
     # A reminder that is no check-in (an aftercare message) opens nothing either.
     Reminder.objects.filter(pk=theirs.pk).update(kind=ReminderKind.AFTERCARE_CHECK)
     assert HttpClient().get(check_in_path(theirs)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_link_sent_before_two_merges_still_opens_and_answers(manager):
+    message = check_in_message()
+    path = check_in_path(message)  # signed for the record it was sent to
+    first_home, last_home = make_client(), make_client()
+    client_merge(keep_id=first_home.pk, merge_id=message.client_id, by=manager)
+    client_merge(keep_id=last_home.pk, merge_id=first_home.pk, by=manager)
+    message.refresh_from_db()
+    assert message.client_id == last_home.pk
+    assert HttpClient().get(path).status_code == 200
+    assert answer(path, answer="fine").status_code == 200
+    assert CheckIn.objects.get().client_id == last_home.pk
+    # Signed for a client that was never merged into this one: still refused.
+    stranger = make_client()
+    forged = check_in_token(message.pk, stranger.pk, message.session_id)
+    assert HttpClient().get(reverse("check_in", args=[forged])).status_code == 404
 
 
 @pytest.mark.django_db

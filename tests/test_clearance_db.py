@@ -18,6 +18,7 @@ from sessions_app.models import (
     Substance,
     TreatmentArea,
 )
+from sessions_app.services.alerts import client_alerts
 from sessions_app.services.clearance import clearance, clearances, current_consent_text
 
 from .factories import make_answer, make_nurse, make_physician, make_plan, make_session, make_user, next_weekday_at
@@ -74,6 +75,21 @@ def test_a_nurses_judgement_does_not_clear_what_calls_for_caution_and_a_physicia
         judged_by=make_physician(),
     )
     assert clearance(session).may_treat
+
+
+def test_a_blank_judgement_clears_neither_the_treatment_nor_the_alert(session):
+    """The alerts banner asks clearance.caution_cleared, so a judgement of
+    spaces, which the treatment rule refuses, does not read as cleared above it."""
+    client_id = session.plan.client_id
+    screen(session.plan.client, days_ago=0, yes=[Contraindication.DIABETES], judgement="  \n ")
+    assert clearance(session).clearance == Clearance.NEEDS_JUDGEMENT
+    [condition] = [a for a in client_alerts([client_id])[client_id].items if a.kind == "condition"]
+    assert condition.level == "danger" and "Waits for a physician's judgement" in condition.text
+    # A physician's words clear both.
+    screen(session.plan.client, days_ago=0, yes=[Contraindication.DIABETES], judgement="HbA1c 6.8%")
+    assert clearance(session).may_treat
+    [condition] = [a for a in client_alerts([client_id])[client_id].items if a.kind == "condition"]
+    assert condition.level == "warning" and "HbA1c 6.8%" in condition.text
 
 
 def test_an_infection_blocks_the_plans_on_its_areas_only(session):

@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.test import Client as HttpClient
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,25 +24,42 @@ from sessions_app.models import (
     SideEffectKind,
     Substance,
 )
+from sessions_app.reminders.unsubscribe import unsubscribe_token
+from sessions_app.services.alerts import client_alerts
+from sessions_app.services.check_ins import check_in_answer
 from sessions_app.services.clients import (
+    DUPLICATES_SHOWN,
     ClientChanged,
     ClientMerged,
     client_duplicates,
     client_merge,
     client_update,
+    merge_summary,
     names_alike,
     related_counts,
 )
+from sessions_app.services.privacy import client_erase
+from sessions_app.services.side_effects import (
+    client_allergy_from_side_effect,
+    side_effect_follow_up,
+    side_effect_review,
+)
 
 from .factories import (
+    check_in_message,
+    done_session,
     make_amendment,
+    make_ceiling_decision,
     make_cleared,
     make_client,
+    make_draft,
     make_injection,
     make_photo,
     make_plan,
+    make_quantity,
     make_screening,
     make_session,
+    make_side_effect,
     make_user,
 )
 
@@ -216,6 +234,25 @@ def test_duplicates_ignore_merged_and_archived_records():
 
 
 @pytest.mark.django_db
+def test_the_duplicates_list_makes_the_same_queries_however_many_it_shows(client, reception, django_assert_num_queries):
+    client.force_login(reception)
+    url = reverse("client_new")
+    make_client(first_name="Lucia", last_name="Fernandez", date_of_birth=dt.date(1984, 3, 9))
+    # session, user, user's and group permissions, the probable duplicates (one
+    # query, at most 200 candidates read, DUPLICATES_SHOWN shown), groups
+    # (navigation).
+    with django_assert_num_queries(6):
+        response = client.post(url, NEW)
+    assert len(response.context["duplicates"]) == 1
+    for i in range(12):
+        make_client(first_name="Lucía", last_name=f"Fernández {i}", date_of_birth=dt.date(1984, 3, 9))
+    with django_assert_num_queries(6):
+        response = client.post(url, NEW)
+    assert len(response.context["duplicates"]) == DUPLICATES_SHOWN
+    assert "It&#x27;s this client" in response.content.decode() or "It's this client" in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_reception_edits_the_phone(client, reception):
     patient = make_client(phone="06 11 11 11 11")
     client.force_login(reception)
@@ -272,6 +309,74 @@ def test_the_second_save_is_told_what_changed_and_overwrites_nothing(client, rec
     assert (patient.phone, patient.address, patient.email) == ("+33699999999", "3 rue C", "new@example.org")
 
 
+def _refused_summary(response) -> str:
+    assert response.status_code == 409
+    return " ".join(response.context["form"].non_field_errors())
+
+
+@pytest.mark.django_db
+def test_an_allergy_added_from_a_side_effect_refuses_an_edit_opened_before(client, practitioner):
+    session = done_session()
+    patient = session.plan.client
+    client.force_login(practitioner)
+    url = reverse("client_edit", args=[patient.pk])
+    stale = client.get(url).context["form"]
+    substance = Substance.objects.order_by("pk").first()
+    reaction = make_side_effect(
+        session, kind=SideEffectKind.objects.get(name="Allergic reaction"), suspected_substance=substance
+    )
+    side_effect_review(side_effect_id=reaction.pk, reviewer=practitioner)
+    client_allergy_from_side_effect(side_effect_id=reaction.pk, by=practitioner)
+
+    # The form opened before, allergies unticked, is refused: the allergy stays.
+    response = client.post(url, {**_edit_data(stale), "address": "10 rue Neuve"})
+    summary = _refused_summary(response)
+    assert "while you were editing" in summary and "Known allergies" in summary
+    patient.refresh_from_db()
+    assert list(patient.allergies.all()) == [substance] and patient.address != "10 rue Neuve"
+    added = patient.history.first()
+    assert added.history_user == practitioner and f"side effect {reaction.pk}" in added.history_change_reason
+    # The form comes back with the allergy ticked: saving it keeps both.
+    form = response.context["form"]
+    again = client.post(url, {**form.data, "date_of_birth": form.data.get("date_of_birth")})
+    assert again.status_code == 302
+    patient.refresh_from_db()
+    assert list(patient.allergies.all()) == [substance] and patient.address == "10 rue Neuve"
+
+
+@pytest.mark.django_db
+def test_an_unsubscribe_refuses_an_edit_opened_before(client, reception):
+    patient = make_client(phone="06 11 11 11 11", consent_sms=True)
+    client.force_login(reception)
+    url = reverse("client_edit", args=[patient.pk])
+    stale = client.get(url).context["form"]
+    assert HttpClient().post(f"/u/{unsubscribe_token(patient.pk, 'sms')}/").status_code == 200
+
+    response = client.post(url, {**_edit_data(stale), "address": "10 rue Neuve"})
+    summary = _refused_summary(response)
+    assert "while you were editing it (Unsubscribed from sms reminders by the link in a message)" in summary
+    patient.refresh_from_db()
+    assert patient.consent_sms is False and patient.address != "10 rue Neuve"
+    withdrawn = patient.history.first()
+    assert withdrawn.history_user is None and withdrawn.history_change_reason.startswith("Unsubscribed from sms")
+    # The form comes back unticked: saving it does not agree again in the client's name.
+    form = response.context["form"]
+    assert not form.data.get("consent_sms")
+    client.post(url, {**form.data, "date_of_birth": form.data.get("date_of_birth")})
+    patient.refresh_from_db()
+    assert patient.consent_sms is False and patient.address == "10 rue Neuve"
+
+
+@pytest.mark.django_db
+def test_an_erasure_adds_a_version(manager):
+    patient = make_client()
+    client_erase(client_id=patient.pk, by=manager)
+    patient.refresh_from_db()
+    assert patient.version == 2
+    with pytest.raises(ClientChanged):
+        client_update(client_id=patient.pk, version=1, by=manager, values={"first_name": "Stale"})
+
+
 def test_three_way():
     merged, conflicts, theirs = three_way({"a": 1, "b": 1, "c": 1}, {"a": 2, "b": 1, "c": 3}, {"a": 1, "b": 5, "c": 4})
     assert merged == {"a": 2, "b": 5, "c": 3} and conflicts == ["c"] and theirs == ["b"]
@@ -322,11 +427,12 @@ def _full_record(client_obj, practitioner):
     start = timezone.now().replace(microsecond=0, second=0) - dt.timedelta(days=30)
     start += dt.timedelta(hours=client_obj.pk % 8)
     done = make_session(plan=plan, starts_at=start, status=SessionStatus.COMPLETED)
-    make_injection(done)
+    make_quantity(make_injection(done))
     make_photo(done)
     make_amendment(done)
-    make_session(plan=plan, starts_at=start + dt.timedelta(days=60))
-    SideEffect.objects.create(
+    make_ceiling_decision(done)
+    make_draft(make_session(plan=plan, starts_at=start + dt.timedelta(days=60)))
+    bruise = SideEffect.objects.create(
         client=client_obj,
         session=done,
         kind=SideEffectKind.objects.get(name="Bruising"),
@@ -334,13 +440,20 @@ def _full_record(client_obj, practitioner):
         onset=timezone.localtime(start).date(),
         recorded_by=practitioner,
     )
+    side_effect_follow_up(
+        side_effect_id=bruise.pk, by=practitioner, note="Fading.", severity="mild", status="improving"
+    )
+    # The client's check-ins: one fine, one that became a side effect with its follow-up.
+    for answer, score in (("fine", None), ("redness", 3)):
+        message = check_in_message(done, due_at=start + dt.timedelta(days=1))
+        check_in_answer(reminder_id=message.pk, answer=answer, score=score, note="", now=message.due_at)
     Reminder.objects.create(
         client=client_obj,
         plan=plan,
         session=done,
         kind=ReminderKind.AFTERCARE_CHECK,
         channel=ReminderChannel.CALL,
-        key=f"test:{done.pk}",
+        key=f"test:aftercare:{done.pk}",
         due_at=start + dt.timedelta(days=2),
     )
     return plan
@@ -390,6 +503,9 @@ def test_nothing_clinical_is_lost_in_a_merge_on_postgresql(manager, practitioner
     before = related_counts([keep.pk, other.pk])
     log_before = AccessLog.objects.filter(client__in=[keep, other]).count()
     assert before["plans"] == 2 and before["photos"] == 2 and before["screenings"] == 3
+    # Every kind of row is on the record that goes, so one left behind shows.
+    assert all(related_counts([other.pk]).values())
+    assert before["check-ins"] == 4 and before["side-effect follow-ups"] == 4
 
     client.post(
         reverse("client_merge", args=[keep.pk]),
@@ -397,6 +513,7 @@ def test_nothing_clinical_is_lost_in_a_merge_on_postgresql(manager, practitioner
     )
 
     assert related_counts([keep.pk]) == before
+    assert related_counts([other.pk]) == dict.fromkeys(before, 0)
     assert AccessLog.objects.filter(client__in=[keep, other]).count() == log_before + 2
     page = client.get(reverse("client_detail", args=[keep.pk])).content.decode()
     assert f"client__id__in={keep.pk},{other.pk}" in page
@@ -460,6 +577,7 @@ def test_the_merge_page_previews_and_merges(client, manager, practitioner):
     assert list(found.context["candidates"]) == [other]
     preview = client.get(url, {"other": other.pk}).content.decode()
     assert "Which record do you keep?" in preview and "Merge the two records" in preview
+    assert merge_summary(other)["check-ins"] == 2 and "Check-ins" in preview
     response = client.post(
         url, {"keep": keep.pk, "other": other.pk, "version": keep.version, "other_version": other.version}
     )
@@ -516,6 +634,19 @@ def test_the_header_tells_each_role_what_it_needs(client, reception, practitione
     # The plan's verdict from the one treatment rule: an allergy to its mixture, or the consent missing.
     assert 'id="plan-verdicts"' in page
     assert "has not signed the current consent text" in page or "Known allergy" in page
+
+
+@pytest.mark.django_db
+def test_the_header_says_when_no_screening_is_on_record(client, practitioner):
+    patient = make_client()
+    client.force_login(practitioner)
+    url = reverse("client_detail", args=[patient.pk])
+    page = client.get(url).content.decode()
+    assert 'id="client-alerts"' in page and "No screening on record" in page
+    assert [a.title for a in client_alerts([patient.pk])[patient.pk].items] == ["No screening on record"]
+    make_screening(patient, days_ago=1)
+    page = client.get(url).content.decode()
+    assert "No screening on record" not in page and 'id="no-alerts"' in page
 
 
 @pytest.mark.django_db

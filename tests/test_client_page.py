@@ -18,10 +18,13 @@ from sessions_app.models import (
     TreatmentArea,
     TreatmentSession,
 )
+from sessions_app.services.check_ins import check_in_answer
+from sessions_app.services.side_effects import side_effect_follow_up
 from sessions_app.views import clients as clients_views
 from sessions_app.views.clients import SEARCH_LIMIT
 
 from .factories import (
+    check_in_message,
     make_amendment,
     make_client,
     make_injection,
@@ -147,22 +150,107 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     url = reverse("client_detail", args=[patient.pk])
     # session, user, user and group permissions, client, allergies, the access
     # log entry, plans with counts, their areas, consents with texts, areas for
-    # the filter, the latest sessions, their injections, their lots as labels,
-    # screenings, their yes answers, side effects, reminders, groups (navigation);
-    # the header: the next session booked, the records merged into this one,
-    # the active plans' verdicts (plan_clearances: latest screenings, their
-    # answers, allergies, mixtures' substances, plans' areas, fat-reduction
-    # indications, consent text, consents); the alerts (allergies, latest
-    # screening, its yes answers, open side effects, consent texts).
-    with django_assert_num_queries(34):
+    # the filter (the plans' and the side effects'), the latest sessions, their
+    # injections, their lots as labels, screenings, their yes answers, side
+    # effects (with their follow-ups counted), check-ins, reminders, groups
+    # (navigation); the header: the next session booked, the records merged
+    # into this one, the active plans' verdicts (plan_clearances: latest
+    # screenings, their answers, allergies, mixtures' substances, plans' areas,
+    # fat-reduction indications, consent text, consents); the alerts
+    # (allergies, latest screening, its yes answers, open side effects,
+    # consent texts).
+    with django_assert_num_queries(35):
         client.get(url)
     for _ in range(3):
         plan = history(patient, practitioner, sessions=4)
         make_photo(plan.sessions.first())
         make_amendment(plan.sessions.first())
-    with django_assert_num_queries(34):
+        for session in plan.sessions.all():
+            answer_check_in(session, "fine")
+            answer_check_in(session, "swelling")
+        for effect in SideEffect.objects.filter(session__plan=plan):
+            side_effect_follow_up(
+                side_effect_id=effect.pk, by=practitioner, note="Better.", severity="mild", status="improving"
+            )
+    with django_assert_num_queries(35):
         response = client.get(url)
-    assert sum(e.kind == "session" for e in response.context["events"]) == 13
+    kinds = [e.kind for e in response.context["events"]]
+    assert kinds.count("session") == 13 and kinds.count("check_in") == 24
+
+
+def answer_check_in(session, answer, score=4, note=""):
+    """The client's answer to a check-in message about `session`, a day after it."""
+    message = check_in_message(session, due_at=session.starts_at + dt.timedelta(days=1))
+    score = None if answer == "fine" else score
+    return check_in_answer(reminder_id=message.pk, answer=answer, score=score, note=note, now=message.due_at)
+
+
+@pytest.mark.django_db
+def test_each_side_effect_links_to_its_page_with_its_status_source_and_course(client, practitioner):
+    patient = make_client()
+    plan = history(patient, practitioner, sessions=2)
+    first, second = plan.sessions.order_by("starts_at")
+    bruise = SideEffect.objects.get(session=first)
+    side_effect_follow_up(
+        side_effect_id=bruise.pk, by=practitioner, note="Fading.", severity="mild", status="improving"
+    )
+    reported = answer_check_in(second, "redness", note="Still red on the cheek").side_effect
+    client.force_login(practitioner)
+    page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
+    timeline = page[page.index('id="timeline"') :]
+    assert "ongoing" not in timeline
+    assert reverse("side_effect_detail", args=[bruise.pk]) in timeline
+    assert reverse("side_effect_detail", args=[reported.pk]) in timeline
+    latest = timezone.localtime(bruise.follow_ups.get().at)
+    assert f"1 follow-up, the latest {latest:%d/%m/%Y}" in timeline
+    assert "Improving" in timeline and "client's check-in" in timeline
+    # Resolved: with its date.
+    side_effect_follow_up(
+        side_effect_id=bruise.pk,
+        by=practitioner,
+        note="Gone.",
+        severity="mild",
+        status="resolved",
+        resolved_on=timezone.localdate(),
+    )
+    page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
+    assert f"resolved on {timezone.localdate():%d/%m/%Y}" in page and "2 follow-ups" in page
+
+
+@pytest.mark.django_db
+def test_the_area_filter_finds_a_side_effect_by_its_own_area(client, practitioner):
+    patient = make_client()
+    plan = history(patient, practitioner, sessions=1)  # on the face
+    neck = TreatmentArea.objects.get(name="Neck")
+    SideEffect.objects.filter(session__plan=plan).update(area=neck)
+    client.force_login(practitioner)
+    url = reverse("client_detail", args=[patient.pk])
+    response = client.get(url)
+    assert neck in response.context["areas"]
+    by_area = client.get(url, {"area": neck.pk}).context["events"]
+    assert [e.kind for e in by_area if e.kind == "side_effect"] == ["side_effect"]
+
+
+@pytest.mark.django_db
+def test_clinical_staff_see_the_check_ins_fine_ones_too(client, practitioner, reception):
+    patient = make_client()
+    plan = history(patient, practitioner, sessions=2)
+    first, second = plan.sessions.order_by("starts_at")
+    answer_check_in(first, "fine", note="All good")
+    swelling = answer_check_in(second, "swelling", score=6)
+    url = reverse("client_detail", args=[patient.pk])
+    client.force_login(practitioner)
+    response = client.get(url)
+    check_ins = [e.obj for e in response.context["events"] if e.kind == "check_in"]
+    assert len(check_ins) == 2
+    page = response.content.decode()
+    assert "Check-in" in page and "“All good”" in page and "6 out of 10" in page
+    assert reverse("side_effect_detail", args=[swelling.side_effect_id]) in page
+    # Filtered by plan, they stay with their plan's sessions.
+    assert len([e for e in client.get(url, {"plan": plan.pk}).context["events"] if e.kind == "check_in"]) == 2
+    client.force_login(reception)
+    page = client.get(url).content.decode()
+    assert "timeline-check_in" not in page and "All good" not in page
 
 
 @pytest.mark.django_db

@@ -283,3 +283,57 @@ def test_the_export_holds_the_quantities_the_ceiling_decisions_and_the_screening
     answers = {a["question"]: a for a in record["screenings"][0]["answers"]}
     assert answers["Active skin infection"]["areas"] == ["Thighs"]
     assert answers["Diabetes"]["judgement"] == "Fine" and answers["Diabetes"]["judged_by"]
+
+
+def test_the_export_says_each_code_in_words_and_the_page_shows_check_ins_follow_ups_quantities_and_ceilings(
+    manager_client, practitioner, history
+):
+    """Issue 17: human labels wherever a code shows, the privacy export included;
+    and the readable page holds what the JSON holds."""
+    from sessions_app.services.check_ins import check_in_answer
+    from sessions_app.services.side_effects import side_effect_follow_up
+
+    from .factories import check_in_message, make_ceiling_decision, make_quantity
+
+    Client.objects.filter(pk=history.pk).update(sex="female")
+    session = history.plans.get().sessions.get()
+    make_quantity(session.injections.get(), quantity_ml="1.5")
+    make_ceiling_decision(session, decided_by=practitioner, period="12_months", unit="mg")
+    staff_effect = history.side_effects.get()
+    side_effect_follow_up(
+        side_effect_id=staff_effect.pk, by=practitioner, note="Fading", severity="moderate", status="improving"
+    )
+    for days, answer, score, note in ((1, "fine", None, ""), (2, "redness", 5, "Red cheek")):
+        message = check_in_message(session, due_at=session.starts_at + dt.timedelta(days=days))
+        check_in_answer(reminder_id=message.pk, answer=answer, score=score, note=note, now=message.due_at)
+
+    record = json.loads(manager_client.get(reverse("client_export_json", args=[history.pk])).content)
+    assert record["client"]["sex"] == "Female"
+    effects = {e["source"]: e for e in record["side_effects"]}
+    assert set(effects) == {"Recorded by staff", "The client's check-in"}
+    by_staff = effects["Recorded by staff"]
+    assert by_staff["status"] == "Improving"
+    assert [(f["severity"], f["status"]) for f in by_staff["follow_ups"]] == [("Moderate", "Improving")]
+    assert effects["The client's check-in"]["follow_ups"][0]["severity"] == "Moderate"
+    assert [(c["answer"], c["score"], c["side_effect"]) for c in record["check_ins"]] == [
+        ("Fine", None, None),
+        ("Redness", 5, "Redness"),
+    ]
+    [decision] = record["plans"][0]["sessions"][0]["past_dose_ceilings"]
+    assert (decision["period"], decision["unit"]) == ("over 12 months", "mg")
+
+    page = manager_client.get(reverse("client_export", args=[history.pk])).content.decode()
+    for shown in (
+        "Female",
+        "Hyalu Meso 1% 1.50 ml",
+        "past the dose ceiling: Lidocaine 250.000 mg over 12 months (ceiling 200.000 mg)",
+        "improving; recorded by staff",
+        "moderate, improving; “Fading”",
+        "the client&#x27;s check-in",
+        "Check-ins after a session",
+        ": fine</li>",
+        ": redness, 5 out of 10; “Red cheek”; recorded as a side effect (Redness)",
+    ):
+        assert shown in page, shown
+    for code in ("12_months", "check_in", ">open<", "improving,", "female"):
+        assert code not in page, code

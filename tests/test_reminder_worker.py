@@ -20,6 +20,7 @@ from sessions_app.reminders.generate import reminders_generate
 from sessions_app.reminders.sms import HttpSmsBackend, SmsError
 from sessions_app.reminders.unsubscribe import unsubscribe_token
 from sessions_app.reminders.worker import ReminderWorker
+from sessions_app.services.clients import client_merge
 
 from .factories import T0, Clock, admin_url, at, make_client, make_plan, make_rule, make_session, session_form
 from .sinks import SmsGateway, free_port
@@ -287,6 +288,19 @@ def test_rfc_8058_one_click_post_from_a_mail_program():
     assert response.status_code == 200
     client.refresh_from_db()
     assert not client.consent_sms
+
+
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_a_link_from_before_a_merge_unsubscribes_the_record_kept(manager, channel):
+    merged = make_client(consent_email=True, consent_sms=True)
+    kept = make_client(consent_email=True, consent_sms=True)
+    old_link = unsubscribe_path(merged, channel)
+    client_merge(keep_id=kept.pk, merge_id=merged.pk, by=manager)
+    assert HttpClient().post(old_link).status_code == 200
+    kept.refresh_from_db()
+    field = f"consent_{channel}"
+    assert getattr(kept, field) is False, "the kept record is the one messages go to"
+    assert kept.history.first().history_change_reason.startswith(f"Unsubscribed from {channel}")
 
 
 @pytest.mark.parametrize("token", ["12e.forged", "abc", "9999999e", "."])

@@ -284,3 +284,22 @@ def test_managers_get_the_admin_and_others_lose_it_with_the_role(manager):
     service.staff_update(by=manager, member_id=member.pk, role=Role.PRACTITIONER, details=details)
     member.refresh_from_db()
     assert not member.is_staff
+
+
+@pytest.mark.django_db
+def test_a_members_page_makes_the_same_queries_however_long_their_history(manager_client, django_assert_num_queries):
+    member = make_user(Role.RECEPTION, first_name="Julie", last_name="Marchand", email="julie@example.org")
+    url = reverse("staff_detail", args=[member.pk])
+    # session, user, user's and group permissions, the member (with their
+    # lockout and authenticator), their groups, their history rows (at most
+    # HISTORY_SHOWN, with who made each), groups (navigation).
+    with django_assert_num_queries(8):
+        manager_client.get(url)
+    data = new_member(first_name="Julie", last_name="Marchand", email="julie@example.org")
+    data.pop("username")
+    for i, role in enumerate([Role.PRACTITIONER, Role.RECEPTION] * 4):
+        response = manager_client.post(url, {**data, "role": role.value, "job_title": f"Title {i}"})
+        assert response.status_code == 302, response.context["form"].errors
+    with django_assert_num_queries(8):
+        response = manager_client.get(url)
+    assert len(response.context["changes"]) >= 9

@@ -8,12 +8,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import ExpressionWrapper, F, Q
+from django.db.models import ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .catalog import Product, SideEffectKind, Substance, Symptom, TreatmentArea
 from .clients import Client
+from .expressions import SubqueryCount
 from .plans import PAIN_SCORE_MAX, TreatmentSession
 from .records import photo_path
 
@@ -69,6 +70,16 @@ class SideEffectQuerySet(models.QuerySet):
     def open(self):
         """Not yet resolved, or not yet reviewed by a practitioner."""
         return self.filter(OPEN)
+
+    def for_client_timeline(self):
+        """With what the client's timeline says of each: kind, area, session,
+        reviewer, and its course in brief (how many follow-ups, when the
+        latest was), counted in the same query."""
+        course = SideEffectFollowUp.objects.filter(side_effect=OuterRef("pk"))
+        return self.select_related("kind", "area", "session", "reviewed_by").annotate(
+            follow_up_count=SubqueryCount(course),
+            last_follow_up_at=Subquery(course.order_by("-at", "-id").values("at")[:1]),
+        )
 
     def for_review(self):
         """The open ones in the order they are reviewed, with what the lists show."""

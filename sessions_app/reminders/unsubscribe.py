@@ -22,11 +22,11 @@ import string
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 
 from sessions_app.models import Client, ReminderChannel
+from sessions_app.services.clients import client_consent_withdraw
 
 _SALT = "sessions_app.reminders.unsubscribe"
 # Short codes keep the SMS link short.
@@ -97,15 +97,11 @@ def unsubscribe_reason(channel: str) -> str:
     return f"Unsubscribed from {channel} reminders by the link in a message"
 
 
-@transaction.atomic
 def client_unsubscribe(*, client_id: int, channel: str) -> Client:
-    """Withdraw the client's agreement to reminders by `channel`. Saved with
-    the client's history; doing it twice changes nothing. Reminders already
-    queued for that channel become call tasks when their time comes."""
-    client = Client.objects.select_for_update().get(pk=client_id)
-    field = {ReminderChannel.EMAIL: "consent_email", ReminderChannel.SMS: "consent_sms"}[channel]
-    if getattr(client, field):
-        setattr(client, field, False)
-        client._change_reason = unsubscribe_reason(channel)
-        client.save(update_fields=[field, "updated_at"])
-    return client
+    """Withdraw the client's agreement to reminders by `channel`, through the
+    client service (a new version of the record, its history saying it was
+    the client's link). Doing it twice changes nothing. Reminders already
+    queued for that channel become call tasks when their time comes. A link
+    from before a merge names the merged record: the agreement withdrawn is
+    that of the record kept, which the messages now go to."""
+    return client_consent_withdraw(client_id=client_id, channel=channel, reason=unsubscribe_reason(channel))

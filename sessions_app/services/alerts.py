@@ -1,7 +1,7 @@
 """What a practitioner must not miss about a client, where the treatment
 happens: allergies, the conditions the last screening found (and the
 physician's judgement of those calling for caution), side effects still open,
-a screening or a consent about to run out.
+no screening on record, a screening or a consent about to run out.
 
 One function builds them for many clients in a fixed number of queries;
 templates/includes/client_alerts.html shows them as a banner (the record page,
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from sessions_app.clearance import ABSOLUTE, CAUTION, IN_AREA, INDICATION, screening_runs_out_on
+from sessions_app.clearance import ABSOLUTE, CAUTION, IN_AREA, INDICATION, caution_cleared, screening_runs_out_on
 from sessions_app.models import (
     Client,
     ConsentText,
@@ -51,7 +51,6 @@ class Alert:
 class ClientAlerts:
     client_id: int
     items: list[Alert] = field(default_factory=list)
-    screened: bool = False  # whether the client has any screening
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -70,7 +69,8 @@ def _condition(row: dict, areas: list[str]) -> Alert:
     details = row["details"]
     severity = row["severity"]
     if severity == CAUTION:
-        if row["judgement"] and row["judged_by__profession"] == Profession.PHYSICIAN:
+        physician = row["judged_by__profession"] == Profession.PHYSICIAN
+        if caution_cleared(judgement=row["judgement"] or "", judged_by_physician=physician):
             judge = _judge_name(row["judged_by__first_name"], row["judged_by__last_name"], row["judged_by__username"])
             when = timezone.localtime(row["judged_at"]).date()
             text = f"{details} Judged by {judge} on {when:%d/%m/%Y}: “{row['judgement']}”"
@@ -134,9 +134,12 @@ def client_alerts(client_ids: Iterable[int], *, today: dt.date | None = None) ->
     for row in rows:
         alerts[by_screening[row["screening_id"]]].items.append(_condition(row, areas[row["pk"]]))
 
+    for client_id in ids - set(screenings):
+        alerts[client_id].items.append(
+            Alert("danger", "screening", "No screening on record", "Screen the client before any treatment.")
+        )
     months = settings.CLINIC_SCREENING_MAX_AGE_MONTHS
     for client_id, (_, screened_at) in screenings.items():
-        alerts[client_id].screened = True
         ends = screening_runs_out_on(timezone.localtime(screened_at).date(), months)
         if ends <= today:
             alerts[client_id].items.append(

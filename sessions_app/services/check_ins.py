@@ -25,6 +25,7 @@ from sessions_app.models import (
     SideEffectStatus,
 )
 from sessions_app.reminders.checkin_link import BadCheckInLink, check_in_expires_at, token_matches, token_reminder_id
+from sessions_app.services.clients import merged_record_ids
 from sessions_app.services.side_effects import side_effect_follow_up, side_effect_record
 from sessions_app.side_effect_course import severity_from_score
 
@@ -54,7 +55,10 @@ class CheckInPage:
 def check_in_reminder(token: str) -> Reminder:
     """The check-in message a link names, its signature checked against that
     message's client and session; CheckInUnavailable("invalid") for a forged,
-    damaged or cut-off link. One query."""
+    damaged or cut-off link. One query; one more for a link signed for
+    another client id: a link sent before a merge was signed for the record
+    merged since into the message's client (which it moved to), and still
+    works; any other client's id does not."""
     try:
         reminder_id = token_reminder_id(token)
     except BadCheckInLink:
@@ -64,11 +68,14 @@ def check_in_reminder(token: str) -> Reminder:
         .select_related("client", "session")
         .first()
     )
-    if reminder is None or not token_matches(
-        token, reminder_id=reminder.pk, client_id=reminder.client_id, session_id=reminder.session_id
-    ):
+    if reminder is None:
         raise CheckInUnavailable("invalid")
-    return reminder
+    signed_for = {"reminder_id": reminder.pk, "session_id": reminder.session_id}
+    if token_matches(token, client_id=reminder.client_id, **signed_for):
+        return reminder
+    if any(token_matches(token, client_id=pk, **signed_for) for pk in merged_record_ids(reminder.client_id)):
+        return reminder
+    raise CheckInUnavailable("invalid")
 
 
 def check_in_open(token: str, *, now: dt.datetime | None = None) -> CheckInPage:

@@ -1,12 +1,16 @@
-"""Writing clients: create, edit, archive, restore, merge. The only way a
-client's record changes, for the staff pages, the admin and the commands.
+"""Writing clients: create, edit, archive, restore, merge, an allergy found
+through a side effect, an agreement withdrawn by the client's own link. The
+only way a client's record changes, for the staff pages, the admin, the
+commands and the other services (privacy erasure writes through
+`client_write` too).
 
 Clients are never deleted (their clinical record must stay whole); an
 archived client keeps every screening, plan, session and side effect. Every
 save leaves a history row naming who made it (simple-history reads
-`_history_user`), and adds one to the client's `version`: an edit made on an
-older version is refused with what changed (ClientChanged), never saved over
-someone else's.
+`_history_user`; the client's own unsubscribe link names no one and says so
+in the reason), and adds one to the client's `version` (`client_write`): an
+edit made on an older version is refused with what changed (ClientChanged),
+never saved over someone else's.
 """
 
 from __future__ import annotations
@@ -26,15 +30,21 @@ from django.utils import timezone
 from sessions_app.models import (
     AccessAction,
     AccessLog,
+    CeilingDecision,
+    CheckIn,
     Client,
     Consent,
     Injection,
+    InjectionQuantity,
+    RecordDraft,
     Reminder,
+    ReminderChannel,
     Screening,
     ScreeningAnswer,
     SessionAmendment,
     SessionPhoto,
     SideEffect,
+    SideEffectFollowUp,
     Substance,
     TreatmentPlan,
     TreatmentSession,
@@ -90,13 +100,26 @@ class MergeRefused(Exception):
     pass
 
 
-def _save(client: Client, by: User, reason: str = "", **kwargs) -> None:
+def _attribute(client: Client, by: User | None, reason: str = "") -> None:
     # simple_history reads the acting user from here when no request is around
-    # (management commands, shell); the admin's middleware would set it anyway.
+    # (management commands, shell); None for the client's own link, whatever
+    # the request's user. The allergies' history row (a many-to-many change)
+    # reads them too, so they are set before those change.
     client._history_user = by
     if reason:
         client._change_reason = reason
-    client.save(**kwargs)
+
+
+def client_write(client: Client, *, by: User | None, reason: str = "", fields: Iterable[str] = ()) -> None:
+    """Save a change to an existing client: the one path, so that every
+    change adds one to the version (an edit form opened before it is then
+    refused) and leaves a history row saying who made it, or, with `by` None
+    (the client, by a link in a message), why. `fields`: save only those.
+    The caller holds the row locked (select_for_update) in its transaction."""
+    client.version += 1
+    _attribute(client, by, reason)
+    fields = list(fields)
+    client.save(update_fields=[*fields, "version", "updated_at"] if fields else None)
 
 
 def _clean_values(values: Mapping[str, Any], *, by: User) -> dict[str, Any]:
@@ -137,7 +160,8 @@ def client_create(*, by: User, values: Mapping[str, Any], allergies: Iterable[Su
     client = Client(**_clean_values(values, by=by))
     client.refresh_search_key()
     client.full_clean()
-    _save(client, by, "Created")
+    _attribute(client, by, "Created")
+    client.save()
     _set_allergies(client, allergies, by)
     return client
 
@@ -165,19 +189,52 @@ def client_update(
     changed = [name for name, value in cleaned.items() if getattr(client, name) != value]
     for name in changed:
         setattr(client, name, cleaned[name])
+    _attribute(client, by)
     allergies_changed = _set_allergies(client, allergies, by)
     if changed or allergies_changed:
         client.refresh_search_key()
         # An old record keeps its date of birth as it is, unless it is what was changed.
         client.full_clean(exclude=None if "date_of_birth" in changed else ["date_of_birth"])
-        client.version += 1
-        _save(client, by)
+        client_write(client, by=by)
+    return client
+
+
+@transaction.atomic
+def client_allergy_add(*, client_id: int, substance: Substance, by: User, reason: str) -> Client:
+    """Add a known allergy to the client's record (the allergy loop of a side
+    effect), as an edit: a new version, and a history row with who and why.
+    Adding one the record names already changes nothing."""
+    if not handles_clinical_records(by):
+        raise PermissionDenied("Only practitioners and managers write a client's clinical notes and allergies.")
+    client = Client.objects.select_for_update().get(pk=client_id)
+    if client.allergies.filter(pk=substance.pk).exists():
+        return client
+    _attribute(client, by, reason)
+    client.allergies.add(substance)
+    client_write(client, by=by, reason=reason)
+    return client
+
+
+CONSENT_FIELDS = {ReminderChannel.EMAIL: "consent_email", ReminderChannel.SMS: "consent_sms"}
+
+
+@transaction.atomic
+def client_consent_withdraw(*, client_id: int, channel: str, reason: str) -> Client:
+    """The client withdraws their agreement to reminders by `channel`, from a
+    link in a message: no staff member made the change, so the history row
+    names no one and `reason` says how. A link from before a merge names the
+    merged record: the record kept is the one changed (record_kept). Doing it
+    twice changes nothing."""
+    client = record_kept(Client.objects.select_for_update().get(pk=client_id))
+    field = CONSENT_FIELDS[channel]
+    if getattr(client, field):
+        setattr(client, field, False)
+        client_write(client, by=None, reason=reason, fields=[field])
     return client
 
 
 def _save_archived_at(client: Client, by: User) -> None:
-    client.version += 1
-    _save(client, by, update_fields=["archived_at", "updated_at", "version"])
+    client_write(client, by=by, fields=["archived_at"])
 
 
 @transaction.atomic
@@ -276,22 +333,40 @@ def client_duplicates(
 
 def related_counts(client_ids: Iterable[int]) -> dict[str, int]:
     """Every row of the clinical record of these clients, by kind: what a
-    merge must move whole (its tests compare before and after)."""
+    merge must move whole (its tests compare before and after). A row that
+    names the client itself is counted by that name (check-ins, side effects,
+    reminders), so that one left on the merged record shows; the rows of a
+    session are counted through their session's plan."""
     ids = list(client_ids)
-    plans = TreatmentPlan.objects.filter(client_id__in=ids)
-    sessions = TreatmentSession.objects.filter(plan__client_id__in=ids)
+    of_sessions = {"session__plan__client_id__in": ids}
     return {
-        "plans": plans.count(),
-        "sessions": sessions.count(),
-        "injections": Injection.objects.filter(session__plan__client_id__in=ids).count(),
-        "photos": SessionPhoto.objects.filter(session__plan__client_id__in=ids).count(),
-        "amendments": SessionAmendment.objects.filter(session__plan__client_id__in=ids).count(),
+        "plans": TreatmentPlan.objects.filter(client_id__in=ids).count(),
+        "sessions": TreatmentSession.objects.filter(plan__client_id__in=ids).count(),
+        "injections": Injection.objects.filter(**of_sessions).count(),
+        "injection quantities": InjectionQuantity.objects.filter(injection__session__plan__client_id__in=ids).count(),
+        "ceiling decisions": CeilingDecision.objects.filter(**of_sessions).count(),
+        "record drafts": RecordDraft.objects.filter(**of_sessions).count(),
+        "photos": SessionPhoto.objects.filter(**of_sessions).count(),
+        "amendments": SessionAmendment.objects.filter(**of_sessions).count(),
         "consents": Consent.objects.filter(plan__client_id__in=ids).count(),
         "screenings": Screening.objects.filter(client_id__in=ids).count(),
         "screening answers": ScreeningAnswer.objects.filter(screening__client_id__in=ids).count(),
         "side effects": SideEffect.objects.filter(client_id__in=ids).count(),
+        "side-effect follow-ups": SideEffectFollowUp.objects.filter(side_effect__client_id__in=ids).count(),
+        "check-ins": CheckIn.objects.filter(client_id__in=ids).count(),
         "reminders": Reminder.objects.filter(client_id__in=ids).count(),
     }
+
+
+# What the merge preview counts of each record, and how it names them.
+MERGE_SUMMARY = {
+    "n_plans": "plans",
+    "n_sessions": "sessions",
+    "n_screenings": "screenings",
+    "n_side_effects": "side effects",
+    "n_check_ins": "check-ins",
+    "n_reminders": "reminders",
+}
 
 
 def merge_summary(client: Client) -> dict[str, int]:
@@ -305,12 +380,38 @@ def merge_summary(client: Client) -> dict[str, int]:
             n_sessions=SubqueryCount(TreatmentSession.objects.filter(plan__client=OuterRef("pk"))),
             n_screenings=SubqueryCount(Screening.objects.filter(**of_client)),
             n_side_effects=SubqueryCount(SideEffect.objects.filter(**of_client)),
+            n_check_ins=SubqueryCount(CheckIn.objects.filter(**of_client)),
             n_reminders=SubqueryCount(Reminder.objects.filter(**of_client)),
         )
-        .values("n_plans", "n_sessions", "n_screenings", "n_side_effects", "n_reminders")
+        .values(*MERGE_SUMMARY)
         .get()
     )
-    return {k.removeprefix("n_").replace("_", " "): v for k, v in counts.items()}
+    return {label: counts[name] for name, label in MERGE_SUMMARY.items()}
+
+
+def merged_record_ids(client_id: int) -> list[int]:
+    """The records merged into this one, directly or through a record merged
+    into it: whose links, sent before a merge, still speak for this person.
+    client_merge points earlier merges at the kept record, so one query
+    usually finds them all; the walk stops when a round finds no more."""
+    found: list[int] = []
+    targets = [client_id]
+    while targets:
+        merged = Client.objects.filter(merged_into__in=targets).values_list("pk", flat=True)
+        targets = [pk for pk in merged if pk not in found and pk != client_id]
+        found += targets
+    return found
+
+
+def record_kept(client: Client) -> Client:
+    """The record that holds this person now: the client itself, or the one
+    its record was merged into (following the chain), locked for update:
+    call it inside a transaction, with the first one locked."""
+    seen = {client.pk}
+    while client.merged_into_id and client.merged_into_id not in seen:
+        seen.add(client.merged_into_id)
+        client = Client.objects.select_for_update().get(pk=client.merged_into_id)
+    return client
 
 
 def record_ids(client: Client) -> list[int]:
@@ -338,12 +439,14 @@ def client_merge(
     path: str = "",
     ip_address: str | None = None,
 ) -> MergeResult:
-    """Two records of one person become one: the plans (and with them their
-    sessions, consents, injections and photos), screenings, side effects and
-    reminders of `merge_id` move to `keep_id`; its allergies are added, its
-    notes appended, and its email, phone or address fill the kept record's
-    blanks. The merged record is archived, pointing at the kept one; both
-    changes are in the history, and the access log says who merged them.
+    """Two records of one person become one: every row that names the client
+    moves from `merge_id` to `keep_id` (plans, and with them their sessions,
+    consents, injections, photos, ceiling decisions and drafts; screenings;
+    side effects, with their follow-ups; check-ins; reminders); its allergies
+    are added, its notes appended, and its email, phone or address fill the
+    kept record's blanks. The merged record is archived, pointing at the kept
+    one; both changes are in the history, and the access log says who merged
+    them.
 
     The access log itself is append-only (a PostgreSQL trigger refuses any
     UPDATE): its entries stay under the merged record's id, which the kept
@@ -382,7 +485,8 @@ def client_merge(
             row._history_user, row._change_reason = by, reason
             row.save(update_fields=["client"])
         moved[label] = len(rows)
-    # Reminders keep no history of their own: one UPDATE.
+    # Check-ins and reminders keep no history of their own: one UPDATE each.
+    moved["check-ins"] = CheckIn.objects.filter(client=other).update(client=keep)
     moved["reminders"] = Reminder.objects.filter(client=other).update(client=keep)
 
     filled = tuple(f for f in FILLED_BY_MERGE if not getattr(keep, f) and getattr(other, f))
@@ -391,9 +495,8 @@ def client_merge(
     if other.notes.strip():
         note = f"From record {other.pk} ({other.full_name}), merged {timezone.localdate():%d/%m/%Y}:\n{other.notes}"
         keep.notes = f"{keep.notes}\n\n{note}" if keep.notes.strip() else note
-    keep.version += 1
     keep.refresh_search_key()
-    _save(keep, by, reason)
+    client_write(keep, by=by, reason=reason)
     allergies = set(other.allergies.values_list("pk", flat=True)) - set(keep.allergies.values_list("pk", flat=True))
     if allergies:
         keep.allergies.add(*allergies)
@@ -401,12 +504,10 @@ def client_merge(
     # Records merged into the one that goes now point at the one that stays.
     for earlier in Client.objects.select_for_update().filter(merged_into=other):
         earlier.merged_into = keep
-        earlier.version += 1
-        _save(earlier, by, reason)
+        client_write(earlier, by=by, reason=reason)
     other.merged_into = keep
     other.archived_at = other.archived_at or timezone.now()
-    other.version += 1
-    _save(other, by, reason)
+    client_write(other, by=by, reason=reason)
 
     detail = f"Record {other.pk} ({other.full_name}) merged into record {keep.pk} ({keep.full_name})"
     AccessLog.objects.bulk_create(

@@ -37,6 +37,7 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
+from sessions_app.services.clients import client_write
 
 # What an erasure blanks on the client and on every earlier version of it.
 CONTACT_FIELDS = {"email": "", "phone": "", "address": ""}
@@ -93,7 +94,9 @@ def client_record(client: Client) -> dict[str, Any]:
         .select_related("kind", "area", "suspected_product", "suspected_substance", "recorded_by", "reviewed_by")
         .prefetch_related(Prefetch("follow_ups", SideEffectFollowUp.objects.select_related("recorded_by")))
     )
-    check_ins = CheckIn.objects.filter(client=client).select_related("session").order_by("answered_at")
+    check_ins = (
+        CheckIn.objects.filter(client=client).select_related("session", "side_effect__kind").order_by("answered_at")
+    )
     reminders = Reminder.objects.filter(client=client).order_by("due_at")
     return {
         "exported_at": _when(timezone.now()),
@@ -103,7 +106,7 @@ def client_record(client: Client) -> dict[str, Any]:
             "first_name": client.first_name,
             "last_name": client.last_name,
             "date_of_birth": _when(client.date_of_birth),
-            "sex": client.sex,
+            "sex": client.get_sex_display(),
             "email": client.email,
             "phone": client.phone,
             "address": client.address,
@@ -167,8 +170,8 @@ def client_record(client: Client) -> dict[str, Any]:
                 "kind": str(e.kind),
                 "severity": e.get_severity_display(),
                 "serious": e.serious,
-                "status": e.status,
-                "source": e.source,
+                "status": e.get_status_display(),
+                "source": e.get_source_display(),
                 "area": str(e.area or ""),
                 "suspected_product": str(e.suspected_product or ""),
                 "suspected_substance": str(e.suspected_substance or ""),
@@ -184,8 +187,8 @@ def client_record(client: Client) -> dict[str, Any]:
                     {
                         "at": _when(f.at),
                         "note": f.note,
-                        "severity": f.severity,
-                        "status": f.status,
+                        "severity": f.get_severity_display(),
+                        "status": f.get_status_display(),
                         "by": _person(f.recorded_by) if f.recorded_by_id else "the client",
                         "photo": bool(f.photo),
                     }
@@ -198,9 +201,10 @@ def client_record(client: Client) -> dict[str, Any]:
             {
                 "answered_at": _when(c.answered_at),
                 "session_starts_at": _when(c.session.starts_at),
-                "answer": c.answer,
+                "answer": c.get_answer_display(),
                 "score": c.score,
                 "note": c.note,
+                "side_effect": str(c.side_effect.kind) if c.side_effect_id else None,
             }
             for c in check_ins
         ],
@@ -254,10 +258,10 @@ def _session(s: TreatmentSession) -> dict[str, Any]:
         "past_dose_ceilings": [
             {
                 "substance": d.substance.name,
-                "period": d.period,
+                "period": d.get_period_display(),
                 "total": str(d.total),
                 "ceiling": str(d.ceiling),
-                "unit": d.unit,
+                "unit": d.get_unit_display(),
                 "decision": d.decision,
                 "decided_by": _person(d.decided_by),
                 "decided_at": _when(d.decided_at),
@@ -298,9 +302,8 @@ def client_erase(*, client_id: int, by: User) -> Client:
     client.preferred_channel = Channel.PHONE
     client.archived_at = client.archived_at or now
     client.erased_at, client.erased_by = now, by
-    client._history_user, client._change_reason = by, "Privacy request: contact and marketing data erased"
     client.full_clean(exclude=["date_of_birth"])  # an old record keeps its date of birth as it is
-    client.save()
+    client_write(client, by=by, reason="Privacy request: contact and marketing data erased")
     Client.history.filter(id=client.pk).update(**CONTACT_FIELDS)
     reminders = Reminder.objects.filter(client=client)
     reminders.filter(status__in=OPEN_REMINDERS).update(

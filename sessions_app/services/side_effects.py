@@ -26,6 +26,7 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
+from sessions_app.services.clients import client_allergy_add
 from sessions_app.services.records import PhotoRefused, photo_prepare
 from sessions_app.side_effect_course import expected_resolution
 
@@ -252,9 +253,12 @@ def client_allergy_from_side_effect(*, side_effect_id: int, by: User) -> Substan
             "Only a reviewed allergic reaction with a suspected substance the client's record does not name yet "
             "adds an allergy."
         )
-    client._history_user = by
-    client._change_reason = f"Allergy to {substance} added from side effect {effect.pk} ({effect.kind})"
-    client.allergies.add(substance)
+    client_allergy_add(
+        client_id=client.pk,
+        substance=substance,
+        by=by,
+        reason=f"Allergy to {substance} added from side effect {effect.pk} ({effect.kind})",
+    )
     SideEffectFollowUp.objects.create(
         side_effect=effect,
         note=f"Allergy to {substance} added to the client's record.",

@@ -176,9 +176,15 @@ def _changed_meanwhile(request, form: ClientForm, changed: ClientChanged, back: 
         again.add_error(
             name, f"Saved meanwhile as “{_display(name, theirs[name])}”. Yours is kept here: save to replace theirs."
         )
-    by = f"{who} changed" if who else "Someone changed"
     at = f" at {when:%H:%M}" if when else ""
-    summary = f"{by} this record{at} while you were editing it: nothing was saved yet."
+    if who:
+        summary = f"{who} changed this record{at} while you were editing it: nothing was saved yet."
+    elif last and last.history_change_reason:
+        # No staff member: the client, by a link in a message, says the reason.
+        how = last.history_change_reason
+        summary = f"This record changed{at} while you were editing it ({how}): nothing was saved yet."
+    else:
+        summary = f"Someone changed this record{at} while you were editing it: nothing was saved yet."
     if theirs_only:
         summary += " Their changes are in the form now: " + ", ".join(
             f"{labels[n]} “{_display(n, theirs[n])}”" for n in theirs_only

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.models import (
     AccessAction,
+    CheckIn,
     Client,
     Consent,
     Injection,
@@ -40,8 +41,8 @@ from sessions_app.services.clearance import plan_clearances
 from sessions_app.views.params import int_param, text_param
 
 SEARCH_LIMIT = 50
-# The client page shows this many of the latest sessions, and the reminders of
-# that time, unless the whole history is asked for: a loyal client's years of
+# The client page shows this many of the latest sessions, and the check-ins and
+# reminders of that time, unless the whole history is asked for: a loyal client's years of
 # maintenance would otherwise make the page grow without end. Plans, consents,
 # screenings and side effects are always shown whole (few, and what a
 # practitioner must not miss).
@@ -73,7 +74,7 @@ class Event:
     """One line of the timeline."""
 
     at: dt.datetime
-    kind: str  # screening, consent, plan, session, side_effect, reminder
+    kind: str  # screening, consent, plan, session, side_effect, check_in, reminder
     obj: Any
 
 
@@ -147,7 +148,11 @@ def client_detail(request, pk: int):
     plan_id = int_param(request, "plan")
     plan = next((p for p in plans if p.pk == plan_id), None)
     area_id = int_param(request, "area")
-    areas = list(TreatmentArea.objects.filter(plans__client=client).distinct().order_by("name"))
+    treated = Q(plans__client=client)
+    if sees_side_effects:
+        # Where a side effect was (it may be outside the plans' areas).
+        treated |= Q(pk__in=SideEffect.objects.filter(client=client, area__isnull=False).values("area"))
+    areas = list(TreatmentArea.objects.filter(treated).distinct().order_by("name"))
     area = next((a for a in areas if a.pk == area_id), None)
 
     sessions = TreatmentSession.objects.filter(plan__client=client).select_related(
@@ -189,14 +194,24 @@ def client_detail(request, pk: int):
         if not plan or p == plan:
             events += [Event(c.signed_at, "consent", c) for c in p.consents.all()]
     if sees_side_effects:
-        effects = SideEffect.objects.filter(client=client).select_related(
-            "kind", "session", "recorded_by", "reviewed_by"
-        )
+        effects = SideEffect.objects.filter(client=client).for_client_timeline()
         if plan:
             effects = effects.filter(session__plan=plan)
         if area:
-            effects = effects.filter(session__injections__area=area).distinct()
+            effects = effects.filter(Q(area=area) | Q(session__injections__area=area)).distinct()
         events += [Event(_at(e.onset), "side_effect", e) for e in effects]
+    if user.has_perm("sessions_app.view_checkin"):
+        # The client's own answers after a session, "fine" ones included.
+        check_ins = CheckIn.objects.filter(client=client).select_related("session")
+        if plan:
+            check_ins = check_ins.filter(session__plan=plan)
+        if area:
+            check_ins = check_ins.filter(
+                Q(side_effect__area=area) | Q(session__injections__area=area) | Q(session__plan__areas=area)
+            ).distinct()
+        if since:
+            check_ins = check_ins.filter(answered_at__gte=since)
+        events += [Event(c.answered_at, "check_in", c) for c in check_ins]
     reminders = Reminder.objects.filter(client=client).select_related("session")
     if plan:
         reminders = reminders.filter(plan=plan)
@@ -220,6 +235,7 @@ def client_detail(request, pk: int):
         "sees_injections": sees_injections,
         "sees_side_effects": sees_side_effects,
         "now": timezone.now(),
+        "today": timezone.localdate(),
         "since": since,
     }
     return render(request, "clients/detail.html", context)
