@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from sessions_app import report_forms
 from sessions_app.booking_forms import DATE_INPUT
 from sessions_app.models import (
     PAIN_SCORE_MAX,
@@ -272,15 +273,13 @@ class SideEffectFilterForm(forms.Form):
         return {name: value for name, value in getattr(self, "cleaned_data", {}).items() if value not in (None, "")}
 
 
-class PeriodForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput({"type": "date", "class": "form-control"}, "%Y-%m-%d"))
-    end = forms.DateField(label="To", widget=forms.DateInput({"type": "date", "class": "form-control"}, "%Y-%m-%d"))
+class PeriodForm(report_forms.PeriodForm):
+    """The signal's period, under the reports' rule (report_forms.PeriodForm)."""
 
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            self.add_error("end", "The end comes after the start.")
-        return data
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("start", "end"):
+            self.fields[name].widget.attrs["class"] = "form-control"
 
 
 SCORES = [(n, str(n)) for n in range(PAIN_SCORE_MAX + 1)]

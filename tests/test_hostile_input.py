@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessions_app.models import Client, SessionStatus, SideEffect, TreatmentPlan
+from sessions_app.reports.period import latest
 from sessions_app.views.params import parse_int
 
 from .factories import make_cleared, make_client, make_lot, make_plan, make_session, make_user, series_post
@@ -371,3 +372,45 @@ def test_a_forged_free_slot_far_away_opens_an_empty_booking_form(practitioner_cl
     response = practitioner_client.get(reverse("book_series"), {"date": day, "time": "23:59"})
     assert response.status_code == 200
     assert response.context["from_calendar"] is None
+
+
+# --- Periods, the side effects' forms and the staff page (issues 16 and 17) ---------------
+
+# Any date a calendar holds, the edges included, or hostile text.
+PERIOD_VALUE = st.one_of(st.dates().map(dt.date.isoformat), HOSTILE_TEXT)
+
+
+@EXAMPLES
+@given(start=PERIOD_VALUE, end=PERIOD_VALUE, number=FIELD_VALUE)
+def test_the_period_of_the_signal_and_the_reports(client, manager, scene, start, end, number):
+    """Whatever period is asked for: the page with the field's error, or the figures."""
+    client.force_login(manager)
+    period = {"start": start, "end": end}
+    for url, params in (
+        (reverse("side_effect_signal"), period | {"fresh": number}),
+        (reverse("reports"), period | {"practitioner": number}),
+        (reverse("reports_section", args=["utilisation"]), period),
+        (reverse("report_csv", args=["no-shows-by-month"]), period),
+    ):
+        assert client.get(url, params).status_code in OK, url
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("2026-01-01", "9999-12-31", "end"),
+        ("9999-12-01", "9999-12-31", "start"),
+        ("9999-12-31", "9999-12-31", "start"),
+        ("0001-01-01", "0001-01-01", "start"),
+        ("0001-01-01", "2026-01-01", "start"),
+    ],
+)
+@pytest.mark.parametrize("page", ["side_effect_signal", "reports"])
+def test_a_period_far_away_is_refused_beside_its_field(client, manager, page, start, end, field):
+    client.force_login(manager)
+    response = client.get(reverse(page), {"start": start, "end": end})
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    # The date pickers offer only the days the rule accepts.
+    html = response.content.decode()
+    assert 'min="2000-01-01"' in html and f'max="{latest(timezone.localdate()).isoformat()}"' in html

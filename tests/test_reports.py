@@ -423,7 +423,8 @@ def test_reception_may_not_read_the_reports(client):
     [
         ({"start": "2025-03-31", "end": "2025-03-01"}, "end", "The end comes on or after the start."),
         ({"start": "2020-01-01", "end": "2025-03-01"}, "end", "at most 1098 days"),
-        ({"start": "1999-12-31", "end": "2000-01-05"}, "start", "Reports start on 01/01/2000"),
+        ({"start": "1999-12-31", "end": "2000-01-05"}, "start", "A period starts on 01/01/2000 at the earliest"),
+        ({"start": "2026-01-01", "end": "9999-12-31"}, "end", "nothing is booked further ahead"),
         ({"start": "31-31-2025", "end": "2025-03-01"}, "start", "Enter a valid date."),
         ({"start": "2025-03-01\x00", "end": "<script>"}, "end", "Enter a valid date."),
     ],

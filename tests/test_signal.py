@@ -204,7 +204,7 @@ def test_the_page_explains_the_test_and_its_queries_do_not_grow(client, catalogu
     bad = client.get(reverse("side_effect_signal"), {"start": "2026-13-01", "end": "x"})
     assert bad.status_code == 200 and 'id="error-summary"' in bad.content.decode()
     reversed_period = client.get(reverse("side_effect_signal"), {"start": "2026-06-01", "end": "2026-01-01"})
-    assert "The end comes after the start." in reversed_period.content.decode()
+    assert "The end comes on or after the start." in reversed_period.content.decode()
 
 
 @pytest.mark.django_db

@@ -63,6 +63,7 @@ from sessions_app.models import (
 )
 from sessions_app.models.expressions import AddDays, LocalDayNumber, Median
 from sessions_app.reminders.unsubscribe import unsubscribe_reason
+from sessions_app.scheduling import clinic_tz
 
 from .figures import hours, open_hours_by_week, rate
 from .period import Period
@@ -84,20 +85,16 @@ class Scope:
 
     @property
     def starts(self) -> dt.datetime:
-        return _midnight(self.period.start)
+        return self.period.bounds(clinic_tz())[0]
 
     @property
     def ends(self) -> dt.datetime:
         """Midnight after the period's last day."""
-        return _midnight(self.period.end + dt.timedelta(days=1))
+        return self.period.bounds(clinic_tz())[1]
 
     @property
     def today(self) -> dt.date:
         return timezone.localdate(self.now)
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def _day(value: dt.date | dt.datetime) -> dt.date:
