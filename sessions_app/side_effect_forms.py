@@ -27,7 +27,7 @@ from sessions_app.models import (
 )
 from sessions_app.models.plans import PRACTITIONERS
 from sessions_app.services.records import PHOTO_FORMATS, PhotoRefused, photo_prepare
-from sessions_app.services.side_effects import EDITABLE
+from sessions_app.services.side_effects import EDITABLE, side_effect_refusals
 
 NOTE_MAX = 2000
 
@@ -85,18 +85,19 @@ class _SideEffectFields(forms.ModelForm):
         self.fields["suspected_product"].empty_label = "None suspected"
         self.fields["suspected_substance"].empty_label = "None suspected"
 
-    def clean_onset(self):
-        onset = self.cleaned_data["onset"]
-        if onset and onset > timezone.localdate():
-            raise forms.ValidationError("The onset cannot be in the future.")
-        return onset
-
     def clean(self):
         data = super().clean()
-        session = data.get("session")
-        onset = data.get("onset")
-        if session and onset and onset < timezone.localtime(session.starts_at).date():
-            self.add_error("onset", "The onset cannot be before the session.")
+        # The service's rule (side_effect_refusals), said beside the fields.
+        refusals = side_effect_refusals(
+            client_id=self.instance.client_id,
+            session=data.get("session"),
+            onset=data.get("onset"),
+            resolved_on=data.get("resolved_on") if "resolved_on" in self.fields else self.instance.resolved_on,
+            now=timezone.now(),
+            cause_changed="session" in self.changed_data,
+        )
+        for field, message in refusals.items():
+            self.add_error(field if field in self.fields else None, message)
         return data
 
 
@@ -182,13 +183,6 @@ class SideEffectEditForm(_SideEffectFields):
         self.helper.form_tag = False
         self.helper.layout = Layout(*CAUSE_LAYOUT, "onset", "action_taken", "notes")
         self.helper.add_input(Submit("save", "Save the changes"))
-
-    def clean(self):
-        data = super().clean()
-        resolved = self.instance.resolved_on
-        if resolved and data.get("onset") and data["onset"] > resolved:
-            self.add_error("onset", f"The onset cannot be after the day it resolved ({resolved:%d/%m/%Y}).")
-        return data
 
 
 class FollowUpForm(forms.Form):
