@@ -27,7 +27,7 @@ from sessions_app.models import (
 )
 from sessions_app.models.plans import PRACTITIONERS
 from sessions_app.services.records import PHOTO_FORMATS, PhotoRefused, photo_prepare
-from sessions_app.services.side_effects import EDITABLE, side_effect_refusals
+from sessions_app.services.side_effects import EDITABLE, side_effect_refusals, status_when_recorded
 
 NOTE_MAX = 2000
 
@@ -160,8 +160,8 @@ class SideEffectForm(_SideEffectFields):
 
     def clean(self):
         data = super().clean()
-        # Resolved when it comes with its date (SideEffect.clean checks the pair).
-        self.instance.status = SideEffectStatus.RESOLVED if data.get("resolved_on") else SideEffectStatus.OPEN
+        # As the service will record it (SideEffect.clean checks the pair).
+        self.instance.status = status_when_recorded(data.get("resolved_on"))
         return data
 
 

@@ -84,6 +84,12 @@ def side_effect_refusals(
     return errors
 
 
+def status_when_recorded(resolved_on: dt.date | None) -> str:
+    """A side effect is recorded resolved when it comes with the date it
+    resolved, open otherwise; after that, its status changes by follow-ups."""
+    return SideEffectStatus.RESOLVED if resolved_on else SideEffectStatus.OPEN
+
+
 def _attributed(effect: SideEffect, by: User | None, reason: str | None = None) -> SideEffect:
     effect._history_user = by
     if reason:
@@ -124,7 +130,7 @@ def side_effect_record(
         kind=kind,
         severity=severity,
         serious=serious,
-        status=SideEffectStatus.RESOLVED if resolved_on else SideEffectStatus.OPEN,
+        status=status_when_recorded(resolved_on),
         area=area,
         suspected_product=suspected_product,
         suspected_substance=suspected_substance,
