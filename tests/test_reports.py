@@ -123,6 +123,33 @@ def test_no_shows_and_late_cancellations_by_month_weekday_hour_and_practitioner(
 
 
 @pytest.mark.django_db
+def test_a_late_cancellation_is_the_clients_never_the_clinics(alice):
+    """Six sessions cancelled in March 2025, each two hours or three days
+    before it: the clinic's within the hours is neither late nor due; the
+    client's marked late is late whenever it was made; the client's not marked
+    late is not; one cancelled before reception said who (no `cancellation`)
+    is late only within the hours."""
+    plan = make_plan(practitioner=alice, sessions_planned=10)
+    cases = [
+        ("clinic", 2, False),
+        ("late", 2, True),
+        ("late", 72, True),
+        ("client", 2, False),
+        ("", 2, True),
+        ("", 72, False),
+    ]
+    for day, (who, hours_before, _late) in enumerate(cases, start=3):
+        start = local(2025, 3, day)
+        session = make_session(plan, starts_at=start, status=SessionStatus.CANCELLED, cancellation=who)
+        cancelled_at(session, start - dt.timedelta(hours=hours_before))
+    late = sum(1 for *_, is_late in cases if is_late)
+    table = reports(MARCH_2025).no_shows_by_month()
+    # Each late one is due (and late); no other cancellation is due.
+    assert rows(table)[0] == ["Mar 2025", late, 0, 0.0, late, 100.0]
+    assert "by the clinic is never late" in table.note and "24 hours" in table.note
+
+
+@pytest.mark.django_db
 def test_a_session_not_yet_begun_is_not_due(alice):
     plan = make_plan(practitioner=alice)
     make_session(plan, starts_at=timezone.now() + dt.timedelta(hours=3))

@@ -48,6 +48,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from sessions_app.models import (
+    Cancellation,
     Client,
     ClosedDay,
     OpeningHours,
@@ -117,9 +118,30 @@ def _month_label(month: dt.date) -> str:
 
 
 def late_cancellation_cutoff():
-    """A session cancelled after this (its start less
-    CLINIC_LATE_CANCELLATION_HOURS) was cancelled late."""
+    """Its start less CLINIC_LATE_CANCELLATION_HOURS: a cancellation after
+    this was made within the hours."""
     return F("starts_at") - dt.timedelta(hours=settings.CLINIC_LATE_CANCELLATION_HOURS)
+
+
+def late_cancellation() -> Q:
+    """The one rule of a late cancellation: the client's, never the clinic's.
+    Reception says so when it cancels ("By the client, late",
+    Cancellation.LATE); a session cancelled before reception said who
+    cancelled (no `cancellation`) counts as late when it was cancelled within
+    CLINIC_LATE_CANCELLATION_HOURS of its start. Reads `cancelled_at`,
+    annotated with cancelled_at()."""
+    unsaid_within_the_hours = Q(cancellation="", cancelled_at__gt=late_cancellation_cutoff())
+    return Q(status=SessionStatus.CANCELLED) & (Q(cancellation=Cancellation.LATE) | unsaid_within_the_hours)
+
+
+def late_cancellation_note() -> str:
+    """The rule, as the page and the README say it."""
+    hours = settings.CLINIC_LATE_CANCELLATION_HOURS
+    return (
+        'A late cancellation is the client\'s: reception marked it "by the client, late" when cancelling (for a '
+        f"session cancelled before reception said who cancelled: less than {hours} hours before it). A cancellation "
+        "by the clinic is never late, and is not a session due."
+    )
 
 
 def cancelled_at():
@@ -183,7 +205,7 @@ class Reports:
         sessions due (started, and not cancelled ahead of time), no-shows,
         late cancellations, and sessions held."""
         started = Q(starts_at__lt=self.scope.now)
-        late = Q(status=SessionStatus.CANCELLED, cancelled_at__gt=late_cancellation_cutoff())
+        late = late_cancellation()
         return {
             "due": Count("pk", filter=started & (~Q(status=SessionStatus.CANCELLED) | late)),
             "no_shows": Count("pk", filter=started & Q(status=SessionStatus.NO_SHOW)),
@@ -486,8 +508,7 @@ class Reports:
             ],
             percent_title="% of sessions due",
         )
-        hours = settings.CLINIC_LATE_CANCELLATION_HOURS
-        note = f"A late cancellation is made less than {hours} hours before the session."
+        note = late_cancellation_note()
         return Table(slug, title, [first, *self.ATTENDANCE_COLUMNS], rows, chart=chart, total=total, note=note)
 
     def no_shows_by_month(self) -> Table:
@@ -890,8 +911,8 @@ SECTIONS = [
     Section(
         "no-shows",
         "No-shows and late cancellations",
-        "Who does not come, and when? Of the sessions due (begun, and not cancelled ahead of time), the "
-        "no-shows and the late cancellations.",
+        "Who does not come, and when? Of the sessions due (begun, and not cancelled ahead of time or by the "
+        "clinic), the no-shows and the late cancellations.",
         [
             ("no-shows-by-month", "no_shows_by_month"),
             ("no-shows-by-weekday", "no_shows_by_weekday"),
