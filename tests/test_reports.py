@@ -477,14 +477,16 @@ def test_the_default_period_is_the_last_three_months(manager_client):
 
 
 @pytest.mark.django_db
-def test_the_side_effect_rate_links_to_the_signal_page_only_when_it_exists(manager_client, monkeypatch):
-    from sessions_app.reports import queries
-
+def test_the_side_effect_rate_says_its_measure_and_links_to_the_signal_over_the_same_period(manager_client):
     url = reverse("reports_section", args=["side-effects"])
-    html = manager_client.get(url, MARCH).content.decode()
-    assert ("the signal page" in html) == (queries.side_effect_signal_url() is not None)
-    monkeypatch.setattr(queries, "side_effect_signal_url", lambda: "/side-effects/signal/")
-    assert 'href="/side-effects/signal/"' in manager_client.get(url, MARCH).content.decode()
+    response = manager_client.get(url, MARCH)
+    html = response.content.decode()
+    link = re.search(r'<a href="([^"]+)" id="signal-link">', html).group(1)
+    assert link == reverse("side_effect_signal") + "?start=2025-03-01&amp;end=2025-03-31"
+    assert "each one counted" in html and "share of completed sessions followed by at least one" in html
+    signal = manager_client.get(html_lib.unescape(link)).content.decode()
+    assert "from 01/03/2025 to 31/03/2025" in signal
+    assert 'the reports\' "side effects per 100 sessions held" counts every side effect' in signal
 
 
 # What every reports page asks first: session, user, user's and group

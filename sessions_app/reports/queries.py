@@ -44,8 +44,9 @@ from django.db.models.functions import (
     TruncMonth,
     TruncWeek,
 )
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from sessions_app.models import (
     Cancellation,
@@ -866,8 +867,13 @@ class Reports:
             rows,
             chart=chart,
             total=total,
-            note="Side effects by the month of their onset, per 100 sessions held that month.",
-            extra={"signal_url": side_effect_signal_url()},
+            note=(
+                "Side effects by the month of their onset, each one counted (two after one session count two, one "
+                "not linked to a session counts too), per 100 sessions held that month. The signal page measures "
+                "something else: the share of completed sessions followed by at least one side effect, by the "
+                "session's date, compared across mixtures, lots and practitioners."
+            ),
+            extra={"signal_url": side_effect_signal_url(self.scope.period)},
         )
 
 
@@ -886,13 +892,10 @@ def reports_planned():
     return _without_jit() if connection.vendor == "postgresql" else nullcontext()
 
 
-def side_effect_signal_url() -> str | None:
-    """The side-effect signal page, once the app has one (issue 16): the
-    reports link to it only when its address exists."""
-    try:
-        return reverse("side_effect_signal")
-    except NoReverseMatch:
-        return None
+def side_effect_signal_url(period: Period) -> str:
+    """The side-effect signal page over the same period (its own measure:
+    the share of completed sessions followed by a side effect)."""
+    return f"{reverse('side_effect_signal')}?{urlencode({'start': period.start, 'end': period.end})}"
 
 
 @dataclass(frozen=True)
