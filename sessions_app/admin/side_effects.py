@@ -122,10 +122,19 @@ class SideEffectAdmin(
         ("Suspected", {"fields": ["suspected_product", "suspected_substance"]}),
         (
             "Course",
-            {"fields": ["onset", "expected_resolution_on", "status", "resolved_on", "action_taken", "notes"]},
+            {
+                "fields": [
+                    "onset",
+                    "expected_resolution_on",
+                    "status",
+                    "resolved_on",
+                    "course",
+                    "action_taken",
+                    "notes",
+                ]
+            },
         ),
         ("Record", {"fields": ["source", "recorded_by", "recorded_at", "reviewed_by", "reviewed_at"]}),
-        ("Follow-ups", {"fields": ["course"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -134,7 +143,7 @@ class SideEffectAdmin(
             return self.readonly_fields
         return [*self.readonly_fields, "client", "resolved_on"]
 
-    @admin.display(description="course")
+    @admin.display(description="follow-ups")
     def course(self, effect: SideEffect) -> str:
         """The follow-ups, as the side effect's page adds them (read here, never
         changed), and the way there to follow it up or review it."""

@@ -960,7 +960,7 @@ SECTIONS = [
     Section(
         "side-effects",
         "Side-effect rate",
-        "How often do sessions lead to a side effect?",
+        "How many side effects began each month, per 100 sessions held?",
         [("side-effect-rate", "side_effect_rate")],
     ),
 ]
