@@ -1617,8 +1617,9 @@ def _answer_check_ins(*, now: dt.datetime, seed: int) -> int:
 
 # How long before its start a demo session was cancelled, taken in turn by
 # session id (not drawn from the seed's random numbers, which would shift the
-# rest of the demo): a third of them within a day, late.
-CANCELLED_HOURS_BEFORE = (2, 30, 72, 20, 168, 48, 6, 96, 240)
+# rest of the demo): within a day for the client's late ones, as reception
+# would have marked them, earlier for the others.
+CANCELLED_HOURS_BEFORE = {"late": (2, 20, 6), "other": (30, 72, 168, 48, 96, 240)}
 
 
 def _cancellations_history(sessions: list, session_row: Callable, *, progress: bool) -> None:
@@ -1632,7 +1633,8 @@ def _cancellations_history(sessions: list, session_row: Callable, *, progress: b
             continue
         row = session_row((plan, session))
         row.pk = session.pk
-        before = dt.timedelta(hours=CANCELLED_HOURS_BEFORE[session.pk % len(CANCELLED_HOURS_BEFORE)])
+        hours = CANCELLED_HOURS_BEFORE["late" if session.cancellation == "late" else "other"]
+        before = dt.timedelta(hours=hours[session.pk % len(hours)])
         row._history_date = max(session.created_at, min(now, session.starts_at - before))
         rows.append(row)
     with _bar(None, "Cancellations", progress, total=len(rows)) as bar:

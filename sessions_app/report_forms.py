@@ -1,12 +1,14 @@
-"""The reports' filter: the period, and for managers one practitioner."""
+"""The period a page shows (the reports, the side-effect signal), and the
+reports' filter: the period, and for managers one practitioner."""
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
+from django.utils import timezone
 
 from sessions_app.booking_forms import DATE_INPUT
 from sessions_app.models import Role, User
-from sessions_app.reports.period import Period, period_refusal
+from sessions_app.reports.period import EARLIEST, Period, latest, period_refusal
 
 
 class PractitionerChoice(forms.ModelChoiceField):
@@ -14,12 +16,36 @@ class PractitionerChoice(forms.ModelChoiceField):
         return str(obj) if obj.is_active else f"{obj} (no longer active)"
 
 
-class ReportFilterForm(forms.Form):
-    """Read from the query string (GET): a bad date is shown beside its field,
-    and the page shows no figures until it is right."""
+class PeriodForm(forms.Form):
+    """From and to, read from the query string (GET): the date picker offers
+    only the days period_refusal accepts, and a period it refuses is said
+    beside its field."""
 
     start = forms.DateField(label="From", widget=DATE_INPUT)
     end = forms.DateField(label="To", widget=DATE_INPUT)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = timezone.localdate()
+        for name in ("start", "end"):
+            self.fields[name].widget.attrs.update(min=EARLIEST.isoformat(), max=latest(self.today).isoformat())
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end:
+            for field, message in period_refusal(start, end, today=self.today).items():
+                self.add_error(field, message)
+        return cleaned
+
+    @property
+    def period(self) -> Period:
+        return Period(self.cleaned_data["start"], self.cleaned_data["end"])
+
+
+class ReportFilterForm(PeriodForm):
+    """The reports' filter: the page shows no figures until it is right."""
+
     practitioner = PractitionerChoice(
         queryset=User.objects.none(), required=False, empty_label="The whole clinic", label="Whose figures"
     )
@@ -43,15 +69,3 @@ class ReportFilterForm(forms.Form):
         self.helper.layout = Layout(
             Row(*columns, Column(Submit("apply", "Show", css_class="mt-md-4"), css_class="col-12 col-md-2"))
         )
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end:
-            for field, message in period_refusal(start, end).items():
-                self.add_error(field, message)
-        return cleaned
-
-    @property
-    def period(self) -> Period:
-        return Period(self.cleaned_data["start"], self.cleaned_data["end"])

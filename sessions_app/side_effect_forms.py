@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils import timezone
 
+from sessions_app import report_forms
 from sessions_app.booking_forms import DATE_INPUT
 from sessions_app.models import (
     PAIN_SCORE_MAX,
@@ -26,7 +27,7 @@ from sessions_app.models import (
 )
 from sessions_app.models.plans import PRACTITIONERS
 from sessions_app.services.records import PHOTO_FORMATS, PhotoRefused, photo_prepare
-from sessions_app.services.side_effects import EDITABLE
+from sessions_app.services.side_effects import EDITABLE, side_effect_refusals, status_when_recorded
 
 NOTE_MAX = 2000
 
@@ -84,18 +85,19 @@ class _SideEffectFields(forms.ModelForm):
         self.fields["suspected_product"].empty_label = "None suspected"
         self.fields["suspected_substance"].empty_label = "None suspected"
 
-    def clean_onset(self):
-        onset = self.cleaned_data["onset"]
-        if onset and onset > timezone.localdate():
-            raise forms.ValidationError("The onset cannot be in the future.")
-        return onset
-
     def clean(self):
         data = super().clean()
-        session = data.get("session")
-        onset = data.get("onset")
-        if session and onset and onset < timezone.localtime(session.starts_at).date():
-            self.add_error("onset", "The onset cannot be before the session.")
+        # The service's rule (side_effect_refusals), said beside the fields.
+        refusals = side_effect_refusals(
+            client_id=self.instance.client_id,
+            session=data.get("session"),
+            onset=data.get("onset"),
+            resolved_on=data.get("resolved_on") if "resolved_on" in self.fields else self.instance.resolved_on,
+            now=timezone.now(),
+            cause_changed="session" in self.changed_data,
+        )
+        for field, message in refusals.items():
+            self.add_error(field if field in self.fields else None, message)
         return data
 
 
@@ -158,8 +160,8 @@ class SideEffectForm(_SideEffectFields):
 
     def clean(self):
         data = super().clean()
-        # Resolved when it comes with its date (SideEffect.clean checks the pair).
-        self.instance.status = SideEffectStatus.RESOLVED if data.get("resolved_on") else SideEffectStatus.OPEN
+        # As the service will record it (SideEffect.clean checks the pair).
+        self.instance.status = status_when_recorded(data.get("resolved_on"))
         return data
 
 
@@ -181,13 +183,6 @@ class SideEffectEditForm(_SideEffectFields):
         self.helper.form_tag = False
         self.helper.layout = Layout(*CAUSE_LAYOUT, "onset", "action_taken", "notes")
         self.helper.add_input(Submit("save", "Save the changes"))
-
-    def clean(self):
-        data = super().clean()
-        resolved = self.instance.resolved_on
-        if resolved and data.get("onset") and data["onset"] > resolved:
-            self.add_error("onset", f"The onset cannot be after the day it resolved ({resolved:%d/%m/%Y}).")
-        return data
 
 
 class FollowUpForm(forms.Form):
@@ -272,15 +267,13 @@ class SideEffectFilterForm(forms.Form):
         return {name: value for name, value in getattr(self, "cleaned_data", {}).items() if value not in (None, "")}
 
 
-class PeriodForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput({"type": "date", "class": "form-control"}, "%Y-%m-%d"))
-    end = forms.DateField(label="To", widget=forms.DateInput({"type": "date", "class": "form-control"}, "%Y-%m-%d"))
+class PeriodForm(report_forms.PeriodForm):
+    """The signal's period, under the reports' rule (report_forms.PeriodForm)."""
 
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["start"] > data["end"]:
-            self.add_error("end", "The end comes after the start.")
-        return data
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("start", "end"):
+            self.fields[name].widget.attrs["class"] = "form-control"
 
 
 SCORES = [(n, str(n)) for n in range(PAIN_SCORE_MAX + 1)]

@@ -366,24 +366,81 @@ def snapshot(session: TreatmentSession) -> tuple:
     )
 
 
+def arrived_session() -> TreatmentSession:
+    """A session the client arrived for an hour ago: one that can have caused a side effect."""
+    start = timezone.now().replace(microsecond=0) - dt.timedelta(hours=1)
+    return book_session(starts_at=start, status=SessionStatus.ARRIVED)
+
+
+def side_effect_row(**changes) -> dict:
+    kind = SideEffectKind.objects.get(name="Bruising")
+    return {"kind": kind.pk, "severity": "mild", "onset": f"{timezone.localdate():%Y-%m-%d}", **changes}
+
+
 @pytest.mark.django_db
 def test_a_valid_session_form_saves_the_session_and_its_inlines(manager_client, manager):
     # The control for the refusals below: the same form, valid, is accepted.
-    session = book_session()
-    kind = SideEffectKind.objects.order_by("name").first()
-    data = session_form(
-        session,
-        pain_score=3,
-        injections=[injection_row()],
-        side_effects=[{"kind": kind.pk, "severity": "mild", "onset": f"{timezone.localdate():%Y-%m-%d}"}],
-    )
+    session = arrived_session()
+    data = session_form(session, pain_score=3, injections=[injection_row()], side_effects=[side_effect_row()])
     response = manager_client.post(admin_url(TreatmentSession, "change", session.pk), data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     session.refresh_from_db()
     assert session.pain_score == 3
     assert session.injections.get().lots.count() == 1
+    # Recorded through side_effect_record, as the staff pages record one.
     side_effect = session.side_effects.get()
     assert (side_effect.client, side_effect.recorded_by) == (session.plan.client, manager)
+    assert side_effect.expected_resolution_on == timezone.localdate() + dt.timedelta(
+        days=side_effect.kind.expected_days
+    )
+    assert side_effect.history.get().history_user == manager
+
+
+@pytest.mark.django_db
+def test_a_session_ahead_offers_no_side_effect_and_a_forged_one_is_not_saved(manager_client):
+    session = book_session()  # booked, two days ahead
+    page = manager_client.get(admin_url(TreatmentSession, "change", session.pk)).content.decode()
+    assert "side_effects-empty" not in page  # no row to add
+    data = session_form(session, pain_score=4, side_effects=[side_effect_row()])
+    assert manager_client.post(admin_url(TreatmentSession, "change", session.pk), data).status_code == 302
+    assert not SideEffect.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_side_effect_added_to_a_session_is_refused_beside_its_field(manager_client):
+    session = arrived_session()
+    before = snapshot(session)
+    for row, message in (
+        (side_effect_row(onset="2099-01-01"), "The onset cannot be in the future."),
+        (side_effect_row(onset="2020-01-01"), "The onset cannot be before the session."),
+        (side_effect_row(resolved_on="2099-01-01"), "The date it resolved cannot be in the future."),
+    ):
+        data = session_form(session, pain_score=4, side_effects=[row])
+        response = manager_client.post(admin_url(TreatmentSession, "change", session.pk), data)
+        assert response.status_code == 200
+        assert message in response.content.decode()
+        assert snapshot(session) == before  # nothing saved, the session's change neither
+
+
+@pytest.mark.django_db
+def test_a_side_effect_the_service_refuses_after_the_form_accepted_it_saves_nothing(manager_client, monkeypatch):
+    """The form asks the rule, then the service asks it again under its lock:
+    when the session changed in between (here, the form's check is skipped),
+    the service's refusal rolls the whole save back and says so."""
+    import sessions_app.admin.side_effects as side_effect_admin
+
+    monkeypatch.setattr(side_effect_admin, "side_effect_refusals", lambda **kwargs: {})
+    session = book_session()  # two days ahead: no side effect can follow it
+    before = snapshot(session)
+    data = session_form(session, pain_score=4, side_effects=[side_effect_row()])
+    response = manager_client.post(admin_url(TreatmentSession, "change", session.pk), data, follow=True)
+    assert "Nothing was saved: Choose one of the client" in response.content.decode()
+    assert snapshot(session) == before
+    # The side effects' own admin, the same.
+    data = side_effect_admin_form(client=session.plan.client_id, session=session.pk, **side_effect_row())
+    response = manager_client.post(admin_url(SideEffect, "add"), data, follow=True)
+    assert "Nothing was saved: Choose one of the client" in response.content.decode()
+    assert not SideEffect.objects.exists()
 
 
 @pytest.mark.django_db
@@ -739,6 +796,68 @@ def test_a_consent_text_clients_signed_is_never_edited(manager_client):
     assert manager_client.post(admin_url(ConsentText, "delete", text.pk), {"post": "yes"}).status_code == 403
 
 
+def side_effect_admin_form(effect: SideEffect | None = None, **changes) -> dict:
+    data = {}
+    if effect:
+        related = ("client", "session", "kind", "area", "suspected_product", "suspected_substance")
+        data = {name: getattr(effect, f"{name}_id") or "" for name in related}
+        data |= {"severity": effect.severity, "onset": f"{effect.onset:%Y-%m-%d}", "notes": effect.notes}
+    return {k: v for k, v in (data | changes).items() if v is not None}
+
+
+@pytest.mark.django_db
+def test_the_side_effect_admin_records_through_the_service(manager_client, manager):
+    session = arrived_session()
+    data = side_effect_admin_form(client=session.plan.client_id, session=session.pk, **side_effect_row())
+    response = manager_client.post(admin_url(SideEffect, "add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    effect = SideEffect.objects.get()
+    assert (effect.status, effect.recorded_by, effect.source) == ("open", manager, "staff")
+    assert effect.expected_resolution_on == effect.onset + dt.timedelta(days=effect.kind.expected_days)
+    # Resolved when it comes with the day it resolved.
+    data |= {"resolved_on": f"{timezone.localdate():%Y-%m-%d}"}
+    assert manager_client.post(admin_url(SideEffect, "add"), data).status_code == 302
+    assert SideEffect.objects.filter(status="resolved", resolved_on=timezone.localdate()).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_side_effect_admin_refuses_a_session_ahead_beside_its_field(manager_client):
+    ahead = book_session()
+    missed = arrived_session()
+    missed.status = SessionStatus.NO_SHOW
+    missed.save()
+    for session in (ahead, missed):
+        data = side_effect_admin_form(client=session.plan.client_id, session=session.pk, **side_effect_row())
+        response = manager_client.post(admin_url(SideEffect, "add"), data)
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors
+        assert "past sessions in which they were treated" in " ".join(errors["session"])
+    assert not SideEffect.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_side_effect_admin_changes_its_course_only_on_its_page(manager_client, manager):
+    effect = make_side_effect(arrived_session())
+    page = manager_client.get(admin_url(SideEffect, "change", effect.pk)).content.decode()
+    for field in ("status", "resolved_on", "reviewed_by", "client"):
+        assert f'name="{field}"' not in page, field
+    assert reverse("side_effect_detail", args=[effect.pk]) in page
+    # A forged status and resolution are not taken; an edit goes through side_effect_update.
+    kind = SideEffectKind.objects.get(name="Swelling")
+    data = side_effect_admin_form(
+        effect, kind=kind.pk, status="resolved", resolved_on=f"{timezone.localdate():%Y-%m-%d}"
+    )
+    assert manager_client.post(admin_url(SideEffect, "change", effect.pk), data).status_code == 302
+    effect.refresh_from_db()
+    assert (effect.kind, effect.status, effect.resolved_on) == (kind, "open", None)
+    assert effect.expected_resolution_on == effect.onset + dt.timedelta(days=kind.expected_days)
+    assert effect.history.latest().history_user == manager
+    # The onset's rule, beside the field.
+    data = side_effect_admin_form(effect, onset="2099-01-01")
+    response = manager_client.post(admin_url(SideEffect, "change", effect.pk), data)
+    assert "The onset cannot be in the future." in " ".join(response.context["adminform"].form.errors["onset"])
+
+
 @pytest.mark.django_db
 def test_a_side_effect_cannot_name_another_clients_session(manager_client):
     effect = make_side_effect()
@@ -752,7 +871,7 @@ def test_a_side_effect_cannot_name_another_clients_session(manager_client):
     }
     response = manager_client.post(admin_url(SideEffect, "change", effect.pk), data)
     assert response.status_code == 200
-    assert "This session is another client&#x27;s." in response.content.decode()
+    assert "past sessions in which they were treated" in " ".join(response.context["adminform"].form.errors["session"])
     effect.refresh_from_db()
     assert effect.session_id != other.pk
 

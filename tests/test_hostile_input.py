@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessions_app.models import Client, SessionStatus, SideEffect, TreatmentPlan
+from sessions_app.reports.period import latest
 from sessions_app.views.params import parse_int
 
 from .factories import make_cleared, make_client, make_lot, make_plan, make_session, make_user, series_post
@@ -371,3 +372,139 @@ def test_a_forged_free_slot_far_away_opens_an_empty_booking_form(practitioner_cl
     response = practitioner_client.get(reverse("book_series"), {"date": day, "time": "23:59"})
     assert response.status_code == 200
     assert response.context["from_calendar"] is None
+
+
+# --- Periods, the side effects' forms and the staff page (issues 16 and 17) ---------------
+
+# Any date a calendar holds, the edges included, or hostile text.
+PERIOD_VALUE = st.one_of(st.dates().map(dt.date.isoformat), HOSTILE_TEXT)
+
+
+@EXAMPLES
+@given(start=PERIOD_VALUE, end=PERIOD_VALUE, number=FIELD_VALUE)
+def test_the_period_of_the_signal_and_the_reports(client, manager, scene, start, end, number):
+    """Whatever period is asked for: the page with the field's error, or the figures."""
+    client.force_login(manager)
+    period = {"start": start, "end": end}
+    for url, params in (
+        (reverse("side_effect_signal"), period | {"fresh": number}),
+        (reverse("reports"), period | {"practitioner": number}),
+        (reverse("reports_section", args=["utilisation"]), period),
+        (reverse("report_csv", args=["no-shows-by-month"]), period),
+    ):
+        assert client.get(url, params).status_code in OK, url
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("2026-01-01", "9999-12-31", "end"),
+        ("9999-12-01", "9999-12-31", "start"),
+        ("9999-12-31", "9999-12-31", "start"),
+        ("0001-01-01", "0001-01-01", "start"),
+        ("0001-01-01", "2026-01-01", "start"),
+    ],
+)
+@pytest.mark.parametrize("page", ["side_effect_signal", "reports"])
+def test_a_period_far_away_is_refused_beside_its_field(client, manager, page, start, end, field):
+    client.force_login(manager)
+    response = client.get(reverse(page), {"start": start, "end": end})
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    # The date pickers offer only the days the rule accepts.
+    html = response.content.decode()
+    assert 'min="2000-01-01"' in html and f'max="{latest(timezone.localdate()).isoformat()}"' in html
+
+
+FILTER_VALUE = st.one_of(PERIOD_VALUE, FIELD_VALUE)
+SIDE_EFFECT_FILTERS = ["status", "severity", "kind", "practitioner", "mixture", "lot", "onset_from", "onset_to", "page"]
+
+
+@EXAMPLES
+@given(params=st.fixed_dictionaries({}, optional=dict.fromkeys(SIDE_EFFECT_FILTERS, FILTER_VALUE)))
+def test_the_side_effect_list_filters(practitioner_client, scene, params):
+    assert practitioner_client.get(reverse("side_effect_list"), params).status_code in OK
+
+
+@pytest.fixture
+def side_effect(scene):
+    from .factories import make_side_effect
+
+    return make_side_effect(session=scene["session"])
+
+
+SIDE_EFFECT_EDIT_FIELDS = [
+    "session",
+    "kind",
+    "severity",
+    "serious",
+    "area",
+    "suspected_product",
+    "suspected_substance",
+    "onset",
+    "action_taken",
+    "notes",
+]
+
+
+@EXAMPLES
+@given(data=post_data(SIDE_EFFECT_EDIT_FIELDS), onset=PERIOD_VALUE)
+def test_editing_a_side_effect(practitioner_client, scene, side_effect, data, onset):
+    """Whatever is posted: the form with errors, or a side effect whose cause is
+    one of the client's past sessions and whose onset is not in the future."""
+    data = data | {"session": str(scene["other"].pk)} if data.get("session") == "0" else data
+    data = data | {"onset": onset} if "onset" in data else data
+    response = practitioner_client.post(reverse("side_effect_edit", args=[side_effect.pk]), data)
+    assert response.status_code in OK
+    side_effect.refresh_from_db()
+    assert side_effect.session_id in (None, scene["session"].pk)
+    assert side_effect.onset <= timezone.localdate()
+    assert side_effect.expected_resolution_on is None or side_effect.expected_resolution_on >= side_effect.onset
+
+
+@EXAMPLES
+@given(data=post_data(["note", "severity", "status", "resolved_on"]), resolved_on=PERIOD_VALUE)
+def test_a_side_effect_follow_up(practitioner_client, side_effect, data, resolved_on):
+    """Whatever is posted: the course gains one entry and the side effect its
+    state, or nothing changes."""
+    data = data | {"resolved_on": resolved_on} if "resolved_on" in data else data
+    entries, before = side_effect.follow_ups.count(), (side_effect.status, side_effect.severity)
+    response = practitioner_client.post(reverse("side_effect_follow_up", args=[side_effect.pk]), data)
+    assert response.status_code in OK
+    side_effect.refresh_from_db()
+    if response.status_code == 302:
+        assert side_effect.follow_ups.count() == entries + 1
+    else:
+        assert side_effect.follow_ups.count() == entries
+        assert (side_effect.status, side_effect.severity) == before
+    if side_effect.resolved_on:
+        assert side_effect.onset <= side_effect.resolved_on <= timezone.localdate()
+
+
+STAFF_FIELDS = [
+    "first_name",
+    "last_name",
+    "username",
+    "email",
+    "role",
+    "profession",
+    "registration_number",
+    "job_title",
+    "phone",
+]
+
+
+@EXAMPLES
+@given(data=post_data(STAFF_FIELDS))
+def test_adding_and_changing_a_staff_member(client, manager, practitioner, data):
+    from sessions_app.models import User
+
+    client.force_login(manager)
+    before = User.objects.count()
+    assert client.post(reverse("staff_add"), data).status_code in OK
+    assert User.objects.count() in (before, before + 1)
+    response = client.post(reverse("staff_detail", args=[practitioner.pk]), data)
+    assert response.status_code in OK
+    practitioner.refresh_from_db()
+    assert practitioner.first_name and "\x00" not in practitioner.first_name and len(practitioner.first_name) <= 150
+    assert practitioner.groups.count() == 1

@@ -7,11 +7,13 @@ import datetime as dt
 import pytest
 from django.db.models import F, Value
 from django.db.models.functions import TruncDate
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sessions_app.models import TreatmentSession
 from sessions_app.models.expressions import AddDays, LocalDayNumber, Median, median_of
 from sessions_app.reports.figures import hours, open_hours_by_week, rate
-from sessions_app.reports.period import MAX_DAYS, Period, default_period, period_refusal, presets
+from sessions_app.reports.period import MAX_DAYS, Period, default_period, latest, period_refusal, presets
 from sessions_app.reports.tables import Table, cell_text
 
 from .factories import PARIS, make_plan, make_session
@@ -51,12 +53,55 @@ def test_the_default_and_the_one_click_periods():
 
 
 def test_a_period_too_long_or_upside_down_is_refused_by_field():
-    assert period_refusal(dt.date(2025, 1, 1), dt.date(2025, 12, 31)) == {}
-    assert "end" in period_refusal(dt.date(2025, 1, 2), dt.date(2025, 1, 1))
+    today = dt.date(2026, 1, 15)
+    assert period_refusal(dt.date(2025, 1, 1), dt.date(2025, 12, 31), today=today) == {}
+    assert "end" in period_refusal(dt.date(2025, 1, 2), dt.date(2025, 1, 1), today=today)
     start = dt.date(2020, 1, 1)
-    assert period_refusal(start, start + dt.timedelta(days=MAX_DAYS - 1)) == {}
-    assert "end" in period_refusal(start, start + dt.timedelta(days=MAX_DAYS))
-    assert "start" in period_refusal(dt.date(1999, 1, 1), dt.date(2000, 1, 1))
+    assert period_refusal(start, start + dt.timedelta(days=MAX_DAYS - 1), today=today) == {}
+    assert "end" in period_refusal(start, start + dt.timedelta(days=MAX_DAYS), today=today)
+    assert "start" in period_refusal(dt.date(1999, 1, 1), dt.date(2000, 1, 1), today=today)
+
+
+def test_a_period_reaches_the_booking_horizon_and_no_further():
+    today = dt.date(2026, 1, 15)
+    horizon = latest(today)
+    assert horizon == dt.date(2028, 1, 15)  # scheduling.BOOKING_HORIZON: two years of 365 days
+    assert period_refusal(today, horizon, today=today) == {}
+    assert set(period_refusal(today, horizon + dt.timedelta(days=1), today=today)) == {"end"}
+    assert set(period_refusal(dt.date(2026, 1, 1), dt.date(9999, 12, 31), today=today)) == {"end"}
+    assert set(period_refusal(dt.date(9999, 12, 1), dt.date(9999, 12, 31), today=today)) == {"start", "end"}
+    assert set(period_refusal(dt.date(1, 1, 1), dt.date(1, 1, 1), today=today)) == {"start"}
+
+
+def test_a_period_at_the_calendars_ends_has_months_weeks_and_bounds():
+    last = Period(dt.date(9999, 11, 20), dt.date(9999, 12, 30))
+    assert last.months() == [dt.date(9999, 11, 1), dt.date(9999, 12, 1)]
+    assert last.weeks()[-1] == dt.date(9999, 12, 27)
+    assert last.bounds(PARIS)[1] == dt.datetime(9999, 12, 31, tzinfo=PARIS)
+    first = Period(dt.date(1, 1, 2), dt.date(1, 1, 9))
+    assert first.months() == [dt.date(1, 1, 1)] and first.weeks() == [dt.date(1, 1, 1), dt.date(1, 1, 8)]
+    # Its last day has no midnight after it, its first no day before.
+    for start, end in ((dt.date(9999, 12, 1), dt.date.max), (dt.date.min, dt.date(1, 1, 5))):
+        with pytest.raises(ValueError):
+            Period(start, end)
+
+
+# The first and last days a Period holds.
+FIRST, LAST = dt.date(1, 1, 2), dt.date(9999, 12, 30)
+
+
+@given(start=st.dates(FIRST, LAST), days=st.integers(0, 2 * MAX_DAYS))
+def test_any_period_has_each_month_and_week_it_touches_once(start, days):
+    period = Period(start, start + dt.timedelta(days=min(days, (LAST - start).days)))
+    months, weeks = period.months(), period.weeks()
+    assert months[0] == period.start.replace(day=1) and months[-1] == period.end.replace(day=1)
+    assert all(m.day == 1 and 28 <= (n - m).days <= 31 for m, n in zip(months, months[1:], strict=False))
+    assert weeks[0] <= period.start < weeks[0] + dt.timedelta(days=7)
+    assert weeks[-1] <= period.end < weeks[-1] + dt.timedelta(days=7)
+    assert all((n - w).days == 7 for w, n in zip(weeks, weeks[1:], strict=False))
+    start, end = period.bounds(PARIS)
+    assert (start.date(), start.time(), start.tzinfo) == (period.start, dt.time.min, PARIS)
+    assert (end.date(), end.time()) == (period.end + dt.timedelta(days=1), dt.time.min)
 
 
 def test_open_hours_each_week_less_closed_days_and_cut_by_the_period():

@@ -123,6 +123,33 @@ def test_no_shows_and_late_cancellations_by_month_weekday_hour_and_practitioner(
 
 
 @pytest.mark.django_db
+def test_a_late_cancellation_is_the_clients_never_the_clinics(alice):
+    """Six sessions cancelled in March 2025, each two hours or three days
+    before it: the clinic's within the hours is neither late nor due; the
+    client's marked late is late whenever it was made; the client's not marked
+    late is not; one cancelled before reception said who (no `cancellation`)
+    is late only within the hours."""
+    plan = make_plan(practitioner=alice, sessions_planned=10)
+    cases = [
+        ("clinic", 2, False),
+        ("late", 2, True),
+        ("late", 72, True),
+        ("client", 2, False),
+        ("", 2, True),
+        ("", 72, False),
+    ]
+    for day, (who, hours_before, _late) in enumerate(cases, start=3):
+        start = local(2025, 3, day)
+        session = make_session(plan, starts_at=start, status=SessionStatus.CANCELLED, cancellation=who)
+        cancelled_at(session, start - dt.timedelta(hours=hours_before))
+    late = sum(1 for *_, is_late in cases if is_late)
+    table = reports(MARCH_2025).no_shows_by_month()
+    # Each late one is due (and late); no other cancellation is due.
+    assert rows(table)[0] == ["Mar 2025", late, 0, 0.0, late, 100.0]
+    assert "by the clinic is never late" in table.note and "24 hours" in table.note
+
+
+@pytest.mark.django_db
 def test_a_session_not_yet_begun_is_not_due(alice):
     plan = make_plan(practitioner=alice)
     make_session(plan, starts_at=timezone.now() + dt.timedelta(hours=3))
@@ -423,7 +450,8 @@ def test_reception_may_not_read_the_reports(client):
     [
         ({"start": "2025-03-31", "end": "2025-03-01"}, "end", "The end comes on or after the start."),
         ({"start": "2020-01-01", "end": "2025-03-01"}, "end", "at most 1098 days"),
-        ({"start": "1999-12-31", "end": "2000-01-05"}, "start", "Reports start on 01/01/2000"),
+        ({"start": "1999-12-31", "end": "2000-01-05"}, "start", "A period starts on 01/01/2000 at the earliest"),
+        ({"start": "2026-01-01", "end": "9999-12-31"}, "end", "nothing is booked further ahead"),
         ({"start": "31-31-2025", "end": "2025-03-01"}, "start", "Enter a valid date."),
         ({"start": "2025-03-01\x00", "end": "<script>"}, "end", "Enter a valid date."),
     ],
@@ -449,14 +477,16 @@ def test_the_default_period_is_the_last_three_months(manager_client):
 
 
 @pytest.mark.django_db
-def test_the_side_effect_rate_links_to_the_signal_page_only_when_it_exists(manager_client, monkeypatch):
-    from sessions_app.reports import queries
-
+def test_the_side_effect_rate_says_its_measure_and_links_to_the_signal_over_the_same_period(manager_client):
     url = reverse("reports_section", args=["side-effects"])
-    html = manager_client.get(url, MARCH).content.decode()
-    assert ("the signal page" in html) == (queries.side_effect_signal_url() is not None)
-    monkeypatch.setattr(queries, "side_effect_signal_url", lambda: "/side-effects/signal/")
-    assert 'href="/side-effects/signal/"' in manager_client.get(url, MARCH).content.decode()
+    response = manager_client.get(url, MARCH)
+    html = response.content.decode()
+    link = re.search(r'<a href="([^"]+)" id="signal-link">', html).group(1)
+    assert link == reverse("side_effect_signal") + "?start=2025-03-01&amp;end=2025-03-31"
+    assert "each one counted" in html and "share of completed sessions followed by at least one" in html
+    signal = manager_client.get(html_lib.unescape(link)).content.decode()
+    assert "from 01/03/2025 to 31/03/2025" in signal
+    assert 'the reports\' "side effects per 100 sessions held" counts every side effect' in signal
 
 
 # What every reports page asks first: session, user, user's and group

@@ -180,3 +180,21 @@ def test_the_session_page_says_why_it_cannot_be_recorded_yet(client, practitione
     page = client.get(reverse("session_detail", args=[session.pk])).content.decode()
     assert reverse("session_record", args=[session.pk]) not in page
     assert "it can be recorded once the client has arrived or the session has begun" in page
+
+
+@pytest.mark.django_db
+def test_the_panel_offers_side_effect_once_the_client_was_treated_and_the_form_takes_the_session(client, practitioner):
+    """Arrived or completed, and begun: what the side-effect form accepts as
+    the cause (SessionStatus.may_have_caused), preselected when it opens."""
+    plan = make_plan(practitioner=practitioner)
+    arrived = make_session(plan, starts_at=begun(), status=SessionStatus.ARRIVED)
+    early = make_session(plan, starts_at=soon() + dt.timedelta(hours=1), status=SessionStatus.ARRIVED)
+    booked = make_session(plan, starts_at=begun() - dt.timedelta(hours=2))
+    client.force_login(practitioner)
+    new = reverse("side_effect_new", args=[plan.client_id])
+    for session, offered in ((arrived, True), (early, False), (booked, False)):
+        panel = client.get(reverse("session_detail", args=[session.pk]), headers={"HX-Request": "true"})
+        assert (f"{new}?session={session.pk}" in panel.content.decode()) == offered, session.status
+    form = client.get(new, {"session": arrived.pk}).context["form"]
+    assert form["session"].value() == arrived.pk
+    assert arrived in form.fields["session"].queryset

@@ -34,6 +34,7 @@ from sessions_app.services.side_effects import (
     side_effect_follow_up,
     side_effect_record,
     side_effect_review,
+    side_effect_update,
 )
 from sessions_app.side_effect_course import expected_resolution, severity_from_score
 
@@ -251,7 +252,7 @@ def test_a_side_effect_not_resolved_when_expected_becomes_a_call_and_a_flag_on_t
 def test_a_kind_without_an_expected_time_makes_no_call():
     ReminderRule.objects.exclude(kind=ReminderKind.SIDE_EFFECT_UNRESOLVED).update(active=False)
     SideEffectKind.objects.filter(name="Itching").update(expected_days=None)
-    record(kind="Itching", onset=timezone.localdate() - dt.timedelta(days=40))
+    record(done_session(days_ago=41), kind="Itching", onset=timezone.localdate() - dt.timedelta(days=40))
     reminders_generate(now=timezone.now())
     assert not Reminder.objects.exists()
 
@@ -340,6 +341,30 @@ def test_only_the_clients_past_treated_sessions_are_offered_as_the_cause(client,
     # The service refuses it too, whatever calls it.
     with pytest.raises(ValidationError, match="past sessions"):
         record(future, onset=timezone.localdate())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"onset": dt.date(2099, 1, 1)}, "onset", "cannot be in the future"),
+        ({"onset": dt.date(2020, 1, 1)}, "onset", "cannot be before the session"),
+        ({"resolved_on": dt.date(2099, 1, 1)}, "resolved_on", "cannot be in the future"),
+    ],
+)
+def test_the_services_refuse_an_onset_or_a_resolution_the_staff_form_refuses(fields, field, message):
+    """Whatever calls them (the staff pages, the admin, a check-in): the onset
+    and the day it resolved are checked in the service, not only in a form."""
+    with pytest.raises(ValidationError) as refused:
+        record(**fields)
+    assert message in " ".join(refused.value.message_dict[field])
+    effect = record()
+    with pytest.raises(ValidationError) as refused:
+        side_effect_update(
+            side_effect_id=effect.pk, by=effect.recorded_by, onset=fields.get("onset", dt.date(2099, 1, 1))
+        )
+    assert "onset" in refused.value.message_dict
+    assert SideEffect.objects.get().onset == effect.onset
 
 
 # --- Editing, with history --------------------------------------------------------------------

@@ -51,7 +51,8 @@ def test_a_bruise_the_next_day_is_recorded_against_the_session(practitioner_clie
 @pytest.mark.parametrize(
     ("override", "field", "message"),
     [
-        ({"resolved_on": "2020-01-01"}, "__all__", "cannot resolve before its onset"),
+        ({"resolved_on": "2020-01-01"}, "onset", "cannot be after the day it resolved (01/01/2020)"),
+        ({"resolved_on": "2099-01-01"}, "resolved_on", "cannot be in the future"),
         ({"onset": "2099-01-01"}, "onset", "cannot be in the future"),
         ({"severity": "apocalyptic"}, "severity", "Select a valid choice"),
         ({"kind": "999999"}, "kind", "Select a valid choice"),

@@ -187,6 +187,7 @@ def test_the_period_chooses_the_sessions(catalogue):
 
 @pytest.mark.django_db
 def test_the_page_explains_the_test_and_its_queries_do_not_grow(client, catalogue, django_assert_num_queries):
+    # A practitioner reads every practitioner's rate here (the README's roles say so).
     client.force_login(make_user(Role.PRACTITIONER))
     practitioner = make_user(Role.PRACTITIONER)
     sessions_with(catalogue["A"], catalogue["facial"], 5, 1, practitioner)
@@ -198,13 +199,14 @@ def test_the_page_explains_the_test_and_its_queries_do_not_grow(client, catalogu
     with django_assert_num_queries(7):
         page = client.get(reverse("side_effect_signal"))
     text = page.content.decode()
+    assert f'id="practitioner-{practitioner.pk}"' in text
     assert "one-sided exact binomial test" in text and "1 in 100" in text and "95% interval" in text
     assert 'id="signal-flags"' in text and ">Hyalu Meso 1% lot A-RAISED</a>" in text
     # A period that cannot be read: said at the top, the default shown.
     bad = client.get(reverse("side_effect_signal"), {"start": "2026-13-01", "end": "x"})
     assert bad.status_code == 200 and 'id="error-summary"' in bad.content.decode()
     reversed_period = client.get(reverse("side_effect_signal"), {"start": "2026-06-01", "end": "2026-01-01"})
-    assert "The end comes after the start." in reversed_period.content.decode()
+    assert "The end comes on or after the start." in reversed_period.content.decode()
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models
+from django.db import IntegrityError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +33,7 @@ from .base import (
     StrRelationsMixin,
 )
 from .clients import CLIENT_SEARCH, ConsentInline
+from .side_effects import SideEffectInline, side_effects_save_formset
 
 
 @admin.register(TreatmentPlan)
@@ -139,31 +140,6 @@ class InjectionInline(FixedChoicesMixin, StrRelationsMixin, NoDeleteInline):
         return not (obj and obj.is_signed) and super().has_change_permission(request, obj)
 
 
-class SideEffectInline(FixedChoicesMixin, StrRelationsMixin, NoDeleteInline):
-    """The client is the session's; the recorder is whoever adds the row."""
-
-    model = SideEffect
-    fields = [
-        "kind",
-        "severity",
-        "serious",
-        "onset",
-        "resolved_on",
-        "action_taken",
-        "recorded_by",
-        "reviewed_by",
-        "reviewed_at",
-    ]
-    readonly_fields = ["recorded_by"]
-    autocomplete_fields = ["reviewed_by"]
-    fixed_choice_fields = ("kind",)
-    # Keeps the row within the page width.
-    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})}}
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("recorded_by")
-
-
 @admin.register(TreatmentSession)
 class TreatmentSessionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, BigTableAdmin, SimpleHistoryAdmin):
     client_field = "plan__client_id"
@@ -260,6 +236,10 @@ class TreatmentSessionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, Big
             # The status changed under the form (someone else's action): the
             # whole save was rolled back.
             text = str(exc)
+        except ValidationError as exc:
+            # A side effect added below that side_effect_record refused under
+            # its lock (the session changed meanwhile).
+            text = " ".join(exc.messages)
         self.message_user(request, f"Nothing was saved: {text}", messages.ERROR)
         return HttpResponseRedirect(request.get_full_path())
 
@@ -286,13 +266,10 @@ class TreatmentSessionAdmin(LogReadsMixin, NoDeleteMixin, StrRelationsMixin, Big
             reminders_follow_sessions(session_ids=[obj.pk])
 
     def save_formset(self, request, form, formset, change):
-        for obj in formset.save(commit=False):
-            if isinstance(obj, SideEffect):
-                obj.client_id = form.instance.plan.client_id
-                if obj.recorded_by_id is None:
-                    obj.recorded_by = request.user
-            obj.save()
-        formset.save_m2m()
+        if formset.model is SideEffect:
+            side_effects_save_formset(request, form.instance, formset)
+            return
+        super().save_formset(request, form, formset, change)
 
 
 @admin.register(Injection)

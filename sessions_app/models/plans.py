@@ -251,6 +251,13 @@ class SessionStatus(models.TextChoices):
         return None
 
     @classmethod
+    def may_have_caused(cls, current: str, *, starts_at: dt.datetime, now: dt.datetime) -> bool:
+        """Whether a side effect may follow a session now: the client was
+        treated in it (TREATED: arrived or completed) and it has begun.
+        TreatmentSessionQuerySet.possible_causes asks the same in SQL."""
+        return current in cls.TREATED and starts_at <= now
+
+    @classmethod
     def record_refusal(cls, current: str, *, starts_at: dt.datetime, now: dt.datetime) -> str | None:
         """Why a session may not be recorded (and signed) now, or None: it must
         not be signed already nor called off, and the client must have arrived
@@ -336,7 +343,8 @@ class TreatmentSessionQuerySet(models.QuerySet):
 
     def possible_causes(self, client_id: int, now: dt.datetime):
         """The sessions a side effect of this client may follow: the client's
-        own, begun by `now`, in which they were treated; the newest first."""
+        own, begun by `now`, in which they were treated
+        (SessionStatus.may_have_caused); the newest first."""
         return self.filter(plan__client_id=client_id, starts_at__lte=now, status__in=SessionStatus.TREATED).order_by(
             "-starts_at", "-pk"
         )
@@ -546,6 +554,12 @@ class TreatmentSession(models.Model):
             user_id=user.pk,
             now=now or timezone.now(),
         )
+
+    @cached_property
+    def may_have_caused(self) -> bool:
+        """Whether a side effect may be recorded as following this session now
+        (SessionStatus.may_have_caused): the schedule offers "Side effect" then."""
+        return SessionStatus.may_have_caused(self.status, starts_at=self.starts_at, now=timezone.now())
 
     @property
     def is_movable(self) -> bool:

@@ -44,10 +44,12 @@ from django.db.models.functions import (
     TruncMonth,
     TruncWeek,
 )
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from sessions_app.models import (
+    Cancellation,
     Client,
     ClosedDay,
     OpeningHours,
@@ -63,6 +65,7 @@ from sessions_app.models import (
 )
 from sessions_app.models.expressions import AddDays, LocalDayNumber, Median
 from sessions_app.reminders.unsubscribe import unsubscribe_reason
+from sessions_app.scheduling import clinic_tz
 
 from .figures import hours, open_hours_by_week, rate
 from .period import Period
@@ -84,20 +87,16 @@ class Scope:
 
     @property
     def starts(self) -> dt.datetime:
-        return _midnight(self.period.start)
+        return self.period.bounds(clinic_tz())[0]
 
     @property
     def ends(self) -> dt.datetime:
         """Midnight after the period's last day."""
-        return _midnight(self.period.end + dt.timedelta(days=1))
+        return self.period.bounds(clinic_tz())[1]
 
     @property
     def today(self) -> dt.date:
         return timezone.localdate(self.now)
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def _day(value: dt.date | dt.datetime) -> dt.date:
@@ -120,9 +119,30 @@ def _month_label(month: dt.date) -> str:
 
 
 def late_cancellation_cutoff():
-    """A session cancelled after this (its start less
-    CLINIC_LATE_CANCELLATION_HOURS) was cancelled late."""
+    """Its start less CLINIC_LATE_CANCELLATION_HOURS: a cancellation after
+    this was made within the hours."""
     return F("starts_at") - dt.timedelta(hours=settings.CLINIC_LATE_CANCELLATION_HOURS)
+
+
+def late_cancellation() -> Q:
+    """The one rule of a late cancellation: the client's, never the clinic's.
+    Reception says so when it cancels ("By the client, late",
+    Cancellation.LATE); a session cancelled before reception said who
+    cancelled (no `cancellation`) counts as late when it was cancelled within
+    CLINIC_LATE_CANCELLATION_HOURS of its start. Reads `cancelled_at`,
+    annotated with cancelled_at()."""
+    unsaid_within_the_hours = Q(cancellation="", cancelled_at__gt=late_cancellation_cutoff())
+    return Q(status=SessionStatus.CANCELLED) & (Q(cancellation=Cancellation.LATE) | unsaid_within_the_hours)
+
+
+def late_cancellation_note() -> str:
+    """The rule, as the page and the README say it."""
+    hours = settings.CLINIC_LATE_CANCELLATION_HOURS
+    return (
+        'A late cancellation is the client\'s: reception marked it "by the client, late" when cancelling (for a '
+        f"session cancelled before reception said who cancelled: less than {hours} hours before it). A cancellation "
+        "by the clinic is never late, and is not a session due."
+    )
 
 
 def cancelled_at():
@@ -186,7 +206,7 @@ class Reports:
         sessions due (started, and not cancelled ahead of time), no-shows,
         late cancellations, and sessions held."""
         started = Q(starts_at__lt=self.scope.now)
-        late = Q(status=SessionStatus.CANCELLED, cancelled_at__gt=late_cancellation_cutoff())
+        late = late_cancellation()
         return {
             "due": Count("pk", filter=started & (~Q(status=SessionStatus.CANCELLED) | late)),
             "no_shows": Count("pk", filter=started & Q(status=SessionStatus.NO_SHOW)),
@@ -489,8 +509,7 @@ class Reports:
             ],
             percent_title="% of sessions due",
         )
-        hours = settings.CLINIC_LATE_CANCELLATION_HOURS
-        note = f"A late cancellation is made less than {hours} hours before the session."
+        note = late_cancellation_note()
         return Table(slug, title, [first, *self.ATTENDANCE_COLUMNS], rows, chart=chart, total=total, note=note)
 
     def no_shows_by_month(self) -> Table:
@@ -848,8 +867,13 @@ class Reports:
             rows,
             chart=chart,
             total=total,
-            note="Side effects by the month of their onset, per 100 sessions held that month.",
-            extra={"signal_url": side_effect_signal_url()},
+            note=(
+                "Side effects by the month of their onset, each one counted (two after one session count two, one "
+                "not linked to a session counts too), per 100 sessions held that month. The signal page measures "
+                "something else: the share of completed sessions followed by at least one side effect, by the "
+                "session's date, compared across mixtures, lots and practitioners."
+            ),
+            extra={"signal_url": side_effect_signal_url(self.scope.period)},
         )
 
 
@@ -868,13 +892,10 @@ def reports_planned():
     return _without_jit() if connection.vendor == "postgresql" else nullcontext()
 
 
-def side_effect_signal_url() -> str | None:
-    """The side-effect signal page, once the app has one (issue 16): the
-    reports link to it only when its address exists."""
-    try:
-        return reverse("side_effect_signal")
-    except NoReverseMatch:
-        return None
+def side_effect_signal_url(period: Period) -> str:
+    """The side-effect signal page over the same period (its own measure:
+    the share of completed sessions followed by a side effect)."""
+    return f"{reverse('side_effect_signal')}?{urlencode({'start': period.start, 'end': period.end})}"
 
 
 @dataclass(frozen=True)
@@ -893,8 +914,8 @@ SECTIONS = [
     Section(
         "no-shows",
         "No-shows and late cancellations",
-        "Who does not come, and when? Of the sessions due (begun, and not cancelled ahead of time), the "
-        "no-shows and the late cancellations.",
+        "Who does not come, and when? Of the sessions due (begun, and not cancelled ahead of time or by the "
+        "clinic), the no-shows and the late cancellations.",
         [
             ("no-shows-by-month", "no_shows_by_month"),
             ("no-shows-by-weekday", "no_shows_by_weekday"),
@@ -939,7 +960,7 @@ SECTIONS = [
     Section(
         "side-effects",
         "Side-effect rate",
-        "How often do sessions lead to a side effect?",
+        "How many side effects began each month, per 100 sessions held?",
         [("side-effect-rate", "side_effect_rate")],
     ),
 ]

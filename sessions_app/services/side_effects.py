@@ -54,11 +54,41 @@ EDITABLE = (
 )
 
 
-def _check_cause(client: Client, session: TreatmentSession | None, now: dt.datetime) -> None:
-    """The session given as the cause is one of the client's past sessions in
-    which they were treated (the form offers only those; a crafted post too)."""
-    if session is not None and not TreatmentSession.objects.possible_causes(client.pk, now).filter(pk=session.pk):
-        raise ValidationError({"session": "Choose one of the client's past sessions in which they were treated."})
+def side_effect_refusals(
+    *,
+    client_id: int,
+    session: TreatmentSession | None,
+    onset: dt.date | None,
+    resolved_on: dt.date | None = None,
+    now: dt.datetime,
+    cause_changed: bool = True,
+) -> dict[str, str]:
+    """Why a side effect with these facts cannot be kept, by field; empty when
+    it can. The one home of the rule the staff forms, the admin and the
+    services below ask: the session given as the cause is one of the client's
+    past sessions in which they were treated (checked when it is chosen,
+    `cause_changed`), the onset is neither in the future, nor before that
+    session, nor after the day it resolved, which is not in the future."""
+    errors, today = {}, timezone.localdate(now)
+    causes = TreatmentSession.objects.possible_causes(client_id, now)
+    if cause_changed and session is not None and not causes.filter(pk=session.pk).exists():
+        errors["session"] = "Choose one of the client's past sessions in which they were treated."
+    if onset is not None:
+        if onset > today:
+            errors["onset"] = "The onset cannot be in the future."
+        elif session is not None and onset < timezone.localtime(session.starts_at).date():
+            errors["onset"] = "The onset cannot be before the session."
+        elif resolved_on is not None and onset > resolved_on:
+            errors["onset"] = f"The onset cannot be after the day it resolved ({resolved_on:%d/%m/%Y})."
+    if resolved_on is not None and resolved_on > today:
+        errors["resolved_on"] = "The date it resolved cannot be in the future."
+    return errors
+
+
+def status_when_recorded(resolved_on: dt.date | None) -> str:
+    """A side effect is recorded resolved when it comes with the date it
+    resolved, open otherwise; after that, its status changes by follow-ups."""
+    return SideEffectStatus.RESOLVED if resolved_on else SideEffectStatus.OPEN
 
 
 def _attributed(effect: SideEffect, by: User | None, reason: str | None = None) -> SideEffect:
@@ -90,15 +120,18 @@ def side_effect_record(
     """A side effect the client reported, from the session or later (a
     follow-up call, their check-in). Resolved when it comes with the date it
     resolved; otherwise open, and expected to resolve when its kind usually
-    does. The session, when given, must be one of the client's past ones."""
-    _check_cause(client, session, now or timezone.now())
+    does. side_effect_refusals says what may be recorded."""
+    if errors := side_effect_refusals(
+        client_id=client.pk, session=session, onset=onset, resolved_on=resolved_on, now=now or timezone.now()
+    ):
+        raise ValidationError(errors)
     effect = SideEffect(
         client=client,
         session=session,
         kind=kind,
         severity=severity,
         serious=serious,
-        status=SideEffectStatus.RESOLVED if resolved_on else SideEffectStatus.OPEN,
+        status=status_when_recorded(resolved_on),
         area=area,
         suspected_product=suspected_product,
         suspected_substance=suspected_substance,
@@ -117,19 +150,24 @@ def side_effect_record(
 
 @transaction.atomic
 def side_effect_update(*, side_effect_id: int, by: User, now: dt.datetime | None = None, **changes) -> SideEffect:
-    """A practitioner corrects or completes a side effect (EDITABLE fields);
-    its history keeps who changed what and when."""
+    """A practitioner corrects or completes a side effect (EDITABLE fields),
+    under side_effect_refusals; its history keeps who changed what and when."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise TypeError(f"Not editable here: {', '.join(sorted(unknown))}")
     effect = SideEffect.objects.select_for_update(of=("self",)).select_related("kind").get(pk=side_effect_id)
     for name, value in changes.items():
         setattr(effect, name, value)
-    if "session" in changes:
-        _check_cause(effect.client, changes["session"], now or timezone.now())
+    if errors := side_effect_refusals(
+        client_id=effect.client_id,
+        session=effect.session,
+        onset=effect.onset,
+        resolved_on=effect.resolved_on,
+        now=now or timezone.now(),
+        cause_changed="session" in changes,
+    ):
+        raise ValidationError(errors)
     effect.expected_resolution_on = expected_resolution(effect.onset, effect.kind.expected_days)
-    if effect.resolved_on and effect.onset and effect.resolved_on < effect.onset:
-        raise ValidationError({"onset": "The onset cannot be after the day it resolved."})
     effect.full_clean()
     _attributed(effect, by).save()
     return effect

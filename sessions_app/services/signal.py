@@ -31,6 +31,8 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
+from sessions_app.reports import period as reports_period
+from sessions_app.scheduling import clinic_tz
 from sessions_app.signal_stats import Rate, rate_against_rest
 
 # The period the page opens on, and the one the flags on Today are raised over.
@@ -38,20 +40,14 @@ DEFAULT_PERIOD_DAYS = 365
 
 
 @dataclass(frozen=True)
-class Period:
-    start: dt.date  # included
-    end: dt.date  # included
+class Period(reports_period.Period):
+    """The reports' period (the same rule for what the page accepts), with
+    the signal's default: the last year."""
 
     @classmethod
     def default(cls, today: dt.date | None = None) -> Period:
         today = today or timezone.localdate()
         return cls(today - dt.timedelta(days=DEFAULT_PERIOD_DAYS - 1), today)
-
-    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        """Midnight at the start to midnight after the end, in the clinic's time zone."""
-        start = timezone.make_aware(dt.datetime.combine(self.start, dt.time.min))
-        end = timezone.make_aware(dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min))
-        return start, end
 
 
 @dataclass(frozen=True)
@@ -196,7 +192,7 @@ def _counting_sql(wanted: tuple[str, ...]) -> str:
 def count(period: Period, wanted: tuple[str, ...] = tuple(DIMENSIONS)) -> dict:
     """The counts of every dimension wanted over the period, as plain values:
     {"total": [n, k], "rows": {dimension: [[id, label, n, k], ...]}}. One query."""
-    start, end = period.bounds()
+    start, end = period.bounds(clinic_tz())
     with connection.cursor() as cursor:
         cursor.execute(_counting_sql(wanted), [SessionStatus.COMPLETED, start, end])
         counted = cursor.fetchall()

@@ -6,7 +6,10 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
+from sessions_app.navigation import menu_entry
 from sessions_app.phones import is_canonical, phone_dial, phone_display
 
 register = template.Library()
@@ -35,6 +38,17 @@ def phone(value: str | None) -> str:
 def dial(value: str | None) -> str:
     """A stored number for a tel: link."""
     return phone_dial(value or "")
+
+
+@register.simple_tag(takes_context=True)
+def nav_link_attrs(context, entry: str) -> SafeString:
+    """The class of a main-menu link, and aria-current: "page" on the page it
+    opens, "true" on the pages inside its section (sessions_app/navigation.py)."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    url_name = match.url_name if match else None
+    if menu_entry(url_name) != entry:
+        return mark_safe('class="nav-link"')
+    return format_html('class="nav-link active" aria-current="{}"', "page" if url_name == entry else "true")
 
 
 # The order the chart's zones are drawn in (a later one lies over an earlier one).
