@@ -8,9 +8,11 @@ the worker records it on the reminder and tries again later.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 
 from django.conf import settings
+from django.core import mail
 from django.core.mail import EmailMessage
 from django.utils import dateformat
 
@@ -26,6 +28,39 @@ from sessions_app.scheduling import clinic_tz, next_series_date
 
 class DeliveryError(Exception):
     """The reminder could not be sent; the message says why."""
+
+
+class Outbox:
+    """One connection to the mail server for a batch of emails, where each
+    used to open its own (Django's default mailer, opened at the first email,
+    closed by `close()`). An email that fails drops the connection, and the
+    next one opens a new one: a broken session never reaches the others, and a
+    server that is down fails each email as it did alone."""
+
+    def __init__(self):
+        self._mailer = None
+
+    def send(self, message: EmailMessage) -> None:
+        if self._mailer is None:
+            self._mailer = mail.mailers.default
+        try:
+            self._mailer.open()  # no-op while open; send_messages keeps what it did not open
+            self._mailer.send_messages([message])
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        mailer, self._mailer = self._mailer, None
+        if mailer is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                mailer.close()
+
+    def __enter__(self) -> Outbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def for_delivery():
@@ -96,7 +131,9 @@ def email_text(body: str, link: str) -> str:
     return f"{body}\n\n-- \nTo stop email reminders from {settings.CLINIC_NAME}, open {link}\n"
 
 
-def send_email(reminder: Reminder, subject: str, body: str) -> str:
+def send_email(reminder: Reminder, subject: str, body: str, outbox: Outbox | None = None) -> str:
+    """Email the message, through `outbox` (a batch's connection) or a
+    connection of its own."""
     client = reminder.client
     if not client.email:
         raise DeliveryError("The client has no email address on file.")
@@ -111,7 +148,11 @@ def send_email(reminder: Reminder, subject: str, body: str) -> str:
         headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
     )
     try:
-        message.send()
+        if outbox is None:
+            with Outbox() as own:
+                own.send(message)
+        else:
+            outbox.send(message)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = "; ".join(f"{code} {reason.decode(errors='replace')}" for code, reason in exc.recipients.values())
         raise DeliveryError(f"The mail server refused the address: {codes}.") from exc
@@ -174,11 +215,12 @@ def sms_sample(template: str, kind: str) -> tuple[str, SmsLength]:
     return text, sms_length(text)
 
 
-def deliver(reminder: Reminder) -> str:
-    """Send the client's message; returns the text as sent."""
+def deliver(reminder: Reminder, outbox: Outbox | None = None) -> str:
+    """Send the client's message (an email through `outbox` when given);
+    returns the text as sent."""
     subject, body = compose(reminder)
     if reminder.channel == ReminderChannel.EMAIL:
-        return send_email(reminder, subject, body)
+        return send_email(reminder, subject, body, outbox)
     if reminder.channel == ReminderChannel.SMS:
         return send_sms(reminder, body)
     raise DeliveryError(f"A {reminder.get_channel_display().lower()} is not sent by the worker.")

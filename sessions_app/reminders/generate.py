@@ -337,12 +337,22 @@ ARCHIVED = (Q(client__archived_at__isnull=False), "the client is archived")
 RULE_OFF = (Q(rule__active=False), "its rule was switched off")
 
 
-def obsolete_reason(reminder_id: int, kind: str, now: dt.datetime) -> str | None:
-    """Why this reminder is no longer needed, or None: three small queries."""
-    for condition, why in (obsolete(now).get(kind, (Q(pk__in=[]), "")), ARCHIVED, RULE_OFF):
-        if Reminder.objects.filter(pk=reminder_id).filter(condition).exists():
-            return why
-    return None
+def obsolete_reasons(reminders: Iterable[Reminder], *, now: dt.datetime) -> dict[int, str]:
+    """Why each of these reminders is no longer needed, by id (those still
+    needed are left out): a query for each kind among them, and two for all
+    (archived client, rule switched off), whatever their number."""
+    by_kind: dict[str, list[int]] = {}
+    for reminder in reminders:
+        by_kind.setdefault(reminder.kind, []).append(reminder.pk)
+    every = [pk for ids in by_kind.values() for pk in ids]
+    rules = obsolete(now)
+    checks = [(*rules[kind], ids) for kind, ids in by_kind.items() if kind in rules]
+    reasons: dict[int, str] = {}
+    # The kind's own reason first, as the bulk cancellation would give it.
+    for condition, why, ids in [*checks, (*ARCHIVED, every), (*RULE_OFF, every)]:
+        for pk in Reminder.objects.filter(pk__in=ids).filter(condition).values_list("pk", flat=True):
+            reasons.setdefault(pk, why)
+    return reasons
 
 
 def reminders_cancel_obsolete(*, now: dt.datetime) -> int:
