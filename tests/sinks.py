@@ -19,23 +19,37 @@ def free_port() -> int:
 
 
 class SmtpSink:
-    """Accepts every message; `messages` holds them as email.message.Message.
-    `refuse` makes it answer 550 to every recipient instead."""
+    """Accepts every message; `messages` holds them as email.message.Message,
+    `connections` counts the sessions opened (EHLO). `refuse` makes it answer
+    550 to every recipient instead, `refuse_to` to these addresses only;
+    `hang_up_on` answers a message to these addresses with 421 (the server
+    closing the connection: the client must open a new one)."""
 
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
         self.messages = []
+        self.connections = 0
         self.refuse = False
+        self.refuse_to: set[str] = set()
+        self.hang_up_on: set[str] = set()
         self._lock = threading.Lock()
         self.controller = None
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        with self._lock:
+            self.connections += 1
+        return responses
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse:
+        if self.refuse or address in self.refuse_to:
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.hang_up_on.intersection(envelope.rcpt_tos):
+            return "421 4.3.2 Service shutting down"
         with self._lock:
             self.messages.append(message_from_bytes(envelope.content))
         return "250 Message accepted"

@@ -158,7 +158,9 @@ class ReminderWorker:
         the unsent ones "sending"). After stop(), or once the batch has taken
         half the sending timeout (a slow server: the rest could be taken back
         as stuck and sent twice), the rest is released unsent."""
-        reminders = {r.pk: r for r in for_delivery().filter(pk__in=claim.ids)}
+        # Those still this claim's: none taken back as stuck meanwhile, or deleted (a client erased).
+        mine = for_delivery().filter(pk__in=claim.ids, status=ReminderStatus.SENDING, claimed_at=claim.at)
+        reminders = {r.pk: r for r in mine}
         reasons = obsolete_reasons(reminders.values(), now=self.clock())
         deadline = claim.at + dt.timedelta(seconds=settings.CLINIC_REMINDER_SENDING_TIMEOUT_SECONDS / 2)
         outcomes = []
@@ -167,7 +169,7 @@ class ReminderWorker:
                 if self.stopping or self.clock() >= deadline:
                     self.release(claim, claim.ids[i:])
                     break
-                if pk in reminders:  # else deleted meanwhile (a client erased): nothing to send
+                if pk in reminders:
                     outcomes.append(self._send(reminders[pk], reasons.get(pk), outbox))
         return outcomes
 
