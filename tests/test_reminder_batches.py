@@ -260,7 +260,7 @@ def test_on_postgresql_a_claim_skips_the_rows_another_worker_is_claiming(referen
         # A second worker in the middle of its claim: its rows locked, not yet updated.
         try:
             with transaction.atomic():
-                rows = Reminder.objects.sendable(T0).order_by("due_at", "pk").select_for_update(skip_locked=True)
+                rows = ReminderWorker(clock=Clock(T0)).candidates(T0)
                 other.extend(rows.values_list("pk", flat=True)[:2])
                 locked.set()
                 release.wait(10)

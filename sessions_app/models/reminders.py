@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.timezone import localtime
 
@@ -194,17 +195,28 @@ class ReminderRule(models.Model):
 MESSAGE_CHANNELS = (ReminderChannel.EMAIL, ReminderChannel.SMS)
 
 
+# The client messages the worker may still send: pending, or failed with a
+# retry planned (only a failed reminder has a retry time: reminder_retry_only_when_failed).
+CLAIMABLE = Q(channel__in=MESSAGE_CHANNELS) & (Q(status=ReminderStatus.PENDING) | Q(next_attempt_at__isnull=False))
+
+
+def ready_at():
+    """When a claimable message may go: its retry time once it failed, else its due time."""
+    return Coalesce("next_attempt_at", "due_at")
+
+
 class ReminderQuerySet(models.QuerySet):
     def due(self, now):
+        """Waiting and due, messages and calls (Today's list): read through
+        reminder_pending_due_idx, which holds the pending ones only."""
         return self.filter(status=ReminderStatus.PENDING, due_at__lte=now)
 
     def sendable(self, now):
-        """Client messages the worker may claim now: pending and due, or failed
-        with a retry time that has come."""
-        return self.filter(channel__in=MESSAGE_CHANNELS).filter(
-            Q(status=ReminderStatus.PENDING, due_at__lte=now)
-            | Q(status=ReminderStatus.FAILED, next_attempt_at__lte=now)
-        )
+        """Client messages the worker may claim now, the longest ready first:
+        pending and due, or failed with a retry time that has come. Read in
+        order from reminder_claimable_idx, so the first few cost the same
+        however many were sent before."""
+        return self.filter(CLAIMABLE).alias(ready_at=ready_at()).filter(ready_at__lte=now).order_by("ready_at", "pk")
 
     def open_calls(self):
         """Call tasks still to make (a "no answer" stays open)."""
@@ -331,12 +343,19 @@ class Reminder(models.Model):
             ),
         ]
         indexes = [
-            # The worker's claim: pending reminders by due time.
+            # Reminders of one status by due time: the stuck ones the worker takes
+            # back, the week's failed ones on Today.
             models.Index(fields=["status", "due_at"], name="reminder_status_due_idx"),
+            # The worker's claim (sendable()): only the messages it may still send, in
+            # the order it takes them, so a claim reads the few it takes and none of
+            # the many sent or cancelled before.
+            models.Index(ready_at(), "id", condition=CLAIMABLE, name="reminder_claimable_idx"),
+            # Today's reminders due (due()): the pending ones, messages and calls, in due order.
+            models.Index(
+                fields=["due_at", "id"], condition=Q(status=ReminderStatus.PENDING), name="reminder_pending_due_idx"
+            ),
             # A client's reminders on the client page.
             models.Index(fields=["client", "-due_at"], name="reminder_client_idx"),
-            # The worker's retries: failed reminders whose retry time has come.
-            models.Index(fields=["status", "next_attempt_at"], name="reminder_status_retry_idx"),
             # The generator's anti-join: has this rule a reminder about this session yet?
             models.Index(fields=["session", "rule"], name="reminder_session_rule_idx"),
             # The call list: open call tasks in due order, so a page is read from

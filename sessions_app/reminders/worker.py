@@ -102,19 +102,26 @@ class ReminderWorker:
         )
         return given_up + stuck.update(status=ReminderStatus.PENDING, last_error=f"{why}; trying again.")
 
+    def candidates(self, now: dt.datetime):
+        """What a claim picks from: the messages sendable now (no SMS in the
+        quiet hours), locked as read on PostgreSQL, skipping rows another
+        worker has locked."""
+        candidates = Reminder.objects.sendable(now)
+        if in_quiet_hours(now, settings.CLINIC_REMINDER_QUIET_HOURS, clinic_tz()):
+            candidates = candidates.exclude(channel=ReminderChannel.SMS)
+        if connection.vendor == "postgresql":
+            candidates = candidates.select_for_update(skip_locked=True)
+        return candidates
+
     def claim_batch(self, size: int | None = None) -> Claim | None:
-        """Claim up to `size` client messages, the most overdue first, or None
+        """Claim up to `size` client messages, the longest ready first, or None
         when none is due. One transaction: the candidates are picked (on
         PostgreSQL with FOR UPDATE SKIP LOCKED, so two workers take different
         rows without waiting; SQLite's transactions hold the write lock from
         their start) and moved to "sending" by one conditional UPDATE, which
         must change every one of them."""
         now = self.clock()
-        candidates = Reminder.objects.sendable(now).order_by("due_at", "pk")
-        if in_quiet_hours(now, settings.CLINIC_REMINDER_QUIET_HOURS, clinic_tz()):
-            candidates = candidates.exclude(channel=ReminderChannel.SMS)
-        if connection.vendor == "postgresql":
-            candidates = candidates.select_for_update(skip_locked=True)
+        candidates = self.candidates(now)
         for _ in range(20):
             with transaction.atomic():
                 rows = list(candidates.values_list("pk", *RESTORED)[: size or self.batch_size])
@@ -123,6 +130,7 @@ class ReminderWorker:
                 ids = [pk for pk, *_ in rows]
                 taken = (
                     Reminder.objects.sendable(now)
+                    .order_by()
                     .filter(pk__in=ids)
                     .update(
                         status=ReminderStatus.SENDING, claimed_at=now, attempts=F("attempts") + 1, next_attempt_at=None
