@@ -101,17 +101,20 @@ def _aftercare(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iter
         yield Target(client_id, plan_id, pk, None, completed_at, *wishes)
 
 
-def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime, booked: QuerySet):
+def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime, now: dt.datetime, booked: QuerySet):
     """Plans in `status` with none of `booked` (the sessions that mean their next
     visit is booked), annotated with their last completed session (`last_id`,
     `last_start`), which has no reminder of this rule yet."""
-    last = TreatmentSession.objects.filter(plan=OuterRef("pk"), status=SessionStatus.COMPLETED).order_by(
-        "-starts_at", "-pk"
-    )
+    completed = TreatmentSession.objects.filter(status=SessionStatus.COMPLETED)
+    last = completed.filter(plan=OuterRef("pk")).order_by("-starts_at", "-pk")
+    # Only plans with a session completed since `earliest` can have their last
+    # one then: read from the sessions of those days, so the subqueries below
+    # run for those few plans, not for every plan in `status`.
+    lately = completed.filter(starts_at__gte=earliest, starts_at__lte=now).values("plan_id")
     # Unordered: the plans' own order (newest first) had PostgreSQL walk an index
     # of every plan for it, running the subqueries on each.
     return (
-        TreatmentPlan.objects.filter(status=status, client__archived_at__isnull=True)
+        TreatmentPlan.objects.filter(status=status, client__archived_at__isnull=True, pk__in=lately)
         .order_by()
         .exclude(Exists(booked.filter(plan=OuterRef("pk"))))
         .annotate(last_id=Subquery(last.values("pk")[:1]), last_start=Subquery(last.values("starts_at")[:1]))
@@ -123,7 +126,7 @@ def _plans_waiting(status: PlanStatus, rule: ReminderRule, earliest: dt.datetime
 def _next_unbooked(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
     kept = TreatmentSession.objects.filter(plan=OuterRef("pk")).kept_series()
     rows = (
-        _plans_waiting(PlanStatus.ACTIVE, rule, since - _span(rule), TreatmentSession.objects.ahead())
+        _plans_waiting(PlanStatus.ACTIVE, rule, since - _span(rule), now, TreatmentSession.objects.ahead())
         .annotate(kept=SubqueryCount(kept))
         .filter(kept__lt=F("sessions_planned"))
         .values_list("pk", "client_id", "last_id", "last_start", *(f"client__{f}" for f in _CLIENT))
@@ -142,6 +145,7 @@ def _maintenance(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> It
             PlanStatus.MAINTENANCE,
             rule,
             since - _span(rule) - dt.timedelta(days=longest),
+            now,
             TreatmentSession.objects.maintenance_booked(),
         )
         .filter(maintenance_interval_days__isnull=False)
