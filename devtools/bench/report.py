@@ -48,6 +48,8 @@ class Report:
     sizes: list[SizeResult]
     # Databases kept by an earlier run (--reuse), not seeded by this one.
     reused: bool = False
+    # Databases kept after the run (--keep or --reuse): the jobs ran on copies.
+    kept: bool = False
 
     def page_misses(self) -> list[str]:
         """What the largest data set misses of the page targets, page by page."""
@@ -110,14 +112,16 @@ class Report:
             if len(self.sizes) > 1
             else ""
         )
+        jobs_copy = ", each on a copy of its kept database" if self.kept else ""
         lines = [
             f"Measured {self.started:%Y-%m-%d %H:%M %Z} on {self.cpus} CPUs (load average {load}), "
             f"{self.server.split(' on ')[0]}, each data set {seeded} then VACUUM ANALYZE. Pages through "
             f"Django's test client with DEBUG off, signed in "
             f"as the role that uses them: p50 / p95 in ms of {self.runs} requests each after "
-            f"{self.warmup} warm-up requests; queries per request.{alternated} The floor is an empty page "
-            f"through the same middleware, sign-in and base template; × floor is a page's p50 over its "
-            f"role's floor's, at {large:,} clients.",
+            f"{self.warmup} warm-up request{'' if self.warmup == 1 else 's'}; queries per request.{alternated} "
+            f"The floor is an empty page through the same middleware, sign-in and base template; × floor is "
+            f"a page's p50 over its role's floor's, at {large:,} clients. The reminder jobs are timed after "
+            f"the pages, one size after the other{jobs_copy}.",
             "",
         ]
         for size in self.sizes:

@@ -110,7 +110,10 @@ class Command(BaseCommand):
         else:
             # Only what this run created is dropped, and a name already taken is
             # refused before anything is seeded (databases._create checks again).
-            taken = [name for name in [databases.TEMPLATE, *names.values()] if databases.database_exists(name)]
+            scratch = [databases.jobs_database_name(clients) for clients in sizes]
+            taken = [
+                name for name in [databases.TEMPLATE, *names.values(), *scratch] if databases.database_exists(name)
+            ]
             if taken:
                 raise CommandError(
                     f"Already on the server: {', '.join(taken)} (kept by an earlier run with --keep, or another "
@@ -126,6 +129,7 @@ class Command(BaseCommand):
             runs=runs,
             sizes=[],
             reused=reuse,
+            kept=keep or reuse,
         )
         self.stdout.write(f"Load average {report.load_text(result.loads[0][1])} on {result.cpus} CPUs.")
         created: list[str] = []
@@ -148,10 +152,23 @@ class Command(BaseCommand):
             gc.collect()  # the seeds' millions of short-lived objects, before timing
             self._time_pages(result, opened, warmup=warmup, runs=runs)
             for size in result.sizes:
-                opened.use(names[size.clients])
+                name = names[size.clients]
+                if keep or reuse:
+                    # The jobs write: on a copy, so that what is kept stays as seeded.
+                    scratch = databases.jobs_database_name(size.clients)
+                    self.stdout.write(f"{size.clients:,} clients: copying {name} to {scratch} for the jobs…")
+                    opened.release(name)
+                    databases.copy_database(name, scratch)
+                    created.append(scratch)
+                    name = scratch
+                opened.use(name)
                 self.stdout.write(f"{size.clients:,} clients: timing the reminder jobs…")
                 size.jobs = self._time_jobs(size.clients, marks[size.clients], reused=reuse)
                 result.loads.append((f"after the jobs of {size.clients:,} clients", os.getloadavg()))
+                if name != names[size.clients]:
+                    opened.release(name)
+                    databases.drop_database(name)
+                    created.remove(name)
         except BenchDatabaseError as exc:
             raise CommandError(str(exc)) from None
         except (pages.PageError, ValueError, DatabaseError) as exc:
@@ -159,12 +176,12 @@ class Command(BaseCommand):
         finally:
             opened.close()
             for name in created:
-                if name == databases.TEMPLATE or not keep:
+                if name not in names.values() or not keep:
                     try:
                         databases.drop_database(name)
                     except BenchDatabaseError as exc:
                         self.stderr.write(f"Could not drop {name}: {exc}")
-            kept = [name for name in created if name != databases.TEMPLATE and keep]
+            kept = [name for name in created if name in names.values() and keep]
             if kept and len(result.sizes) < len(sizes):
                 self.stderr.write(f"Stopped early; kept as asked (--keep): {', '.join(kept)}. Drop them with dropdb.")
 
