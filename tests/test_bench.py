@@ -26,6 +26,9 @@ from tests.factories import make_user
 # (pytest-xdist workers, two checkouts), and the bench refuses a name already taken.
 PREFIX = f"mesoclinic_bench_test{os.getpid()}_"
 
+# The first page after the floors: the reception's Today.
+DASHBOARD = next(page for page in PAGES if not page.floor)
+
 on_sqlite = pytest.mark.skipif(connection.vendor == "postgresql", reason="shows the refusal on SQLite")
 
 
@@ -215,7 +218,7 @@ def _report(small_p95: float, large_p95: float, large_queries: int = 9) -> repor
     sizes = []
     for clients, p95, queries in ((10_000, small_p95, 9), (100_000, large_p95, large_queries)):
         size = report.SizeResult(clients, DataSize(clients, clients * 10, clients * 14, clients * 2), subjects)
-        size.pages = [PageTiming(PAGES[3], "/", p95 * 0.8, p95, queries, 30.0)]
+        size.pages = [PageTiming(DASHBOARD, "/", p95 * 0.8, p95, queries, 30.0)]
         size.jobs = [JobTiming("reminder generation, first round", 0.3 * clients / 10_000, "created")]
         sizes.append(size)
     now = dt.datetime(2026, 11, 23, 20, 0, tzinfo=dt.UTC)
@@ -225,7 +228,7 @@ def _report(small_p95: float, large_p95: float, large_queries: int = 9) -> repor
 
 def _with_floor(result: report.Report, floor_p50s: tuple[float, float]) -> report.Report:
     """The reception's floor page timed at each size, first as in PAGES."""
-    floor = next(page for page in FLOORS if page.username == PAGES[3].username)
+    floor = next(page for page in FLOORS if page.username == DASHBOARD.username)
     for size, p50 in zip(result.sizes, floor_p50s, strict=True):
         size.pages.insert(0, PageTiming(floor, "/bench/floor/", p50, p50 * 1.2, 5, 8.0))
     return result
@@ -257,7 +260,7 @@ def test_the_table_says_which_target_a_page_misses(small, large, queries, verdic
 )
 def test_each_page_is_read_as_a_multiple_of_its_roles_floor_at_the_largest_size(page_p50, floor_p50, multiple, verdict):
     result = _with_floor(_report(20.0, 25.0), (floor_p50, floor_p50))
-    result.sizes[-1].pages[1] = PageTiming(PAGES[3], "/", page_p50, 25.0, 9, 30.0)
+    result.sizes[-1].pages[1] = PageTiming(DASHBOARD, "/", page_p50, 25.0, 9, 30.0)
     text = result.markdown()
     assert "| × floor |" in text
     assert "| floor: an empty page | reception |" in text and "| floor | met |" in text

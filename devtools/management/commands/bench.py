@@ -107,19 +107,17 @@ class Command(BaseCommand):
                 marks = {clients: databases.reusable(clients) for clients in sizes}
             except BenchDatabaseError as exc:
                 raise CommandError(str(exc)) from None
-        else:
-            # Only what this run created is dropped, and a name already taken is
-            # refused before anything is seeded (databases._create checks again).
-            scratch = [databases.jobs_database_name(clients) for clients in sizes]
-            taken = [
-                name for name in [databases.TEMPLATE, *names.values(), *scratch] if databases.database_exists(name)
-            ]
-            if taken:
-                raise CommandError(
-                    f"Already on the server: {', '.join(taken)} (kept by an earlier run with --keep, or another "
-                    f"bench is running). The bench drops only what it creates: time them again with --reuse, "
-                    f"or drop them with dropdb first."
-                )
+        # Only what this run created is dropped, and a name already taken is
+        # refused before anything is seeded (databases._create checks again).
+        ours = [] if reuse else [databases.TEMPLATE, *names.values()]
+        ours += [databases.jobs_database_name(clients) for clients in sizes]
+        taken = [name for name in ours if databases.database_exists(name)]
+        if taken:
+            raise CommandError(
+                f"Already on the server: {', '.join(taken)} (kept by an earlier run with --keep, left by a run "
+                f"that was stopped, or another bench is running). The bench drops only what it creates: time "
+                f"kept sizes again with --reuse, or drop them with dropdb first."
+            )
         result = report.Report(
             started=timezone.localtime(),
             server=server,
@@ -133,6 +131,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"Load average {report.load_text(result.loads[0][1])} on {result.cpus} CPUs.")
         created: list[str] = []
+        finished = False
         opened = databases.Connections()
         try:
             if not reuse:
@@ -169,6 +168,7 @@ class Command(BaseCommand):
                     opened.release(name)
                     databases.drop_database(name)
                     created.remove(name)
+            finished = True
         except BenchDatabaseError as exc:
             raise CommandError(str(exc)) from None
         except (pages.PageError, ValueError, DatabaseError) as exc:
@@ -182,8 +182,11 @@ class Command(BaseCommand):
                     except BenchDatabaseError as exc:
                         self.stderr.write(f"Could not drop {name}: {exc}")
             kept = [name for name in created if name in names.values() and keep]
-            if kept and len(result.sizes) < len(sizes):
-                self.stderr.write(f"Stopped early; kept as asked (--keep): {', '.join(kept)}. Drop them with dropdb.")
+            if kept and not finished:
+                self.stderr.write(
+                    f"Stopped early; kept as asked (--keep): {', '.join(kept)}. A database whose seed did not "
+                    "finish carries no mark, and --reuse refuses it: drop it with dropdb."
+                )
 
         text = result.markdown()
         self.stdout.write("\n" + text)
