@@ -127,6 +127,7 @@ def test_the_sizes_connections_are_switched_without_reconnecting(monkeypatch):
     a, b = f"{PREFIX}a", f"{PREFIX}b"
     for name in (a, b):
         databases._admin(f"CREATE DATABASE {name}")
+    original = connections["default"]
     opened = databases.Connections()
     try:
         seen = {}
@@ -142,7 +143,7 @@ def test_the_sizes_connections_are_switched_without_reconnecting(monkeypatch):
         opened.close()
         for name in (a, b):
             databases.drop_database(name)
-    assert connections["default"].settings_dict["NAME"] == connection.settings_dict["NAME"] != b
+    assert connections["default"] is original, "the default's own connection is back"
     assert not connection.settings_dict["NAME"].startswith(PREFIX)
 
 
