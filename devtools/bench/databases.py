@@ -27,6 +27,7 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 PREFIX = "mesoclinic_bench_"
 TEMPLATE = f"{PREFIX}template"
@@ -279,8 +280,9 @@ def reusable(clients: int) -> Mark:
             said.append(f"the code's migrations it lacks: {_listed(missing)}")
         if unknown:
             said.append(f"migrations applied that the code does not know: {_listed(unknown)}")
+        seeded = timezone.localtime(mark.seeded)
         raise BenchDatabaseError(
-            f"--reuse: {name} (seeded {mark.seeded:%Y-%m-%d %H:%M}) is at an older migration state; "
+            f"--reuse: {name} (seeded {seeded:%Y-%m-%d %H:%M}) is at an older migration state; "
             f"{'; '.join(said)}. Drop it (dropdb {name}) and run the bench with --keep to seed it again, "
             f"or, if its data can stand for what seed_demo makes now, migrate it "
             f"(DATABASE_URL=…/{name} manage.py migrate) and run --reuse again."

@@ -106,7 +106,7 @@ class Report:
         seeded = "kept by an earlier run (--reuse)" if self.reused else "seeded"
         small, large = self.sizes[0].clients, self.sizes[-1].clients
         alternated = (
-            f" The sizes' databases kept side by side and timed alternately in one process, each page "
+            f" The sizes' databases are kept side by side and timed alternately in one process, each page "
             f"of every size in turn (the size asked first rotating run by run), so the ratio is "
             f"{large:,} over {small:,} clients under the same load."
             if len(self.sizes) > 1
