@@ -2,8 +2,15 @@
 through Django's test client: the whole request (middleware, session, views,
 queries, templates), without the network or a web server.
 
-Runs go round the pages (page 1, page 2, ..., page 1, page 2, ...), so a burst
-of load on a shared machine falls on every page alike rather than on one.
+Every size is timed in the same process, request by request: each run goes
+round the pages (page 1, page 2, ..., page 1, page 2, ...) and each page is
+asked of every size in turn (`schedule`), so a burst of load on a shared
+machine falls on every page and every size alike, and the ratio of two sizes'
+timings says what the data's size costs, not what the machine was doing.
+
+The floor pages (an empty page through the same middleware, sign-in and base
+template, one per role) are timed the same way: each page's p50 is read as a
+multiple of its role's floor.
 """
 
 from __future__ import annotations
@@ -12,14 +19,14 @@ import datetime as dt
 import gc
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 from django.test import Client as TestClient
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -107,6 +114,8 @@ class Page:
     # that read a page of rows must; the reports, which aggregate every session
     # of their period, grow with the clinic by nature and are held to their p95.
     flat: bool = True
+    # The floor: an empty page, what every page pays before its own work.
+    floor: bool = False
 
     @property
     def role(self) -> str:
@@ -122,7 +131,15 @@ def _reports(section: str) -> Callable[[Subjects], str]:
 
 
 PRACTITIONER = DEMO_PRACTITIONERS[0]
+# The floor of each role (the menu differs by role): devtools/views.py.
+FLOORS = tuple(
+    Page("floor: an empty page", username, lambda s: reverse("bench_floor"), floor=True)
+    for username in (DEMO_RECEPTION, PRACTITIONER, DEMO_MANAGER)
+)
+# The URLs the bench serves: the clinic's and the floor page.
+URLCONF = "devtools.urls"
 PAGES = (
+    *FLOORS,
     Page("dashboard", DEMO_RECEPTION, lambda s: reverse("dashboard")),
     Page("dashboard", PRACTITIONER, lambda s: reverse("dashboard")),
     Page("day calendar, next day booked", DEMO_RECEPTION, lambda s: reverse("schedule") + f"?date={s.next_day}"),
@@ -196,36 +213,80 @@ def _get(client: TestClient, url: str):
     return response
 
 
-def time_pages(subjects: Subjects, pages: Sequence[Page] = PAGES, *, warmup: int, runs: int) -> list[PageTiming]:
-    """p50 and p95 of `runs` requests to each page after `warmup` untimed ones,
+@dataclass(frozen=True)
+class Size:
+    """One data set to time: what its pages are about, and how to point
+    Django's default connection at its database (done between requests,
+    outside the timed window)."""
+
+    subjects: Subjects
+    use: Callable[[], object]
+
+
+def schedule(pages: int, sizes: int, runs: int) -> Iterator[tuple[int, int]]:
+    """(page, size) in the order they are requested: run after run, page
+    after page, each page of every size in turn (A, B, A, B...). The size asked
+    first rotates from one run to the next (A, B in the first run, B, A in the
+    second), so that neither always meets a page right after the other size
+    warmed it."""
+    for run in range(runs):
+        for page in range(pages):
+            for turn in range(sizes):
+                yield page, (run + turn) % sizes
+
+
+def time_pages(
+    sizes: Sequence[Size], pages: Sequence[Page] = PAGES, *, warmup: int, runs: int
+) -> list[list[PageTiming]]:
+    """For each size, p50 and p95 of `runs` requests to each page after
+    `warmup` untimed ones (all in `schedule`'s order, the sizes alternated),
     and the queries one request makes (counted on a request of its own, so
     that counting does not slow the timed ones)."""
-    clients: dict[str, TestClient] = {}
-    for page in pages:
-        if page.username not in clients:
-            clients[page.username] = TestClient()
-            clients[page.username].force_login(User.objects.get(username=page.username))
-    urls = [page.path(subjects) for page in pages]
-    queries, sizes = [], []
-    for page, url in zip(pages, urls, strict=True):
-        for _ in range(warmup):
-            _get(clients[page.username], url)
-        with CaptureQueriesContext(connection) as counted:
-            response = _get(clients[page.username], url)
-        queries.append(len(counted))
-        sizes.append(len(response.content) / 1024)
+    with override_settings(ROOT_URLCONF=URLCONF):
+        return _time_pages(sizes, pages, warmup=warmup, runs=runs)
+
+
+def _time_pages(sizes: Sequence[Size], pages: Sequence[Page], *, warmup: int, runs: int) -> list[list[PageTiming]]:
+    # Each size its own signed-in clients: a session lives in its size's database.
+    clients: list[dict[str, TestClient]] = []
+    urls: list[list[str]] = []
+    for size in sizes:
+        size.use()
+        signed_in = {}
+        for username in dict.fromkeys(page.username for page in pages):
+            signed_in[username] = TestClient()
+            signed_in[username].force_login(User.objects.get(username=username))
+        clients.append(signed_in)
+        urls.append([page.path(size.subjects) for page in pages])
+    for p, k in schedule(len(pages), len(sizes), warmup):
+        sizes[k].use()
+        _get(clients[k][pages[p].username], urls[k][p])
+    queries: list[list[int]] = []
+    kilobytes: list[list[float]] = []
+    for k, size in enumerate(sizes):
+        size.use()
+        queries.append([])
+        kilobytes.append([])
+        for page, url in zip(pages, urls[k], strict=True):
+            with CaptureQueriesContext(connection) as counted:
+                response = _get(clients[k][page.username], url)
+            queries[k].append(len(counted))
+            kilobytes[k].append(len(response.content) / 1024)
     # As clinic/wsgi.py does once the app is loaded: what lives on (the app, and
     # here the seed's leftovers) is kept out of the garbage collector's scans.
     gc.collect()
     gc.freeze()
-    times: list[list[float]] = [[] for _ in pages]
-    for _ in range(runs):
-        for page, url, spent in zip(pages, urls, times, strict=True):
-            client = clients[page.username]
-            start = time.perf_counter()
-            _get(client, url)
-            spent.append((time.perf_counter() - start) * 1000)
+    times: list[list[list[float]]] = [[[] for _ in pages] for _ in sizes]
+    for p, k in schedule(len(pages), len(sizes), runs):
+        sizes[k].use()  # outside the timed window: an assignment, no reconnection
+        client, url = clients[k][pages[p].username], urls[k][p]
+        start = time.perf_counter()
+        _get(client, url)
+        times[k][p].append((time.perf_counter() - start) * 1000)
     return [
-        PageTiming(page, url, percentile(spent, 0.5), percentile(spent, 0.95), n, size)
-        for page, url, spent, n, size in zip(pages, urls, times, queries, sizes, strict=True)
+        [
+            PageTiming(page, url, percentile(spent, 0.5), percentile(spent, 0.95), n, kb)
+            for page, url, spent, n, kb in zip(pages, urls[k], times[k], queries[k], kilobytes[k], strict=True)
+        ]
+        for k in range(len(sizes))
     ]

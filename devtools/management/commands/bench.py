@@ -1,8 +1,10 @@
 """`manage.py bench`: seed demo clinics of 1,000 and 10,000 clients on
-PostgreSQL, time the pages staff open all day and the reminder jobs, and
-write the table. The work is in `devtools.bench`."""
+PostgreSQL (or time those an earlier `--keep` run kept: `--reuse`), time the
+pages staff open all day, the sizes alternately in one process, then the
+reminder jobs of each, and write the table. The work is in `devtools.bench`."""
 
 import argparse
+import functools
 import gc
 import logging
 import os
@@ -69,7 +71,15 @@ class Command(BaseCommand):
             help="Where the table is written (default bench-results/).",
         )
         parser.add_argument(
-            "--keep", action="store_true", help="Keep the seeded databases afterwards (for a load run)."
+            "--keep",
+            action="store_true",
+            help="Keep the seeded databases afterwards (for a load run, or --reuse).",
+        )
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help=f"Time the {databases.PREFIX}<size> databases an earlier --keep run seeded, instead of seeding "
+            "again (refused unless each was seeded to the end and is at the code's migrations); they are kept.",
         )
         parser.add_argument(
             "--update-readme",
@@ -77,7 +87,7 @@ class Command(BaseCommand):
             help="Also put the table into README.md, between its bench markers.",
         )
 
-    def handle(self, *args, sizes, runs, warmup, output, keep, update_readme, **options):
+    def handle(self, *args, sizes, runs, warmup, output, keep, reuse, update_readme, **options):
         try:
             server = databases.check_server()
         except BenchDatabaseError as exc:
@@ -90,55 +100,93 @@ class Command(BaseCommand):
         readme = Path(settings.BASE_DIR) / "README.md"
         if update_readme and not report.has_markers(readme):
             raise CommandError(f"{readme} has no {report.README_START} … {report.README_END} markers.")
+        names = {clients: databases.bench_database_name(clients) for clients in sizes}
+        marks: dict[int, databases.Mark] = {}
+        if reuse:
+            try:
+                marks = {clients: databases.reusable(clients) for clients in sizes}
+            except BenchDatabaseError as exc:
+                raise CommandError(str(exc)) from None
+        # Only what this run created is dropped, and a name already taken is
+        # refused before anything is seeded (databases._create checks again).
+        ours = [] if reuse else [databases.TEMPLATE, *names.values()]
+        ours += [databases.jobs_database_name(clients) for clients in sizes]
+        taken = [name for name in ours if databases.database_exists(name)]
+        if taken:
+            raise CommandError(
+                f"Already on the server: {', '.join(taken)} (kept by an earlier run with --keep, left by a run "
+                f"that was stopped, or another bench is running). The bench drops only what it creates: time "
+                f"kept sizes again with --reuse, or drop them with dropdb first."
+            )
         result = report.Report(
             started=timezone.localtime(),
             server=server,
             cpus=os.cpu_count() or 0,
-            load_before=os.getloadavg(),
-            load_after=None,
+            loads=[("before", os.getloadavg())],
             warmup=warmup,
             runs=runs,
             sizes=[],
+            reused=reuse,
+            kept=keep or reuse,
         )
-        self.stdout.write(f"Load average {report.load_text(result.load_before)} on {result.cpus} CPUs.")
-        # Only what this run created is dropped, and a name already taken is
-        # refused before anything is seeded (databases._create checks again).
-        taken = [
-            name
-            for name in [databases.TEMPLATE, *(databases.bench_database_name(c) for c in sizes)]
-            if databases.database_exists(name)
-        ]
-        if taken:
-            raise CommandError(
-                f"Already on the server: {', '.join(taken)} (kept by an earlier run with --keep, or another "
-                f"bench is running). The bench drops only what it creates: drop them with dropdb first."
-            )
+        self.stdout.write(f"Load average {report.load_text(result.loads[0][1])} on {result.cpus} CPUs.")
         created: list[str] = []
+        finished = False
+        opened = databases.Connections()
         try:
-            self.stdout.write(f"Migrating {databases.TEMPLATE}…")
-            databases.create_template()
-            created.append(databases.TEMPLATE)
-            for clients in sizes:
-                name = databases.bench_database_name(clients)
-                databases.create_database(name)
-                created.append(name)
-                with databases.using_database(name):
-                    result.sizes.append(self._measure(clients, warmup=warmup, runs=runs))
+            if not reuse:
+                self.stdout.write(f"Migrating {databases.TEMPLATE}…")
+                databases.create_template()
+                created.append(databases.TEMPLATE)
+                for clients, name in names.items():
+                    databases.create_database(name)
+                    created.append(name)
+                    opened.use(name)
+                    marks[clients] = self._seed(clients, name)
+            for clients, name in names.items():
+                opened.use(name)
+                self.stdout.write(f"{clients:,} clients: VACUUM ANALYZE…")
+                databases.settle()
+                result.sizes.append(report.SizeResult(clients, jobs.DataSize.measure(), pages.Subjects.pick()))
+            gc.collect()  # the seeds' millions of short-lived objects, before timing
+            self._time_pages(result, opened, warmup=warmup, runs=runs)
+            for size in result.sizes:
+                name = names[size.clients]
+                if keep or reuse:
+                    # The jobs write: on a copy, so that what is kept stays as seeded.
+                    scratch = databases.jobs_database_name(size.clients)
+                    self.stdout.write(f"{size.clients:,} clients: copying {name} to {scratch} for the jobs…")
+                    opened.release(name)
+                    databases.copy_database(name, scratch)
+                    created.append(scratch)
+                    name = scratch
+                opened.use(name)
+                self.stdout.write(f"{size.clients:,} clients: timing the reminder jobs…")
+                size.jobs = self._time_jobs(size.clients, marks[size.clients], reused=reuse)
+                result.loads.append((f"after the jobs of {size.clients:,} clients", os.getloadavg()))
+                if name != names[size.clients]:
+                    opened.release(name)
+                    databases.drop_database(name)
+                    created.remove(name)
+            finished = True
         except BenchDatabaseError as exc:
             raise CommandError(str(exc)) from None
         except (pages.PageError, ValueError, DatabaseError) as exc:
             raise CommandError(f"Benchmark stopped: {exc}") from None
         finally:
+            opened.close()
             for name in created:
-                if name == databases.TEMPLATE or not keep:
+                if name not in names.values() or not keep:
                     try:
                         databases.drop_database(name)
                     except BenchDatabaseError as exc:
                         self.stderr.write(f"Could not drop {name}: {exc}")
-            kept = [name for name in created if name != databases.TEMPLATE and keep]
-            if kept and len(result.sizes) < len(sizes):
-                self.stderr.write(f"Stopped early; kept as asked (--keep): {', '.join(kept)}. Drop them with dropdb.")
-        result.load_after = os.getloadavg()
+            kept = [name for name in created if name in names.values() and keep]
+            if kept and not finished:
+                self.stderr.write(
+                    f"Stopped early; kept as asked (--keep): {', '.join(kept)}. A database whose seed did not "
+                    "finish carries no mark, and --reuse refuses it: drop it with dropdb."
+                )
 
         text = result.markdown()
         self.stdout.write("\n" + text)
@@ -147,34 +195,57 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"The table could not be written to {output}: {exc}") from None
         self.stdout.write(f"Written to {path} (and latest.md beside it).")
-        if keep:
-            kept = ", ".join(databases.bench_database_name(c) for c in sizes)
-            self.stdout.write(f"Kept the databases {kept}: drop them with dropdb when done.")
+        if keep or reuse:
+            self.stdout.write(
+                f"Kept the databases {', '.join(names.values())}: time them again with --reuse, "
+                "drop them with dropdb when done."
+            )
         if update_readme:
             report.update_readme(readme, text)
             self.stdout.write(f"Updated {readme}.")
         for miss in result.page_misses():
             self.stdout.write(self.style.WARNING(f"Target missed: {miss}"))
 
-    def _measure(self, clients: int, *, warmup: int, runs: int) -> report.SizeResult:
+    def _seed(self, clients: int, name: str) -> databases.Mark:
+        """Seeds the database in use, timed, and marks it as seeded to the end."""
         self.stdout.write(f"{clients:,} clients: seeding…")
+        started = timezone.now()
         seed = jobs.time_seed(clients)
-        self.stdout.write(f"  seeded in {seed.seconds:.1f} s ({seed.detail}); VACUUM ANALYZE…")
-        databases.settle()
-        gc.collect()  # the seed's millions of short-lived objects, before timing
-        self.stdout.write(f"  timing {len(pages.PAGES)} pages…")
-        size = report.SizeResult(clients, jobs.DataSize.measure(), pages.Subjects.pick())
+        self.stdout.write(f"  seeded in {seed.seconds:.1f} s ({seed.detail}).")
+        mark = databases.Mark(clients, started, seed.seconds, jobs.DataSize.measure().sessions)
+        databases.write_mark(name, mark)
+        return mark
+
+    def _time_pages(self, result: report.Report, opened: databases.Connections, *, warmup: int, runs: int) -> None:
+        """Every size's pages, alternately; the load average as it begins and ends."""
+        self.stdout.write(
+            f"Timing {len(pages.PAGES)} pages of {len(result.sizes)} size(s) alternately "
+            f"({warmup} warm-up and {runs} timed requests each)…"
+        )
+        result.loads.append(("as the pages' timing began", os.getloadavg()))
+        targets = [
+            pages.Size(size.subjects, functools.partial(opened.use, databases.bench_database_name(size.clients)))
+            for size in result.sizes
+        ]
         with _quiet_test_client():
-            size.pages = pages.time_pages(size.subjects, warmup=warmup, runs=runs)
-        self.stdout.write("  timing the reminder jobs…")
-        size.jobs = [
-            seed,
+            timings = pages.time_pages(targets, warmup=warmup, runs=runs)
+        for size, timed in zip(result.sizes, timings, strict=True):
+            size.pages = timed
+        result.loads.append(("as it ended", os.getloadavg()))
+
+    def _time_jobs(self, clients: int, mark: databases.Mark, *, reused: bool) -> list[jobs.JobTiming]:
+        """The jobs on the database in use: its seed (timed when this run
+        seeded it), reminder generation and one send round."""
+        seed_detail = f"{mark.sessions:,} sessions"
+        if reused:
+            seed_detail += f"; kept, seeded {timezone.localtime(mark.seeded):%Y-%m-%d %H:%M}"
+        return [
+            jobs.JobTiming(f"seed_demo --clients {clients}", mark.seconds, seed_detail),
             jobs.time_generation_first(),
             jobs.time_check_in_generation(),
             jobs.time_generation_steady(),
             jobs.time_send_round(),
         ]
-        return size
 
 
 @contextmanager
