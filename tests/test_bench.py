@@ -361,3 +361,22 @@ def test_a_bench_database_that_already_exists_is_refused_and_left_alone(monkeypa
             databases.create_database(f"{PREFIX}12")
     finally:
         databases.drop_database(f"{PREFIX}12")
+
+
+@pytest.mark.parametrize(
+    ("name", "seconds", "verdict"),
+    [
+        ("send_reminders, one round, SMTP sink", 59.0, "< 60 s: met"),
+        ("send_reminders, one round, SMTP sink", 61.0, "< 60 s: missed"),
+        ("seed_demo --clients 100000", 290.0, "< 300 s: met"),
+        ("seed_demo --clients 100000", 320.0, "< 300 s: missed"),
+        ("reminder generation, next rounds", 2.5, "< 2 s: missed"),
+    ],
+)
+def test_the_jobs_are_read_against_the_issues_limits(name, seconds, verdict):
+    """Issue 19: a send round within a minute, a seed of 100,000 clients within
+    five, the steady generation round within two seconds."""
+    result = _report(20.0, 25.0)
+    for size in result.sizes:
+        size.jobs = [JobTiming(name.replace("100000", str(size.clients)), seconds, "detail")]
+    assert f"| {verdict} |" in result.markdown()

@@ -244,7 +244,8 @@ class Command(BaseCommand):
             jobs.time_generation_first(),
             jobs.time_check_in_generation(),
             jobs.time_generation_steady(),
-            jobs.time_send_round(),
+            jobs.time_send_round(keep_due=True),
+            jobs.time_send_round_smtp(),
         ]
 
 
