@@ -169,8 +169,9 @@ def test_generation_is_a_fixed_number_of_queries_whatever_the_sessions():
         make_session(starts_at=now() + dt.timedelta(days=4, hours=i))
     with CaptureQueriesContext(connection) as many:
         assert reminders_generate(now=now()) == 33
-    # rules, the candidate sessions, one INSERT (a batch holds BATCH rows).
-    assert len(few) == len(many) <= 4
+    # rules, the candidate sessions, one INSERT (a batch holds BATCH rows); on
+    # PostgreSQL the planner's setting for reading every row, set and put back.
+    assert len(few) == len(many) <= (6 if connection.vendor == "postgresql" else 4)
 
 
 def test_a_round_larger_than_a_batch_writes_every_reminder_whole(monkeypatch):
