@@ -11,12 +11,17 @@ from sessions_app.clearance import months_before
 from sessions_app.reminders.messages import TemplateError, render, template_errors
 from sessions_app.reminders.rules import (
     Offset,
+    consents_needed,
     due_at,
+    first_anchor_day,
+    first_anchor_moment,
+    first_screened_on,
     in_quiet_hours,
     reminder_channels,
     reminder_key,
     retry_delay,
     screening_expires_on,
+    start_of_day,
 )
 from sessions_app.scheduling import next_series_date
 
@@ -208,3 +213,90 @@ def test_bad_templates_are_refused_with_a_readable_reason(template, kind, messag
     assert any(message in e for e in errors), errors
     with pytest.raises(TemplateError, match="placeholder|format|braces"):
         render(template, kind, {})
+
+
+# --- What a generation round asks the database for --------------------------------
+
+SANTIAGO = ZoneInfo("America/Santiago")  # its clocks skip or repeat midnight
+OFFSETS = [
+    Offset(24, "hours", "before"),
+    Offset(30, "hours", "after"),
+    Offset(0, "hours", "after"),
+    Offset(2, "days", "after"),
+    Offset(14, "days", "before"),
+    Offset(7, "days", "after", dt.time(0, 30)),
+    Offset(0, "days", "after", dt.time(2, 30)),  # a time the spring change skips in Paris
+]
+# Rounds on both sides of the changes of clock, at odd minutes.
+SINCES = [
+    at(UTC, 2026, 3, 29, 0, 59),
+    at(UTC, 2026, 3, 29, 1, 0),
+    at(UTC, 2026, 10, 25, 0, 30),
+    at(UTC, 2026, 10, 25, 1, 0),
+    at(UTC, 2026, 9, 6, 3, 59),
+    at(UTC, 2026, 9, 6, 4, 0),
+    at(UTC, 2026, 4, 5, 2, 0),
+    at(UTC, 2026, 6, 15, 9, 17),
+]
+
+
+@pytest.mark.parametrize("tz", [PARIS, NEW_YORK, SANTIAGO])
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_the_first_anchor_day_is_the_first_whose_reminder_falls_due_since(tz, offset):
+    for since in SINCES:
+        first = first_anchor_day(offset, since, tz)
+        assert due_at(first, offset, tz) >= since
+        assert due_at(first - dt.timedelta(days=1), offset, tz) < since
+
+
+@pytest.mark.parametrize("tz", [PARIS, NEW_YORK, SANTIAGO])
+@pytest.mark.parametrize("offset", OFFSETS)
+def test_the_first_anchor_moment_splits_the_anchors_due_since_from_those_before(tz, offset):
+    """Every quarter of an hour over four days around it: an anchor from that
+    moment on is due since, one before it is not."""
+    for since in SINCES:
+        first = first_anchor_moment(offset, since, tz)
+        moment = first - dt.timedelta(days=2)
+        while moment < first + dt.timedelta(days=2):
+            assert (due_at(moment, offset, tz) >= since) == (moment >= first), (since, moment)
+            moment += dt.timedelta(minutes=15)
+        assert due_at(first, offset, tz) >= since
+
+
+@pytest.mark.parametrize("tz", [PARIS, SANTIAGO])
+def test_the_start_of_a_day_is_its_first_moment(tz):
+    for day in (dt.date(2026, 3, 29), dt.date(2026, 10, 25), dt.date(2026, 9, 6), dt.date(2026, 4, 5)):
+        start = start_of_day(day, tz)
+        assert start.astimezone(tz).date() == day
+        assert (start - dt.timedelta(microseconds=1)).astimezone(tz).date() < day
+
+
+@pytest.mark.parametrize("months", [1, 6, 12])
+def test_the_first_screening_day_is_the_first_that_runs_out_then_or_later(months):
+    for expires in (dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 2, 28), dt.date(2027, 1, 31)):
+        first = first_screened_on(expires, months)
+        assert screening_expires_on(first, months) >= expires
+        assert screening_expires_on(first - dt.timedelta(days=1), months) < expires
+
+
+@pytest.mark.parametrize("call_instead", [True, False])
+@pytest.mark.parametrize("call", [True, False])
+@pytest.mark.parametrize("sms", [True, False])
+@pytest.mark.parametrize("email", [True, False])
+def test_the_consents_needed_are_those_without_which_a_rule_makes_nothing(email, sms, call, call_instead):
+    needed = consents_needed(email=email, sms=sms, call=call, call_instead=call_instead)
+    for preferred in ("email", "sms", "phone"):
+        for consent_email in (True, False):
+            for consent_sms in (True, False):
+                made = reminder_channels(
+                    email=email,
+                    sms=sms,
+                    call=call,
+                    preferred=preferred,
+                    consent_email=consent_email,
+                    consent_sms=consent_sms,
+                    call_instead=call_instead,
+                )
+                agrees = {"consent_email": consent_email, "consent_sms": consent_sms}
+                reached = needed is None or any(agrees[c] for c in needed)
+                assert bool(made) == reached

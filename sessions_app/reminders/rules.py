@@ -57,6 +57,52 @@ def due_at(anchor: dt.datetime | dt.date, offset: Offset, tz: ZoneInfo) -> dt.da
     return wall_clock(day + dt.timedelta(days=sign * offset.amount), offset.at, tz)
 
 
+def start_of_day(day: dt.date, tz: ZoneInfo) -> dt.datetime:
+    """The first moment of `day` in `tz`, in UTC (a midnight the clock skips is
+    the moment it jumps, one it repeats is the first of the two)."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+
+
+def _first_day(holds, guess: dt.date) -> dt.date:
+    """The first day on which `holds` (false, then true from some day on) is
+    true, searched from a guess a day or two off."""
+    day = guess
+    while holds(day - dt.timedelta(days=1)):
+        day -= dt.timedelta(days=1)
+    while not holds(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def first_anchor_day(offset: Offset, since: dt.datetime, tz: ZoneInfo) -> dt.date:
+    """The first day whose reminder falls due at or after `since`, for a rule
+    counting from a date (a maintenance date, a screening's end of validity)
+    or from a moment's day (an offset in days): a later day's is due later, an
+    earlier day's before `since`. The generator asks the database only for
+    what counts from then on, so a steady round reads nothing it throws away."""
+    days = offset.amount if Unit(offset.unit) == Unit.DAYS else offset.amount // 24
+    sign = -1 if Direction(offset.direction) == Direction.BEFORE else 1
+    guess = since.astimezone(tz).date() - sign * dt.timedelta(days=days)
+    return _first_day(lambda day: due_at(day, offset, tz) >= since, guess)
+
+
+def first_anchor_moment(offset: Offset, since: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """The earliest moment (a session's start or completion) whose reminder
+    falls due at or after `since`, in UTC: exactly `due_at` undone."""
+    if Unit(offset.unit) == Unit.HOURS:
+        sign = -1 if Direction(offset.direction) == Direction.BEFORE else 1
+        return since.astimezone(dt.UTC) - sign * dt.timedelta(hours=offset.amount)
+    return start_of_day(first_anchor_day(offset, since, tz), tz)
+
+
+def first_screened_on(expires_on: dt.date, max_age_months: int) -> dt.date:
+    """The first day a screening may have been made on to run out on
+    `expires_on` or later (screening_expires_on undone)."""
+    return _first_day(
+        lambda day: screening_expires_on(day, max_age_months) >= expires_on, months_before(expires_on, max_age_months)
+    )
+
+
 def screening_expires_on(screened_on: dt.date, max_age_months: int) -> dt.date:
     """The first day on which `sessions_app.clearance` finds the screening too
     old (it asks `months_before(today, months) >= screened_on`): about
@@ -99,6 +145,17 @@ def reminder_channels(
     if call:
         made[CALL_TASK] = "call"
     return made
+
+
+def consents_needed(*, email: bool, sms: bool, call: bool, call_instead: bool = True) -> tuple[str, ...] | None:
+    """What a client must agree to for a rule with these channels to make them
+    any reminder at all (reminder_channels): None when every client gets one
+    (a call task, or a call instead of a message), else the consents any one
+    of which will do (none: the rule makes nothing). The generator reads only
+    the clients it will remind."""
+    if call or ((email or sms) and call_instead):
+        return None
+    return tuple(consent for consent, offered in (("consent_email", email), ("consent_sms", sms)) if offered)
 
 
 def reminder_key(kind: str, slot: str, rule_id: int, subject: str, subject_id: int) -> str:
