@@ -80,6 +80,21 @@ def test_a_due_email_goes_out_once_with_its_unsubscribe_link(worker, clock):
     assert len(mail.outbox) == 1
 
 
+def test_the_messages_go_out_before_the_side_effect_signal_is_counted(worker):
+    """The signal's count takes seconds at a chain's size: it runs after the
+    round's messages are sent, so no message waits for it."""
+    upcoming(starts_in_hours=20)  # due 4 hours ago
+    outbox_when_counted = []
+
+    def count(*, now):
+        outbox_when_counted.append(len(mail.outbox))
+        return 0
+
+    with mock.patch("sessions_app.reminders.worker.signal_flags_refresh", side_effect=count):
+        assert worker.run_round().sent == 1
+    assert outbox_when_counted == [1]
+
+
 def test_nothing_goes_out_before_it_is_due(worker, clock):
     reminder = upcoming(starts_in_hours=30)  # due in 6 hours
     assert worker.run_round().sent == 0

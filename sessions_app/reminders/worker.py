@@ -280,8 +280,6 @@ class ReminderWorker:
         done.back_from_stuck = self.recover_stuck()
         done.generated = reminders_generate(now=self.clock())
         done.cancelled = reminders_cancel_obsolete(now=self.clock())
-        # The side-effect signal's flags on Today follow the side effects recorded since.
-        done.new_signal_flags = signal_flags_refresh(now=self.clock())
         while not self.stopping and (claim := self.claim_batch()) is not None:
             for outcome in self.send_batch(claim):
                 if outcome == "sent":
@@ -294,4 +292,8 @@ class ReminderWorker:
                     done.cancelled += 1
             # Rows another worker left "sending" come back within their timeout, however long this round.
             done.back_from_stuck += self.recover_stuck()
+        # The side-effect signal's flags on Today follow the side effects recorded
+        # since: counted after the messages are out (seconds at a chain's size),
+        # so that no message waits for the count.
+        done.new_signal_flags = signal_flags_refresh(now=self.clock())
         return done
