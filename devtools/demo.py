@@ -26,8 +26,7 @@ import random
 import sys
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import batched
@@ -41,6 +40,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from tqdm import tqdm
 
+from devtools.bulk import ids_reserve, rows_insert
 from sessions_app.models import (
     AreaRegion,
     CeilingDecision,
@@ -1284,8 +1284,8 @@ def _bar(items: Iterable, desc: str, progress: bool, total: int | None = None):
 
 
 def _bulk(model: type[models.Model], objs: Sequence[models.Model], desc: str, progress: bool) -> Sequence:
-    """bulk_create in batches, with a progress bar. On PostgreSQL and SQLite the
-    objects come back with their primary keys."""
+    """bulk_create in batches, with a progress bar (the few product lots). On
+    PostgreSQL and SQLite the objects come back with their primary keys."""
     with _bar(None, desc, progress, total=len(objs)) as bar:
         for batch in batched(objs, BATCH):
             model.objects.bulk_create(batch)
@@ -1293,271 +1293,340 @@ def _bulk(model: type[models.Model], objs: Sequence[models.Model], desc: str, pr
     return objs
 
 
-@contextmanager
-def _timestamps_as_given(*fields: models.DateTimeField) -> Iterator[None]:
-    """bulk_create stamps auto_now/auto_now_add fields with the current time;
-    demo records need their dates in the past. Switched off for the duration,
-    in this process only."""
-    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
-    try:
-        for f in fields:
-            f.auto_now = f.auto_now_add = False
-        yield
-    finally:
-        for f, auto_now, auto_now_add in saved:
-            f.auto_now, f.auto_now_add = auto_now, auto_now_add
+# The columns of a demo session, in the order of _session_values.
+SESSION_COLUMNS = (
+    "id",
+    "plan_id",
+    "sequence",
+    "is_maintenance",
+    "starts_at",
+    "ends_at",
+    "practitioner_id",
+    "room_id",
+    "status",
+    "cancellation",
+    "anaesthetic",
+    "pain_score",
+    "combination_therapy",
+    "notes",
+    "completed_at",
+    "signed_at",
+    "signed_by_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _session_values(plan: TreatmentPlanPlan, s: SessionPlan) -> tuple:
+    return (
+        s.pk,
+        plan.pk,
+        s.sequence,
+        s.is_maintenance,
+        s.starts_at,
+        s.ends_at,
+        plan.practitioner_id,
+        s.room_id,
+        s.status,
+        s.cancellation,
+        s.anaesthetic,
+        s.pain_score,
+        s.combination_therapy,
+        s.notes,
+        s.completed_at,
+        # The practitioner signed the record on completing the session.
+        s.completed_at,
+        plan.practitioner_id if s.completed_at else None,
+        s.created_at,
+        s.completed_at or s.created_at,
+    )
 
 
 def _write(people: list[ClientPlan], ref: Reference, *, progress: bool) -> dict[str, int]:
-    """Write the planned clinic. Plain bulk_create, not simple-history's
-    bulk_create_with_history: demo records start without history rows (the
-    first real edit creates one), which halves the rows to write."""
-    stamped = [
-        Client._meta.get_field("created_at"),
-        Client._meta.get_field("updated_at"),
-        TreatmentPlan._meta.get_field("created_at"),
-        TreatmentSession._meta.get_field("created_at"),
-        TreatmentSession._meta.get_field("updated_at"),
-        SideEffect._meta.get_field("recorded_at"),
-        Reminder._meta.get_field("created_at"),
-    ]
-    with _timestamps_as_given(*stamped):
-        return _write_all(people, ref, progress=progress)
-
-
-def _write_all(people: list[ClientPlan], ref: Reference, *, progress: bool) -> dict[str, int]:
+    """Write the planned clinic, table by table: each table's primary keys
+    reserved first (so its children's rows can name them), then its rows as
+    plain values (devtools.bulk: COPY on PostgreSQL, bulk_create on SQLite).
+    No history rows: demo records start without (the first real edit creates
+    one), which halves the rows to write."""
     counts: dict[str, int] = {}
 
-    def create(model, rows: list, make: Callable[[Any], models.Model], desc: str, keep=None) -> None:
-        """Create a model row per item of `rows`; `keep(item, obj)` takes the new primary key."""
-        with _bar(None, desc, progress, total=len(rows)) as bar:
-            for batch in batched(rows, BATCH):
-                objs = [make(row) for row in batch]
-                model.objects.bulk_create(objs)
-                if keep:
-                    for row, obj in zip(batch, objs, strict=True):
-                        keep(row, obj)
-                bar.update(len(batch))
-        counts[desc.lower()] = len(rows)
+    def write(model, columns: tuple[str, ...], rows: Iterable[tuple], desc: str, total: int) -> None:
+        with _bar(None, desc, progress, total=total) as bar:
+            counts[desc.lower()] = rows_insert(model, columns, rows, tick=bar.update)
 
-    def keep_pk(row, obj) -> None:
-        row.pk = obj.pk
+    def number(model, items: Sequence) -> None:
+        for item, pk in zip(items, ids_reserve(model, len(items)), strict=True):
+            item.pk = pk
 
-    def keep_child_pk(pair, obj) -> None:
-        pair[1].pk = obj.pk
-
-    create(
+    number(Client, people)
+    write(
         Client,
-        people,
-        lambda c: Client(
-            first_name=c.first_name,
-            last_name=c.last_name,
-            date_of_birth=c.date_of_birth,
-            email=c.email,
-            phone=c.phone,
-            address=c.address,
-            preferred_channel=c.preferred_channel,
-            consent_email=c.consent_email,
-            consent_sms=c.consent_sms,
-            notes=c.notes,
-            sex=c.sex,
-            archived_at=c.archived_at,
-            # The search key services.clients writes with the names (SQLite's search reads it).
-            search_key=search_key(c.first_name, c.last_name),
-            created_at=c.created_at,
-            updated_at=c.archived_at or c.created_at,
+        (
+            "id",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "address",
+            "preferred_channel",
+            "consent_email",
+            "consent_sms",
+            "notes",
+            "sex",
+            "archived_at",
+            "search_key",
+            "created_at",
+            "updated_at",
+        ),
+        (
+            (
+                c.pk,
+                c.first_name,
+                c.last_name,
+                c.date_of_birth,
+                c.email,
+                c.phone,
+                c.address,
+                c.preferred_channel,
+                c.consent_email,
+                c.consent_sms,
+                c.notes,
+                c.sex,
+                c.archived_at,
+                # The search key services.clients writes with the names (SQLite's search reads it).
+                search_key(c.first_name, c.last_name),
+                c.created_at,
+                c.archived_at or c.created_at,
+            )
+            for c in people
         ),
         "Clients",
-        keep_pk,
+        len(people),
     )
-    Allergy = Client.allergies.through
-    create(
-        Allergy,
-        [(c.pk, s) for c in people for s in c.allergy_ids],
-        lambda r: Allergy(client_id=r[0], substance_id=r[1]),
-        "Allergies",
-    )
+    allergies = [(c.pk, s) for c in people for s in c.allergy_ids]
+    write(Client.allergies.through, ("client_id", "substance_id"), allergies, "Allergies", len(allergies))
 
     screenings = [(c, c.screening) for c in people if c.screening]
-    create(
+    number(Screening, [s for _, s in screenings])
+    write(
         Screening,
-        screenings,
-        lambda p: Screening(client_id=p[0].pk, screened_at=p[1].screened_at, screened_by_id=p[1].screened_by_id),
+        ("id", "client_id", "screened_at", "screened_by_id"),
+        ((s.pk, c.pk, s.screened_at, s.screened_by_id) for c, s in screenings),
         "Screenings",
-        keep_child_pk,
+        len(screenings),
     )
-    answers = [(s, answer) for _, s in screenings for answer in s.answers]
-    create(
+    total = sum(len(s.answers) for _, s in screenings)
+    answer_ids = iter(ids_reserve(ScreeningAnswer, total))
+    severity = {question: contraindication_severity(question) for question in Contraindication.values}
+
+    def answer_rows() -> Iterator[tuple]:
+        for _, s in screenings:
+            for question, yes, details, judgement, judge in s.answers:
+                pk = next(answer_ids)
+                if question in s.areas:
+                    s.answer_pks[question] = pk
+                judged_at = s.screened_at if judge else None
+                yield (pk, s.pk, question, yes, details, judgement, judge, judged_at, severity[question])
+
+    write(
         ScreeningAnswer,
-        answers,
-        lambda p: ScreeningAnswer(
-            screening_id=p[0].pk,
-            question=p[1][0],
-            answer=p[1][1],
-            details=p[1][2],
-            judgement=p[1][3],
-            judged_by_id=p[1][4],
-            judged_at=p[0].screened_at if p[1][4] else None,
-            severity=contraindication_severity(p[1][0]),
-        ),
+        ("id", "screening_id", "question", "answer", "details", "judgement", "judged_by_id", "judged_at", "severity"),
+        answer_rows(),
         "Screening answers",
-        lambda pair, obj: pair[0].answer_pks.__setitem__(pair[1][0], obj.pk),
+        total,
     )
-    AnswerArea = ScreeningAnswer.areas.through
-    create(
-        AnswerArea,
-        [(s.answer_pks[question], area) for _, s in screenings for question, ids in s.areas.items() for area in ids],
-        lambda r: AnswerArea(screeninganswer_id=r[0], treatmentarea_id=r[1]),
+    answer_areas = [
+        (s.answer_pks[question], area) for _, s in screenings for question, ids in s.areas.items() for area in ids
+    ]
+    write(
+        ScreeningAnswer.areas.through,
+        ("screeninganswer_id", "treatmentarea_id"),
+        answer_areas,
         "Screening answer areas",
+        len(answer_areas),
     )
 
     plans = [(c, plan) for c in people for plan in c.plans]
-    create(
+    number(TreatmentPlan, [plan for _, plan in plans])
+    write(
         TreatmentPlan,
-        plans,
-        lambda p: TreatmentPlan(
-            client_id=p[0].pk,
-            indication_id=p[1].indication_id,
-            mixture_id=p[1].mixture_id,
-            practitioner_id=p[1].practitioner_id,
-            sessions_planned=p[1].sessions_planned,
-            interval_days=p[1].interval_days,
-            maintenance_interval_days=p[1].maintenance_interval_days,
-            status=p[1].status,
-            notes=p[1].notes,
-            created_at=p[1].created_at,
+        (
+            "id",
+            "client_id",
+            "indication_id",
+            "mixture_id",
+            "practitioner_id",
+            "sessions_planned",
+            "interval_days",
+            "maintenance_interval_days",
+            "status",
+            "notes",
+            "created_at",
+        ),
+        (
+            (
+                p.pk,
+                c.pk,
+                p.indication_id,
+                p.mixture_id,
+                p.practitioner_id,
+                p.sessions_planned,
+                p.interval_days,
+                p.maintenance_interval_days,
+                p.status,
+                p.notes,
+                p.created_at,
+            )
+            for c, p in plans
         ),
         "Treatment plans",
-        keep_child_pk,
+        len(plans),
     )
-    PlanArea = TreatmentPlan.areas.through
-    create(
-        PlanArea,
-        [(plan.pk, area) for _, plan in plans for area in plan.area_ids],
-        lambda r: PlanArea(treatmentplan_id=r[0], treatmentarea_id=r[1]),
-        "Plan areas",
-    )
+    plan_areas = [(plan.pk, area) for _, plan in plans for area in plan.area_ids]
+    write(TreatmentPlan.areas.through, ("treatmentplan_id", "treatmentarea_id"), plan_areas, "Plan areas", len(plans))
     if ref.consent_text_id is not None:
-        create(
+        write(
             Consent,
-            plans,
-            lambda p: Consent(
-                plan_id=p[1].pk,
-                consent_text_id=ref.consent_text_id,
-                signed_name=p[0].full_name,
-                agreed=True,
-                signed_at=min(p[1].created_at + dt.timedelta(minutes=10), p[1].sessions[0].starts_at),
-                witnessed_by_id=p[1].practitioner_id,
+            ("plan_id", "consent_text_id", "signed_name", "agreed", "signed_at", "witnessed_by_id"),
+            (
+                (
+                    p.pk,
+                    ref.consent_text_id,
+                    c.full_name,
+                    True,
+                    min(p.created_at + dt.timedelta(minutes=10), p.sessions[0].starts_at),
+                    p.practitioner_id,
+                )
+                for c, p in plans
             ),
             "Consents",
+            len(plans),
         )
 
     # In time order, as a clinic's own records are: ids then follow the calendar.
     sessions = sorted(((plan, s) for _, plan in plans for s in plan.sessions), key=lambda p: p[1].starts_at)
-
-    def session_row(p) -> TreatmentSession:
-        return TreatmentSession(
-            plan_id=p[0].pk,
-            sequence=p[1].sequence,
-            is_maintenance=p[1].is_maintenance,
-            starts_at=p[1].starts_at,
-            ends_at=p[1].ends_at,
-            practitioner_id=p[0].practitioner_id,
-            room_id=p[1].room_id,
-            status=p[1].status,
-            cancellation=p[1].cancellation,
-            anaesthetic=p[1].anaesthetic,
-            pain_score=p[1].pain_score,
-            combination_therapy=p[1].combination_therapy,
-            notes=p[1].notes,
-            completed_at=p[1].completed_at,
-            # The practitioner signed the record on completing the session.
-            signed_at=p[1].completed_at,
-            signed_by_id=p[0].practitioner_id if p[1].completed_at else None,
-            created_at=p[1].created_at,
-            updated_at=p[1].completed_at or p[1].created_at,
-        )
-
-    create(TreatmentSession, sessions, session_row, "Treatment sessions", keep_child_pk)
-    _cancellations_history(sessions, session_row, progress=progress)
+    number(TreatmentSession, [s for _, s in sessions])
+    write(
+        TreatmentSession,
+        SESSION_COLUMNS,
+        (_session_values(plan, s) for plan, s in sessions),
+        "Treatment sessions",
+        len(sessions),
+    )
+    _cancellations_history(sessions, progress=progress)
 
     injections = [(s, i) for _, s in sessions for i in s.injections]
-    create(
+    number(Injection, [i for _, i in injections])
+    write(
         Injection,
-        injections,
-        lambda p: Injection(
-            session_id=p[0].pk,
-            area_id=p[1].area_id,
-            volume_ml=p[1].volume_ml,
-            depth=p[1].depth,
-            technique=p[1].technique,
-            needle_length_mm=p[1].needle_length_mm,
-            points=p[1].points,
+        ("id", "session_id", "area_id", "volume_ml", "depth", "technique", "needle_length_mm", "points"),
+        (
+            (i.pk, s.pk, i.area_id, i.volume_ml, i.depth, i.technique, i.needle_length_mm, i.points)
+            for s, i in injections
         ),
         "Injections",
-        keep_child_pk,
+        len(injections),
     )
-    InjectionLot = Injection.lots.through
-    create(
-        InjectionLot,
-        [(i.pk, lot) for _, i in injections for lot in i.lot_ids],
-        lambda r: InjectionLot(injection_id=r[0], productlot_id=r[1]),
+    write(
+        Injection.lots.through,
+        ("injection_id", "productlot_id"),
+        ((i.pk, lot) for _, i in injections for lot in i.lot_ids),
         "Injection lots",
+        sum(len(i.lot_ids) for _, i in injections),
     )
-    create(
+    write(
         InjectionQuantity,
-        [(i.pk, product, ml) for _, i in injections for product, ml in i.quantities.items()],
-        lambda r: InjectionQuantity(injection_id=r[0], product_id=r[1], quantity_ml=r[2]),
+        ("injection_id", "product_id", "quantity_ml"),
+        ((i.pk, product, ml) for _, i in injections for product, ml in i.quantities.items()),
         "Injection quantities",
+        sum(len(i.quantities) for _, i in injections),
     )
 
     client_of = {id(plan): c for c, plan in plans}
-    effects = [(plan, s) for plan, s in sessions if s.side_effect]
-    create(
+    effects = [(plan, s, s.side_effect) for plan, s in sessions if s.side_effect]
+    write(
         SideEffect,
-        effects,
-        lambda p: SideEffect(
-            client_id=client_of[id(p[0])].pk,
-            session_id=p[1].pk,
-            kind_id=p[1].side_effect.kind_id,
-            severity=p[1].side_effect.severity,
-            serious=p[1].side_effect.serious,
-            status=p[1].side_effect.status,
-            onset=p[1].side_effect.onset,
-            expected_resolution_on=p[1].side_effect.expected_resolution_on,
-            resolved_on=p[1].side_effect.resolved_on,
-            action_taken=p[1].side_effect.action_taken,
-            recorded_by_id=p[0].practitioner_id,
-            recorded_at=p[1].side_effect.recorded_at,
-            reviewed_by_id=p[0].practitioner_id if p[1].side_effect.reviewed_at else None,
-            reviewed_at=p[1].side_effect.reviewed_at,
+        (
+            "client_id",
+            "session_id",
+            "kind_id",
+            "severity",
+            "serious",
+            "status",
+            "onset",
+            "expected_resolution_on",
+            "resolved_on",
+            "action_taken",
+            "recorded_by_id",
+            "recorded_at",
+            "reviewed_by_id",
+            "reviewed_at",
+        ),
+        (
+            (
+                client_of[id(plan)].pk,
+                s.pk,
+                e.kind_id,
+                e.severity,
+                e.serious,
+                e.status,
+                e.onset,
+                e.expected_resolution_on,
+                e.resolved_on,
+                e.action_taken,
+                plan.practitioner_id,
+                e.recorded_at,
+                plan.practitioner_id if e.reviewed_at else None,
+                e.reviewed_at,
+            )
+            for plan, s, e in effects
         ),
         "Side effects",
+        len(effects),
     )
 
-    reminders = [(plan, s) for plan, s in sessions if s.reminder]
-    create(
+    rule = ref.upcoming_rule
+    reminders = [(plan, s, s.reminder) for plan, s in sessions if s.reminder]
+    write(
         Reminder,
-        reminders,
-        lambda p: Reminder(
-            client_id=client_of[id(p[0])].pk,
-            plan_id=p[0].pk,
-            session_id=p[1].pk,
-            rule=ref.upcoming_rule,
-            kind=ReminderKind.UPCOMING_SESSION,
-            channel=p[1].reminder.channel,
-            key=reminder_key(
-                ReminderKind.UPCOMING_SESSION, p[1].reminder.slot, ref.upcoming_rule.pk, "session", p[1].pk
-            ),
-            due_at=p[1].reminder.due_at,
-            status=p[1].reminder.status,
-            attempts=p[1].reminder.attempts,
-            claimed_at=p[1].reminder.due_at if p[1].reminder.attempts else None,
-            sent_at=p[1].reminder.sent_at,
-            last_error=p[1].reminder.last_error,
-            created_at=min(p[1].created_at, p[1].reminder.due_at),
+        (
+            "client_id",
+            "plan_id",
+            "session_id",
+            "rule_id",
+            "kind",
+            "channel",
+            "key",
+            "due_at",
+            "status",
+            "attempts",
+            "claimed_at",
+            "sent_at",
+            "last_error",
+            "created_at",
+        ),
+        (
+            (
+                client_of[id(plan)].pk,
+                plan.pk,
+                s.pk,
+                rule.pk,
+                ReminderKind.UPCOMING_SESSION,
+                r.channel,
+                reminder_key(ReminderKind.UPCOMING_SESSION, r.slot, rule.pk, "session", s.pk),
+                r.due_at,
+                r.status,
+                r.attempts,
+                r.due_at if r.attempts else None,
+                r.sent_at,
+                r.last_error,
+                min(s.created_at, r.due_at),
+            )
+            for plan, s, r in reminders
         ),
         "Reminders",
+        len(reminders),
     )
     return counts
 
@@ -1622,7 +1691,7 @@ def _answer_check_ins(*, now: dt.datetime, seed: int) -> int:
 CANCELLED_HOURS_BEFORE = {"late": (2, 20, 6), "other": (30, 72, 168, 48, 96, 240)}
 
 
-def _cancellations_history(sessions: list, session_row: Callable, *, progress: bool) -> None:
+def _cancellations_history(sessions: list, *, progress: bool) -> None:
     """A history row for each cancelled demo session, dated when it was
     cancelled, as the schedule leaves one: the reports read late cancellations
     there."""
@@ -1631,8 +1700,7 @@ def _cancellations_history(sessions: list, session_row: Callable, *, progress: b
     for plan, session in sessions:
         if session.status != SessionStatus.CANCELLED:
             continue
-        row = session_row((plan, session))
-        row.pk = session.pk
+        row = TreatmentSession(**dict(zip(SESSION_COLUMNS, _session_values(plan, session), strict=True)))
         hours = CANCELLED_HOURS_BEFORE["late" if session.cancellation == "late" else "other"]
         before = dt.timedelta(hours=hours[session.pk % len(hours)])
         row._history_date = max(session.created_at, min(now, session.starts_at - before))

@@ -260,8 +260,15 @@ def test_reset_recreates_the_same_data_and_keeps_real_records(fixed_now):
 def test_a_failure_leaves_the_database_as_it_was(fixed_now):
     call_command("seed_demo", "--clients", "5", stdout=io.StringIO(), verbosity=0)
     before = counts()
+    real_insert = demo.rows_insert
+
+    def fail_after_the_clients(model, *args, **kwargs):
+        if model is not Client:
+            raise DatabaseError("disk full")
+        return real_insert(model, *args, **kwargs)
+
     with (
-        mock.patch.object(demo, "_write_all", side_effect=DatabaseError("disk full")),
+        mock.patch.object(demo, "rows_insert", side_effect=fail_after_the_clients),
         pytest.raises(CommandError, match="unchanged"),
     ):
         call_command("seed_demo", "--clients", "5", "--reset", stdout=io.StringIO(), verbosity=0)

@@ -1,0 +1,147 @@
+"""Writing many rows of plain values, for the demo seed: COPY on PostgreSQL,
+bulk_create elsewhere (SQLite, where the demo is small).
+
+Rows are tuples of plain Python values (str, int, bool, date, aware datetime,
+Decimal, None) in the order of the columns named, by attname ("client_id").
+The model's other columns take their default, as bulk_create would give them.
+No model instance is built on PostgreSQL, no signal is sent, and auto_now
+fields keep the value given.
+
+Primary keys are reserved first (`ids_reserve`), so that the caller can name a
+row's id in its children's rows before writing either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from itertools import batched
+from typing import Any
+
+from django.db import connection, models
+from django.db.models import NOT_PROVIDED
+from django.utils import timezone
+
+BATCH = 1000
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def ids_reserve(model: type[models.Model], count: int) -> Sequence[int]:
+    """`count` new primary keys of the model's table, in ascending order, none
+    of which anything else can take: drawn from the table's sequence on
+    PostgreSQL (safe while others insert), after the largest ever used on
+    SQLite (whose transaction holds the only write lock)."""
+    if count <= 0:
+        return range(0)
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            cursor.execute(
+                "SELECT min(v), max(v) FROM (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v"
+                " FROM generate_series(1, %s)) AS drawn",
+                [table, column, count],
+            )
+            first, last = cursor.fetchone()
+            if last - first + 1 == count:
+                return range(first, last + 1)
+            # Another session drew from the sequence at the same time: ours are
+            # not one run. Draw a list (rare; a little slower).
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) AS v FROM generate_series(1, %s) ORDER BY v",
+                [table, column, count],
+            )
+            return [v for (v,) in cursor.fetchall()]
+        quoted_table, quoted_column = connection.ops.quote_name(table), connection.ops.quote_name(column)
+        cursor.execute(f"SELECT coalesce(max({quoted_column}), 0) FROM {quoted_table}")
+        (largest,) = cursor.fetchone()
+        cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
+        if cursor.fetchone():
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            found = cursor.fetchone()
+            largest = max(largest, found[0] if found else 0)
+        return range(largest + 1, largest + 1 + count)
+
+
+def _defaults(model: type[models.Model], columns: Sequence[str]) -> dict[str, Any]:
+    """The database values of the concrete columns not named (not the pk, nor
+    those the database fills itself)."""
+    named = set(columns)
+    values = {}
+    for field in model._meta.concrete_fields:
+        if field.attname in named or field.primary_key:
+            continue
+        if getattr(field, "db_default", NOT_PROVIDED) is not NOT_PROVIDED:
+            continue
+        value = timezone.now() if _stamped(field) else field.get_default()
+        values[field.column] = field.get_db_prep_save(value, connection)
+    return values
+
+
+def _stamped(field: models.Field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
+def rows_insert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[tuple],
+    *,
+    tick: Callable[[int], Any] | None = None,
+) -> int:
+    """Insert the rows (tuples in the order of `columns`, attnames); returns how
+    many. `tick(n)` is called as rows go, for a progress bar."""
+    if is_postgresql():
+        return _copy(model, columns, rows, tick)
+    return _bulk_create(model, columns, rows, tick)
+
+
+def _copy(model, columns, rows, tick) -> int:
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    defaults = _defaults(model, columns)
+    quote = connection.ops.quote_name
+    names = [quote(fields[c].column) for c in columns] + [quote(c) for c in defaults]
+    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(names)}) FROM STDIN"
+    constant = tuple(defaults.values())
+    written = 0
+    with connection.cursor() as wrapper, wrapper.cursor.copy(sql) as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row + constant if constant else row)
+            written += 1
+            if tick and not written % BATCH:
+                tick(BATCH)
+    if tick and written % BATCH:
+        tick(written % BATCH)
+    return written
+
+
+def _bulk_create(model, columns, rows, tick) -> int:
+    written = 0
+    with _timestamps_as_given(model):
+        for batch in batched(rows, BATCH):
+            model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in batch])
+            written += len(batch)
+            if tick:
+                tick(len(batch))
+    return written
+
+
+@contextmanager
+def _timestamps_as_given(model: type[models.Model]):
+    """bulk_create stamps auto_now/auto_now_add fields with the current time;
+    the rows carry their own. Switched off for the duration, in this process."""
+    fields = [
+        f for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
+    try:
+        for f in fields:
+            f.auto_now = f.auto_now_add = False
+        yield
+    finally:
+        for f, auto_now, auto_now_add in saved:
+            f.auto_now, f.auto_now_add = auto_now, auto_now_add
