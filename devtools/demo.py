@@ -21,12 +21,14 @@ reference data stay.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 import random
 import sys
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import batched
@@ -40,7 +42,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from tqdm import tqdm
 
-from devtools.bulk import ids_reserve, rows_insert
+from devtools.bulk import ids_reserve, loading, rows_insert
 from sessions_app.models import (
     AreaRegion,
     CeilingDecision,
@@ -115,6 +117,24 @@ DEMO_SEED = 1952  # the year Dr Pistor named mesotherapy
 _PASSWORD_SALT = "mesoclinicdemopassword01"
 
 BATCH = 1000
+
+# The tables the demo fills in bulk.
+DEMO_TABLES = (
+    Client,
+    Client.allergies.through,
+    Screening,
+    ScreeningAnswer,
+    ScreeningAnswer.areas.through,
+    TreatmentPlan,
+    TreatmentPlan.areas.through,
+    Consent,
+    TreatmentSession,
+    Injection,
+    Injection.lots.through,
+    InjectionQuantity,
+    SideEffect,
+    Reminder,
+)
 
 
 @dataclass(frozen=True)
@@ -589,23 +609,29 @@ def demo_seed(
     now = now or timezone.now()
     history_days, practitioner_count = demo_capacity(clients)
     staff = demo_staff_sync(practitioners=practitioner_count)
-    if reset:
-        demo_data_delete(progress=progress)
-    else:
-        existing = demo_clients().count()
-        if existing:
-            return SeedResult(created=False, existing_clients=existing)
+    if not reset and (existing := demo_clients().count()):
+        return SeedResult(created=False, existing_clients=existing)
     _demo_ceilings()
-    rng = random.Random(seed)
-    practitioners = [staff[name].pk for name in _practitioner_usernames(practitioner_count)]
-    rooms = _rooms(practitioner_count)
-    ref = _load_reference(now=now, history_days=history_days, practitioners=practitioners, rooms=rooms)
-    _create_lots(ref, rng=rng, now=now, history_days=history_days, progress=progress)
-    diary = Diary(ref.tz, ref.hours, ref.closed)
-    _mark_existing_bookings(diary, ref, since=now - dt.timedelta(days=history_days + 60))
-    planner = _Planner(rng=rng, returning_seed=seed + 1, ref=ref, diary=diary, now=now, history_days=history_days)
-    people = [planner.client() for _ in _bar(range(clients), "Planning the clinic", progress)]
-    counts = _write(people, ref, progress=progress)
+    # On PostgreSQL the tables' foreign keys and plain indexes are made again
+    # after the load (devtools.bulk.loading), the delete of --reset included.
+    remake = lambda total: _bar(None, "Indexes and foreign keys", progress, total=total)  # noqa: E731
+    with loading(DEMO_TABLES, bar=remake), _without_gc():
+        if reset:
+            demo_data_delete(progress=progress)
+        rng = random.Random(seed)
+        practitioners = [staff[name].pk for name in _practitioner_usernames(practitioner_count)]
+        rooms = _rooms(practitioner_count)
+        ref = _load_reference(now=now, history_days=history_days, practitioners=practitioners, rooms=rooms)
+        _create_lots(ref, rng=rng, now=now, history_days=history_days, progress=progress)
+        diary = Diary(ref.tz, ref.hours, ref.closed)
+        _mark_existing_bookings(diary, ref, since=now - dt.timedelta(days=history_days + 60))
+        planner = _Planner(rng=rng, returning_seed=seed + 1, ref=ref, diary=diary, now=now, history_days=history_days)
+        people = [planner.client() for _ in _bar(range(clients), "Planning the clinic", progress)]
+        counts = _write(people, ref, progress=progress)
+        del people
+    # Before the queries below: on a table just filled, the planner would
+    # guess from empty statistics (the signal's count took minutes).
+    _analyze()
     # The rules' other reminders (aftercare calls, maintenance recalls...), as
     # the worker would create them on its first round: the real generator.
     counts["generated reminders"] = reminders_generate(now=now)
@@ -613,8 +639,22 @@ def demo_seed(
     # The calls of the side effects those answers made, when not resolved in time.
     counts["generated reminders"] += reminders_generate(now=now)
     counts["signal flags"] = signal_flags_refresh(now=now)
-    _analyze()
+    _analyze(Reminder, SideEffect, CheckIn)
     return SeedResult(created=True, counts=counts)
+
+
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """The plan is millions of small objects that live until written and make
+    no reference cycles: the cyclic collector's passes over them (each longer
+    as the plan grows) are wasted time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # Example dose ceilings (mg per session, mg per 12 months) for the dose ledger
@@ -635,13 +675,14 @@ def _demo_ceilings() -> None:
         ).update(ceiling_per_session=per_session, ceiling_per_12_months=per_year)
 
 
-def _analyze() -> None:
-    """Refresh the query planner's statistics: after a bulk load of this size
-    the planner would otherwise guess, and pick plans that read whole indexes
-    for each row, until autovacuum's next ANALYZE (a minute later on
-    PostgreSQL; never on SQLite)."""
+def _analyze(*models_: type[models.Model]) -> None:
+    """Refresh the query planner's statistics (of the models' tables, or of
+    all): after a bulk load of this size the planner would otherwise guess, and
+    pick plans that read whole indexes for each row, until autovacuum's next
+    ANALYZE (a minute later on PostgreSQL; never on SQLite)."""
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models_)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute(f"ANALYZE {tables}" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def _practitioner_usernames(count: int) -> list[str]:
