@@ -165,7 +165,7 @@ def loading(models_: Iterable[type[models.Model]], *, bar: Callable[[int], Any] 
         yield
         return
     tables = [m._meta.db_table for m in models_]
-    with connection.cursor() as cursor:
+    with checks_now(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c"
             " WHERE c.contype = 'f' AND (c.conrelid = ANY(%(t)s::regclass[]) OR c.confrelid = ANY(%(t)s::regclass[]))"
@@ -181,23 +181,31 @@ def loading(models_: Iterable[type[models.Model]], *, bar: Callable[[int], Any] 
             {"t": tables},
         )
         indexes = cursor.fetchall()
-        # Checks still waiting for the commit (rows written earlier in the
-        # transaction) run now: a table with some cannot be altered.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for table, name, _ in foreign_keys:
             cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {connection.ops.quote_name(name)}")
         for index, _ in indexes:
             cursor.execute(f"DROP INDEX {index}")
+        yield
+        statements = [definition for _, definition in indexes] + [
+            f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}"
+            for table, name, definition in foreign_keys
+        ]
+        with (bar or _no_bar)(len(statements)) as progress:
+            for statement in statements:
+                cursor.execute(statement)
+                progress.update(1)
+
+
+@contextmanager
+def checks_now() -> Iterator[None]:
+    """On PostgreSQL, the checks of constraints deferred to the commit (the
+    foreign keys of rows written earlier in the transaction) run now and
+    inside, as a table with checks waiting cannot be altered; after, the
+    constraints deferred by default are deferred again."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     yield
-    statements = [definition for _, definition in indexes] + [
-        f"ALTER TABLE {table} ADD CONSTRAINT {connection.ops.quote_name(name)} {definition}"
-        for table, name, definition in foreign_keys
-    ]
-    with connection.cursor() as cursor, (bar or _no_bar)(len(statements)) as progress:
-        for statement in statements:
-            cursor.execute(statement)
-            progress.update(1)
-        # The constraints deferred by default are deferred again.
+    with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conname FROM pg_constraint WHERE condeferred AND connamespace = current_schema()::regnamespace"
         )

@@ -42,8 +42,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from tqdm import tqdm
 
-from devtools.bulk import ids_reserve, loading, rows_insert
+from devtools.bulk import checks_now, ids_reserve, loading, rows_insert
 from sessions_app.models import (
+    AccessLog,
     AreaRegion,
     CeilingDecision,
     Channel,
@@ -419,6 +420,7 @@ class SessionPlan:
     starts_at: dt.datetime
     ends_at: dt.datetime
     room_id: int
+    day: dt.date  # of starts_at, in the clinic's time zone
     status: str = SessionStatus.BOOKED
     cancellation: str = ""
     anaesthetic: str = "none"
@@ -526,9 +528,10 @@ class Diary:
 
     def book(
         self, days: Iterable[dt.date], practitioner: int, rooms: Sequence[int], quarters: int, preferred: int
-    ) -> tuple[dt.datetime, dt.datetime, int] | None:
+    ) -> tuple[dt.datetime, dt.datetime, int, dt.date] | None:
         """The first free start on the first of `days` that has one, for the
-        practitioner and one of `rooms` (in order of preference); booked."""
+        practitioner and one of `rooms` (in order of preference); booked:
+        (start, end, room, day)."""
         busy = self.busy
         for day in days:
             if not self.is_open(day):
@@ -548,7 +551,7 @@ class Diary:
                         continue
                     busy[p_key] = p_busy | mask
                     busy[r_key] |= mask
-                    return begins, begins + quarters * QUARTER, room
+                    return begins, begins + quarters * QUARTER, room, day
         return None
 
 
@@ -891,6 +894,7 @@ class _Planner:
         self.archived_any = False
         self.client_days: set[dt.date] = set()
         self.raised_lot = raised_lot(ref, self.today)
+        self.lots_on: dict[tuple[int, dt.date], int] = {}
 
     def moment(self, day: dt.date) -> dt.datetime:
         """A time within opening hours on `day` or the next open day (for
@@ -1013,7 +1017,7 @@ class _Planner:
                     break
                 person.plans.append(plan)
                 series = [s for s in plan.sessions if not s.is_maintenance]
-                last_day = series[-1].starts_at.astimezone(self.ref.tz).date()
+                last_day = series[-1].day
                 first_day = last_day + dt.timedelta(days=rng.randrange(14, 120))
         finally:
             self.rng = self.main_rng
@@ -1055,9 +1059,11 @@ class _Planner:
             )
             if slot is None:
                 return None
-            starts_at, ends_at, room = slot
-            self.client_days.add(starts_at.astimezone(self.ref.tz).date())
-            return SessionPlan(sequence=0, is_maintenance=False, starts_at=starts_at, ends_at=ends_at, room_id=room)
+            starts_at, ends_at, room, day = slot
+            self.client_days.add(day)
+            return SessionPlan(
+                sequence=0, is_maintenance=False, starts_at=starts_at, ends_at=ends_at, room_id=room, day=day
+            )
 
         wanted = first_day
         last: dt.datetime | None = None  # the start of the plan's last session so far
@@ -1076,7 +1082,7 @@ class _Planner:
             self.outcome(plan, session, mixture)
             plan.sessions.append(session)
             if session.status == SessionStatus.CANCELLED:
-                day = session.starts_at.astimezone(self.ref.tz).date()
+                day = session.day
                 rebooked = book(day + dt.timedelta(days=d) for d in range(1, 15))
                 if rebooked is None:
                     break
@@ -1084,7 +1090,7 @@ class _Planner:
                 self.outcome(plan, rebooked, mixture, may_cancel=False)
                 plan.sessions.append(rebooked)
             last = plan.sessions[-1].starts_at
-            previous = last.astimezone(self.ref.tz).date()
+            previous = plan.sessions[-1].day
             wanted = next_series_date(last, plan.interval_days, self.ref.tz)
 
         series_done = plan.sessions and all(s.ends_at <= now for s in plan.sessions)
@@ -1145,7 +1151,7 @@ class _Planner:
             session.anaesthetic = rng.choices(["none", "topical", "cold"], [35, 50, 15])[0]
         session.combination_therapy = rng.choices(["none", "radiofrequency", "ultrasound", "laser"], [88, 5, 5, 2])[0]
         session.notes = rng.choice(SESSION_NOTES) if rng.random() < 0.25 else ""
-        day = session.starts_at.astimezone(self.ref.tz).date()
+        day = session.day
         protocol = mixture["protocol"]
         for area in plan.area_ids:
             depths, techniques, needles, (low, high), (p_low, p_high) = INJECTION_STYLE[self.ref.areas[area]]
@@ -1186,10 +1192,13 @@ class _Planner:
 
     def lot(self, product: int, day: dt.date) -> int:
         """The newest lot of the product received by `day` and not expired on it."""
-        usable = [pk for received, expiry, pk in self.ref.lots[product] if received <= day <= expiry]
-        if not usable:
-            raise ValueError(f"No demo lot of product {product} is usable on {day}.")
-        return usable[-1]
+        key = (product, day)
+        if key not in self.lots_on:
+            usable = [pk for received, expiry, pk in self.ref.lots[product] if received <= day <= expiry]
+            if not usable:
+                raise ValueError(f"No demo lot of product {product} is usable on {day}.")
+            self.lots_on[key] = usable[-1]
+        return self.lots_on[key]
 
     def side_effect(self, session: SessionPlan, day: dt.date) -> SideEffectPlan:
         rng, now = self.rng, self.now
@@ -1771,10 +1780,18 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
     injections = Injection.objects.filter(session__in=sessions).values("pk")
     screenings = Screening.objects.filter(client__in=clients).values("pk")
     answers = ScreeningAnswer.objects.filter(screening__in=screenings).values("pk")
-    side_effects = SideEffect.objects.filter(Q(client__in=clients) | Q(session__in=sessions)).values("pk")
+    # Each a semi-join: an OR of IN lists would be checked row by row once
+    # the lists outgrow PostgreSQL's work_mem (a million sessions).
+    side_effects = (
+        SideEffect.objects.filter(client__in=clients)
+        .values("pk")
+        .union(SideEffect.objects.filter(session__in=sessions).values("pk"))
+    )
     steps = [
         ("Check-ins", CheckIn.objects.filter(client__in=clients)),
-        ("Reminders", Reminder.objects.filter(Q(client__in=clients) | Q(plan__in=plans) | Q(session__in=sessions))),
+        ("Reminders", Reminder.objects.filter(client__in=clients)),
+        ("Reminders", Reminder.objects.filter(plan__in=plans)),
+        ("Reminders", Reminder.objects.filter(session__in=sessions)),
         ("", SideEffectFollowUp.objects.filter(side_effect__in=side_effects)),
         ("", history["HistoricalSideEffect"].objects.filter(id__in=side_effects)),
         ("Side effects", SideEffect.objects.filter(pk__in=side_effects)),
@@ -1805,16 +1822,51 @@ def demo_data_delete(*, progress: bool = False) -> dict[str, int]:
         ("", Client.allergies.through.objects.filter(client_id__in=clients)),
         ("Clients", Client.objects.filter(pk__in=clients)),
     ]
-    deleted: dict[str, int] = {}
+    deleted: dict[str, int] = {"Access log entries": _access_log_delete(clients)}
     for label, queryset in _bar(steps, "Deleting demo data", progress):
         count = _raw_delete(queryset)
         if label:
-            deleted[label] = count
+            deleted[label] = deleted.get(label, 0) + count
     used = Injection.lots.through.objects.values("productlot_id")
     deleted["Product lots"] = _raw_delete(
         ProductLot.objects.filter(lot_number__startswith=DEMO_LOT_PREFIX).exclude(pk__in=used)
     )
     return deleted
+
+
+# The trigger that keeps the access log append-only on PostgreSQL
+# (sessions_app/migrations/0012_privacy_and_access_log.py).
+APPEND_ONLY_TRIGGER = "sessions_app_accesslog_append_only"
+
+
+def _access_log_delete(clients: models.QuerySet) -> int:
+    """The access log's entries of demo clients: who opened a demo client's
+    page. The log is append-only (on PostgreSQL a trigger refuses any DELETE),
+    and its entries keep the clients they name, so demo clients someone opened
+    could not be deleted. These entries name made-up people: they go with
+    them, the trigger lifted for this one statement, inside the transaction
+    (ALTER TABLE is transactional there, and locks the log until the commit:
+    nobody else writes or reads it meanwhile). Entries of real clients, and
+    those naming no client, stay."""
+    entries = AccessLog.objects.filter(client__in=clients)
+    if not entries.exists():
+        return 0
+    if connection.vendor != "postgresql":
+        return _raw_delete(entries)
+    table = connection.ops.quote_name(AccessLog._meta.db_table)
+    trigger = connection.ops.quote_name(APPEND_ONLY_TRIGGER)
+    with checks_now(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_trigger WHERE tgname = %s AND tgrelid = %s::regclass",
+            [APPEND_ONLY_TRIGGER, AccessLog._meta.db_table],
+        )
+        guarded = cursor.fetchone() is not None
+        if guarded:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+        count = _raw_delete(entries)
+        if guarded:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+    return count
 
 
 _HISTORY_MODELS = (

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 from django.test import Client as DjangoClient
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,8 @@ from django.utils import timezone
 from devtools import demo
 from sessions_app.models import (
     NEEDLE_MAX_MM,
+    AccessAction,
+    AccessLog,
     Client,
     Consent,
     Contraindication,
@@ -254,6 +256,31 @@ def test_reset_recreates_the_same_data_and_keeps_real_records(fixed_now):
     assert Client.objects.filter(pk=real_client.pk).exists()
     assert User.objects.filter(pk=real_user.pk).exists()
     assert not TreatmentSession.history.filter(id=edited.pk).exists()
+
+
+@pytest.mark.django_db
+def test_reset_works_after_someone_opened_demo_clients_and_keeps_the_real_access_log(fixed_now):
+    """The access log is append-only (a trigger on PostgreSQL) and its entries
+    hold on to the clients they name: the entries of demo clients go with
+    them, the others stay, and the log is append-only again after."""
+    call_command("seed_demo", "--clients", "5", stdout=io.StringIO(), verbosity=0)
+    reader = make_user(Role.PRACTITIONER)
+    real_client = make_client(first_name="Real", notes="A real client.")
+    opened = [
+        AccessLog.objects.create(user=reader, action=AccessAction.VIEW_CLIENT, client=client, path="/")
+        for client in (demo.demo_clients().first(), demo.demo_clients().last())
+    ]
+    real = AccessLog.objects.create(user=reader, action=AccessAction.VIEW_CLIENT, client=real_client, path="/")
+    no_client = AccessLog.objects.create(user=reader, action=AccessAction.EXPORT_LOT_TRACE, path="/")
+
+    call_command("seed_demo", "--clients", "5", "--reset", stdout=io.StringIO(), verbosity=0)
+
+    assert demo.demo_clients().count() == 5
+    assert not AccessLog.objects.filter(pk__in=[entry.pk for entry in opened]).exists()
+    assert set(AccessLog.objects.values_list("pk", flat=True)) == {real.pk, no_client.pk}
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            AccessLog.objects.filter(pk=real.pk).delete()
 
 
 @pytest.mark.django_db
