@@ -283,6 +283,35 @@ def test_reset_works_after_someone_opened_demo_clients_and_keeps_the_real_access
             AccessLog.objects.filter(pk=real.pk).delete()
 
 
+def schema() -> dict[str, set]:
+    """Every constraint and index of the database, by name with its definition."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), condeferrable, condeferred"
+            " FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
+        )
+        constraints = set(cursor.fetchall())
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")
+        indexes = set(cursor.fetchall())
+    return {"constraints": constraints, "indexes": indexes}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the load's DDL is PostgreSQL's")
+@pytest.mark.django_db
+def test_the_load_puts_back_every_foreign_key_and_index_as_the_migrations_made_them(fixed_now):
+    before = schema()
+    assert any("FOREIGN KEY" in definition for _, _, definition, _, _ in before["constraints"])
+    demo.demo_seed(clients=5, now=NOW)
+    demo.demo_seed(clients=5, now=NOW, reset=True)
+    assert schema() == before
+    # And they hold: a session of a plan that does not exist is refused.
+    session = TreatmentSession.objects.filter(status=SessionStatus.COMPLETED).first()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        TreatmentSession.objects.filter(pk=session.pk).update(plan_id=10**9)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 @pytest.mark.django_db
 def test_a_failure_leaves_the_database_as_it_was(fixed_now):
     call_command("seed_demo", "--clients", "5", stdout=io.StringIO(), verbosity=0)
