@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 from django.test import Client as DjangoClient
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,8 @@ from django.utils import timezone
 from devtools import demo
 from sessions_app.models import (
     NEEDLE_MAX_MM,
+    AccessAction,
+    AccessLog,
     Client,
     Consent,
     Contraindication,
@@ -257,11 +259,72 @@ def test_reset_recreates_the_same_data_and_keeps_real_records(fixed_now):
 
 
 @pytest.mark.django_db
+def test_reset_works_after_someone_opened_demo_clients_and_keeps_the_real_access_log(fixed_now):
+    """The access log is append-only (a trigger on PostgreSQL) and its entries
+    hold on to the clients they name: the entries of demo clients go with
+    them, the others stay, and the log is append-only again after."""
+    call_command("seed_demo", "--clients", "5", stdout=io.StringIO(), verbosity=0)
+    reader = make_user(Role.PRACTITIONER)
+    real_client = make_client(first_name="Real", notes="A real client.")
+    opened = [
+        AccessLog.objects.create(user=reader, action=AccessAction.VIEW_CLIENT, client=client, path="/")
+        for client in (demo.demo_clients().first(), demo.demo_clients().last())
+    ]
+    real = AccessLog.objects.create(user=reader, action=AccessAction.VIEW_CLIENT, client=real_client, path="/")
+    no_client = AccessLog.objects.create(user=reader, action=AccessAction.EXPORT_LOT_TRACE, path="/")
+
+    call_command("seed_demo", "--clients", "5", "--reset", stdout=io.StringIO(), verbosity=0)
+
+    assert demo.demo_clients().count() == 5
+    assert not AccessLog.objects.filter(pk__in=[entry.pk for entry in opened]).exists()
+    assert set(AccessLog.objects.values_list("pk", flat=True)) == {real.pk, no_client.pk}
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            AccessLog.objects.filter(pk=real.pk).delete()
+
+
+def schema() -> dict[str, set]:
+    """Every constraint and index of the database, by name with its definition."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), condeferrable, condeferred"
+            " FROM pg_constraint WHERE connamespace = current_schema()::regnamespace"
+        )
+        constraints = set(cursor.fetchall())
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")
+        indexes = set(cursor.fetchall())
+    return {"constraints": constraints, "indexes": indexes}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the load's DDL is PostgreSQL's")
+@pytest.mark.django_db
+def test_the_load_puts_back_every_foreign_key_and_index_as_the_migrations_made_them(fixed_now):
+    before = schema()
+    assert any("FOREIGN KEY" in definition for _, _, definition, _, _ in before["constraints"])
+    demo.demo_seed(clients=5, now=NOW)
+    demo.demo_seed(clients=5, now=NOW, reset=True)
+    assert schema() == before
+    # And they hold: a session of a plan that does not exist is refused.
+    session = TreatmentSession.objects.filter(status=SessionStatus.COMPLETED).first()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        TreatmentSession.objects.filter(pk=session.pk).update(plan_id=10**9)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.django_db
 def test_a_failure_leaves_the_database_as_it_was(fixed_now):
     call_command("seed_demo", "--clients", "5", stdout=io.StringIO(), verbosity=0)
     before = counts()
+    real_insert = demo.rows_insert
+
+    def fail_after_the_clients(model, *args, **kwargs):
+        if model is not Client:
+            raise DatabaseError("disk full")
+        return real_insert(model, *args, **kwargs)
+
     with (
-        mock.patch.object(demo, "_write_all", side_effect=DatabaseError("disk full")),
+        mock.patch.object(demo, "rows_insert", side_effect=fail_after_the_clients),
         pytest.raises(CommandError, match="unchanged"),
     ):
         call_command("seed_demo", "--clients", "5", "--reset", stdout=io.StringIO(), verbosity=0)
