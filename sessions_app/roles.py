@@ -5,7 +5,8 @@ update the groups and `seed_demo` all call `sync_role_groups`. A permission is a
 codename of this app ("view_client") or "app_label.codename" for another app's.
 """
 
-from django.db.models import Q
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Q, Value
 
 from sessions_app.models.staff import Role
 
@@ -108,13 +109,60 @@ def two_factor_required(user) -> bool:
 
 
 def user_roles(user) -> frozenset[str]:
-    """The names of the user's role groups: one query, then kept on the user
-    for the rest of the request (the navigation and Today both ask)."""
+    """The names of the user's role groups, read with their permissions in one
+    query (load_access), then kept on the user for the rest of the request
+    (the navigation and Today both ask)."""
     if not user.is_authenticated:
         return frozenset()
     if not hasattr(user, "_role_names"):
-        user._role_names = frozenset(user.groups.values_list("name", flat=True))
+        load_access(user)
     return user._role_names
+
+
+def load_access(user) -> None:
+    """Read the user's groups, their permissions and the user's own in one
+    query, and keep them on the user object where ModelBackend keeps its
+    caches (`_user_perm_cache`, `_group_perm_cache`, `_perm_cache`) and
+    user_roles reads `_role_names`. The user object lives for one request:
+    a role changed or taken away counts from the next request on.
+
+    Django's ModelBackend asks in three queries (the user's permissions, their
+    groups' permissions) and the role names were a third: every page paid them."""
+    from django.contrib.auth.models import Group, Permission
+
+    app, code = "content_type__app_label", "codename"
+    roles = Group.objects.filter(user=user).order_by().values_list(Value("role"), "name", Value(""))
+    via_groups = Permission.objects.filter(group__user=user).order_by().values_list(Value("group"), app, code)
+    own = Permission.objects.filter(user=user).order_by().values_list(Value("user"), app, code)
+    names, by_group, by_user = set(), set(), set()
+    for row_kind, first, second in roles.union(via_groups, own, all=True):
+        if row_kind == "role":
+            names.add(first)
+        else:
+            (by_group if row_kind == "group" else by_user).add(f"{first}.{second}")
+    user._role_names = frozenset(names)
+    if user.is_active and not user.is_superuser:
+        user._user_perm_cache = by_user
+        user._group_perm_cache = by_group
+        user._perm_cache = by_user | by_group
+
+
+class RoleBackend(ModelBackend):
+    """Django's ModelBackend (settings.AUTHENTICATION_BACKENDS), with a user's
+    permissions and role names read in one query (load_access) rather than
+    three. A superuser's permissions (every permission there is) and an
+    inactive user's (none) are ModelBackend's own."""
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if (
+            user_obj.is_active
+            and not user_obj.is_anonymous
+            and not user_obj.is_superuser
+            and obj is None
+            and not hasattr(user_obj, "_perm_cache")
+        ):
+            load_access(user_obj)
+        return super().get_all_permissions(user_obj, obj)
 
 
 def _app_and_codename(permission: str) -> tuple[str, str]:

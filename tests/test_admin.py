@@ -158,8 +158,9 @@ def signed_in(request, model):
 
 
 # The queries of a changelist page, by name. Every page of a signed-in manager
-# starts with SIGNED_IN; a superuser skips the two permission queries.
-SIGNED_IN = ["session", "user", "user's permissions", "group permissions", "role names (navigation)"]
+# starts with SIGNED_IN; a superuser's permissions are all there are (a query of
+# its own, not made here: no page asks).
+SIGNED_IN = ["session", "user", "roles and permissions (one query, roles.load_access)"]
 SUPERUSER = ["session", "user", "role names (navigation)"]
 # Small tables show the unfiltered total beside the filtered count.
 SMALL = ["count", "full count", "rows"]

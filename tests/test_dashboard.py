@@ -116,7 +116,7 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
             add_due_reminder(session.plan.client, i)
 
     add(0, 1)
-    # session, user, user and group permissions, today's count (all, and those
+    # session, user, roles and permissions (one query), today's count (all, and those
     # over), today's sessions shown with series position, the clearance badge
     # (latest screenings, allergies, mixtures' substances, plans' areas,
     # fat-reduction indications, consent text, consents; no answers to read),
@@ -125,11 +125,11 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
     # past their expected time and the severe check-ins (one count of both; no
     # severe check-in to list), open side effects, their count, reminders due,
     # their count, the manager's figures (sessions of the day and week, serious
-    # side effects open, overdue recalls, failed reminders), groups (navigation).
-    with django_assert_num_queries(28):
+    # side effects open, overdue recalls, failed reminders).
+    with django_assert_num_queries(26):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(28):
+    with django_assert_num_queries(26):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15
@@ -282,13 +282,13 @@ def test_the_reminders_due_page_costs_the_same_queries_whatever_it_lists(client,
     client.force_login(make_user(Role.RECEPTION))
     patient = make_client()
     add_due_reminder(patient, 0)
-    # session, user, user and group permissions, the count, the page of
-    # reminders with their clients, groups (navigation).
-    with django_assert_num_queries(7):
+    # session, user, roles and permissions (one query), the count, the page of
+    # reminders with their clients.
+    with django_assert_num_queries(5):
         first = client.get(reverse("reminders_due"))
     for n in range(1, 40):
         add_due_reminder(patient, n)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         second = client.get(reverse("reminders_due"))
     assert len(first.context["reminders"]) == 1 and len(second.context["reminders"]) == 25
     assert second.context["page"].total == 40
@@ -300,15 +300,15 @@ def test_a_practitioner_s_today_costs_the_same_queries_whatever_the_day_holds(cl
     client.force_login(me)
     start = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
     make_session(practitioner=me, starts_at=start)
-    # session, user, user and group permissions, groups (the roles, once),
+    # session, user, roles and permissions (one query),
     # new signal flags, side effects past their time and severe check-ins
     # (one count), today's counts, today's sessions shown, the clearance badge
     # (seven), the alerts (four), open side effects, their count, reminders
     # due, their count.
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(22):
         client.get(reverse("dashboard"))
     for i in range(1, 10):
         make_session(practitioner=me, starts_at=start + dt.timedelta(minutes=45 * i))
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(22):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) == 10
