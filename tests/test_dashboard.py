@@ -4,6 +4,8 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -167,6 +169,60 @@ def test_a_busy_day_shows_the_sessions_from_the_first_not_over(client, monkeypat
     assert [timezone.localtime(s.starts_at).hour for s in response.context["sessions"]] == hours
     assert response.context["sessions_window"].total == 7
     assert f"3 of 7 shown, from {hours[0]:02d}:00" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("clock", "shown"),
+    [
+        # From the one in progress: the window read forwards from it.
+        (dt.time(11, 30), ["11:00 Room 1", "11:00 Room 2", "12:00 Room 1"]),
+        # The evening: the day's last three, read backwards from the end, in the
+        # list's order still (a tie of times by room).
+        (dt.time(20, 0), ["12:00 Room 1", "13:00 Room 1", "13:00 Room 2"]),
+    ],
+)
+def test_the_window_keeps_the_list_s_order_and_each_series_position_in_the_evening(client, monkeypatch, clock, shown):
+    monkeypatch.setattr(dashboard, "DASHBOARD_SESSIONS", 3)
+    day = next_weekday_at(9)
+    rooms = {name: Room.objects.get(name=name) for name in ("Room 1", "Room 2")}
+    with mock.patch.object(timezone, "now", return_value=day.replace(hour=clock.hour, minute=clock.minute)):
+        client.force_login(make_user(Role.RECEPTION))
+        for hour, room in ((9, "Room 1"), (10, "Room 1"), (11, "Room 2"), (11, "Room 1"), (12, "Room 1")):
+            make_session(starts_at=day.replace(hour=hour), room=rooms[room], status=SessionStatus.COMPLETED)
+        # Two series, each in its third session today: "3 of 6".
+        for room in ("Room 2", "Room 1"):
+            plan = make_session(starts_at=day - dt.timedelta(days=28), status=SessionStatus.COMPLETED).plan
+            make_session(plan, starts_at=day - dt.timedelta(days=14), status=SessionStatus.COMPLETED)
+            make_session(plan, starts_at=day.replace(hour=13), room=rooms[room])
+        response = client.get(reverse("dashboard"))
+    sessions = response.context["sessions"]
+    assert [f"{timezone.localtime(s.starts_at):%H:%M} {s.room.name}" for s in sessions] == shown
+    assert [s.position for s in sessions] == [3 if timezone.localtime(s.starts_at).hour == 13 else 1 for s in sessions]
+    assert "3 of 6" in response.content.decode() or clock.hour < 13
+    assert response.context["sessions_window"].total == 7
+
+
+@pytest.mark.django_db
+def test_the_evening_list_reads_from_where_it_starts_not_past_the_day_s_finished_sessions(
+    client, monkeypatch, django_assert_num_queries
+):
+    """No OFFSET: with one, the database works out each finished session's
+    place in its series only to throw it away (715 of them in a chain's
+    evening), and the evening costs more than the morning."""
+    monkeypatch.setattr(dashboard, "DASHBOARD_SESSIONS", 2)
+    day = next_weekday_at(9)
+    reception = make_user(Role.RECEPTION)
+    for hour in range(9, 18):
+        make_session(starts_at=day.replace(hour=hour))
+    for clock in (dt.time(8), dt.time(12, 30), dt.time(21)):
+        with mock.patch.object(timezone, "now", return_value=day.replace(hour=clock.hour, minute=clock.minute)):
+            client.force_login(reception)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse("dashboard")).status_code == 200
+        assert len(queries) == 14, clock
+        listed = [q["sql"] for q in queries if "sessions_app_room" in q["sql"] and "LIMIT" in q["sql"]]
+        assert len(listed) == 1 and "OFFSET" not in listed[0], listed
 
 
 @pytest.mark.django_db
