@@ -192,8 +192,9 @@ def test_the_window_keeps_the_list_s_order_and_each_series_position_in_the_eveni
             make_session(starts_at=day.replace(hour=hour), room=rooms[room], status=SessionStatus.COMPLETED)
         # Two series, each in its third session today: "3 of 6".
         for room in ("Room 2", "Room 1"):
-            plan = make_session(starts_at=day - dt.timedelta(days=28), status=SessionStatus.COMPLETED).plan
-            make_session(plan, starts_at=day - dt.timedelta(days=14), status=SessionStatus.COMPLETED)
+            done = {"room": rooms[room], "status": SessionStatus.COMPLETED}
+            plan = make_session(starts_at=day - dt.timedelta(days=28), **done).plan
+            make_session(plan, starts_at=day - dt.timedelta(days=14), **done)
             make_session(plan, starts_at=day.replace(hour=13), room=rooms[room])
         response = client.get(reverse("dashboard"))
     sessions = response.context["sessions"]
