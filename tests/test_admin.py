@@ -696,8 +696,31 @@ def test_big_unfiltered_tables_are_counted_from_postgres_statistics(monkeypatch)
 
     monkeypatch.setattr(EstimatedCountPaginator, "estimate_above", 10)
     assert EstimatedCountPaginator(Client.objects.all(), 10).count == 30  # the estimate
-    # A filtered list is always counted exactly.
-    assert EstimatedCountPaginator(Client.objects.filter(first_name="Alex"), 10).count == 35
+    # A filtered list is counted, exactly up to count_at_most rows.
+    filtered = EstimatedCountPaginator(Client.objects.filter(first_name="Alex"), 10)
+    assert (filtered.count, filtered.capped) == (35, False)
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+def test_a_big_filtered_list_is_counted_up_to_a_bound_and_says_more_than(manager_client, monkeypatch):
+    """The clients' default list (the active ones) counted every active client
+    on every page: 100,000 rows read at a chain's size."""
+    monkeypatch.setattr(EstimatedCountPaginator, "count_at_most", 3)
+    for _ in range(5):
+        make_client()
+    sql, response = changelist_queries(manager_client, Client)
+    [count] = [q for q in sql if "COUNT(" in q.upper()]
+    assert "LIMIT 4" in count, count
+    page = response.content.decode()
+    assert "More than 3 clients" in page
+    assert "Select all clients of the list (more than 3)" in page
+    assert "5 clients" not in page and "4 clients" not in page
+    # Under the bound: the exact count, as before.
+    monkeypatch.setattr(EstimatedCountPaginator, "count_at_most", 10)
+    _, response = changelist_queries(manager_client, Client)
+    assert "5 clients" in response.content.decode()
+    assert not response.context["cl"].paginator.capped
 
 
 @pytest.mark.django_db
