@@ -138,6 +138,24 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
 
 
 @pytest.mark.django_db
+def test_a_long_backlog_of_reminders_is_counted_up_to_a_bound_and_says_more(client, monkeypatch):
+    monkeypatch.setattr(dashboard, "DASHBOARD_LIMIT", 2)
+    monkeypatch.setattr(dashboard, "DASHBOARD_COUNT_MAX", 3)
+    client.force_login(make_user(Role.RECEPTION))
+    someone = make_client()
+    for n in range(3):
+        add_due_reminder(someone, n)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "2 of 3 shown" in page and "more than" not in page
+    add_due_reminder(someone, 3)
+    response = client.get(reverse("dashboard"))
+    assert (response.context["reminders_total"], response.context["reminders_more"]) == (3, True)
+    page = response.content.decode()
+    assert "3+</span>" in page
+    assert "2 of more than 3 shown" in page and reverse("reminders_due") in page
+
+
+@pytest.mark.django_db
 def test_dashboard_with_nothing_today_says_so(client):
     client.force_login(make_user(Role.PRACTITIONER))
     make_client()
