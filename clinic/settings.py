@@ -176,7 +176,8 @@ AUTH_USER_MODEL = "sessions_app.User"
 AUTHENTICATION_BACKENDS = [
     # Refuses a locked-out account before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading a user's permissions and roles in one query.
+    "sessions_app.roles.RoleBackend",
 ]
 # Argon2id for new and changed passwords; older hashes are upgraded at sign-in.
 PASSWORD_HASHERS = [
@@ -397,6 +398,16 @@ CLINIC_SESSION_IDLE_MINUTES = env_int("CLINIC_SESSION_IDLE_MINUTES", 15)
 if not 1 <= CLINIC_SESSION_IDLE_MINUTES <= 24 * 60:
     raise ImproperlyConfigured("CLINIC_SESSION_IDLE_MINUTES must be between 1 and 1440")
 SESSION_COOKIE_AGE = 12 * 60 * 60
+# With a shared cache (CLINIC_CACHE_URL: one Redis for every process), a
+# session is read from it rather than from the database on every page, and
+# written to both; signing out deletes it from both. The session holds who is
+# signed in and when they were last active, no clinical data; the user, and so
+# their being active and their roles, is still read from the database on every
+# request. Without a shared cache, a session deleted by one process would live
+# on in another's memory: then the database alone.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if CLINIC_CACHE_URL else "django.contrib.sessions.backends.db"
+)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -189,12 +189,12 @@ def test_booking_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     reception_client, practitioner, django_assert_num_queries, sessions
 ):
     data = series_post(make_client(), practitioner, next_weekday_at(10, weeks_ahead=2), sessions=sessions, interval=1)
-    # session, user, user and group permissions; the protocols (and their
+    # session, user, roles and permissions (one query); the protocols (and their
     # areas) the indication field carries; the form: client, indication,
     # areas, mixture, practitioner, room, the longest opening period; the
-    # preview: opening hours, closed days, bookings; the page: groups
-    # (navigation), and the choices of indication, mixture, areas, practitioner, room.
-    with django_assert_num_queries(22):
+    # preview: opening hours, closed days, bookings; the page: the choices of
+    # indication, mixture, areas, practitioner, room.
+    with django_assert_num_queries(20):
         preview = reception_client.post(reverse("book_series"), data | {"action": "preview"})
     assert len(preview.context["proposal"]) == sessions
     # The same up to the bookings (no page), then: savepoint, the client's row
@@ -203,7 +203,7 @@ def test_booking_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     # the plan's history row for the change, through rows, their history), one
     # conflicts query for all sessions, savepoint, one INSERT of the sessions,
     # one of their history rows, two releases.
-    with django_assert_num_queries(33):
+    with django_assert_num_queries(32):
         confirm = reception_client.post(
             reverse("book_series"), data | {"action": "confirm", "signature": preview.context["signature"]}
         )
@@ -352,11 +352,11 @@ def test_move_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     ]
     url = reverse("session_move", args=[first.pk])
     data = {"new_date": f"{start + dt.timedelta(days=1):%Y-%m-%d}", "new_time": "10:00", "shift_later": "on"}
-    # session, user, user and group permissions, the session (with its series
+    # session, user, roles and permissions (one query), the session (with its series
     # position), the plan's kept sessions, opening hours, closed days, bookings,
-    # groups (navigation), the form's practitioners and rooms (each read twice
+    # the form's practitioners and rooms (each read twice
     # by its select: its first choice, then all).
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(12):
         preview = reception_client.post(url, data | {"action": "preview"})
     assert len(preview.context["moves"]) == later + 1
     # The same up to the bookings, then: savepoint, the moved sessions locked,
@@ -364,7 +364,7 @@ def test_move_preview_and_confirm_query_counts_do_not_grow_with_the_series(
     # releases; on PostgreSQL also SET CONSTRAINTS ... DEFERRED and IMMEDIATE;
     # then the sessions' reminders: the statuses of sessions no longer booked
     # (none here), the reminders to move.
-    with django_assert_num_queries(19 + (2 if connection.vendor == "postgresql" else 0)):
+    with django_assert_num_queries(18 + (2 if connection.vendor == "postgresql" else 0)):
         confirm = reception_client.post(url, data | {"action": "confirm", "signature": preview.context["signature"]})
     assert confirm.status_code == 302
     assert plan.sessions.filter(starts_at__gt=start + dt.timedelta(hours=12)).count() == later + 1
@@ -425,13 +425,13 @@ def test_plan_page_query_count_does_not_grow_with_sessions(reception_client, pra
     plan = make_plan(practitioner=practitioner, sessions_planned=12)
     make_session(plan=plan, starts_at=next_weekday_at(10), sequence=1)
     url = reverse("plan_detail", args=[plan.pk])
-    # session, user, user and group permissions, plan (+client, indication, mixture,
-    # practitioner), areas, sessions, groups (navigation).
-    with django_assert_num_queries(8):
+    # session, user, roles and permissions (one query), plan (+client, indication, mixture,
+    # practitioner), areas, sessions.
+    with django_assert_num_queries(6):
         reception_client.get(url)
     for i in range(2, 12):
         make_session(plan=plan, starts_at=next_weekday_at(10, weeks_ahead=i), sequence=i)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         reception_client.get(url)
 
 

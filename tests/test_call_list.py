@@ -159,13 +159,13 @@ def test_the_call_list_query_count_does_not_grow_with_calls(client, django_asser
         reminders_generate(now=now())
 
     add_calls(1)
-    # session, user, user's permissions, group permissions, role names (navigation),
+    # session, user, roles and permissions (one query),
     # the counts of open calls (all, and by group), the calls with client, session,
     # practitioner and plan, the urgent calls (severe check-ins) above them.
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         client.get("/calls/")
     add_calls(15)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         response = client.get("/calls/")
     assert len(response.context["calls"].aftercare) == 16
 

@@ -238,15 +238,15 @@ def test_the_duplicates_list_makes_the_same_queries_however_many_it_shows(client
     client.force_login(reception)
     url = reverse("client_new")
     make_client(first_name="Lucia", last_name="Fernandez", date_of_birth=dt.date(1984, 3, 9))
-    # session, user, user's and group permissions, the probable duplicates (one
+    # session, user, roles and permissions (one query), the probable duplicates (one
     # query, at most 200 candidates read, DUPLICATES_SHOWN shown), groups
     # (navigation).
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.post(url, NEW)
     assert len(response.context["duplicates"]) == 1
     for i in range(12):
         make_client(first_name="Lucía", last_name=f"Fernández {i}", date_of_birth=dt.date(1984, 3, 9))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.post(url, NEW)
     assert len(response.context["duplicates"]) == DUPLICATES_SHOWN
     assert "It&#x27;s this client" in response.content.decode() or "It's this client" in response.content.decode()

@@ -148,7 +148,7 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     screen(patient)
     sign(history(patient, practitioner, sessions=1))
     url = reverse("client_detail", args=[patient.pk])
-    # session, user, user and group permissions, client, allergies, the access
+    # session, user, roles and permissions (one query), client, allergies, the access
     # log entry, plans with counts, their areas, consents with texts, areas for
     # the filter (the plans' and the side effects'), the latest sessions, their
     # injections, their lots as labels, screenings, their yes answers, side
@@ -159,7 +159,7 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     # fat-reduction indications, consent text, consents); the alerts
     # (allergies, latest screening, its yes answers, open side effects,
     # consent texts).
-    with django_assert_num_queries(35):
+    with django_assert_num_queries(33):
         client.get(url)
     for _ in range(3):
         plan = history(patient, practitioner, sessions=4)
@@ -172,7 +172,7 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
             side_effect_follow_up(
                 side_effect_id=effect.pk, by=practitioner, note="Better.", severity="mild", status="improving"
             )
-    with django_assert_num_queries(35):
+    with django_assert_num_queries(33):
         response = client.get(url)
     kinds = [e.kind for e in response.context["events"]]
     assert kinds.count("session") == 13 and kinds.count("check_in") == 24
@@ -264,13 +264,13 @@ def test_search_query_count_does_not_grow_with_the_clients(client, django_assert
     client.force_login(make_user(Role.RECEPTION))
     make_client(first_name="Marie", last_name="Martin")
     url = reverse("client_search") + "?q=mar"
-    # session, user, user and group permissions, the matching clients (at most a
-    # page of them), groups (navigation).
-    with django_assert_num_queries(6):
+    # session, user, roles and permissions (one query), the matching clients (at most a
+    # page of them).
+    with django_assert_num_queries(4):
         first = client.get(url)
     for i in range(SEARCH_LIMIT + 5):
         make_client(first_name="Marc", last_name=f"Marchand{i:03d}")
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         second = client.get(url)
     assert len(first.context["clients"]) == 1
     assert len(second.context["clients"]) == SEARCH_LIMIT

@@ -190,9 +190,9 @@ def test_the_booking_picker_uses_the_same_search(client, reception, people):
 def test_search_pages_cost_a_fixed_number_of_queries(client, reception, django_assert_num_queries, query):
     client.force_login(reception)
     make_client(first_name="José", last_name="García", phone="06 39 98 76 73", date_of_birth=dt.date(1966, 9, 14))
-    # session, user, user and group permissions, the matching clients (at most a
-    # page of them), groups (navigation).
-    with django_assert_num_queries(6):
+    # session, user, roles and permissions (one query), the matching clients (at most a
+    # page of them).
+    with django_assert_num_queries(4):
         first = client.get(reverse("client_search"), {"q": query})
     for i in range(60):
         make_client(
@@ -202,11 +202,11 @@ def test_search_pages_cost_a_fixed_number_of_queries(client, reception, django_a
             phone="06 39 98 76 73",
             date_of_birth=dt.date(1966, 9, 14),
         )
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         second = client.get(reverse("client_search"), {"q": query})
     assert len(first.context["clients"]) == 1
     assert len(second.context["clients"]) > 1
-    # The booking page's picker: session, user, user and group permissions, the
-    # matches (20 at most), groups (the context processor's role names).
-    with django_assert_num_queries(6):
+    # The booking page's picker: session, user, roles and permissions (one query), the
+    # matches (20 at most).
+    with django_assert_num_queries(4):
         client.get(reverse("client_lookup"), {"q": query})

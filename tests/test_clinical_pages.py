@@ -228,15 +228,15 @@ def test_the_screening_form_costs_a_fixed_number_of_queries(practitioner_client,
 
     client_obj = make_plan().client
     url = reverse("screening_new", args=[client_obj.pk])
-    # session, user, user and group permissions, the client, their allergies,
+    # session, user, roles and permissions (one query), the client, their allergies,
     # whether a plan reduces fat, the areas (for each condition in the area),
-    # groups (navigation).
-    with django_assert_num_queries(9):
+    # (the navigation's roles came with the permissions).
+    with django_assert_num_queries(7):
         practitioner_client.get(url)
     client_obj.allergies.set(Substance.objects.all()[:5])
     for n in range(5):
         TreatmentArea.objects.create(name=f"Area {n}", region="body")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         practitioner_client.get(url)
 
 

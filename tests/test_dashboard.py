@@ -4,6 +4,8 @@ import datetime as dt
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -116,7 +118,7 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
             add_due_reminder(session.plan.client, i)
 
     add(0, 1)
-    # session, user, user and group permissions, today's count (all, and those
+    # session, user, roles and permissions (one query), today's count (all, and those
     # over), today's sessions shown with series position, the clearance badge
     # (latest screenings, allergies, mixtures' substances, plans' areas,
     # fat-reduction indications, consent text, consents; no answers to read),
@@ -125,14 +127,32 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
     # past their expected time and the severe check-ins (one count of both; no
     # severe check-in to list), open side effects, their count, reminders due,
     # their count, the manager's figures (sessions of the day and week, serious
-    # side effects open, overdue recalls, failed reminders), groups (navigation).
-    with django_assert_num_queries(28):
+    # side effects open, overdue recalls, failed reminders).
+    with django_assert_num_queries(26):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(28):
+    with django_assert_num_queries(26):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15
+
+
+@pytest.mark.django_db
+def test_a_long_backlog_of_reminders_is_counted_up_to_a_bound_and_says_more(client, monkeypatch):
+    monkeypatch.setattr(dashboard, "DASHBOARD_LIMIT", 2)
+    monkeypatch.setattr(dashboard, "DASHBOARD_COUNT_MAX", 3)
+    client.force_login(make_user(Role.RECEPTION))
+    someone = make_client()
+    for n in range(3):
+        add_due_reminder(someone, n)
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "2 of 3 shown" in page and "more than" not in page
+    add_due_reminder(someone, 3)
+    response = client.get(reverse("dashboard"))
+    assert (response.context["reminders_total"], response.context["reminders_more"]) == (3, True)
+    page = response.content.decode()
+    assert "3+</span>" in page
+    assert "2 of more than 3 shown" in page and reverse("reminders_due") in page
 
 
 @pytest.mark.django_db
@@ -167,6 +187,61 @@ def test_a_busy_day_shows_the_sessions_from_the_first_not_over(client, monkeypat
     assert [timezone.localtime(s.starts_at).hour for s in response.context["sessions"]] == hours
     assert response.context["sessions_window"].total == 7
     assert f"3 of 7 shown, from {hours[0]:02d}:00" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("clock", "shown"),
+    [
+        # From the one in progress: the window read forwards from it.
+        (dt.time(11, 30), ["11:00 Room 1", "11:00 Room 2", "12:00 Room 1"]),
+        # The evening: the day's last three, read backwards from the end, in the
+        # list's order still (a tie of times by room).
+        (dt.time(20, 0), ["12:00 Room 1", "13:00 Room 1", "13:00 Room 2"]),
+    ],
+)
+def test_the_window_keeps_the_list_s_order_and_each_series_position_in_the_evening(client, monkeypatch, clock, shown):
+    monkeypatch.setattr(dashboard, "DASHBOARD_SESSIONS", 3)
+    day = next_weekday_at(9)
+    rooms = {name: Room.objects.get(name=name) for name in ("Room 1", "Room 2")}
+    with mock.patch.object(timezone, "now", return_value=day.replace(hour=clock.hour, minute=clock.minute)):
+        client.force_login(make_user(Role.RECEPTION))
+        for hour, room in ((9, "Room 1"), (10, "Room 1"), (11, "Room 2"), (11, "Room 1"), (12, "Room 1")):
+            make_session(starts_at=day.replace(hour=hour), room=rooms[room], status=SessionStatus.COMPLETED)
+        # Two series, each in its third session today: "3 of 6".
+        for room in ("Room 2", "Room 1"):
+            done = {"room": rooms[room], "status": SessionStatus.COMPLETED}
+            plan = make_session(starts_at=day - dt.timedelta(days=28), **done).plan
+            make_session(plan, starts_at=day - dt.timedelta(days=14), **done)
+            make_session(plan, starts_at=day.replace(hour=13), room=rooms[room])
+        response = client.get(reverse("dashboard"))
+    sessions = response.context["sessions"]
+    assert [f"{timezone.localtime(s.starts_at):%H:%M} {s.room.name}" for s in sessions] == shown
+    assert [s.position for s in sessions] == [3 if timezone.localtime(s.starts_at).hour == 13 else 1 for s in sessions]
+    assert "3 of 6" in response.content.decode() or clock.hour < 13
+    assert response.context["sessions_window"].total == 7
+
+
+@pytest.mark.django_db
+def test_the_evening_list_reads_from_where_it_starts_not_past_the_day_s_finished_sessions(
+    client, monkeypatch, django_assert_num_queries
+):
+    """No OFFSET: with one, the database works out each finished session's
+    place in its series only to throw it away (715 of them in a chain's
+    evening), and the evening costs more than the morning."""
+    monkeypatch.setattr(dashboard, "DASHBOARD_SESSIONS", 2)
+    day = next_weekday_at(9)
+    reception = make_user(Role.RECEPTION)
+    for hour in range(9, 18):
+        make_session(starts_at=day.replace(hour=hour))
+    for clock in (dt.time(8), dt.time(12, 30), dt.time(21)):
+        with mock.patch.object(timezone, "now", return_value=day.replace(hour=clock.hour, minute=clock.minute)):
+            client.force_login(reception)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(reverse("dashboard")).status_code == 200
+        assert len(queries) == 14, clock
+        listed = [q["sql"] for q in queries if "sessions_app_room" in q["sql"] and "LIMIT" in q["sql"]]
+        assert len(listed) == 1 and "OFFSET" not in listed[0], listed
 
 
 @pytest.mark.django_db
@@ -282,13 +357,13 @@ def test_the_reminders_due_page_costs_the_same_queries_whatever_it_lists(client,
     client.force_login(make_user(Role.RECEPTION))
     patient = make_client()
     add_due_reminder(patient, 0)
-    # session, user, user and group permissions, the count, the page of
-    # reminders with their clients, groups (navigation).
-    with django_assert_num_queries(7):
+    # session, user, roles and permissions (one query), the count, the page of
+    # reminders with their clients.
+    with django_assert_num_queries(5):
         first = client.get(reverse("reminders_due"))
     for n in range(1, 40):
         add_due_reminder(patient, n)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         second = client.get(reverse("reminders_due"))
     assert len(first.context["reminders"]) == 1 and len(second.context["reminders"]) == 25
     assert second.context["page"].total == 40
@@ -300,15 +375,15 @@ def test_a_practitioner_s_today_costs_the_same_queries_whatever_the_day_holds(cl
     client.force_login(me)
     start = timezone.localtime().replace(hour=8, minute=0, second=0, microsecond=0)
     make_session(practitioner=me, starts_at=start)
-    # session, user, user and group permissions, groups (the roles, once),
+    # session, user, roles and permissions (one query),
     # new signal flags, side effects past their time and severe check-ins
     # (one count), today's counts, today's sessions shown, the clearance badge
     # (seven), the alerts (four), open side effects, their count, reminders
     # due, their count.
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(22):
         client.get(reverse("dashboard"))
     for i in range(1, 10):
         make_session(practitioner=me, starts_at=start + dt.timedelta(minutes=45 * i))
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(22):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) == 10

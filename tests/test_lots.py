@@ -65,15 +65,15 @@ def test_trace_query_count_does_not_grow(practitioner_client, django_assert_num_
     lot = make_lot()
     treated_with([lot], weeks_ago=1, name="First")
     url = reverse("lot_trace", args=[lot.pk])
-    # session, user, user and group permissions, the lot, the count of its links
+    # session, user, roles and permissions (one query), the lot, the count of its links
     # (paginator), the page of injections (their ids a subquery on the links) with
     # area, session, client, practitioner, the access log entries (one INSERT for
-    # the clients listed), groups (navigation).
-    with django_assert_num_queries(9):
+    # the clients listed).
+    with django_assert_num_queries(7):
         practitioner_client.get(url)
     for i in range(12):
         treated_with([lot], weeks_ago=2 + i, name=f"Client{i}")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         response = practitioner_client.get(url)
     assert len(response.context["injections"]) == 13
 

@@ -489,12 +489,12 @@ def test_the_side_effect_rate_says_its_measure_and_links_to_the_signal_over_the_
     assert 'the reports\' "side effects per 100 sessions held" counts every side effect' in signal
 
 
-# What every reports page asks first: session, user, user's and group
-# permissions (roles.py), the practitioner choices of the filter; and last,
-# the groups (navigation). On PostgreSQL the reports' queries run without JIT
-# compilation (queries.reports_planned): SET LOCAL jit = off, inside the
-# test's own transaction a savepoint and its release.
-AROUND = 6 + (3 if connection.vendor == "postgresql" else 0)
+# What every reports page asks: session, user, the roles and permissions in
+# one query (roles.load_access), the practitioner choices of the filter. On
+# PostgreSQL the reports' queries run without JIT compilation
+# (queries.reports_planned): SET LOCAL jit = off, inside the test's own
+# transaction a savepoint and its release.
+AROUND = 4 + (3 if connection.vendor == "postgresql" else 0)
 # Each section's queries: one per chart, and the small ones utilisation needs.
 SECTION_QUERIES = {
     "no-shows": 4,  # attendance by month, weekday, hour, practitioner

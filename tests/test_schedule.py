@@ -250,17 +250,17 @@ def add_sessions(practitioners, day, first, last):
 @pytest.mark.parametrize(
     ("params", "queries"),
     [
-        # session, user, user and group permissions, practitioners, rooms, the
+        # session, user, roles and permissions (one query), practitioners, rooms, the
         # sessions (with series position), opening hours, closed days, the
         # clearance badge (latest screenings, allergies, mixtures' substances,
         # plans' areas, fat-reduction indications, consent text, consents; no
-        # answers to read), groups (navigation).
-        ({}, 17),
-        ({"by": "room"}, 17),
-        ({"view": "week", "practitioner": "P"}, 17),
-        ({"view": "week", "room": "R"}, 17),
+        # answers to read).
+        ({}, 15),
+        ({"by": "room"}, 15),
+        ({"view": "week", "practitioner": "P"}, 15),
+        ({"view": "week", "room": "R"}, 15),
         # Everyone's week: no clearance badge.
-        ({"view": "week"}, 10),
+        ({"view": "week"}, 8),
     ],
     ids=["day", "day per room", "practitioner's week", "room's week", "everyone's week"],
 )
@@ -295,10 +295,10 @@ def test_a_practitioner_s_calendar_with_the_alerts_costs_the_same_queries_whatev
     # What reception's day costs (17), and the alerts clinical roles see on the
     # badge: allergies, latest screenings, open side effects, consent texts
     # (no answers to read).
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(19):
         first = client.get(url)
     add_sessions(staff, monday, 1, 60)
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(19):
         second = client.get(url)
     assert second.context["total"] > first.context["total"] >= 1
 
@@ -316,14 +316,14 @@ def test_the_list_query_count_does_not_grow_with_sessions(
     practitioner = make_user(Role.PRACTITIONER)
     url = schedule_url(view=view, date=day.date().isoformat(), layout="list")
     add_sessions([practitioner], day, 0, 1)
-    # session, user, user and group permissions, practitioners, rooms, sessions per
+    # session, user, roles and permissions (one query), practitioners, rooms, sessions per
     # day, the page of sessions with series position, the clearance badge (latest
     # screenings, allergies, mixtures' substances, plans' areas, fat-reduction
-    # indications, consent text, consents; no answers to read), groups (navigation).
-    with django_assert_num_queries(16):
+    # indications, consent text, consents; no answers to read).
+    with django_assert_num_queries(14):
         first = reception_client.get(url)
     add_sessions([practitioner], day, 1, 25)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(14):
         second = reception_client.get(url)
     assert second.context["total"] > first.context["total"]
     # The page holds at most a page of sessions, whatever the day or week holds.

@@ -557,7 +557,7 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     products = [c.product for c in plan.mixture.components.all()]
     make_lot(products[0])
     client.force_login(practitioner)
-    # session, user, user and group permissions; the session (+plan, client,
+    # session, user, roles and permissions (one query); the session (+plan, client,
     # indication, mixture, practitioner, room, signer, draft), plan areas,
     # injections; the access log entry;
     # the lot rule's mixture products and allergies; lots of the mixture's
@@ -567,13 +567,13 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     # areas, fat-reduction indication, consent text, consent); the alerts
     # (allergies, screening, yes answers, open side effects, consent texts);
     # the ledger (injections of 12 months, mixtures' recipes, what products
-    # hold); groups (navigation).
-    with django_assert_num_queries(34):
+    # hold).
+    with django_assert_num_queries(32):
         client.get(record_url(session))
     plan.areas.set(areas)
     for product in products:
         make_lot(product)
-    with django_assert_num_queries(34):
+    with django_assert_num_queries(32):
         assert len(client.get(record_url(session)).context["forms"].area_forms) == 6
 
     sign_record(session)
@@ -582,14 +582,14 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     # photos, amendments, ceiling decisions (with substances and who decided); the
     # alerts (allergies, screening, yes answers, open side effects, consent
     # texts); the ledger (injections, their lots' products, their
-    # quantities, recipes, contents); groups (navigation).
-    with django_assert_num_queries(24):
+    # quantities, recipes, contents).
+    with django_assert_num_queries(22):
         client.get(record_url(session))
     for extra in areas[1:]:
         Injection.objects.create(
             session=session, area=extra, volume_ml=1, depth="dej", technique="nappage", needle_length_mm=4, points=5
         ).lots.set([make_lot()])
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(22):
         page = client.get(record_url(session)).content.decode()
     assert page.count('<th scope="row">') == 6  # six areas
 

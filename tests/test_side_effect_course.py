@@ -456,10 +456,10 @@ def test_a_filtered_list_is_a_fixed_number_of_queries(client, practitioner, djan
     params = {"lot": "LOT-COUNT", "status": "all", "severity": "moderate"}
     # As the unfiltered list (test_side_effects): session, user, permissions (2),
     # count, page, access log, the filters' kinds, practitioners and mixtures, groups.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         client.get(reverse("side_effect_list"), params)
     add(6)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         response = client.get(reverse("side_effect_list"), params)
     assert len(response.context["effects"]) == 7
 
@@ -471,17 +471,17 @@ def test_the_side_effect_page_makes_the_same_queries_however_long_its_course(
     effect = record()
     client.force_login(practitioner)
     url = reverse("side_effect_detail", args=[effect.pk])
-    # session, user, user's and group permissions, the side effect (with its
+    # session, user, roles and permissions (one query), the side effect (with its
     # client, kind, session, area, suspects and who recorded and reviewed it),
     # its follow-ups (with who wrote each), the client's allergies, the access
-    # log entry, its history rows (with who made each), groups (navigation).
-    with django_assert_num_queries(10):
+    # log entry, its history rows (with who made each).
+    with django_assert_num_queries(8):
         client.get(url)
     side_effect_review(side_effect_id=effect.pk, reviewer=practitioner)
     for i, status in enumerate(["improving", "open", "improving", "improving", "open"]):
         side_effect_follow_up(
             side_effect_id=effect.pk, by=make_user(Role.PRACTITIONER), note=f"Day {i}", severity="mild", status=status
         )
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(8):
         response = client.get(url)
     assert len(response.context["follow_ups"]) == 5 and len(response.context["changes"]) >= 3

@@ -128,14 +128,14 @@ def test_open_list_query_count_does_not_grow(practitioner_client, django_assert_
             )
 
     add(1)
-    # session, user, user and group permissions, count (paginator), the page of
+    # session, user, roles and permissions (one query), count (paginator), the page of
     # side effects with client, kind, area, session, practitioner, mixture and
     # staff, the access log entries (one INSERT for the clients listed), the
-    # filters' kinds, practitioners and mixtures, groups (navigation).
-    with django_assert_num_queries(11):
+    # filters' kinds, practitioners and mixtures.
+    with django_assert_num_queries(9):
         practitioner_client.get(reverse("side_effect_list"))
     add(20)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(9):
         response = practitioner_client.get(reverse("side_effect_list"))
     assert len(response.context["effects"]) == 21
 

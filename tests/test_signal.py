@@ -192,11 +192,11 @@ def test_the_page_explains_the_test_and_its_queries_do_not_grow(client, catalogu
     practitioner = make_user(Role.PRACTITIONER)
     sessions_with(catalogue["A"], catalogue["facial"], 5, 1, practitioner)
     # session, user, permissions (2), the counts the reminder round keeps (none
-    # here), the one counting statement, groups (navigation).
-    with django_assert_num_queries(7):
+    # here), the one counting statement.
+    with django_assert_num_queries(5):
         client.get(reverse("side_effect_signal"))
     clinic(catalogue, raised=10)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         page = client.get(reverse("side_effect_signal"))
     text = page.content.decode()
     assert f'id="practitioner-{practitioner.pk}"' in text
@@ -259,7 +259,7 @@ def test_the_page_shows_the_rounds_counts_until_asked_to_count_now(client, catal
     sessions_with(catalogue["C"], catalogue["hair"], 1, 1, practitioner)
     client.force_login(practitioner)
     # session, user, permissions (2), the kept counts, groups: nothing counted again.
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         kept = client.get(reverse("side_effect_signal"))
     assert kept.context["signal"].sessions == 140
     assert 'id="counted-at"' in kept.content.decode()

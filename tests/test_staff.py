@@ -250,14 +250,14 @@ def test_only_managers_open_the_staff_page(client, role):
 
 @pytest.mark.django_db
 def test_the_staff_list_makes_the_same_queries_however_many_members(manager_client, django_assert_num_queries):
-    # session, user, user's and group permissions, the page's members (with
+    # session, user, roles and permissions (one query), the page's members (with
     # their lockout and authenticator), their groups (one prefetch), the
-    # count for the pages, groups (navigation).
-    with django_assert_num_queries(8):
+    # count for the pages.
+    with django_assert_num_queries(6):
         manager_client.get(reverse("staff_list"))
     for role in (Role.RECEPTION, Role.PRACTITIONER, Role.MANAGER) * 5:
         TOTPDevice.objects.create(user=make_user(role), name="Phone", confirmed=True)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         response = manager_client.get(reverse("staff_list"))
     assert len(response.context["members"]) == 16
 
@@ -290,16 +290,16 @@ def test_managers_get_the_admin_and_others_lose_it_with_the_role(manager):
 def test_a_members_page_makes_the_same_queries_however_long_their_history(manager_client, django_assert_num_queries):
     member = make_user(Role.RECEPTION, first_name="Julie", last_name="Marchand", email="julie@example.org")
     url = reverse("staff_detail", args=[member.pk])
-    # session, user, user's and group permissions, the member (with their
+    # session, user, roles and permissions (one query), the member (with their
     # lockout and authenticator), their groups, their history rows (at most
-    # HISTORY_SHOWN, with who made each), groups (navigation).
-    with django_assert_num_queries(8):
+    # HISTORY_SHOWN, with who made each).
+    with django_assert_num_queries(6):
         manager_client.get(url)
     data = new_member(first_name="Julie", last_name="Marchand", email="julie@example.org")
     data.pop("username")
     for i, role in enumerate([Role.PRACTITIONER, Role.RECEPTION] * 4):
         response = manager_client.post(url, {**data, "role": role.value, "job_title": f"Title {i}"})
         assert response.status_code == 302, response.context["form"].errors
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(6):
         response = manager_client.get(url)
     assert len(response.context["changes"]) >= 9

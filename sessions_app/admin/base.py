@@ -29,24 +29,39 @@ from sessions_app.models import (
 
 class EstimatedCountPaginator(Paginator):
     """Counts an unfiltered PostgreSQL table from the planner's statistics once
-    it is big, instead of a COUNT(*) that reads the whole table on every page.
+    it is big, instead of a COUNT(*) that reads the whole table on every page;
+    and a filtered list (a search, a filter, a date, the clients' default
+    "active") up to `count_at_most` rows, then says "more than" (`capped`):
+    counting every active client of a chain read 100,000 rows a page.
 
-    Filtered lists (a search, a filter, a date) and SQLite get the exact count.
-    The estimate is refreshed by autovacuum's ANALYZE, so the total shown under
-    an unfiltered list can be off by a few percent: a page past the real end is
-    empty (not an error), and rows past the estimated end are reached by sorting
-    the other way or by filtering, as nobody pages through 50,000 rows anyway.
+    SQLite gets the exact count. The estimate is refreshed by autovacuum's
+    ANALYZE, so the total shown under an unfiltered list can be off by a few
+    percent: a page past the real end is empty (not an error), and rows past
+    the estimated or counted end are reached by sorting the other way or by
+    filtering, as nobody pages through 10,000 rows anyway.
     """
 
     # Below this an exact count takes a few milliseconds, and is exact.
     estimate_above = 50_000
+    # A filtered list's rows counted, at most: a millisecond or two.
+    count_at_most = 10_000
+    capped = False
 
     @cached_property
     def count(self) -> int:
         qs = self.object_list
-        if isinstance(qs, QuerySet) and _whole_table(qs) and connections[qs.db].vendor == "postgresql":
-            return self._table_count(qs)
+        if isinstance(qs, QuerySet) and connections[qs.db].vendor == "postgresql":
+            if _whole_table(qs):
+                return self._table_count(qs)
+            if not qs.query.is_sliced and qs.query.combinator is None:
+                return self._bounded_count(qs)
         return Paginator.count.func(self)
+
+    def _bounded_count(self, qs: QuerySet) -> int:
+        """COUNT(*) over at most count_at_most + 1 rows: one query, whatever the table's size."""
+        counted = qs.order_by().values("pk")[: self.count_at_most + 1].count()
+        self.capped = counted > self.count_at_most
+        return counted
 
     def _table_count(self, qs: QuerySet) -> int:
         connection = connections[qs.db]

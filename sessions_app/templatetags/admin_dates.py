@@ -34,17 +34,35 @@ def _between(first: dt.date, last: dt.date, kind: str) -> Iterator[dt.date]:
 
 
 class _BoundedDates:
-    """The change list's queryset as `date_hierarchy` uses it: aggregate() as
-    is, and dates()/datetimes() from the first and last date."""
+    """The change list's queryset as `date_hierarchy` uses it: dates() and
+    datetimes() from the first and last date, and that first and last date
+    read once. Django asks for them itself (aggregate(first=Min, last=Max),
+    to open an unfiltered list on its only year or month) before asking for
+    the years: the same two index reads, which its query made twice."""
 
     def __init__(self, queryset):
         self._queryset = queryset
+        self._spans: dict[str, dict] = {}
+
+    def _span(self, field_name: str) -> dict:
+        if field_name not in self._spans:
+            self._spans[field_name] = self._queryset.aggregate(first=Min(field_name), last=Max(field_name))
+        return self._spans[field_name]
 
     def aggregate(self, *args, **kwargs):
+        first, last = kwargs.get("first"), kwargs.get("last")
+        if (
+            not args
+            and kwargs.keys() == {"first", "last"}
+            and isinstance(first, Min)
+            and isinstance(last, Max)
+            and first.source_expressions[0].name == last.source_expressions[0].name
+        ):
+            return dict(self._span(first.source_expressions[0].name))
         return self._queryset.aggregate(*args, **kwargs)
 
     def datetimes(self, field_name: str, kind: str) -> list[dt.date]:
-        span = self._queryset.aggregate(first=Min(field_name), last=Max(field_name))
+        span = self._span(field_name)
         if span["first"] is None:
             return []
         first, last = (

@@ -26,12 +26,16 @@ from sessions_app.views.side_effect_today import side_effects_today
 
 # The dashboard lists at most this many side effects and reminders; the count says how many in all.
 DASHBOARD_LIMIT = 10
+# The reminders due are counted up to this many ("999+"); their own page counts them all.
+DASHBOARD_COUNT_MAX = 999
 # Today's sessions shown: all of them in a small clinic; in a busy one, this many
 # from the first not over yet (the day's last ones in the evening). The whole day
 # is on the schedule.
 DASHBOARD_SESSIONS = 20
 # Reminders due on one page of their list.
 REMINDERS_PAGE_SIZE = 25
+# The order of today's sessions on the dashboard, as on the day's schedule.
+TODAY_ORDER = ("starts_at", "room__name", "pk")
 
 
 def _today_range() -> tuple[dt.datetime, dt.datetime]:
@@ -59,17 +63,22 @@ def sessions_panel(request) -> dict:
     # order; with none, at the day's end.
     under_way = Q(ends_at__gt=timezone.now()) | Q(status=SessionStatus.ARRIVED)
     first = today.filter(under_way).order_by("starts_at").values("starts_at")[:1]
+    first_start = Coalesce(Subquery(first), Value(end))
     counts = day.aggregate(
         clinic=Count("pk"),
         total=Count("pk", filter=Q(practitioner=user) if own else Q()),
-        before=Count(
-            "pk",
-            filter=(Q(practitioner=user) if own else Q()) & Q(starts_at__lt=Coalesce(Subquery(first), Value(end))),
-        ),
+        before=Count("pk", filter=(Q(practitioner=user) if own else Q()) & Q(starts_at__lt=first_start)),
     )
     window = window_from(total=counts["total"], before=counts["before"], size=DASHBOARD_SESSIONS)
-    ordered = today.for_schedule().order_by("starts_at", "room__name", "pk")
-    sessions = list(ordered[window.start : window.stop])
+    # The window's rows read from where it starts, never skipping the
+    # sessions over (an OFFSET would, and work out each one's place in its
+    # series only to throw it away): the evening costs what the morning does.
+    shown = today.for_schedule()
+    size = window.stop - window.start
+    if window.start == counts["before"]:
+        sessions = list(shown.filter(starts_at__gte=first_start).order_by(*TODAY_ORDER)[:size])
+    else:  # late in the day: the day's last rows, read from the end
+        sessions = list(shown.order_by(*(f"-{field}" for field in TODAY_ORDER))[:size])[::-1]
     annotate_clearance(sessions)
     if user.has_perm("sessions_app.view_screening"):
         annotate_alerts(sessions)  # clinical roles: what not to miss, on the badge
@@ -98,9 +107,13 @@ def reminders_panel(request) -> dict:
     if not request.user.has_perm("sessions_app.view_reminder"):
         return {}
     due = Reminder.objects.due(timezone.now()).select_related("client")
+    # Counted up to DASHBOARD_COUNT_MAX: a chain's backlog of 30,000 read on
+    # every Today was most of the page; the list of them all counts them all.
+    counted = due.order_by().values("pk")[: DASHBOARD_COUNT_MAX + 1].count()
     return {
         "reminders": list(due.order_by("due_at", "pk")[:DASHBOARD_LIMIT]),
-        "reminders_total": due.count(),
+        "reminders_total": min(counted, DASHBOARD_COUNT_MAX),
+        "reminders_more": counted > DASHBOARD_COUNT_MAX,
     }
 
 
