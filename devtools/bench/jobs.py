@@ -36,6 +36,8 @@ class JobTiming:
     name: str
     seconds: float
     detail: str
+    # A send round's messages sent: its target is a rate (report.SEND_PER_MINUTE_MIN).
+    messages: int = 0
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def _send_round(name: str, mailers: dict | None, keep_due: bool) -> JobTiming:
         with _nothing_leaves_the_machine(mailers):
             seconds, _ = _timed(lambda: call_command("send_reminders", stdout=io.StringIO()))
         sent = messages.filter(status=ReminderStatus.SENT).count() - sent_before
-    return JobTiming(name, seconds, f"{sent:,} messages sent")
+    return JobTiming(name, seconds, f"{sent:,} messages sent", messages=sent)
 
 
 def time_send_round(*, keep_due: bool = False) -> JobTiming:
