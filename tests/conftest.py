@@ -10,6 +10,7 @@ from hypothesis import settings as hypothesis_settings
 from sessions_app.models import Role
 
 from .factories import make_nurse, make_physician, make_user
+from .sinks import SmtpSink
 
 # CI replays the same generated examples each run (a red build is then about the
 # change, not the dice); a developer's runs explore new ones.
@@ -138,7 +139,18 @@ def on_postgres():
     return connection.vendor == "postgresql"
 
 
+@pytest.fixture
+def sink(settings):
+    """A real SMTP server on loopback that keeps what it receives, as Django's mailer."""
+    server = SmtpSink().start()
+    settings.MAILERS = server.mailers()
+    yield server
+    server.stop()
+
+
 # Browser tests (Playwright against the live server): the fixtures live in tests/browser.py.
+
+
 from .browser import (  # noqa: E402, F401
     browser,
     new_page,

@@ -24,14 +24,6 @@ from .sinks import SmtpSink
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sink(settings):
-    server = SmtpSink().start()
-    settings.MAILERS = server.mailers()
-    yield server
-    server.stop()
-
-
 def due_emails(n: int) -> list[Reminder]:
     """n email reminders due at T0, in their due order (one an hour apart)."""
     make_rule("upcoming_session", amount=24, unit="hours")

@@ -19,14 +19,6 @@ from .sinks import SmtpSink
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sink(settings):
-    server = SmtpSink().start()
-    settings.MAILERS = server.mailers()
-    yield server
-    server.stop()
-
-
 def due_reminders(emailers: int = 1, texters: int = 0) -> list[Reminder]:
     make_rule("upcoming_session", amount=24, unit="hours", by_sms=True, subject="Your session on {date}")
     clients = [make_client(consent_email=True, first_name="Inès", last_name=f"Morel{i}") for i in range(emailers)]
