@@ -25,6 +25,7 @@ from sessions_app.models import (
     TreatmentPlan,
     TreatmentSession,
 )
+from sessions_app.models.expressions import count_up_to
 
 
 class EstimatedCountPaginator(Paginator):
@@ -59,7 +60,7 @@ class EstimatedCountPaginator(Paginator):
 
     def _bounded_count(self, qs: QuerySet) -> int:
         """COUNT(*) over at most count_at_most + 1 rows: one query, whatever the table's size."""
-        counted = qs.order_by().values("pk")[: self.count_at_most + 1].count()
+        counted = count_up_to(qs, self.count_at_most)
         self.capped = counted > self.count_at_most
         return counted
 

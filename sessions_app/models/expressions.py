@@ -112,3 +112,10 @@ class AddDays(Func):
 
     def as_sql(self, compiler, connection, **extra_context):
         raise NotSupportedError(f"AddDays is written for PostgreSQL and SQLite, not {connection.vendor}.")
+
+
+def count_up_to(queryset: QuerySet, limit: int) -> int:
+    """How many rows `queryset` has, counted to `limit + 1` at most: one query
+    reading no more rows than that, whatever the table's size. A result over
+    `limit` means "more than `limit`" (a chain's backlog, a big table's list)."""
+    return queryset.order_by().values("pk")[: limit + 1].count()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sessions_app.models import Reminder, Role, SessionStatus, SideEffect, TreatmentSession
+from sessions_app.models.expressions import count_up_to
 from sessions_app.reports.today import manager_panel_context
 from sessions_app.roles import user_roles
 from sessions_app.services.alerts import annotate_alerts
@@ -109,7 +110,7 @@ def reminders_panel(request) -> dict:
     due = Reminder.objects.due(timezone.now()).select_related("client")
     # Counted up to DASHBOARD_COUNT_MAX: a chain's backlog of 30,000 read on
     # every Today was most of the page; the list of them all counts them all.
-    counted = due.order_by().values("pk")[: DASHBOARD_COUNT_MAX + 1].count()
+    counted = count_up_to(due, DASHBOARD_COUNT_MAX)
     return {
         "reminders": list(due.order_by("due_at", "pk")[:DASHBOARD_LIMIT]),
         "reminders_total": min(counted, DASHBOARD_COUNT_MAX),
