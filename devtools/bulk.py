@@ -130,9 +130,7 @@ def _bulk_create(model, columns, rows, tick) -> int:
 def _timestamps_as_given(model: type[models.Model]):
     """bulk_create stamps auto_now/auto_now_add fields with the current time;
     the rows carry their own. Switched off for the duration, in this process."""
-    fields = [
-        f for f in model._meta.concrete_fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
+    fields = [f for f in model._meta.concrete_fields if _stamped(f)]
     saved = [(f, f.auto_now, f.auto_now_add) for f in fields]
     try:
         for f in fields:
