@@ -235,7 +235,8 @@ class Command(BaseCommand):
 
     def _time_jobs(self, clients: int, mark: databases.Mark, *, reused: bool) -> list[jobs.JobTiming]:
         """The jobs on the database in use: its seed (timed when this run
-        seeded it), reminder generation and one send round."""
+        seeded it), reminder generation, and one send round timed twice on the
+        same messages: into the in-memory outbox, then through SMTP to a local sink."""
         seed_detail = f"{mark.sessions:,} sessions"
         if reused:
             seed_detail += f"; kept, seeded {timezone.localtime(mark.seeded):%Y-%m-%d %H:%M}"
