@@ -478,3 +478,32 @@ def test_everyone_s_day_comes_a_few_columns_a_page_whatever_the_size_of_the_clin
     last = reception_client.get(schedule_url(date=day.date().isoformat(), cols=3))
     assert [c.practitioner for c in last.context["grid"].columns] == staff[4:]
     assert reception_client.get(schedule_url(date=day.date().isoformat(), cols="x")).context["columns_page"].number == 1
+
+
+@pytest.mark.django_db
+def test_everyone_s_week_comes_a_few_practitioners_a_page_and_keeps_the_page_from_week_to_week(
+    reception_client, monkeypatch
+):
+    monkeypatch.setattr(schedule, "DAY_COLUMNS", 2)
+    monday = next_weekday_at(9, weekday=0)
+    staff = [make_user(Role.PRACTITIONER, last_name=f"Practitioner {letter}") for letter in "ABCDE"]
+    for k, who in enumerate(staff):  # k + 1 sessions each, on Tuesday
+        for i in range(k + 1):
+            make_session(plan=make_plan(practitioner=who), starts_at=monday + dt.timedelta(days=1, hours=i))
+    week = monday.date().isoformat()
+    first = reception_client.get(schedule_url(view="week", date=week))
+    assert [row.label for row in first.context["overview"]] == [str(p) for p in staff[:2]]
+    assert first.context["total"] == 1 + 2  # the sessions of the rows shown
+    page = strip_tags(first.content.decode())
+    assert "Practitioners 1–2 of 5" in page and "Next practitioners" in page
+    middle = reception_client.get(reverse("schedule") + first.context["columns_links"]["next"])
+    rows = middle.context["overview"]
+    assert [row.label for row in rows] == [str(p) for p in staff[2:4]]
+    assert [[c.count for c in row.cells] for row in rows] == [[0, 3, 0, 0, 0, 0, 0], [0, 4, 0, 0, 0, 0, 0]]
+    # The next week, and the day a cell opens as a whole, show the same practitioners.
+    following = reception_client.get(reverse("schedule") + middle.context["links"]["next"])
+    assert [row.label for row in following.context["overview"]] == [str(p) for p in staff[2:4]]
+    day = reception_client.get(reverse("schedule") + middle.context["links"]["day"])
+    assert [c.practitioner for c in day.context["grid"].columns] == staff[2:4]
+    # Per room starts again from the first rooms.
+    assert "cols" not in parse_qs(urlsplit(middle.context["links"]["by_room"]).query)

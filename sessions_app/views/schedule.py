@@ -27,7 +27,9 @@ SCHEDULE_PAGE_SIZE = 25
 # How far from today a schedule can be shown: a date beyond is brought back to
 # this edge (a typed 0001-01-01 or 9999-12-31 would overflow the date arithmetic).
 SCHEDULE_REACH = dt.timedelta(days=10 * 365)
-# Columns of everyone's day on one page: at 1366 px they fit without scrolling sideways.
+# Columns of everyone's day (rows of everyone's week) on one page: at 1366 px
+# they fit without scrolling sideways, and a chain's day or week costs what a
+# small clinic's does.
 DAY_COLUMNS = 8
 
 
@@ -91,6 +93,10 @@ def schedule(request):
         filters["by"] = "room"
     if show_cancelled:
         filters["cancelled"] = "1"
+    # The page of practitioners (or rooms) of everyone's day or week, kept from
+    # one day or week to the next.
+    if (int_param(request, "cols") or 1) > 1 and not (practitioner or room):
+        filters["cols"] = int_param(request, "cols")
     if layout == "list":
         filters["layout"] = "list"
     step = dt.timedelta(days=7 if view == "week" else 1)
@@ -106,8 +112,8 @@ def schedule(request):
         "next": link(date=(first + step).isoformat()),
         "day": link(view="day"),
         "week": link(view="week"),
-        "by_practitioner": link(by=None),
-        "by_room": link(by="room"),
+        "by_practitioner": link(by=None, cols=None),
+        "by_room": link(by="room", cols=None),
         "grid": link(layout=None),
         "list": link(layout="list"),
     }
@@ -133,9 +139,9 @@ def schedule(request):
         return render(request, "schedule/schedule.html", context)
 
     # What the columns are: the days of one practitioner's or room's week, one
-    # practitioner or room, everyone's week at a glance, or everyone's day,
-    # DAY_COLUMNS practitioners (or rooms) a page, so that a chain's day costs
-    # what a small clinic's does.
+    # practitioner or room, or, DAY_COLUMNS practitioners (or rooms) a page so
+    # that a chain's costs what a small clinic's does, everyone's day (a column
+    # each) or everyone's week at a glance (a row each).
     if view == "week" and (practitioner or room):
         columns = [
             Column(d, f"{d:%a %d}", f"{d:%B}", practitioner=practitioner, room=None if practitioner else room)
@@ -145,8 +151,6 @@ def schedule(request):
         columns = [
             Column(day, str(practitioner or room), "", practitioner=practitioner, room=None if practitioner else room)
         ]
-    elif view == "week":
-        columns = None  # everyone's week at a glance
     else:
         resources = rooms if by_room else staff
         page = page_slice(request.GET.get("cols"), total=len(resources), size=DAY_COLUMNS)
@@ -156,11 +160,11 @@ def schedule(request):
             "next": link(cols=page.next_number) if page.has_next else "",
         }
         shown = resources[page.start : page.stop]
-        columns = [
-            Column(day, str(r), "", room=r) if by_room else Column(day, str(r), "", practitioner=r) for r in shown
-        ]
         ids = [r.pk for r in shown]
         sessions = sessions.filter(room__in=ids) if by_room else sessions.filter(practitioner__in=ids)
+        columns = None  # everyone's week at a glance
+        if view == "day":
+            columns = [Column(day, str(r), "", **{"room" if by_room else "practitioner": r}) for r in shown]
     # A column shows its every booking, whichever room or practitioner it
     # shares, so that its free time is true: only the column's own filter.
     if practitioner:
@@ -169,7 +173,8 @@ def schedule(request):
         sessions = sessions.filter(room=room)
     hours, closed = opening_hours(), closed_days(days[0], days[-1])
     if columns is None:
-        return _glance(request, context, sessions, days, staff, rooms, by_room, show_cancelled, hours, closed)
+        context |= _glance(sessions, days, shown, by_room, show_cancelled, hours, closed)
+        return render(request, "schedule/schedule.html", context)
     if not show_cancelled:
         sessions = sessions.exclude(status=SessionStatus.CANCELLED)
     found = list(sessions.for_calendar().order_by("starts_at", "pk"))
@@ -203,16 +208,17 @@ def schedule(request):
     return render(request, "schedule/schedule.html", context)
 
 
-def _glance(request, context, sessions, days, staff, rooms, by_room, show_cancelled, hours, closed):
-    """Everyone's week at a glance: every session of the week as a mark, read
-    as plain values; the cancelled ones, when asked for, listed below."""
+def _glance(sessions, days, resources, by_room, show_cancelled, hours, closed) -> dict:
+    """Everyone's week at a glance, a page of practitioners (or rooms): every
+    session of theirs that week as a mark, read as plain values; the cancelled
+    ones, when asked for, listed below."""
     rows = sessions.exclude(status=SessionStatus.CANCELLED).order_by("starts_at", "pk")
     marks = [
         Mark(*values[:5], f"{values[5]} {values[6]}")
         for values in rows.values_list(*Mark.FIELDS, "plan__client__first_name", "plan__client__last_name")
     ]
     overview, span = build_overview(
-        resources=rooms if by_room else staff,
+        resources=resources,
         by_room=by_room,
         days=days,
         sessions=marks,
@@ -224,8 +230,7 @@ def _glance(request, context, sessions, days, staff, rooms, by_room, show_cancel
     if show_cancelled:
         called_off = sessions.filter(status=SessionStatus.CANCELLED)
         cancelled = list(called_off.select_related("plan__client", "practitioner", "room").order_by("starts_at"))
-    context |= {"overview": overview, "overview_hours": span, "total": len(marks), "cancelled": cancelled}
-    return render(request, "schedule/schedule.html", context)
+    return {"overview": overview, "overview_hours": span, "total": len(marks), "cancelled": cancelled}
 
 
 def _list(request, sessions, days, practitioner, room, show_cancelled) -> dict:
