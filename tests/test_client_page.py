@@ -132,8 +132,12 @@ def test_filters_by_plan_and_area(client, practitioner):
     make_injection(
         make_session(plan=body, starts_at=start, status=SessionStatus.COMPLETED, completed_at=start), area=thighs
     )
+    other = make_plan(client=make_client(last_name="Other"), practitioner=practitioner)
+    other.areas.set([TreatmentArea.objects.get(name="Neck")])
     url = reverse("client_detail", args=[patient.pk])
 
+    # The areas to filter by: each of this client's once, nobody else's.
+    assert client.get(url).context["areas"] == sorted({thighs, *face.areas.all()}, key=lambda a: a.name)
     by_plan = client.get(url, {"plan": face.pk}).context["events"]
     assert {e.obj.plan_id for e in by_plan if e.kind == "session"} == {face.pk}
     by_area = client.get(url, {"area": thighs.pk}).context["events"]

@@ -148,11 +148,13 @@ def client_detail(request, pk: int):
     plan_id = int_param(request, "plan")
     plan = next((p for p in plans if p.pk == plan_id), None)
     area_id = int_param(request, "area")
-    treated = Q(plans__client=client)
+    # Each a subquery on the client's own rows: a join ORed with the side
+    # effects would read every plan's areas of the clinic.
+    treated = Q(pk__in=TreatmentPlan.areas.through.objects.filter(treatmentplan__client=client).values("treatmentarea"))
     if sees_side_effects:
         # Where a side effect was (it may be outside the plans' areas).
         treated |= Q(pk__in=SideEffect.objects.filter(client=client, area__isnull=False).values("area"))
-    areas = list(TreatmentArea.objects.filter(treated).distinct().order_by("name"))
+    areas = list(TreatmentArea.objects.filter(treated).order_by("name"))
     area = next((a for a in areas if a.pk == area_id), None)
 
     sessions = TreatmentSession.objects.filter(plan__client=client).select_related(
