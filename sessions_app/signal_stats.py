@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 # The 97.5th percentile of the standard normal distribution: a two-sided 95% interval.
 Z_95 = 1.959963984540054
@@ -54,6 +55,10 @@ def _tail(start: int, n: int, p: float, step: int) -> float:
     return total
 
 
+# The page and the reminder round ask the same tests of the same counts until
+# the next round counts again: each is summed once (a few hundred terms for a
+# group of thousands of sessions).
+@lru_cache(maxsize=4096)
 def binomial_upper_tail(k: int, n: int, p: float) -> float:
     """P(X >= k) for X ~ Binomial(n, p): the one-sided exact test's p-value
     of seeing k or more events in n trials where p was expected."""
@@ -106,16 +111,21 @@ class Rate:
         return self.rate / self.baseline
 
 
-def rate_against_rest(k: int, n: int, clinic_k: int, clinic_n: int, *, alpha: float = SIGNAL_ALPHA) -> Rate:
+def rate_against_rest(
+    k: int, n: int, clinic_k: int, clinic_n: int, *, alpha: float = SIGNAL_ALPHA, test: bool = True
+) -> Rate:
     """The group's rate (k of its n sessions followed by a side effect) with its
     interval, tested against the rest of the clinic (clinic_k of clinic_n,
     the group included): flagged when, at the rest's rate, k or more would
     happen by chance with a probability under `alpha`. The rest, not the whole
-    clinic, so a lot used in most sessions is not compared with itself."""
+    clinic, so a lot used in most sessions is not compared with itself.
+    `test=False`: the rate and the rest's rate only (no p-value, never flagged)."""
     low, high = wilson_interval(k, n)
     rest_n, rest_k = clinic_n - n, clinic_k - k
     if n == 0 or rest_n <= 0:
         return Rate(n, k, low, high, None, None, False)
     baseline = rest_k / rest_n
+    if not test:
+        return Rate(n, k, low, high, baseline, None, False)
     p_value = binomial_upper_tail(k, n, baseline)
     return Rate(n, k, low, high, baseline, p_value, p_value < alpha and k / n > baseline)

@@ -273,3 +273,38 @@ def test_the_page_shows_the_rounds_counts_until_asked_to_count_now(client, catal
     today = timezone.localdate()
     other = client.get(reverse("side_effect_signal"), {"start": today - dt.timedelta(days=200), "end": today})
     assert other.context["signal"].counted_at is None and other.context["signal"].sessions == 141
+
+
+@pytest.mark.django_db
+def test_each_table_opens_on_its_highest_rates_and_every_flag_and_shows_all_on_asking(client, catalogue, monkeypatch):
+    from sessions_app.views import side_effects
+
+    monkeypatch.setattr(side_effects, "SIGNAL_ROWS", 2)
+    client.force_login(make_user(Role.MANAGER))
+    clinic(catalogue, raised=10)
+    staff = [make_user(Role.PRACTITIONER) for _ in range(3)]
+    for k, who in enumerate(staff):  # 0, 1 and 2 of 10 sessions followed by a side effect
+        sessions_with(make_lot(catalogue["C"].product, lot_number=f"E{k}"), catalogue["hair"], 10, k, who)
+    page = client.get(reverse("side_effect_signal"))
+    tables = {dimension.slug: (rows, hidden) for dimension, rows, hidden, _ in page.context["tables"]}
+    practitioners, hidden = tables["practitioner"]
+    assert len(practitioners) == 2 and hidden == 3  # five practitioners, the two highest rates shown
+    assert practitioners[0].rate.rate >= practitioners[1].rate.rate
+    lots, _ = tables["lot"]
+    assert lots[0].label.endswith("A-RAISED") and lots[0].rate.flagged
+    text = page.content.decode()
+    assert "Show all 5 rows" in text
+    whole = client.get(reverse("side_effect_signal"), {"all": "practitioner"})
+    tables = {dimension.slug: (rows, hidden) for dimension, rows, hidden, _ in whole.context["tables"]}
+    assert (len(tables["practitioner"][0]), tables["practitioner"][1]) == (5, 0)
+    assert len(tables["lot"][0]) == 2  # the other tables still open on their first rows
+
+
+def test_a_table_keeps_every_flagged_row_beyond_its_first_rows():
+    from sessions_app.services.signal import Dimension, Row
+    from sessions_app.signal_stats import rate_against_rest
+
+    raised = [Row(i, f"L{i}", rate_against_rest(15, 50, 75 + 15 * i, 1050 + 50 * i)) for i in range(3)]
+    calm = [Row(9, "calm", rate_against_rest(3, 50, 63, 1050))]
+    assert all(row.rate.flagged for row in raised)
+    assert Dimension("lot", "Lot", True, raised + calm).first(1) == raised

@@ -71,6 +71,13 @@ def test_a_lot_at_five_times_the_rest_is_flagged_and_an_equal_one_is_not():
     assert not equal.flagged and equal.p_value > 0.3
 
 
+def test_a_group_not_tested_has_its_rate_and_the_rest_s_but_no_test():
+    # Practitioners, areas and products: compared, not flagged (the test is for lots and mixtures).
+    raised = rate_against_rest(k=15, n=50, clinic_k=60 + 15, clinic_n=1000 + 50, test=False)
+    assert (raised.p_value, raised.flagged) == (None, False)
+    assert raised.ratio == pytest.approx(5.0)
+
+
 def test_a_group_with_no_rest_to_compare_is_never_flagged():
     alone = rate_against_rest(k=10, n=10, clinic_k=10, clinic_n=10)
     assert (alone.baseline, alone.p_value, alone.flagged) == (None, None, False)

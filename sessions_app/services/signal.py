@@ -68,6 +68,11 @@ class Dimension:
     def flagged(self) -> list[Row]:
         return [row for row in self.rows if row.rate.flagged]
 
+    def first(self, limit: int) -> list[Row]:
+        """The rows a page opens with: the first `limit` (flagged first, then
+        the highest rates), and every flagged row whatever their number."""
+        return self.rows[: max(limit, len(self.flagged))]
+
 
 @dataclass
 class Signal:
@@ -213,10 +218,7 @@ def signal_from(period: Period, counts: dict, counted_at: dt.datetime | None = N
         title, flags = DIMENSIONS[slug]
         dimension = Dimension(slug, title, flags)
         for key, label, n, k in rows:
-            rate = rate_against_rest(k, n, total_k, total_n)
-            if not flags:
-                rate = Rate(rate.sessions, rate.with_side_effect, rate.low, rate.high, rate.baseline, None, False)
-            dimension.rows.append(Row(key, label, rate))
+            dimension.rows.append(Row(key, label, rate_against_rest(k, n, total_k, total_n, test=flags)))
         dimension.rows.sort(key=lambda row: (-row.rate.flagged, -row.rate.rate, -row.rate.sessions, row.label))
         built.append(dimension)
     return Signal(period, total_n, total_k, built, counted_at)

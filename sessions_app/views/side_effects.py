@@ -55,6 +55,8 @@ from sessions_app.views.booking import _safe_next
 from sessions_app.views.params import int_param
 
 PAGE_SIZE = 25
+# The rows each table of the signal opens with (all of them on asking).
+SIGNAL_ROWS = 20
 
 
 @permission_required("sessions_app.add_sideeffect", raise_exception=True)
@@ -364,4 +366,16 @@ def side_effect_signal(request):
     if form.is_bound and form.is_valid():
         period = Period(form.cleaned_data["start"], form.cleaned_data["end"])
     signal = signal_for(period, fresh=request.GET.get("fresh") == "1")
-    return render(request, "side_effects/signal.html", {"form": form, "signal": signal, "period": period})
+    # A chain has a hundred practitioners and lots: each table opens on its
+    # highest rates (and every flag), and "Show all" lists one table whole.
+    whole = request.GET.get("all", "")
+    query = request.GET.copy()
+    query.pop("all", None)
+    tables = []
+    for dimension in signal.dimensions:
+        rows = dimension.rows if dimension.slug == whole else dimension.first(SIGNAL_ROWS)
+        more = query.copy()
+        more["all"] = dimension.slug
+        tables.append((dimension, rows, len(dimension.rows) - len(rows), f"?{more.urlencode()}#dim-{dimension.slug}"))
+    context = {"form": form, "signal": signal, "period": period, "tables": tables}
+    return render(request, "side_effects/signal.html", context)
