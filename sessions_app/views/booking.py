@@ -70,7 +70,7 @@ def client_lookup(request):
     query = text_param(request)
     clients = []
     if len(query) >= 2:
-        clients = list(Client.objects.active().search(query)[:20])
+        clients = Client.objects.active().search_first(query, 20)
     return render(request, "booking/client_options.html", {"clients": clients, "query": query})
 
 

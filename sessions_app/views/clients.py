@@ -52,7 +52,7 @@ TIMELINE_SESSIONS = 30
 @permission_required("sessions_app.view_client", raise_exception=True)
 @require_GET
 def client_search(request):
-    """Client.objects.search: names in any order and any part, accents and
+    """Client.objects.search_first: names in any order and any part, accents and
     case ignored, a phone in any format, an email, a date of birth. Active
     clients unless archived ones are asked for. htmx asks for the results
     alone as reception types; without JavaScript the form submits."""
@@ -60,10 +60,8 @@ def client_search(request):
     archived = request.GET.get("archived") == "1"
     clients = []
     if query:
-        found = Client.objects.search(query)
-        if not archived:
-            found = found.active()
-        clients = list(found[:SEARCH_LIMIT])
+        found = Client.objects.all() if archived else Client.objects.active()
+        clients = found.search_first(query, SEARCH_LIMIT)
     context = {"query": query, "clients": clients, "archived": archived, "limit": SEARCH_LIMIT}
     partial = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
     return render(request, "clients/_results.html" if partial else "clients/search.html", context)
