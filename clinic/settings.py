@@ -238,6 +238,9 @@ CLINIC_PHOTO_MAX_BYTES = CLINIC_PHOTO_MAX_MB * 1024 * 1024
 # whole on every history row: a text column, not simple-history's varchar(100).
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
+# Django's form renderer, with <select> written in Python (a long list of options
+# cost more than a page's queries): sessions_app/form_renderer.py.
+FORM_RENDERER = "sessions_app.form_renderer.FormRenderer"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
