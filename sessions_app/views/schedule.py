@@ -79,8 +79,9 @@ def schedule(request):
 
     staff = list(practitioners())
     rooms = list(Room.objects.filter(active=True))
-    practitioner = next((p for p in staff if p.pk == int_param(request, "practitioner")), None)
-    room = next((r for r in rooms if r.pk == int_param(request, "room")), None)
+    practitioner_id, room_id = int_param(request, "practitioner"), int_param(request, "room")
+    practitioner = next((p for p in staff if p.pk == practitioner_id), None)
+    room = next((r for r in rooms if r.pk == room_id), None)
     by_room = request.GET.get("by") == "room" and practitioner is None
     show_cancelled = request.GET.get("cancelled") == "1"
 
