@@ -5,7 +5,7 @@ no screening on record, a screening or a consent about to run out.
 
 One function builds them for many clients in a fixed number of queries;
 templates/includes/client_alerts.html shows them as a banner (the record page,
-the client page) and templates/includes/clearance_badge.html as badges (the
+the client page) and sessions_app/badges.py (clearance_badge) as badges (the
 schedule, for clinical roles)."""
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.utils.dateformat import format as date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from sessions_app import badges
 from sessions_app.navigation import menu_entry
 from sessions_app.phones import is_canonical, phone_dial, phone_display
 
@@ -157,3 +158,88 @@ def calls_for_caution(answers) -> bool:
     from sessions_app.clearance import CAUTION
 
     return any(a.answer and a.severity == CAUTION for a in answers)
+
+
+# A session's badges (sessions_app/badges.py writes them).
+
+
+@register.simple_tag
+def series_position(session) -> SafeString:
+    return badges.series_position(session)
+
+
+@register.simple_tag
+def status_badge(session) -> SafeString:
+    return badges.status_badge(session)
+
+
+@register.simple_tag(takes_context=True)
+def clearance_badge(context, session) -> SafeString:
+    """The reasons only for staff who may read screenings."""
+    perms = context.get("perms")
+    return badges.clearance_badge(session, reasons=bool(perms and perms["sessions_app"]["view_screening"]))
+
+
+@register.simple_tag
+def select_options(choices, chosen=None) -> SafeString:
+    """<option>s for `choices` (model instances: their pk and str), `chosen`
+    selected: a chain's 160 practitioners and rooms, written in Python."""
+    chosen_pk = getattr(chosen, "pk", None)
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((c.pk, mark_safe(" selected") if c.pk == chosen_pk else "", str(c)) for c in choices),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def calendar_item(context, item, column) -> SafeString:
+    """One block of the calendar's time grid (views/timegrid.py places it): a
+    session, a free period (a link to book there) or closed hours. A busy
+    day has a hundred of them: written in Python, not through the template."""
+    style = f"grid-row: {item.row} / span {item.span}"
+    if item.kind == "free":
+        return format_html(
+            '<a class="cal-free" style="{}" href="{}" data-start="{}" data-end="{}">'
+            '<span class="cal-free-label">{}</span> <span class="cal-free-book">Book</span></a>',
+            style,
+            item.url,
+            item.times[0],
+            item.times[1],
+            item.label,
+        )
+    if item.kind != "session":
+        closed_day = " cal-closed-day" if column.closed else ""
+        return format_html(
+            '<div class="cal-closed{}" style="{}" data-reason="{}"><span>{}</span></div>',
+            closed_day,
+            style,
+            item.label,
+            item.label,
+        )
+    session = item.session
+    movable = context.get("can_change") and session.is_movable
+    perms = context.get("perms")
+    reasons = bool(perms and perms["sessions_app"]["view_screening"])
+    return format_html(
+        '<article class="cal-session status-{}{}{}" style="{}" data-session="{}"{}>\n'
+        '        <a class="cal-session-link" href="{}?next={}" title="{}"><span class="cal-time">{}–{}</span> '
+        '<span class="cal-client">{}</span></a>\n'
+        '        <div class="cal-meta">{} {}{}</div>\n'
+        "      </article>",
+        session.status,
+        " cal-short" if item.short else "",
+        " cal-movable" if movable else "",
+        style,
+        session.pk,
+        format_html(' data-move-url="{}"', item.move_url) if movable else "",
+        item.url,
+        context.get("here", ""),
+        item.label,
+        item.times[0],
+        item.times[1],
+        session.plan.client.full_name,
+        badges.series_position(session),
+        badges.status_badge(session),
+        badges.clearance_badge(session, reasons=reasons),
+    )
