@@ -119,3 +119,26 @@ def count_up_to(queryset: QuerySet, limit: int) -> int:
     reading no more rows than that, whatever the table's size. A result over
     `limit` means "more than `limit`" (a chain's backlog, a big table's list)."""
     return queryset.order_by().values("pk")[: limit + 1].count()
+
+
+def attach_related(rows, queryset: QuerySet, *paths: str) -> None:
+    """Set on each row the objects of `queryset` that `paths` name
+    ("handled_by", "session.practitioner": a foreign key, through relations
+    already loaded), read in one query for every path. A list that joins the
+    user table once per path, and small tables beside, is slow to plan: the
+    call list's page took 16 ms of planning for 1 ms of work."""
+    wanted = []
+    for row in rows:
+        for path in paths:
+            *hops, field = path.split(".")
+            owner = row
+            for hop in hops:
+                owner = getattr(owner, hop)
+                if owner is None:
+                    break
+            else:
+                if (pk := getattr(owner, f"{field}_id")) is not None:
+                    wanted.append((owner, field, pk))
+    found = queryset.in_bulk({pk for _, _, pk in wanted}) if wanted else {}
+    for owner, field, pk in wanted:
+        setattr(owner, field, found[pk])

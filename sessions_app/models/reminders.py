@@ -223,14 +223,9 @@ class ReminderQuerySet(models.QuerySet):
         return self.filter(channel=ReminderChannel.CALL, status=ReminderStatus.PENDING)
 
     def for_call_list(self):
-        return self.select_related(
-            "client",
-            "session__practitioner",
-            "plan__practitioner",
-            "plan__indication",
-            "handled_by",
-            "side_effect__kind",
-        )
+        """With what the list shows; the staff, indications and side-effect
+        kinds are attached by reminders.calls.call_list (attach_related)."""
+        return self.select_related("client", "session", "plan", "side_effect")
 
 
 class Reminder(models.Model):

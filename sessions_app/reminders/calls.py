@@ -12,7 +12,17 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from sessions_app.models import CallOutcome, Reminder, ReminderChannel, ReminderKind, ReminderStatus, User
+from sessions_app.models import (
+    CallOutcome,
+    Indication,
+    Reminder,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
+    SideEffectKind,
+    User,
+)
+from sessions_app.models.expressions import attach_related
 
 # Calls on one page of the list, the oldest first; the heading says how many there are.
 CALL_LIST_PAGE_SIZE = 25
@@ -78,6 +88,11 @@ def call_list(*, now: dt.datetime, page: str | int | None = None) -> CallList:
         "side_effects": totals["side_effects"],
         "other": totals["all"] - totals["aftercare"] - totals["maintenance"] - totals["side_effects"],
     }
+    shown = [*result.urgent, *result.page.object_list]
+    # Each a query of its own: joined to the calls, they made the query slow to plan.
+    attach_related(shown, User.objects.all(), "session.practitioner", "plan.practitioner", "handled_by")
+    attach_related(shown, Indication.objects.all(), "plan.indication")
+    attach_related(shown, SideEffectKind.objects.all(), "side_effect.kind")
     for reminder in result.page.object_list:
         group = {
             ReminderKind.AFTERCARE_CHECK: result.aftercare,
