@@ -455,11 +455,12 @@ def test_a_filtered_list_is_a_fixed_number_of_queries(client, practitioner, djan
     add(1)
     params = {"lot": "LOT-COUNT", "status": "all", "severity": "moderate"}
     # As the unfiltered list (test_side_effects): session, user, permissions (2),
-    # count, page, access log, the filters' kinds, practitioners and mixtures, groups.
-    with django_assert_num_queries(9):
+    # count, page, the staff, kinds and mixtures it names, access log, the
+    # filters' kinds, practitioners and mixtures, groups.
+    with django_assert_num_queries(12):
         client.get(reverse("side_effect_list"), params)
     add(6)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(12):
         response = client.get(reverse("side_effect_list"), params)
     assert len(response.context["effects"]) == 7
 
