@@ -558,7 +558,7 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     make_lot(products[0])
     client.force_login(practitioner)
     # session, user, roles and permissions (one query); the session (+plan, client,
-    # indication, mixture, practitioner, room, signer, draft), plan areas,
+    # indication, mixture, room, draft), its practitioner and signer, plan areas,
     # injections; the access log entry;
     # the lot rule's mixture products and allergies; lots of the mixture's
     # products (with their latest use), their substances, the count of old
@@ -568,28 +568,28 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     # (allergies, screening, yes answers, open side effects, consent texts);
     # the ledger (injections of 12 months, mixtures' recipes, what products
     # hold).
-    with django_assert_num_queries(32):
+    with django_assert_num_queries(33):
         client.get(record_url(session))
     plan.areas.set(areas)
     for product in products:
         make_lot(product)
-    with django_assert_num_queries(32):
+    with django_assert_num_queries(33):
         assert len(client.get(record_url(session)).context["forms"].area_forms) == 6
 
     sign_record(session)
-    # session, user, permissions (2); the session, plan areas, injections,
+    # session, user, permissions (2); the session, its practitioner and signer, plan areas, injections,
     # their lots with products, their quantities; the access log entry;
     # photos, amendments, ceiling decisions (with substances and who decided); the
     # alerts (allergies, screening, yes answers, open side effects, consent
     # texts); the ledger (injections, their lots' products, their
     # quantities, recipes, contents).
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(23):
         client.get(record_url(session))
     for extra in areas[1:]:
         Injection.objects.create(
             session=session, area=extra, volume_ml=1, depth="dej", technique="nappage", needle_length_mm=4, points=5
         ).lots.set([make_lot()])
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(23):
         page = client.get(record_url(session)).content.decode()
     assert page.count('<th scope="row">') == 6  # six areas
 

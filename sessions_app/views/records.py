@@ -30,7 +30,9 @@ from sessions_app.models import (
     SessionPhoto,
     TreatmentArea,
     TreatmentSession,
+    User,
 )
+from sessions_app.models.expressions import attach_related
 from sessions_app.record_forms import AreaForm, RecordForms, SessionRecordForm, initial_from, values_of
 from sessions_app.services.alerts import client_alerts
 from sessions_app.services.audit import access_record
@@ -60,12 +62,13 @@ NOT_RECORD = {"csrfmiddlewaretoken", "next", "action", "before_photos", "after_p
 
 
 def _session(pk: int) -> TreatmentSession:
+    """The session with what its record shows; the practitioner and who signed
+    it read beside it (attach_related): joined too, the user table twice made
+    this one-row query slower to plan than to run."""
     lots = Prefetch("lots", ProductLot.objects.select_related("product").order_by("product__name", "lot_number"))
-    return get_object_or_404(
+    session = get_object_or_404(
         TreatmentSession.objects.with_series_position()
-        .select_related(
-            "plan__client", "plan__indication", "plan__mixture", "practitioner", "room", "signed_by", "record_draft"
-        )
+        .select_related("plan__client", "plan__indication", "plan__mixture", "room", "record_draft")
         .prefetch_related(
             "plan__areas",
             Prefetch(
@@ -75,6 +78,8 @@ def _session(pk: int) -> TreatmentSession:
         ),
         pk=pk,
     )
+    attach_related([session], User.objects.all(), "practitioner", "signed_by")
+    return session
 
 
 def _with_signed_parts(session: TreatmentSession) -> TreatmentSession:
