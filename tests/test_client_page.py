@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -269,12 +270,14 @@ def test_search_query_count_does_not_grow_with_the_clients(client, django_assert
     make_client(first_name="Marie", last_name="Martin")
     url = reverse("client_search") + "?q=mar"
     # session, user, roles and permissions (one query), the matching clients (at most a
-    # page of them).
-    with django_assert_num_queries(4):
+    # page of them): on PostgreSQL a tier at a time (the last names "mar" begins, the
+    # first names, the rest), each only while the page is not full.
+    tiers = 3 if connection.vendor == "postgresql" else 1
+    with django_assert_num_queries(3 + tiers):
         first = client.get(url)
     for i in range(SEARCH_LIMIT + 5):
         make_client(first_name="Marc", last_name=f"Marchand{i:03d}")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(4):  # the first tier fills the page
         second = client.get(url)
     assert len(first.context["clients"]) == 1
     assert len(second.context["clients"]) == SEARCH_LIMIT

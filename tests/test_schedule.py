@@ -3,6 +3,7 @@ a practitioner's or room's week as a grid, everyone's week at a glance, and
 the printable list; what each offers, and what each costs in queries."""
 
 import datetime as dt
+import itertools
 import re
 from types import SimpleNamespace
 from urllib.parse import parse_qs, quote, urlsplit
@@ -487,9 +488,11 @@ def test_everyone_s_week_comes_a_few_practitioners_a_page_and_keeps_the_page_fro
     monkeypatch.setattr(schedule, "DAY_COLUMNS", 2)
     monday = next_weekday_at(9, weekday=0)
     staff = [make_user(Role.PRACTITIONER, last_name=f"Practitioner {letter}") for letter in "ABCDE"]
+    tuesday = itertools.count()  # one after the other, in the one room
     for k, who in enumerate(staff):  # k + 1 sessions each, on Tuesday
-        for i in range(k + 1):
-            make_session(plan=make_plan(practitioner=who), starts_at=monday + dt.timedelta(days=1, hours=i))
+        for _ in range(k + 1):
+            start = monday + dt.timedelta(days=1, minutes=45 * next(tuesday))
+            make_session(plan=make_plan(practitioner=who), starts_at=start)
     week = monday.date().isoformat()
     first = reception_client.get(schedule_url(view="week", date=week))
     assert [row.label for row in first.context["overview"]] == [str(p) for p in staff[:2]]
