@@ -8,8 +8,10 @@ select_option.html (tests/test_form_renderer.py compares the two); a widget
 with templates of its own is rendered by its templates."""
 
 from django.forms.renderers import DjangoTemplates
+from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+from django.utils.timezone import template_localtime
 
 SELECT = "django/forms/widgets/select.html"
 OPTION = "django/forms/widgets/select_option.html"
@@ -26,18 +28,23 @@ def _attrs(attrs: dict) -> str:
     return "".join(written)
 
 
+def _text(value) -> str:
+    """`{{ value }}`: localised (a date, a number), then escaped."""
+    return conditional_escape(localize(template_localtime(value)))
+
+
 def render_select(widget: dict) -> str | None:
     """The <select> of a widget's context, or None when an option has a template of its own."""
     parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, group_choices, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            parts.append(f'\n  <optgroup label="{_text(group_name)}">')
         for option in group_choices:
             if option["template_name"] != OPTION:
                 return None
             parts.append(
                 f'\n  <option value="{conditional_escape(option["value"])}"{_attrs(option["attrs"])}>'
-                f"{conditional_escape(option['label'])}</option>\n"  # the option template's last line
+                f"{_text(option['label'])}</option>\n"  # the option template's last line
             )
         if group_name:
             parts.append("\n  </optgroup>")

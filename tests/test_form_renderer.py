@@ -1,6 +1,8 @@
 """The forms' renderer writes a <select> in Python: the same HTML, character
 for character, as Django's templates, whatever the options hold."""
 
+import datetime as dt
+
 import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates
@@ -21,6 +23,10 @@ class Everything(forms.Form):
         widget=forms.Select(attrs={"class": "form-select", "data-x": mark_safe('a"b'), "disabled": True, "k": False}),
     )
     several = forms.MultipleChoiceField(choices=[(1, "One"), (2, gettext_lazy("Two"))], initial=[1, 2])
+    # Labels that are not text are written as the templates write them: localised.
+    when = forms.ChoiceField(
+        choices=[("d", dt.date(2024, 1, 5)), ("t", dt.time(9, 30)), ("n", 1234.5), (dt.date(2024, 2, 1), [("x", 7)])]
+    )
     maybe = forms.NullBooleanField()
     who = forms.ModelChoiceField(queryset=None, required=False)
 
