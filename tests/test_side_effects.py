@@ -129,14 +129,14 @@ def test_open_list_query_count_does_not_grow(practitioner_client, django_assert_
 
     add(1)
     # session, user, roles and permissions (one query), count (paginator), the page of
-    # side effects with client, session and plan, the staff they name and their
-    # kinds (one query each; areas and mixtures too when they name some), the
-    # access log entries (one INSERT for the clients listed), the filters'
-    # kinds, practitioners and mixtures.
-    with django_assert_num_queries(11):
+    # side effects with client, session and plan, their kinds (and, a query each
+    # when the page names some, the practitioners and reviewers, areas and
+    # mixtures: none here), the access log entries (one INSERT for the clients
+    # listed), the filters' kinds, practitioners and mixtures.
+    with django_assert_num_queries(10):
         practitioner_client.get(reverse("side_effect_list"))
     add(20)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         response = practitioner_client.get(reverse("side_effect_list"))
     assert len(response.context["effects"]) == 21
 

@@ -298,6 +298,10 @@ def test_each_table_opens_on_its_highest_rates_and_every_flag_and_shows_all_on_a
     tables = {dimension.slug: (rows, hidden) for dimension, rows, hidden, _ in whole.context["tables"]}
     assert (len(tables["practitioner"][0]), tables["practitioner"][1]) == (5, 0)
     assert len(tables["lot"][0]) == 2  # the other tables still open on their first rows
+    # After "Count now", "Show all" reads the round's counts again, as the page does.
+    counted = client.get(reverse("side_effect_signal"), {"fresh": "1"})
+    links = {dimension.slug: link for dimension, _, _, link in counted.context["tables"]}
+    assert "fresh" not in links["practitioner"] and "all=practitioner" in links["practitioner"]
 
 
 def test_a_table_keeps_every_flagged_row_beyond_its_first_rows():

@@ -143,7 +143,7 @@ def side_effect_list(request):
     filters = form.filters()
     page = Paginator(_filtered(filters), PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page.object_list)
-    attach_related(shown, User.objects.all(), "session.practitioner", "recorded_by", "reviewed_by")
+    attach_related(shown, User.objects.all(), "session.practitioner", "reviewed_by")
     attach_related(shown, SideEffectKind.objects.all(), "kind")
     attach_related(shown, TreatmentArea.objects.all(), "area")
     attach_related(shown, Mixture.objects.all(), "session.plan.mixture")
@@ -380,6 +380,7 @@ def side_effect_signal(request):
     whole = request.GET.get("all", "")
     query = request.GET.copy()
     query.pop("all", None)
+    query.pop("fresh", None)  # "Show all" reads the round's counts, as the page does
     tables = []
     for dimension in signal.dimensions:
         rows = dimension.rows if dimension.slug == whole else dimension.first(SIGNAL_ROWS)
