@@ -502,6 +502,10 @@ def test_everyone_s_week_comes_a_few_practitioners_a_page_and_keeps_the_page_fro
     middle = reception_client.get(reverse("schedule") + first.context["columns_links"]["next"])
     rows = middle.context["overview"]
     assert [row.label for row in rows] == [str(p) for p in staff[2:4]]
+    page = middle.content.decode()
+    # The filter form keeps the page too; the count says whose sessions it counts.
+    assert '<input type="hidden" name="cols" value="2">' in page
+    assert "7 sessions with these practitioners." in strip_tags(page)
     assert [[c.count for c in row.cells] for row in rows] == [[0, 3, 0, 0, 0, 0, 0], [0, 4, 0, 0, 0, 0, 0]]
     # The next week, and the day a cell opens as a whole, show the same practitioners.
     following = reception_client.get(reverse("schedule") + middle.context["links"]["next"])
