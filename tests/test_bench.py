@@ -324,6 +324,30 @@ def test_the_floor_page_is_an_empty_page_behind_the_sign_in_served_only_to_the_b
     assert client.get(url).status_code == 404  # the clinic's own URLs have no floor page
 
 
+@pytest.mark.django_db
+def test_a_page_s_queries_are_counted_without_the_session_s_renewal(monkeypatch):
+    """The idle timeout renews a session at most once a minute (a savepoint, an
+    UPDATE, a release): that write is no query of the page's, and the count the
+    table reads must not depend on whether it fell on the counted request."""
+    import time
+
+    from devtools.bench import pages
+    from sessions_app import middleware
+
+    renewed = []
+
+    def a_while_ago_then_now(session):
+        # Signed in two minutes ago: the first request renews the session.
+        session[middleware.LAST_ACTIVE] = int(time.time()) - (0 if renewed else 120)
+        renewed.append(True)
+
+    monkeypatch.setattr(middleware, "mark_active", a_while_ago_then_now)
+    make_user(Role.RECEPTION, username=FLOORS[0].username)
+    [[floor]] = pages.time_pages([pages.Size(None, lambda: None)], [FLOORS[0]], warmup=0, runs=1)
+    assert len(renewed) == 2  # signed in, then renewed by the first counted request
+    assert floor.queries == 3  # session, user, roles and permissions
+
+
 def test_the_readme_quotes_the_table_between_its_markers(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# App\n\n{report.README_START}\nold table\n{report.README_END}\n\nMore.\n")
