@@ -148,37 +148,43 @@ def test_one_word_finds_the_last_names_it_begins_then_the_first_names_then_the_r
     assert Client.objects.search_first("", 10) == []
 
 
-@pytest.mark.postgres_only
-@pytest.mark.django_db
-def test_one_word_reads_the_name_prefix_indexes_on_postgresql(people):
-    for i in range(300):
-        make_client(first_name=f"Name{i}", last_name=f"Other{i}")
+def explain(sql: str, params=()) -> str:
+    """PostgreSQL's plan of a query."""
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE sessions_app_client")
-        with CaptureQueriesContext(connection) as asked:
-            Client.objects.active().search_first("garcia", 50)
-        plans = []
-        for query in asked.captured_queries[:2]:
-            cursor.execute("EXPLAIN " + query["sql"])
-            plans.append("\n".join(row[0] for row in cursor.fetchall()))
-    assert "client_search_last_first" in plans[0]
-    assert "client_search_first_last" in plans[1]
-
-
-@pytest.mark.postgres_only
-@pytest.mark.django_db
-def test_the_search_reads_the_trigram_indexes_on_postgresql(people):
-    from django.db import connection
-
-    for i in range(300):
-        make_client(first_name=f"Name{i}", last_name=f"Other{i}")
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE sessions_app_client")
-        cursor.execute("SET enable_seqscan = off")
-        sql, params = Client.objects.search("garcia").query.sql_with_params()
         cursor.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute("RESET enable_seqscan")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.fixture
+def crowd(people):
+    """The people among 300 others, with the table's statistics read: enough rows
+    for the planner to prefer an index."""
+    for i in range(300):
+        make_client(first_name=f"Name{i}", last_name=f"Other{i}")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sessions_app_client")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db
+def test_one_word_reads_the_name_prefix_indexes_on_postgresql(crowd):
+    with CaptureQueriesContext(connection) as asked:
+        Client.objects.active().search_first("garcia", 50)
+    last_names, first_names = (explain(query["sql"]) for query in asked.captured_queries[:2])
+    assert "client_search_last_first" in last_names
+    assert "client_search_first_last" in first_names
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db
+def test_the_search_reads_the_trigram_indexes_on_postgresql(crowd):
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+    try:
+        plan = explain(*Client.objects.search("garcia").query.sql_with_params())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan")
     assert "client_search_name_trgm" in plan
 
 
