@@ -148,8 +148,8 @@ def test_one_word_finds_the_last_names_it_begins_then_the_first_names_then_the_r
     assert Client.objects.search_first("", 10) == []
 
 
-def explain(sql: str, params=()) -> str:
-    """PostgreSQL's plan of a query."""
+def explain(sql: str, params=None) -> str:
+    """PostgreSQL's plan of a query (its SQL as captured, literals in it, when no params)."""
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + sql, params)
         return "\n".join(row[0] for row in cursor.fetchall())
