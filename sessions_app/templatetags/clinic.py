@@ -163,6 +163,12 @@ def calls_for_caution(answers) -> bool:
 # A session's badges (sessions_app/badges.py writes them).
 
 
+def _sees_reasons(context) -> bool:
+    """Whether the badge may say why a session cannot go ahead: staff who may read screenings."""
+    perms = context.get("perms")
+    return bool(perms and perms["sessions_app"]["view_screening"])
+
+
 @register.simple_tag
 def series_position(session) -> SafeString:
     return badges.series_position(session)
@@ -175,9 +181,7 @@ def status_badge(session) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def clearance_badge(context, session) -> SafeString:
-    """The reasons only for staff who may read screenings."""
-    perms = context.get("perms")
-    return badges.clearance_badge(session, reasons=bool(perms and perms["sessions_app"]["view_screening"]))
+    return badges.clearance_badge(session, reasons=_sees_reasons(context))
 
 
 @register.simple_tag
@@ -219,8 +223,6 @@ def calendar_item(context, item, column) -> SafeString:
         )
     session = item.session
     movable = context.get("can_change") and session.is_movable
-    perms = context.get("perms")
-    reasons = bool(perms and perms["sessions_app"]["view_screening"])
     return format_html(
         '<article class="cal-session status-{}{}{}" style="{}" data-session="{}"{}>\n'
         '        <a class="cal-session-link" href="{}?next={}" title="{}"><span class="cal-time">{}–{}</span> '
@@ -241,5 +243,5 @@ def calendar_item(context, item, column) -> SafeString:
         session.plan.client.full_name,
         badges.series_position(session),
         badges.status_badge(session),
-        badges.clearance_badge(session, reasons=reasons),
+        badges.clearance_badge(session, reasons=_sees_reasons(context)),
     )

@@ -79,7 +79,7 @@ def schedule(request):
 
     staff = list(practitioners())
     rooms = list(Room.objects.filter(active=True))
-    practitioner_id, room_id = int_param(request, "practitioner"), int_param(request, "room")
+    practitioner_id, room_id, cols = (int_param(request, name) for name in ("practitioner", "room", "cols"))
     practitioner = next((p for p in staff if p.pk == practitioner_id), None)
     room = next((r for r in rooms if r.pk == room_id), None)
     by_room = request.GET.get("by") == "room" and practitioner is None
@@ -96,8 +96,8 @@ def schedule(request):
         filters["cancelled"] = "1"
     # The page of practitioners (or rooms) of everyone's day or week, kept from
     # one day or week to the next.
-    if (int_param(request, "cols") or 1) > 1 and not (practitioner or room):
-        filters["cols"] = int_param(request, "cols")
+    if (cols or 1) > 1 and not (practitioner or room):
+        filters["cols"] = cols
     if layout == "list":
         filters["layout"] = "list"
     step = dt.timedelta(days=7 if view == "week" else 1)

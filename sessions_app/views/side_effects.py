@@ -99,7 +99,7 @@ def _to_form(form, exc: ValidationError) -> None:
 def _filtered(filters: dict):
     """The side effects the list's filters ask for, serious ones first, then
     those not yet reviewed, the most recent first."""
-    # The rest the list shows is attached to the page (_attach): joined here,
+    # The rest the list shows is attached to its page (side_effect_list): joined here,
     # eight tables made the query slow to plan (12 ms, for 1 ms of work).
     effects = SideEffect.objects.select_related("client", "session__plan")
     status = filters.get("status", "open")
