@@ -60,30 +60,35 @@ def test_a_superuser_has_every_permission_and_an_inactive_user_none():
     assert not gone.has_perm("sessions_app.view_client")
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("engine", ["django.contrib.sessions.backends.db", CACHED_SESSIONS])
-def test_a_role_taken_away_counts_from_the_next_page(client, engine):
-    with override_settings(SESSION_ENGINE=engine):
-        member = make_user(Role.RECEPTION)
-        client.force_login(member)
-        assert client.get(reverse("call_list")).status_code == 200
-        member.groups.remove(Group.objects.get(name=Role.RECEPTION))
-        assert client.get(reverse("call_list")).status_code == 403
-        member.groups.add(Group.objects.get(name=Role.MANAGER))
-        response = client.get(reverse("staff_list"))
-        assert response.status_code == 200 and response.context["is_manager"]
+@pytest.fixture(params=["django.contrib.sessions.backends.db", CACHED_SESSIONS])
+def each_session_engine(request):
+    """The test once with sessions in the database, once in the cache before it."""
+    with override_settings(SESSION_ENGINE=request.param):
+        yield
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("engine", ["django.contrib.sessions.backends.db", CACHED_SESSIONS])
-def test_a_deactivated_member_is_signed_out_at_their_next_page(client, engine):
-    with override_settings(SESSION_ENGINE=engine):
-        member = make_user(Role.PRACTITIONER)
-        client.force_login(member)
-        assert client.get(reverse("dashboard")).status_code == 200
-        staff_deactivate(by=make_user(Role.MANAGER), member_id=member.pk)
-        response = client.get(reverse("dashboard"))
-        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+@pytest.mark.usefixtures("each_session_engine")
+def test_a_role_taken_away_counts_from_the_next_page(client):
+    member = make_user(Role.RECEPTION)
+    client.force_login(member)
+    assert client.get(reverse("call_list")).status_code == 200
+    member.groups.remove(Group.objects.get(name=Role.RECEPTION))
+    assert client.get(reverse("call_list")).status_code == 403
+    member.groups.add(Group.objects.get(name=Role.MANAGER))
+    response = client.get(reverse("staff_list"))
+    assert response.status_code == 200 and response.context["is_manager"]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("each_session_engine")
+def test_a_deactivated_member_is_signed_out_at_their_next_page(client):
+    member = make_user(Role.PRACTITIONER)
+    client.force_login(member)
+    assert client.get(reverse("dashboard")).status_code == 200
+    staff_deactivate(by=make_user(Role.MANAGER), member_id=member.pk)
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
 
 @pytest.mark.django_db
