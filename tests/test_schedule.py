@@ -211,10 +211,15 @@ def test_a_practitioner_s_week_is_seven_day_columns_with_every_session_no_pages(
 def test_everyone_s_week_at_a_glance_shows_every_session_on_its_row_and_day(reception_client):
     monday = next_weekday_at(9, weekday=0)
     alice, bob = make_user(Role.PRACTITIONER), make_user(Role.PRACTITIONER)
+    # Plans of their own: a plan made for a session alone would bring a
+    # practitioner of its own, and enough of them push Alice and Bob off the
+    # first page of practitioners.
     for i in range(30):
-        make_session(practitioner=alice, starts_at=monday + dt.timedelta(days=i % 5, hours=i // 5))
+        make_session(plan=make_plan(practitioner=alice), starts_at=monday + dt.timedelta(days=i % 5, hours=i // 5))
     make_session(
-        practitioner=bob, starts_at=monday.replace(hour=10) + dt.timedelta(days=2), room=Room.objects.get(name="Room 2")
+        plan=make_plan(practitioner=bob),
+        starts_at=monday.replace(hour=10) + dt.timedelta(days=2),
+        room=Room.objects.get(name="Room 2"),
     )
     response = reception_client.get(schedule_url(view="week", date=monday.date().isoformat()))
     rows = {row.label: row for row in response.context["overview"]}
@@ -514,3 +519,35 @@ def test_everyone_s_week_comes_a_few_practitioners_a_page_and_keeps_the_page_fro
     assert [c.practitioner for c in day.context["grid"].columns] == staff[2:4]
     # Per room starts again from the first rooms.
     assert "cols" not in parse_qs(urlsplit(middle.context["links"]["by_room"]).query)
+
+
+@pytest.mark.django_db
+def test_hostile_text_on_the_calendar_s_blocks_and_badges_is_shown_escaped(client, practitioner):
+    """The blocks and badges are written in Python (sessions_app/badges.py):
+    a client's name and an allergy's name reach the page as text, not HTML."""
+    from sessions_app.models import Substance
+
+    hostile = '<img src=x onerror="alert(1)">'
+    day = next_weekday_at(10)
+    who = make_client(first_name=hostile, last_name="Roux")
+    plan = make_plan(practitioner=practitioner, client=who)
+    make_session(plan=plan, starts_at=day, status="booked")
+    products = [c.product_id for c in plan.mixture.components.all()]
+    substance = Substance.objects.filter(products__in=products).first()
+    substance.name = f"{hostile} lidocaine"
+    substance.save()
+    who.allergies.add(substance)
+    client.force_login(practitioner)
+    date = day.date().isoformat()
+    escaped = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
+    for params, shown in (
+        # The client's name on the block (its text and its title), the allergy
+        # on the clearance badge's reasons and on the alert badge.
+        ({"date": date}, 4),
+        ({"view": "week", "date": date, "practitioner": practitioner.pk}, 4),
+        # Everyone's week at a glance: the name on the session's mark.
+        ({"view": "week", "date": date}, 1),
+    ):
+        page = client.get(reverse("schedule"), params).content.decode()
+        assert "<img" not in page
+        assert page.count(escaped) == shown, params

@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from sessions_app import badges
+from sessions_app.badges import esc
 from sessions_app.navigation import menu_entry
 from sessions_app.phones import is_canonical, phone_dial, phone_display
 
@@ -203,45 +204,29 @@ def calendar_item(context, item, column) -> SafeString:
     day has a hundred of them: written in Python, not through the template."""
     style = f"grid-row: {item.row} / span {item.span}"
     if item.kind == "free":
-        return format_html(
-            '<a class="cal-free" style="{}" href="{}" data-start="{}" data-end="{}">'
-            '<span class="cal-free-label">{}</span> <span class="cal-free-book">Book</span></a>',
-            style,
-            item.url,
-            item.times[0],
-            item.times[1],
-            item.label,
+        start, end = item.times
+        return mark_safe(
+            f'<a class="cal-free" style="{style}" href="{esc(item.url)}" data-start="{esc(start)}" '
+            f'data-end="{esc(end)}"><span class="cal-free-label">{esc(item.label)}</span> '
+            '<span class="cal-free-book">Book</span></a>'
         )
     if item.kind != "session":
         closed_day = " cal-closed-day" if column.closed else ""
-        return format_html(
-            '<div class="cal-closed{}" style="{}" data-reason="{}"><span>{}</span></div>',
-            closed_day,
-            style,
-            item.label,
-            item.label,
+        label = esc(item.label)
+        return mark_safe(
+            f'<div class="cal-closed{closed_day}" style="{style}" data-reason="{label}"><span>{label}</span></div>'
         )
     session = item.session
     movable = context.get("can_change") and session.is_movable
-    return format_html(
-        '<article class="cal-session status-{}{}{}" style="{}" data-session="{}"{}>\n'
-        '        <a class="cal-session-link" href="{}?next={}" title="{}"><span class="cal-time">{}–{}</span> '
-        '<span class="cal-client">{}</span></a>\n'
-        '        <div class="cal-meta">{} {}{}</div>\n'
-        "      </article>",
-        session.status,
-        " cal-short" if item.short else "",
-        " cal-movable" if movable else "",
-        style,
-        session.pk,
-        format_html(' data-move-url="{}"', item.move_url) if movable else "",
-        item.url,
-        context.get("here", ""),
-        item.label,
-        item.times[0],
-        item.times[1],
-        session.plan.client.full_name,
-        badges.series_position(session),
-        badges.status_badge(session),
-        badges.clearance_badge(session, reasons=_sees_reasons(context)),
+    start, end = item.times
+    move = f' data-move-url="{esc(item.move_url)}"' if movable else ""
+    return mark_safe(
+        f'<article class="cal-session status-{esc(session.status)}{" cal-short" if item.short else ""}'
+        f'{" cal-movable" if movable else ""}" style="{style}" data-session="{session.pk}"{move}>\n'
+        f'        <a class="cal-session-link" href="{esc(item.url)}?next={esc(context.get("here", ""))}" '
+        f'title="{esc(item.label)}"><span class="cal-time">{esc(start)}–{esc(end)}</span> '
+        f'<span class="cal-client">{esc(session.plan.client.full_name)}</span></a>\n'
+        f'        <div class="cal-meta">{badges.series_position(session)} {badges.status_badge(session)}'
+        f"{badges.clearance_badge(session, reasons=_sees_reasons(context))}</div>\n"
+        "      </article>"
     )
