@@ -142,23 +142,41 @@ def test_a_new_consent_text_version_asks_for_a_new_signature(session):
 
 @pytest.mark.django_db
 def test_many_sessions_take_a_fixed_number_of_queries(django_assert_num_queries):
-    def add(n):
-        for _ in range(n):
+    thighs = TreatmentArea.objects.get(name="Thighs")
+
+    def add(n, kinds=("judged", "allergic", "infected")):
+        """n plans, each client in turn judged fit, allergic to the mixture, or
+        with an infection on an area the plan treats."""
+        for i in range(n):
             plan = make_plan()
-            screen(plan.client, yes=[Contraindication.DIABETES], judgement="Well controlled")
+            kind = kinds[i % len(kinds)]
+            yes = {"judged": [Contraindication.DIABETES], "infected": [Contraindication.SKIN_INFECTION]}
+            screen(plan.client, yes=yes.get(kind, []), judgement="Well controlled", areas=[thighs])
+            if kind == "allergic":
+                products = [c.product_id for c in plan.mixture.components.all()]
+                plan.client.allergies.add(Substance.objects.filter(products__in=products).first())
+            if kind == "infected":
+                plan.areas.add(thighs)
             sign(plan)
             make_session(plan=plan, starts_at=timezone.now() + dt.timedelta(days=30 + len(sessions)))
             sessions.append(plan.sessions.select_related("plan").get())
 
     sessions = []
-    add(1)
-    # latest screenings, their answers, the answers' areas, allergies, mixtures'
-    # substances, plans' areas, fat-reduction indications, consent text, consents.
-    with django_assert_num_queries(9):
-        assert all(v.may_treat for v in clearances(sessions).values())
-    add(5)
-    with django_assert_num_queries(9):
-        assert len(clearances(sessions)) == 6
+    add(3)
+    # Latest screenings, their answers, the in-area answers' areas, allergies,
+    # the allergic clients' mixtures' substances, the plans' areas where an
+    # in-area condition is, fat-reduction indications, consents to the text in force.
+    with django_assert_num_queries(8):
+        verdicts = [v.clearance for v in clearances(sessions).values()]
+    assert verdicts == [Clearance.CLEAR, Clearance.BLOCKED, Clearance.BLOCKED]
+    add(9)
+    with django_assert_num_queries(8):
+        verdicts = [v.clearance for v in clearances(sessions).values()]
+    assert verdicts == [Clearance.CLEAR, Clearance.BLOCKED, Clearance.BLOCKED] * 4
+    # No allergy and no in-area condition among them: nothing of the
+    # mixtures or the areas to read.
+    with django_assert_num_queries(5):
+        assert [v.clearance for v in clearances(sessions[::3]).values()] == [Clearance.CLEAR] * 4
 
 
 @pytest.mark.django_db

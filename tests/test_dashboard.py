@@ -120,18 +120,18 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
     add(0, 1)
     # session, user, roles and permissions (one query), today's count (all, and those
     # over), today's sessions shown with series position, the clearance badge
-    # (latest screenings, allergies, mixtures' substances, plans' areas,
-    # fat-reduction indications, consent text, consents; no answers to read),
+    # (latest screenings, allergies, fat-reduction indications, consents to the
+    # text in force; no answers, so no mixtures or areas to read),
     # the clients' alerts (allergies, latest screenings, open side effects,
     # consent texts; no answers to read), new signal flags, the side effects
     # past their expected time and the severe check-ins (one count of both; no
     # severe check-in to list), open side effects, their count, reminders due,
     # their count, the manager's figures (sessions of the day and week, serious
     # side effects open, overdue recalls, failed reminders).
-    with django_assert_num_queries(26):
+    with django_assert_num_queries(23):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(26):
+    with django_assert_num_queries(23):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15
@@ -239,7 +239,7 @@ def test_the_evening_list_reads_from_where_it_starts_not_past_the_day_s_finished
             client.force_login(reception)
             with CaptureQueriesContext(connection) as queries:
                 assert client.get(reverse("dashboard")).status_code == 200
-        assert len(queries) == 14, clock
+        assert len(queries) == 11, clock
         listed = [q["sql"] for q in queries if "sessions_app_room" in q["sql"] and "LIMIT" in q["sql"]]
         assert len(listed) == 1 and "OFFSET" not in listed[0], listed
 
@@ -378,12 +378,12 @@ def test_a_practitioner_s_today_costs_the_same_queries_whatever_the_day_holds(cl
     # session, user, roles and permissions (one query),
     # new signal flags, side effects past their time and severe check-ins
     # (one count), today's counts, today's sessions shown, the clearance badge
-    # (seven), the alerts (four), open side effects, their count, reminders
+    # (four: no allergy or in-area condition to match), the alerts (four), open side effects, their count, reminders
     # due, their count.
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(19):
         client.get(reverse("dashboard"))
     for i in range(1, 10):
         make_session(practitioner=me, starts_at=start + dt.timedelta(minutes=45 * i))
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(19):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) == 10

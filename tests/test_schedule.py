@@ -258,13 +258,13 @@ def add_sessions(practitioners, day, first, last):
     [
         # session, user, roles and permissions (one query), practitioners, rooms, the
         # sessions (with series position), opening hours, closed days, the
-        # clearance badge (latest screenings, allergies, mixtures' substances,
-        # plans' areas, fat-reduction indications, consent text, consents; no
-        # answers to read).
-        ({}, 15),
-        ({"by": "room"}, 15),
-        ({"view": "week", "practitioner": "P"}, 15),
-        ({"view": "week", "room": "R"}, 15),
+        # clearance badge (latest screenings, allergies, fat-reduction
+        # indications, consents to the text in force; no answers, so no
+        # mixtures or areas to read).
+        ({}, 12),
+        ({"by": "room"}, 12),
+        ({"view": "week", "practitioner": "P"}, 12),
+        ({"view": "week", "room": "R"}, 12),
         # Everyone's week: no clearance badge.
         ({"view": "week"}, 8),
     ],
@@ -298,13 +298,13 @@ def test_a_practitioner_s_calendar_with_the_alerts_costs_the_same_queries_whatev
     client.force_login(staff[0])
     url = schedule_url(date=monday.date().isoformat())
     add_sessions(staff, monday, 0, 1)
-    # What reception's day costs (17), and the alerts clinical roles see on the
+    # What reception's day costs (12), and the alerts clinical roles see on the
     # badge: allergies, latest screenings, open side effects, consent texts
     # (no answers to read).
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(16):
         first = client.get(url)
     add_sessions(staff, monday, 1, 60)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(16):
         second = client.get(url)
     assert second.context["total"] > first.context["total"] >= 1
 
@@ -324,12 +324,12 @@ def test_the_list_query_count_does_not_grow_with_sessions(
     add_sessions([practitioner], day, 0, 1)
     # session, user, roles and permissions (one query), practitioners, rooms, sessions per
     # day, the page of sessions with series position, the clearance badge (latest
-    # screenings, allergies, mixtures' substances, plans' areas, fat-reduction
-    # indications, consent text, consents; no answers to read).
-    with django_assert_num_queries(14):
+    # screenings, allergies, fat-reduction indications, consents to the text in
+    # force; no answers, so no mixtures or areas to read).
+    with django_assert_num_queries(11):
         first = reception_client.get(url)
     add_sessions([practitioner], day, 1, 25)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(11):
         second = reception_client.get(url)
     assert second.context["total"] > first.context["total"]
     # The page holds at most a page of sessions, whatever the day or week holds.

@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.utils.dateformat import format as date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from sessions_app import badges
@@ -165,9 +165,13 @@ def calls_for_caution(answers) -> bool:
 
 
 def _sees_reasons(context) -> bool:
-    """Whether the badge may say why a session cannot go ahead: staff who may read screenings."""
-    perms = context.get("perms")
-    return bool(perms and perms["sessions_app"]["view_screening"])
+    """Whether the badge may say why a session cannot go ahead: staff who may
+    read screenings. Asked once a page (a calendar has a hundred badges)."""
+    cache = context.render_context
+    if "sees_reasons" not in cache:
+        perms = context.get("perms")
+        cache["sees_reasons"] = bool(perms and perms["sessions_app"]["view_screening"])
+    return cache["sees_reasons"]
 
 
 @register.simple_tag
@@ -190,10 +194,10 @@ def select_options(choices, chosen=None) -> SafeString:
     """<option>s for `choices` (model instances: their pk and str), `chosen`
     selected: a chain's 160 practitioners and rooms, written in Python."""
     chosen_pk = getattr(chosen, "pk", None)
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((c.pk, mark_safe(" selected") if c.pk == chosen_pk else "", str(c)) for c in choices),
+    return mark_safe(
+        "".join(
+            f'<option value="{esc(c.pk)}"{" selected" if c.pk == chosen_pk else ""}>{esc(c)}</option>' for c in choices
+        )
     )
 
 
