@@ -101,7 +101,7 @@ def _header(client: Client, plans: list[TreatmentPlan], clinical: bool):
     """What the client page's header tells at a glance: the next session
     booked, the plans under way (already loaded), the records merged into
     this one (two queries); and, for clinical staff, each active plan's
-    verdict from the one treatment rule (plan_clearances, nine queries). What
+    verdict from the one treatment rule (plan_clearances, at most eight queries). What
     else the treatment room must not miss is the alerts banner
     (services.alerts)."""
     next_session = (
