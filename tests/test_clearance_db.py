@@ -19,7 +19,13 @@ from sessions_app.models import (
     TreatmentArea,
 )
 from sessions_app.services.alerts import client_alerts
-from sessions_app.services.clearance import clearance, clearances, current_consent_text
+from sessions_app.services.clearance import (
+    clearance,
+    clearances,
+    current_consent_text,
+    plan_clearances,
+    screening_facts,
+)
 
 from .factories import make_answer, make_nurse, make_physician, make_plan, make_session, make_user, next_weekday_at
 from .factories import make_consent as sign
@@ -177,6 +183,47 @@ def test_many_sessions_take_a_fixed_number_of_queries(django_assert_num_queries)
     # mixtures or the areas to read.
     with django_assert_num_queries(5):
         assert [v.clearance for v in clearances(sessions[::3]).values()] == [Clearance.CLEAR] * 4
+
+
+@pytest.mark.django_db
+def test_the_rule_and_the_alerts_read_the_same_screening_facts_once(django_assert_num_queries):
+    """A page that shows both (the client page, the record form) reads the
+    latest screening, its answers and areas and the allergies once: what each
+    says is what it says reading them itself."""
+    face, thighs = TreatmentArea.objects.get(name="Face"), TreatmentArea.objects.get(name="Thighs")
+    plans = [make_plan() for _ in range(3)]
+    infected, allergic, judged = plans
+    screen(infected.client, yes=[Contraindication.SKIN_INFECTION, Contraindication.PREGNANCY], areas=[thighs, face])
+    infected.areas.add(thighs)
+    products = [c.product_id for c in allergic.mixture.components.all()]
+    allergic.client.allergies.add(*Substance.objects.filter(products__in=products)[:2])
+    screen(allergic.client)
+    screen(judged.client, yes=[Contraindication.DIABETES], judgement="Well controlled")
+    for plan in plans:
+        sign(plan)
+    ids = [p.client_id for p in plans]
+
+    alone = client_alerts(ids)
+    verdicts = plan_clearances(plans)
+    with django_assert_num_queries(4):  # screenings, answers, the in-area answers' areas, allergies
+        facts = screening_facts(ids)
+    with django_assert_num_queries(2):  # open side effects, consent texts
+        shared = client_alerts(ids, facts=facts)
+    # The allergic clients' mixtures' substances, the in-area plans' areas,
+    # fat-reduction indications, consents to the text in force.
+    with django_assert_num_queries(4):
+        assert plan_clearances(plans, facts) == verdicts
+    assert shared == alone
+    assert [a.title for a in shared[infected.client_id].items][:2] == [
+        "Pregnant or breastfeeding",
+        "Active skin infection: Face, Thighs",
+    ]
+    assert verdicts[infected.pk].clearance == verdicts[allergic.pk].clearance == Clearance.BLOCKED
+    assert verdicts[judged.pk].may_treat
+    # Facts of other clients are not taken for these: they are read again.
+    partial = screening_facts(ids[:1])
+    with django_assert_num_queries(4 + 2):
+        assert client_alerts(ids, facts=partial) == alone
 
 
 @pytest.mark.django_db

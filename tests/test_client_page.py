@@ -162,10 +162,9 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     # into this one, the active plans' verdicts (plan_clearances: latest
     # screenings, their answers, allergies, fat-reduction indications,
     # consents to the text in force; no allergy or in-area condition, so no
-    # mixtures' substances or plans' areas to read); the alerts
-    # (allergies, latest screening, its yes answers, open side effects,
-    # consent texts).
-    with django_assert_num_queries(30):
+    # mixtures' substances or plans' areas to read); the alerts (the same
+    # screening and allergies, then open side effects, consent texts).
+    with django_assert_num_queries(27):
         client.get(url)
     for _ in range(3):
         plan = history(patient, practitioner, sessions=4)
@@ -178,7 +177,7 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
             side_effect_follow_up(
                 side_effect_id=effect.pk, by=practitioner, note="Better.", severity="mild", status="improving"
             )
-    with django_assert_num_queries(30):
+    with django_assert_num_queries(27):
         response = client.get(url)
     kinds = [e.kind for e in response.context["events"]]
     assert kinds.count("session") == 13 and kinds.count("check_in") == 24

@@ -122,16 +122,16 @@ def test_dashboard_query_count_does_not_grow(client, django_assert_num_queries):
     # over), today's sessions shown with series position, the clearance badge
     # (latest screenings, allergies, fat-reduction indications, consents to the
     # text in force; no answers, so no mixtures or areas to read),
-    # the clients' alerts (allergies, latest screenings, open side effects,
-    # consent texts; no answers to read), new signal flags, the side effects
+    # the clients' alerts (the same screenings and allergies, then open side
+    # effects, consent texts), new signal flags, the side effects
     # past their expected time and the severe check-ins (one count of both; no
     # severe check-in to list), open side effects, their count, reminders due,
     # their count, the manager's figures (sessions of the day and week, serious
     # side effects open, overdue recalls, failed reminders).
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(21):
         first = client.get(reverse("dashboard"))
     add(1, 15)
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(21):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) > len(first.context["sessions"])
     assert second.context["reminders_total"] == 15
@@ -378,12 +378,13 @@ def test_a_practitioner_s_today_costs_the_same_queries_whatever_the_day_holds(cl
     # session, user, roles and permissions (one query),
     # new signal flags, side effects past their time and severe check-ins
     # (one count), today's counts, today's sessions shown, the clearance badge
-    # (four: no allergy or in-area condition to match), the alerts (four), open side effects, their count, reminders
-    # due, their count.
-    with django_assert_num_queries(19):
+    # (four: no allergy or in-area condition to match), the alerts (two more:
+    # open side effects, consent texts), open side effects, their count,
+    # reminders due, their count.
+    with django_assert_num_queries(17):
         client.get(reverse("dashboard"))
     for i in range(1, 10):
         make_session(practitioner=me, starts_at=start + dt.timedelta(minutes=45 * i))
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(17):
         second = client.get(reverse("dashboard"))
     assert len(second.context["sessions"]) == 10

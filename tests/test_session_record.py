@@ -565,16 +565,16 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     # ones; areas, the mixture's products, protocol, previous techniques; the
     # treatment rule (screening, answers, allergies, fat-reduction indication,
     # consent to the text in force; no allergy or in-area condition, so no
-    # mixture substances or plan areas to read); the alerts
-    # (allergies, screening, yes answers, open side effects, consent texts);
+    # mixture substances or plan areas to read); the alerts (the same
+    # screening and allergies, then open side effects, consent texts);
     # the ledger (injections of 12 months, mixtures' recipes, what products
     # hold).
-    with django_assert_num_queries(30):
+    with django_assert_num_queries(27):
         client.get(record_url(session))
     plan.areas.set(areas)
     for product in products:
         make_lot(product)
-    with django_assert_num_queries(30):
+    with django_assert_num_queries(27):
         assert len(client.get(record_url(session)).context["forms"].area_forms) == 6
 
     sign_record(session)

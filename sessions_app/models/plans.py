@@ -419,7 +419,7 @@ class TreatmentSession(models.Model):
     history = HistoricalRecords()
     objects = TreatmentSessionQuerySet.as_manager()
 
-    # What not to miss about the client (services.alerts.annotate_alerts sets
+    # What not to miss about the client (services.alerts.annotate_badges sets
     # it for clinical roles). None until then, so that a template asking for
     # it finds nothing rather than a missing attribute, which Django's
     # templates look into with dir(): a tenth of a millisecond a row.

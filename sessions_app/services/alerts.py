@@ -11,7 +11,6 @@ schedule, for clinical roles)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,19 +19,17 @@ from django.utils import timezone
 
 from sessions_app.clearance import ABSOLUTE, CAUTION, IN_AREA, INDICATION, caution_cleared, screening_runs_out_on
 from sessions_app.models import (
-    Client,
     ConsentText,
     Contraindication,
     PlanStatus,
     Profession,
-    ScreeningAnswer,
     SessionStatus,
     SideEffect,
     SideEffectSeverity,
     TreatmentPlan,
     TreatmentSession,
 )
-from sessions_app.services.clearance import latest_screenings
+from sessions_app.services.clearance import ScreeningFacts, annotate_clearance, screening_facts
 
 # A screening or a consent running out within this many days is announced.
 ALERT_DAYS = 30
@@ -88,51 +85,32 @@ def _condition(row: dict, areas: list[str]) -> Alert:
     return Alert("warning", "condition", label, details)
 
 
-def client_alerts(client_ids: Iterable[int], *, today: dt.date | None = None) -> dict[int, ClientAlerts]:
-    """The alerts of each client, by client id: at most eight queries,
-    whatever the number of clients."""
+def client_alerts(
+    client_ids: Iterable[int], *, today: dt.date | None = None, facts: ScreeningFacts | None = None
+) -> dict[int, ClientAlerts]:
+    """The alerts of each client, by client id: at most seven queries
+    whatever the number of clients, three when `facts` (screening_facts of
+    those clients, shared with the treatment rule) are given."""
     ids = set(client_ids)
     today = today or timezone.localdate()
     alerts = {pk: ClientAlerts(pk) for pk in ids}
     if not ids:
         return alerts
+    if facts is None or not facts.covers(ids):
+        facts = screening_facts(ids)
 
-    allergies: dict[int, list[str]] = defaultdict(list)
-    through = Client.allergies.through.objects.filter(client_id__in=ids).order_by("substance__name")
-    for client_id, name in through.values_list("client_id", "substance__name"):
-        allergies[client_id].append(name)
-    for client_id, names in allergies.items():
-        alerts[client_id].items.append(
-            Alert("danger", "allergy", f"Allergy: {', '.join(names)}", "Never inject these.")
-        )
+    for client_id, names in facts.allergies.items():
+        if client_id in alerts:
+            alerts[client_id].items.append(
+                Alert("danger", "allergy", f"Allergy: {', '.join(names.values())}", "Never inject these.")
+            )
 
-    screenings = latest_screenings(ids)
-    by_screening = {pk: client_id for client_id, (pk, _) in screenings.items()}
-    rows = list(
-        ScreeningAnswer.objects.filter(screening_id__in=by_screening, answer=True)
-        .order_by("screening_id", "pk")
-        .values(
-            "pk",
-            "screening_id",
-            "question",
-            "details",
-            "severity",
-            "judgement",
-            "judged_at",
-            "judged_by__first_name",
-            "judged_by__last_name",
-            "judged_by__username",
-            "judged_by__profession",
-        )
-    )
-    areas: dict[int, list[str]] = defaultdict(list)
-    links = ScreeningAnswer.areas.through.objects.filter(screeninganswer_id__in=[r["pk"] for r in rows])
-    for answer_id, name in links.order_by("treatmentarea__name").values_list(
-        "screeninganswer_id", "treatmentarea__name"
-    ):
-        areas[answer_id].append(name)
-    for row in rows:
-        alerts[by_screening[row["screening_id"]]].items.append(_condition(row, areas[row["pk"]]))
+    screenings = {client_id: facts.screenings[client_id] for client_id in ids & facts.screenings.keys()}
+    for client_id, (screening_id, _) in screenings.items():
+        for row in facts.answers.get(screening_id, ()):
+            if row["answer"]:
+                names = [name for _, name in facts.areas.get(row["pk"], ())]
+                alerts[client_id].items.append(_condition(row, names))
 
     for client_id in ids - set(screenings):
         alerts[client_id].items.append(
@@ -194,10 +172,14 @@ def _consent_alerts(alerts: dict[int, ClientAlerts], ids: set[int], today: dt.da
         )
 
 
-def annotate_alerts(sessions: Sequence[TreatmentSession]) -> None:
-    """Set `session.alerts` (ClientAlerts) on each session still ahead, for the
-    schedule's badges; clinical roles only (the caller decides)."""
-    ahead = [s for s in sessions if s.status in SessionStatus.AHEAD]
-    found = client_alerts({s.plan.client_id for s in ahead})
+def annotate_badges(sessions: Sequence[TreatmentSession], *, alerts: bool) -> None:
+    """Set `session.clearance` (annotate_clearance) on each session and, for
+    clinical roles (`alerts`, the caller decides), `session.alerts`
+    (ClientAlerts) on each still ahead, for the schedule's badges: the
+    clients' screenings and allergies are read once for both."""
+    ahead = {s.pk for s in sessions if s.status in SessionStatus.AHEAD}
+    facts = screening_facts({s.plan.client_id for s in sessions if s.pk in ahead})
+    annotate_clearance(sessions, facts)
+    found = client_alerts(facts.client_ids, facts=facts) if alerts else {}
     for session in sessions:
-        session.alerts = found.get(session.plan.client_id) if session in ahead else None
+        session.alerts = found.get(session.plan.client_id) if session.pk in ahead else None

@@ -4,8 +4,10 @@ session), and asks it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
@@ -52,61 +54,113 @@ def latest_screenings(client_ids) -> dict[int, tuple[int, object]]:
     return {client_id: (pk, at) for client_id, pk, at in rows.values_list("client_id", "pk", "screened_at")}
 
 
-def screening_answers(screening_ids) -> dict[int, list[Answer]]:
-    """The answers the rule reads, by screening id: the yes answers, and every
-    answer to an indication-only question (the rule asks whether it was
-    asked). Plain values rather than model instances: the week of a busy
-    clinic reads the answers of hundreds of clients. One query, and one more
-    for the areas of the in-area conditions when there are any (the rule
-    reads areas of those alone)."""
-    answers: dict[int, list[Answer]] = defaultdict(list)
-    if not screening_ids:
-        return answers
-    rows = list(
-        ScreeningAnswer.objects.filter(screening_id__in=screening_ids)
-        .filter(Q(answer=True) | Q(question__in=FAT_REDUCTION_QUESTIONS))
-        .values_list("pk", "screening_id", "question", "answer", "severity", "judgement", "judged_by__profession")
-    )
+# What a screening answer's row holds: the rule's needs, and the alerts'
+# (details, when and by whom a condition was judged).
+ANSWER_FIELDS = (
+    "pk",
+    "screening_id",
+    "question",
+    "answer",
+    "details",
+    "severity",
+    "judgement",
+    "judged_at",
+    "judged_by__first_name",
+    "judged_by__last_name",
+    "judged_by__username",
+    "judged_by__profession",
+)
+
+
+@dataclass(frozen=True)
+class ScreeningFacts:
+    """What the treatment rule and the alerts both read of some clients'
+    records, read once for both (a page that shows a verdict and the alerts
+    would otherwise read each twice). Plain values rather than model
+    instances: the week of a busy clinic reads the answers of hundreds of
+    clients."""
+
+    client_ids: frozenset[int]
+    # client id -> (the latest screening's id, its screened_at)
+    screenings: dict[int, tuple[int, dt.datetime]]
+    # screening id -> its answer rows (ANSWER_FIELDS), by pk: the yes answers,
+    # and every answer to an indication-only question (the rule asks whether
+    # it was asked)
+    answers: dict[int, list[dict]]
+    # answer id -> (area id, name) by name, for the yes answers in areas
+    areas: dict[int, list[tuple[int, str]]]
+    # client id -> {substance id: name}, by name
+    allergies: dict[int, dict[int, str]]
+
+    def covers(self, client_ids: Iterable[int]) -> bool:
+        return self.client_ids.issuperset(client_ids)
+
+
+def screening_facts(client_ids: Iterable[int]) -> ScreeningFacts:
+    """Latest screenings, their answers, the areas of the in-area ones (only
+    when there are any) and the allergies on record: four queries at most."""
+    ids = frozenset(client_ids)
+    screenings = latest_screenings(ids) if ids else {}
+    answers: dict[int, list[dict]] = defaultdict(list)
     areas: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    in_area = [pk for pk, _, _, yes, severity, *_ in rows if yes and severity == IN_AREA]
-    if in_area:
-        through = ScreeningAnswer.areas.through.objects.filter(screeninganswer_id__in=in_area)
-        for answer_id, area_id, name in through.values_list(
-            "screeninganswer_id", "treatmentarea_id", "treatmentarea__name"
-        ):
-            areas[answer_id].append((area_id, name))
-    for pk, screening_id, question, yes, severity, judgement, profession in rows:
-        answers[screening_id].append(
-            Answer(
-                label=Contraindication(question).label,
-                yes=yes,
-                severity=severity,
-                judgement=judgement,
-                judged_by_physician=profession == Profession.PHYSICIAN,
-                areas=tuple(sorted(areas[pk], key=lambda a: a[1])),
-                question=question,
-            )
+    if screenings:
+        rows = (
+            ScreeningAnswer.objects.filter(screening_id__in=[pk for pk, _ in screenings.values()])
+            .filter(Q(answer=True) | Q(question__in=FAT_REDUCTION_QUESTIONS))
+            .order_by("screening_id", "pk")
+            .values(*ANSWER_FIELDS)
         )
-    return answers
+        for row in rows:
+            answers[row["screening_id"]].append(row)
+        in_area = [r["pk"] for rs in answers.values() for r in rs if r["answer"] and r["severity"] == IN_AREA]
+        if in_area:
+            links = ScreeningAnswer.areas.through.objects.filter(screeninganswer_id__in=in_area)
+            for answer_id, area_id, name in links.order_by("treatmentarea__name").values_list(
+                "screeninganswer_id", "treatmentarea_id", "treatmentarea__name"
+            ):
+                areas[answer_id].append((area_id, name))
+    allergies: dict[int, dict[int, str]] = defaultdict(dict)
+    if ids:
+        through = Client.allergies.through.objects.filter(client_id__in=ids).order_by("substance__name")
+        for client_id, substance_id, name in through.values_list("client_id", "substance_id", "substance__name"):
+            allergies[client_id][substance_id] = name
+    return ScreeningFacts(ids, screenings, answers, areas, allergies)
 
 
-def plan_clearances(plans: Iterable[TreatmentPlan]) -> dict[int, Verdict]:
+def _rule_answers(facts: ScreeningFacts) -> dict[int, list[Answer]]:
+    """The answers as the rule reads them, by screening id."""
+    return {
+        screening_id: [
+            Answer(
+                label=Contraindication(row["question"]).label,
+                yes=row["answer"],
+                severity=row["severity"],
+                judgement=row["judgement"],
+                judged_by_physician=row["judged_by__profession"] == Profession.PHYSICIAN,
+                areas=tuple(facts.areas.get(row["pk"], ())),
+                question=row["question"],
+            )
+            for row in rows
+        ]
+        for screening_id, rows in facts.answers.items()
+    }
+
+
+def plan_clearances(plans: Iterable[TreatmentPlan], facts: ScreeningFacts | None = None) -> dict[int, Verdict]:
     """The verdict for each plan, by plan id, today: at most eight queries
-    whatever the number of plans, fewer when nothing calls for the rest (no
-    allergy on record: no mixture's substances to read; no in-area condition:
-    no areas)."""
+    whatever the number of plans (four when `facts`, screening_facts of
+    their clients, are given), fewer when nothing calls for the rest (no
+    allergy on record: no mixture's substances to read; no in-area
+    condition: no areas)."""
     plans = list(plans)
     if not plans:
         return {}
     client_ids = {p.client_id for p in plans}
     plan_ids = {p.pk for p in plans}
-
-    screenings = latest_screenings(client_ids)
-    answers = screening_answers([pk for pk, _ in screenings.values()])
-    allergies: dict[int, dict[int, str]] = defaultdict(dict)
-    through = Client.allergies.through.objects.filter(client_id__in=client_ids)
-    for client_id, substance_id, name in through.values_list("client_id", "substance_id", "substance__name"):
-        allergies[client_id][substance_id] = name
+    if facts is None or not facts.covers(client_ids):
+        facts = screening_facts(client_ids)
+    screenings, allergies = facts.screenings, facts.allergies
+    answers = _rule_answers(facts)
     # The rule matches a mixture's substances against the client's allergies,
     # and a plan's areas against an in-area condition's: read for those alone.
     substances: dict[int, set[int]] = defaultdict(set)
@@ -151,20 +205,20 @@ def plan_clearances(plans: Iterable[TreatmentPlan]) -> dict[int, Verdict]:
     return result
 
 
-def clearances(sessions: Sequence[TreatmentSession]) -> dict[int, Verdict]:
+def clearances(sessions: Sequence[TreatmentSession], facts: ScreeningFacts | None = None) -> dict[int, Verdict]:
     """The verdict for each session, by session id: its plan's verdict today
     (plan_clearances). Each session needs its `plan` loaded."""
-    verdicts = plan_clearances({s.plan_id: s.plan for s in sessions}.values())
+    verdicts = plan_clearances({s.plan_id: s.plan for s in sessions}.values(), facts)
     return {s.pk: verdicts[s.plan_id] for s in sessions}
 
 
-def clearance(session: TreatmentSession) -> Verdict:
-    return clearances([session])[session.pk]
+def clearance(session: TreatmentSession, facts: ScreeningFacts | None = None) -> Verdict:
+    return clearances([session], facts)[session.pk]
 
 
-def annotate_clearance(sessions: Sequence[TreatmentSession]) -> None:
+def annotate_clearance(sessions: Sequence[TreatmentSession], facts: ScreeningFacts | None = None) -> None:
     """Set `session.clearance` (a Verdict, or None for sessions already done
     or called off) on each session, for the schedule's warning badge."""
-    verdicts = clearances([s for s in sessions if s.status in SessionStatus.AHEAD])
+    verdicts = clearances([s for s in sessions if s.status in SessionStatus.AHEAD], facts)
     for session in sessions:
         session.clearance = verdicts.get(session.pk)

@@ -37,7 +37,7 @@ from sessions_app.models import (
 from sessions_app.models.expressions import SubqueryCount
 from sessions_app.services.alerts import client_alerts
 from sessions_app.services.audit import access_record
-from sessions_app.services.clearance import plan_clearances
+from sessions_app.services.clearance import ScreeningFacts, plan_clearances, screening_facts
 from sessions_app.views.params import int_param, text_param
 
 SEARCH_LIMIT = 50
@@ -97,13 +97,13 @@ def _attach_lot_labels(injections: list[Injection]) -> None:
         injection.lot_labels = labels[injection.pk]
 
 
-def _header(client: Client, plans: list[TreatmentPlan], clinical: bool):
+def _header(client: Client, plans: list[TreatmentPlan], facts: ScreeningFacts | None):
     """What the client page's header tells at a glance: the next session
     booked, the plans under way (already loaded), the records merged into
-    this one (two queries); and, for clinical staff, each active plan's
-    verdict from the one treatment rule (plan_clearances, at most eight queries). What
-    else the treatment room must not miss is the alerts banner
-    (services.alerts)."""
+    this one (two queries); and, for clinical staff (who are given the
+    client's screening `facts`), each active plan's verdict from the one
+    treatment rule (plan_clearances). What else the treatment room must not
+    miss is the alerts banner (services.alerts)."""
     next_session = (
         TreatmentSession.objects.filter(
             plan__client=client, status__in=SessionStatus.MOVABLE, starts_at__gte=timezone.now()
@@ -118,8 +118,8 @@ def _header(client: Client, plans: list[TreatmentPlan], clinical: bool):
         "active_plans": active,
         "merged_records": list(client.merged_records.order_by("pk")),
     }
-    if clinical:
-        verdicts = plan_clearances(active)
+    if facts is not None:
+        verdicts = plan_clearances(active, facts)
         header["verdicts"] = [(p, verdicts[p.pk]) for p in active]
     return header
 
@@ -222,10 +222,13 @@ def client_detail(request, pk: int):
         events += [Event(r.sent_at or r.due_at, "reminder", r) for r in reminders]
     events.sort(key=lambda e: (e.at, e.kind), reverse=True)
 
+    # The latest screening and the allergies, read once for the header's
+    # verdicts and the alerts.
+    facts = screening_facts([client.pk]) if clinical else None
     context = {
-        **_header(client, plans, clinical),
+        **_header(client, plans, facts),
         "client": client,
-        "alerts": client_alerts([client.pk])[client.pk] if clinical else None,
+        "alerts": client_alerts([client.pk], facts=facts)[client.pk] if clinical else None,
         "plans": plans,
         "plan": plan,
         "areas": areas,

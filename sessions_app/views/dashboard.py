@@ -19,8 +19,7 @@ from sessions_app.models import Reminder, Role, SessionStatus, SideEffect, Treat
 from sessions_app.models.expressions import count_up_to
 from sessions_app.reports.today import manager_panel_context
 from sessions_app.roles import user_roles
-from sessions_app.services.alerts import annotate_alerts
-from sessions_app.services.clearance import annotate_clearance
+from sessions_app.services.alerts import annotate_badges
 from sessions_app.views.paging import page_slice, window_from
 from sessions_app.views.schedule import session_table_context
 from sessions_app.views.side_effect_today import side_effects_today
@@ -80,9 +79,8 @@ def sessions_panel(request) -> dict:
         sessions = list(shown.filter(starts_at__gte=first_start).order_by(*TODAY_ORDER)[:size])
     else:  # late in the day: the day's last rows, read from the end
         sessions = list(shown.order_by(*(f"-{field}" for field in TODAY_ORDER))[:size])[::-1]
-    annotate_clearance(sessions)
-    if user.has_perm("sessions_app.view_screening"):
-        annotate_alerts(sessions)  # clinical roles: what not to miss, on the badge
+    # Clinical roles: what not to miss, on the badge too.
+    annotate_badges(sessions, alerts=user.has_perm("sessions_app.view_screening"))
     return {
         "sessions": sessions,
         "sessions_window": window,

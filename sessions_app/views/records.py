@@ -36,7 +36,7 @@ from sessions_app.models.expressions import attach_related
 from sessions_app.record_forms import AreaForm, RecordForms, SessionRecordForm, initial_from, values_of
 from sessions_app.services.alerts import client_alerts
 from sessions_app.services.audit import access_record
-from sessions_app.services.clearance import clearance, latest_screenings
+from sessions_app.services.clearance import clearance, screening_facts
 from sessions_app.services.ledger import session_ledger
 from sessions_app.services.records import (
     INJECTION_FIELDS,
@@ -259,9 +259,12 @@ def _form_page(request, session: TreatmentSession, *, amending: bool):
 
 def _render_form(request, page: RecordPage, forms: RecordForms, *, draft: RecordDraft | None):
     session = page.session
-    verdict = None if page.amending else clearance(session)
+    client_id = session.plan.client_id
+    # The latest screening and the allergies, read once for the verdict and the alerts.
+    facts = screening_facts([client_id])
+    verdict = None if page.amending else clearance(session, facts)
     if verdict and verdict.clearance == Clearance.NEEDS_JUDGEMENT:
-        page.screening_id = latest_screenings([session.plan.client_id])[session.plan.client_id][0]
+        page.screening_id = facts.screenings[client_id][0]
     context = {
         "session": session,
         "forms": forms,
@@ -269,7 +272,7 @@ def _render_form(request, page: RecordPage, forms: RecordForms, *, draft: Record
         "amending": page.amending,
         "verdict": verdict,
         "draft": draft,
-        "alerts": client_alerts([session.plan.client_id])[session.plan.client_id],
+        "alerts": client_alerts([client_id], facts=facts)[client_id],
         "next": _safe_next(request, ""),
         **_checks(request, session, forms),
     }

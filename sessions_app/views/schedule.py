@@ -14,8 +14,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app.models import Room, SessionStatus, TreatmentSession
 from sessions_app.scheduling import clinic_tz
-from sessions_app.services.alerts import annotate_alerts
-from sessions_app.services.clearance import annotate_clearance
+from sessions_app.services.alerts import annotate_badges
 from sessions_app.services.slots import closed_days, opening_hours, practitioners
 from sessions_app.views.paging import group_pages, page_slice
 from sessions_app.views.params import int_param
@@ -194,9 +193,8 @@ def schedule(request):
     for column in columns:
         param = {"practitioner": column.practitioner.pk} if column.practitioner else {"room": column.room.pk}
         column.day_url = "?" + urlencode({"view": "day", "date": column.day.isoformat(), **param})
-    annotate_clearance(booked)
-    if request.user.has_perm("sessions_app.view_screening"):
-        annotate_alerts(booked)  # clinical roles: allergies, conditions, side effects on the badge
+    # Clinical roles: allergies, conditions, side effects on the badge too.
+    annotate_badges(booked, alerts=request.user.has_perm("sessions_app.view_screening"))
     context["grid"] = build_grid(
         columns=columns,
         sessions=booked,
@@ -246,9 +244,8 @@ def _list(request, sessions, days, practitioner, room, show_cancelled) -> dict:
     per_day = sessions.per_local_day()
     page = page_slice(request.GET.get("page"), total=sum(per_day.values()), size=SCHEDULE_PAGE_SIZE)
     shown = list(sessions.for_schedule().order_by("starts_at", "room__name", "pk")[page.start : page.stop])
-    annotate_clearance(shown)
-    if request.user.has_perm("sessions_app.view_screening"):
-        annotate_alerts(shown)  # clinical roles: allergies, conditions, side effects on the badge
+    # Clinical roles: allergies, conditions, side effects on the badge too.
+    annotate_badges(shown, alerts=request.user.has_perm("sessions_app.view_screening"))
     by_day: dict[dt.date, list] = {d: [] for d in days}
     for session in shown:
         by_day.setdefault(timezone.localtime(session.starts_at).date(), []).append(session)
