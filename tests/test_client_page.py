@@ -353,3 +353,26 @@ def test_a_long_history_lists_the_reminders_of_the_sessions_shown(client, practi
 
     whole = client.get(reverse("client_detail", args=[patient.pk]), {"all": "1"}).context["events"]
     assert {e.obj for e in whole if e.kind == "reminder"} == {sent_before, sent_late, waiting}
+
+
+@pytest.mark.django_db
+def test_hostile_text_on_the_timeline_is_shown_escaped(client, practitioner):
+    """The timeline's lines are written in Python (sessions_app/timeline.py):
+    whatever staff or the client typed reaches the page as text."""
+    hostile = '<img src=x onerror="alert(1)">'
+    patient = make_client()
+    screen(patient, yes=["diabetes"], judgement=hostile)
+    plan = history(patient, practitioner, sessions=2)
+    sign(plan, signed_name=hostile)
+    first, second = plan.sessions.order_by("starts_at")
+    TreatmentSession.objects.filter(pk=first.pk).update(notes=hostile)
+    SideEffect.objects.filter(session=first).update(action_taken=hostile)
+    answer_check_in(second, "swelling", note=hostile)
+    first.injections.first().lots.update(lot_number=hostile)
+    client.force_login(practitioner)
+    page = client.get(reverse("client_detail", args=[patient.pk])).content.decode()
+    timeline = page[page.index('id="timeline"') :]
+    assert "<img" not in timeline
+    # The judgement, the signed name, the session's notes, the action taken,
+    # the check-in's note (and the side effect it became, its action) and the lot.
+    assert timeline.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") >= 6

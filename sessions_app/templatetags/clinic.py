@@ -9,8 +9,9 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from sessions_app import badges
+from sessions_app import badges, timeline
 from sessions_app.badges import esc
+from sessions_app.body_chart import CHART_ORDER
 from sessions_app.navigation import menu_entry
 from sessions_app.phones import is_canonical, phone_dial, phone_display
 
@@ -53,27 +54,6 @@ def nav_link_attrs(context, entry: str) -> SafeString:
     return format_html('class="nav-link active" aria-current="{}"', "page" if url_name == entry else "true")
 
 
-# The order the chart's zones are drawn in (a later one lies over an earlier one).
-CHART_ORDER = (
-    "scalp",
-    "face",
-    "neck",
-    "nape",
-    "arms",
-    "hands",
-    "shoulders",
-    "decolletage",
-    "upper_back",
-    "lower_back",
-    "abdomen",
-    "flanks",
-    "buttocks",
-    "thighs",
-    "knees",
-    "calves",
-)
-
-
 @register.inclusion_tag("includes/chart.html")
 def body_chart(areas, chosen=(), *, pick: bool = False, label: str = "Areas treated"):
     """The face and body chart (its shapes: includes/chart_defs.html, once on
@@ -88,12 +68,6 @@ def body_chart(areas, chosen=(), *, pick: bool = False, label: str = "Areas trea
     ]
     names = [a.name for a in areas if a.pk in chosen]
     return {"zones": zones, "pick": pick, "label": label, "names": names}
-
-
-@register.inclusion_tag("includes/chart_mini.html")
-def body_chart_mini(zones, names=""):
-    """A small chart of the zones treated (chart_zone values), for the timeline."""
-    return {"zones": [key for key in CHART_ORDER if key in set(zones)], "names": names}
 
 
 @register.filter
@@ -139,26 +113,6 @@ def undo_session(message) -> str:
 def undoable_by(session, user) -> bool:
     """Whether `user` may undo the session's last status change now (SessionStatus.undo_refusal)."""
     return bool(user.is_authenticated and session.undo_status and session.undo_refusal(user) is None)
-
-
-@register.filter
-def chart_zones(injections) -> list[str]:
-    """The chart zones of the areas injected (each injection's area loaded)."""
-    return [i.area.chart_zone for i in injections if i.area.chart_zone]
-
-
-@register.filter
-def area_names(injections) -> str:
-    """The areas injected, by name ("Face, Neck")."""
-    return ", ".join(i.area.name for i in injections)
-
-
-@register.filter
-def calls_for_caution(answers) -> bool:
-    """Whether any of these answers is a yes that calls for caution (a physician judges it)."""
-    from sessions_app.clearance import CAUTION
-
-    return any(a.answer and a.severity == CAUTION for a in answers)
 
 
 # A session's badges (sessions_app/badges.py writes them).
@@ -234,3 +188,22 @@ def calendar_item(context, item, column) -> SafeString:
         f"{badges.clearance_badge(session, reasons=_sees_reasons(context))}</div>\n"
         "      </article>"
     )
+
+
+@register.simple_tag
+def side_effect_badges(effect, today) -> SafeString:
+    return timeline.side_effect_badges(effect, today)
+
+
+@register.simple_tag(takes_context=True)
+def timeline_event(context, event) -> SafeString:
+    """One line of the client page's timeline (sessions_app/timeline.py writes it)."""
+    cache = context.render_context
+    if "timeline_page" not in cache:
+        cache["timeline_page"] = timeline.Page.of(
+            context["request"],
+            sees_injections=context["sees_injections"],
+            clinical=context["clinical"],
+            today=context["today"],
+        )
+    return timeline.timeline_event(event, cache["timeline_page"])
