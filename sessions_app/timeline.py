@@ -1,10 +1,7 @@
 """The client page's timeline, a line per event, written in Python: a long
 history has a hundred events, and through the template language their
 lines cost more than the page's thirty queries. templates/clients/detail.html
-places them (the `timeline_event` tag); views/clients.py gathers the events.
-
-The side effect's badges are written here too, for the timeline and the list
-of side effects (the `side_effect_badges` tag)."""
+places them (the `timeline_event` tag); views/clients.py gathers the events."""
 
 from __future__ import annotations
 
@@ -13,8 +10,6 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
@@ -22,38 +17,9 @@ from sessions_app import badges
 from sessions_app.badges import esc
 from sessions_app.body_chart import chart_mini
 from sessions_app.clearance import ABSOLUTE, CAUTION
-
-
-def _date(value: dt.date | dt.datetime | None, fmt: str) -> str:
-    """As the template's date filter writes it: a moment on the clinic's clock."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime) and timezone.is_aware(value):
-        value = timezone.localtime(value)
-    return date_format(value, fmt)
-
-
-def _s(count) -> str:
-    """The template's pluralize."""
-    return "" if count == 1 else "s"
-
-
-def side_effect_badges(effect, today: dt.date) -> SafeString:
-    """A side effect's status, source and flags, as badges."""
-    status = effect.status
-    colour = {"resolved": "text-bg-success", "improving": "text-bg-info"}.get(status, "text-bg-warning")
-    parts = [f'<span class="badge {colour}">{esc(effect.get_status_display())}</span>']
-    if effect.serious:
-        parts.append('<span class="badge text-bg-danger">serious</span>')
-    if effect.source == "check_in":
-        parts.append('<span class="badge text-bg-light border">client\'s check-in</span>')
-    expected = effect.expected_resolution_on
-    if status != "resolved" and expected and expected < today:
-        parts.append(f'<span class="badge text-bg-danger">past the expected {_date(expected, "d/m")}</span>')
-    if not effect.reviewed_at:
-        parts.append('<span class="badge text-bg-secondary">to review</span>')
-    return mark_safe("\n".join(parts))
-
+from sessions_app.side_effect_html import date as _date
+from sessions_app.side_effect_html import plural as _s
+from sessions_app.side_effect_html import side_effect_badges
 
 LINKED = ("side_effect_detail", "session_record", "screening_judge")
 

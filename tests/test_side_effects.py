@@ -1,12 +1,13 @@
 """Side effects: recorded from a session or later, reviewed from the open list."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sessions_app.models import Role, SessionStatus, SideEffect, SideEffectKind
+from sessions_app.models import Client, Role, SessionStatus, SideEffect, SideEffectKind
 
 from .factories import make_client, make_session, make_user
 
@@ -167,3 +168,43 @@ def test_the_open_list_puts_serious_then_unreviewed_first_on_every_database(prac
     # The dashboard's panel is the top of the same list.
     dashboard = practitioner_client.get(reverse("dashboard")).context["side_effects"]
     assert dashboard == listed
+
+
+@pytest.mark.django_db
+def test_the_list_s_rows_show_hostile_text_escaped_and_their_review_form_works(client, practitioner):
+    """The rows are written in Python (sessions_app/side_effect_html.py): what
+    was typed reaches the page as text, and the row's own form marks the side
+    effect reviewed and comes back to the list as it was filtered."""
+
+    hostile = '<img src=x onerror="alert(1)">'
+    session = completed_session()
+    effect = SideEffect.objects.create(
+        client=session.plan.client,
+        session=session,
+        kind=SideEffectKind.objects.get(name="Bruising"),
+        severity="mild",
+        onset=timezone.localdate(),
+        recorded_by=make_user(Role.PRACTITIONER),
+        notes=hostile,
+        action_taken=hostile,
+    )
+    SideEffect.objects.filter(pk=effect.pk).update(notes=hostile * 10)
+    Client.objects.filter(pk=session.plan.client_id).update(first_name=hostile)
+    client.force_login(practitioner)
+    url = reverse("side_effect_list") + "?severity=mild"
+    page = client.get(url).content.decode()
+    rows = page[page.index('id="side-effects"') :]
+    assert "<img" not in rows
+    # The client's name twice (wide and narrow screens), the notes cut short
+    # to 160 characters (five times), the action taken.
+    assert rows.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") == 2 + 5 + 1
+    assert "…" in rows
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', rows, re.S)
+    fields = dict(re.findall(r'name="([^"]+)" value="([^"]*)"', form.group(2)))
+    assert form.group(1) == reverse("side_effect_review", args=[effect.pk])
+    assert fields["next"] == url
+    client.handler.enforce_csrf_checks = True
+    response = client.post(form.group(1), {"csrfmiddlewaretoken": fields["csrfmiddlewaretoken"], "next": url})
+    assert response.status_code == 302 and response["Location"] == url
+    effect.refresh_from_db()
+    assert effect.reviewed_by == practitioner

@@ -5,11 +5,13 @@ from decimal import Decimal
 
 from django import template
 from django.conf import settings
+from django.middleware.csrf import get_token
+from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from sessions_app import badges, timeline
+from sessions_app import badges, side_effect_html, timeline
 from sessions_app.badges import esc
 from sessions_app.body_chart import CHART_ORDER
 from sessions_app.navigation import menu_entry
@@ -190,9 +192,29 @@ def calendar_item(context, item, column) -> SafeString:
     )
 
 
-@register.simple_tag
-def side_effect_badges(effect, today) -> SafeString:
-    return timeline.side_effect_badges(effect, today)
+@register.simple_tag(takes_context=True)
+def side_effect_row(context, effect) -> SafeString:
+    """One row of the list of side effects (sessions_app/side_effect_html.py writes it)."""
+    cache = context.render_context
+    if "side_effect_row" not in cache:
+        request = context["request"]
+        review = None
+        if context["perms"]["sessions_app"]["change_sideeffect"]:
+            review = (
+                f'<input type="hidden" name="csrfmiddlewaretoken" value="{esc(get_token(request))}">\n'
+                f'              <input type="hidden" name="next" value="{esc(request.get_full_path())}">'
+            )
+        urls = {
+            key: reverse(name, args=[0]).replace("/0/", "/{}/")
+            for key, name in (
+                ("client", "client_detail"),
+                ("detail", "side_effect_detail"),
+                ("review", "side_effect_review"),
+            )
+        }
+        cache["side_effect_row"] = urls, review
+    urls, review = cache["side_effect_row"]
+    return side_effect_html.side_effect_row(effect, today=context["today"], urls=urls, review=review)
 
 
 @register.simple_tag(takes_context=True)

@@ -1,0 +1,120 @@
+"""Side effects as the pages list them, written in Python: their badges
+(the client's timeline, the list) and the list's rows. A page of the list
+has twenty-five rows; through the template language they cost more than
+the page's queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.template.defaultfilters import truncatechars
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.safestring import SafeString, mark_safe
+
+from sessions_app.badges import esc
+
+
+def date(value: dt.date | dt.datetime | None, fmt: str) -> str:
+    """As the template's date filter writes it: a moment on the clinic's clock."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return date_format(value, fmt)
+
+
+def plural(count) -> str:
+    """The template's pluralize."""
+    return "" if count == 1 else "s"
+
+
+def side_effect_badges(effect, today: dt.date) -> SafeString:
+    """A side effect's status, source and flags, as badges."""
+    status = effect.status
+    colour = {"resolved": "text-bg-success", "improving": "text-bg-info"}.get(status, "text-bg-warning")
+    parts = [f'<span class="badge {colour}">{esc(effect.get_status_display())}</span>']
+    if effect.serious:
+        parts.append('<span class="badge text-bg-danger">serious</span>')
+    if effect.source == "check_in":
+        parts.append('<span class="badge text-bg-light border">client\'s check-in</span>')
+    expected = effect.expected_resolution_on
+    if status != "resolved" and expected and expected < today:
+        parts.append(f'<span class="badge text-bg-danger">past the expected {date(expected, "d/m")}</span>')
+    if not effect.reviewed_at:
+        parts.append('<span class="badge text-bg-secondary">to review</span>')
+    return mark_safe("\n".join(parts))
+
+
+ROW = """      <tr>
+        <td class="side-effect-client d-none d-sm-table-cell"><a href="{client_url}">{client}</a></td>
+        <td class="text-break"><a class="d-sm-none d-block mb-1" href="{client_url}">{client}</a><a class="fw-semibold"
+          href="{url}">{kind}, {severity}</a>{area}
+          <div>{badges}</div>
+          {notes}
+          <div class="small text-body-secondary d-md-none">since {onset}{after}</div></td>
+        <td class="text-nowrap d-none d-md-table-cell">{onset}</td>
+        <td class="small d-none d-lg-table-cell">{course}
+          {action}</td>
+        <td class="small d-none d-md-table-cell">{session}</td>
+        <td class="text-end">
+          {review}
+        </td>
+      </tr>"""
+
+
+def side_effect_row(effect, *, today: dt.date, urls: dict[str, str], review: str | None) -> SafeString:
+    """One side effect as a row of the list. `urls` are the client's, the
+    side effect's and its review's addresses with {} for the id; `review`,
+    the review form's hidden fields (CSRF token and next) for staff who may
+    mark it reviewed, None for others."""
+    session = effect.session
+    if effect.resolved_on:
+        course = f"resolved {date(effect.resolved_on, 'd/m/Y')}"
+    elif effect.expected_resolution_on:
+        course = f"usually gone by {date(effect.expected_resolution_on, 'd/m/Y')}"
+    else:
+        course = "ongoing"
+    if effect.reviewed_at:
+        reviewed = (
+            f'<span class="small text-body-secondary">reviewed by {esc(effect.reviewed_by)}, '
+            f"{date(effect.reviewed_at, 'd/m/Y')}</span>"
+        )
+    elif review is not None:
+        reviewed = (
+            f'<form method="post" action="{urls["review"].format(effect.pk)}">{review}\n'
+            '              <button class="btn btn-sm btn-outline-primary" type="submit">Mark reviewed</button>\n'
+            "            </form>"
+        )
+    else:
+        reviewed = ""
+    client_url = urls["client"].format(effect.client_id)
+    return mark_safe(
+        ROW.format(
+            client_url=client_url,
+            client=esc(effect.client.full_name),
+            url=urls["detail"].format(effect.pk),
+            kind=esc(effect.kind),
+            severity=esc(effect.get_severity_display().lower()),
+            area=f' <span class="small">· {esc(effect.area)}</span>' if effect.area else "",
+            badges=side_effect_badges(effect, today),
+            notes=f'<div class="small text-break">{esc(truncatechars(effect.notes, 160))}</div>'
+            if effect.notes
+            else "",
+            onset=date(effect.onset, "d/m/Y"),
+            after=f", after the session of {date(session.starts_at, 'd/m')}" if session else "",
+            course=course,
+            action=(
+                f'<div class="text-break text-body-secondary">{esc(truncatechars(effect.action_taken, 100))}</div>'
+                if effect.action_taken
+                else ""
+            ),
+            session=(
+                f"{date(session.starts_at, 'd/m/Y')}, {esc(session.practitioner)}"
+                f'<div class="text-body-secondary text-break">{esc(session.plan.mixture)}</div>'
+                if session
+                else "—"
+            ),
+            review=reviewed,
+        )
+    )
