@@ -76,7 +76,8 @@ def schedule(request):
     days = [first + dt.timedelta(days=i) for i in range(7 if view == "week" else 1)]
     start, end = _day_range(days[0], days[-1])
 
-    staff = list(practitioners())
+    # What the schedule shows of a practitioner is their name: a chain has 160.
+    staff = list(practitioners().only("username", "first_name", "last_name"))
     rooms = list(Room.objects.filter(active=True))
     practitioner_id, room_id, cols = (int_param(request, name) for name in ("practitioner", "room", "cols"))
     practitioner = next((p for p in staff if p.pk == practitioner_id), None)
