@@ -31,6 +31,7 @@ from .factories import (
     make_consent,
     make_lot,
     make_plan,
+    make_quantity,
     make_screening,
     make_session,
     sign_record,
@@ -593,6 +594,10 @@ def test_the_record_pages_cost_a_fixed_number_of_queries(client, practitioner, d
     with django_assert_num_queries(23):
         page = client.get(record_url(session)).content.decode()
     assert page.count('<th scope="row">') == 6  # six areas
+    # Quantities written down of a product: still one query for them and their products.
+    make_quantity(session.injections.order_by("pk").first())
+    with django_assert_num_queries(23):
+        assert client.get(record_url(session)).status_code == 200
 
 
 def test_a_phone_photo_with_a_multi_picture_index_is_kept_as_a_jpeg(client, practitioner, session, lots):

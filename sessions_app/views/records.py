@@ -22,6 +22,7 @@ from sessions_app.models import (
     AccessAction,
     CeilingDecision,
     Injection,
+    InjectionQuantity,
     PlanStatus,
     Product,
     ProductLot,
@@ -73,7 +74,11 @@ def _session(pk: int) -> TreatmentSession:
             "plan__areas",
             Prefetch(
                 "injections",
-                Injection.objects.select_related("area").prefetch_related(lots, "quantities__product"),
+                # The quantities with their products joined: one query whether
+                # or not any was written down (the page's count stays the same).
+                Injection.objects.select_related("area").prefetch_related(
+                    lots, Prefetch("quantities", InjectionQuantity.objects.select_related("product"))
+                ),
             ),
         ),
         pk=pk,
