@@ -278,7 +278,7 @@ def test_an_error_shows_a_plain_page_not_a_stack_trace(client, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("secret internals: SELECT * FROM sessions_app_client")
 
-    monkeypatch.setattr(schedule, "annotate_clearance", broken)
+    monkeypatch.setattr(schedule, "annotate_badges", broken)
     response = client.get(reverse("schedule"))
     assert response.status_code == 500
     page = response.content.decode()
