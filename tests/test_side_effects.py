@@ -23,6 +23,19 @@ def completed_session(days_ago=1):
     return make_session(starts_at=start, status=SessionStatus.COMPLETED, completed_at=start + dt.timedelta(minutes=45))
 
 
+def bruise_after(session, **fields) -> SideEffect:
+    """A mild bruise after `session`, from today unless said, recorded by another practitioner."""
+    fields.setdefault("onset", timezone.localdate())
+    return SideEffect.objects.create(
+        client=session.plan.client,
+        session=session,
+        kind=SideEffectKind.objects.get(name="Bruising"),
+        severity="mild",
+        recorded_by=make_user(Role.PRACTITIONER),
+        **fields,
+    )
+
+
 def form_data(session=None, **overrides):
     data = {
         "session": session.pk if session else "",
@@ -98,15 +111,11 @@ def test_reception_can_neither_record_nor_read_side_effects(client, reception):
 @pytest.mark.django_db
 def test_review_marks_who_and_when_and_the_effect_leaves_the_list_once_resolved(practitioner_client, practitioner):
     session = completed_session()
-    effect = SideEffect.objects.create(
-        client=session.plan.client,
-        session=session,
-        kind=SideEffectKind.objects.get(name="Bruising"),
-        severity="mild",
+    effect = bruise_after(
+        session,
         onset=timezone.localdate() - dt.timedelta(days=1),
         resolved_on=timezone.localdate(),
         status="resolved",
-        recorded_by=make_user(Role.PRACTITIONER),
     )
     assert session.plan.client.full_name in practitioner_client.get(reverse("side_effect_list")).content.decode()
     practitioner_client.post(reverse("side_effect_review", args=[effect.pk]))
@@ -178,16 +187,7 @@ def test_the_list_s_rows_show_hostile_text_escaped_and_their_review_form_works(c
 
     hostile = '<img src=x onerror="alert(1)">'
     session = completed_session()
-    effect = SideEffect.objects.create(
-        client=session.plan.client,
-        session=session,
-        kind=SideEffectKind.objects.get(name="Bruising"),
-        severity="mild",
-        onset=timezone.localdate(),
-        recorded_by=make_user(Role.PRACTITIONER),
-        notes=hostile,
-        action_taken=hostile,
-    )
+    effect = bruise_after(session, notes=hostile, action_taken=hostile)
     SideEffect.objects.filter(pk=effect.pk).update(notes=hostile * 10)
     Client.objects.filter(pk=session.plan.client_id).update(first_name=hostile)
     client.force_login(practitioner)
