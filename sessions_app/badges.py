@@ -3,12 +3,17 @@ once and used by every page that shows sessions (the template tags
 `series_position`, `status_badge` and `clearance_badge` in
 templatetags/clinic.py, and the calendar's blocks in views/timegrid.py): a
 busy day's calendar shows a hundred sessions, and through templates these
-badges cost more than the day's queries."""
+badges cost more than the day's queries. Also what every piece of HTML
+written in Python uses (the timeline, the side effects' rows): a value
+escaped, a date and a plural as the templates write them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
 
 # A session's status as a coloured badge; text, not colour alone, carries the meaning.
@@ -68,3 +73,17 @@ def clearance_badge(session, *, reasons: bool) -> SafeString:
                 f'title="{esc(alert.text)}">{esc(alert.title)}</span>'
             )
     return mark_safe("".join(parts))  # each value escaped
+
+
+def date(value: dt.date | dt.datetime | None, fmt: str) -> str:
+    """As the template's date filter writes it: a moment on the clinic's clock."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return date_format(value, fmt)
+
+
+def plural(count) -> str:
+    """The template's pluralize."""
+    return "" if count == 1 else "s"

@@ -8,25 +8,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.template.defaultfilters import truncatechars
-from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
 
-from sessions_app.badges import esc
-
-
-def date(value: dt.date | dt.datetime | None, fmt: str) -> str:
-    """As the template's date filter writes it: a moment on the clinic's clock."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime) and timezone.is_aware(value):
-        value = timezone.localtime(value)
-    return date_format(value, fmt)
-
-
-def plural(count) -> str:
-    """The template's pluralize."""
-    return "" if count == 1 else "s"
+from sessions_app.badges import date, esc
 
 
 def side_effect_badges(effect, today: dt.date) -> SafeString:

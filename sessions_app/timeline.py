@@ -14,11 +14,9 @@ from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
 from sessions_app import badges
-from sessions_app.badges import esc
+from sessions_app.badges import date, esc, plural
 from sessions_app.body_chart import chart_mini
 from sessions_app.clearance import ABSOLUTE, CAUTION
-from sessions_app.side_effect_html import date as _date
-from sessions_app.side_effect_html import plural as _s
 from sessions_app.side_effect_html import side_effect_badges
 
 LINKED = ("side_effect_detail", "session_record", "screening_judge")
@@ -78,13 +76,13 @@ def _head(e, page: Page) -> str:
         area = f", {esc(obj.area)}" if obj.area else ""
         course = []
         if obj.resolved_on:
-            course.append(f"resolved on {_date(obj.resolved_on, 'd/m/Y')}")
+            course.append(f"resolved on {date(obj.resolved_on, 'd/m/Y')}")
         if obj.reviewed_at:
             course.append(f"reviewed by {esc(obj.reviewed_by)}")
         if obj.follow_up_count:
             course.append(
-                f"{localize(obj.follow_up_count)} follow-up{_s(obj.follow_up_count)}, the latest "
-                f"{_date(obj.last_follow_up_at, 'd/m/Y')}"
+                f"{localize(obj.follow_up_count)} follow-up{plural(obj.follow_up_count)}, the latest "
+                f"{date(obj.last_follow_up_at, 'd/m/Y')}"
             )
         return (
             f'<span class="fw-semibold">Side effect</span> <span class="text-break"><a href="'
@@ -108,7 +106,7 @@ def _head(e, page: Page) -> str:
             )
         return (
             f'<span class="fw-semibold">Check-in</span> <span class="small">after the session of '
-            f"{_date(obj.session.starts_at, 'd/m/Y')}:</span> {said}"
+            f"{date(obj.session.starts_at, 'd/m/Y')}:</span> {said}"
         )
     if e.kind == "reminder":
         return (
@@ -127,10 +125,10 @@ def _session_detail(session, page: Page) -> str:
         extra = ""
         if session.amendment_count:
             n = session.amendment_count
-            extra += f" · amended {localize(n)} time{_s(n)}"
+            extra += f" · amended {localize(n)} time{plural(n)}"
         if session.photo_count:
             n = session.photo_count
-            extra += f" · {localize(n)} photo{_s(n)}"
+            extra += f" · {localize(n)} photo{plural(n)}"
         link = f"{page.url('session_record', session.pk)}?next={page.here}"
         lines.append(f'<div class="small ms-md-4 record-line"><a href="{link}">{label}</a>{extra}</div>')
     injections = session.injections.all()
@@ -173,7 +171,7 @@ def _screening_detail(screening, page: Page) -> str:
 def timeline_event(e, page: Page) -> SafeString:
     """One event of the timeline as a list item."""
     obj = e.obj
-    when = _date(obj.onset, "d/m/Y") if e.kind == "side_effect" else _date(e.at, "d/m/Y H:i")
+    when = date(obj.onset, "d/m/Y") if e.kind == "side_effect" else date(e.at, "d/m/Y H:i")
     below = ""
     if e.kind == "session" and page.sees_injections:
         below = _session_detail(obj, page)
