@@ -5,13 +5,15 @@ templatetags/clinic.py, and the calendar's blocks in views/timegrid.py): a
 busy day's calendar shows a hundred sessions, and through templates these
 badges cost more than the day's queries. Also what every piece of HTML
 written in Python uses (the timeline, the side effects' rows): a value
-escaped, a date and a plural as the templates write them."""
+escaped, a date and a plural as the templates write them, and an address
+with "{}" for an id."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.safestring import SafeString, mark_safe
@@ -87,3 +89,9 @@ def date(value: dt.date | dt.datetime | None, fmt: str) -> str:
 def plural(count) -> str:
     """The template's pluralize."""
     return "" if count == 1 else "s"
+
+
+def address_pattern(name: str) -> str:
+    """The address of the page `name` names, with "{}" for its id
+    ("/sessions/{}/record/"): one reverse() for a page's hundred links."""
+    return reverse(name, args=[0]).replace("/0/", "/{}/")

@@ -9,12 +9,11 @@ import datetime as dt
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
 from sessions_app import badges
-from sessions_app.badges import date, esc, plural
+from sessions_app.badges import address_pattern, date, esc, plural
 from sessions_app.body_chart import chart_mini
 from sessions_app.clearance import ABSOLUTE, CAUTION
 from sessions_app.side_effect_html import side_effect_badges
@@ -47,7 +46,7 @@ class Page:
             clinical,
             bool(request.user.is_physician),
             today,
-            {name: reverse(name, args=[0]).replace("/0/", "/{}/") for name in LINKED},
+            {name: address_pattern(name) for name in LINKED},
         )
 
 

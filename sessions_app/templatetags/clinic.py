@@ -6,13 +6,12 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.middleware.csrf import get_token
-from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from sessions_app import badges, side_effect_html, timeline
-from sessions_app.badges import esc
+from sessions_app.badges import address_pattern, esc
 from sessions_app.body_chart import CHART_ORDER
 from sessions_app.navigation import menu_entry
 from sessions_app.phones import is_canonical, phone_dial, phone_display
@@ -205,12 +204,9 @@ def side_effect_row(context, effect) -> SafeString:
                 f'              <input type="hidden" name="next" value="{esc(request.get_full_path())}">'
             )
         urls = {
-            key: reverse(name, args=[0]).replace("/0/", "/{}/")
-            for key, name in (
-                ("client", "client_detail"),
-                ("detail", "side_effect_detail"),
-                ("review", "side_effect_review"),
-            )
+            "client": address_pattern("client_detail"),
+            "detail": address_pattern("side_effect_detail"),
+            "review": address_pattern("side_effect_review"),
         }
         cache["side_effect_row"] = urls, review
     urls, review = cache["side_effect_row"]

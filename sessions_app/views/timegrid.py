@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from sessions_app.badges import esc
+from sessions_app.badges import address_pattern, esc
 from sessions_app.models import Room, SessionStatus, TreatmentSession, User
 from sessions_app.scheduling import free_periods, open_periods
 
@@ -179,7 +179,7 @@ def build_grid(
     today, now_minute = now.astimezone(tz).date(), _minutes(now, tz)
     book_url = reverse("book_series")
     # The session pages' addresses, from one reverse() each: sessions/<pk>/...
-    detail, move = (reverse(name, args=[0]).replace("/0/", "/{}/") for name in ("session_detail", "session_move"))
+    detail, move = address_pattern("session_detail"), address_pattern("session_move")
 
     def clock(moment: dt.datetime) -> str:
         return moment.astimezone(tz).strftime("%H:%M")
