@@ -119,14 +119,23 @@ def undoable_by(session, user) -> bool:
 # A session's badges (sessions_app/badges.py writes them).
 
 
-def _sees_reasons(context) -> bool:
-    """Whether the badge may say why a session cannot go ahead: staff who may
-    read screenings. Asked once a page (a calendar has a hundred badges)."""
+def _once_a_page(context, key: str, make):
+    """`make()`, worked out once a page and kept in its render context: the
+    tags below are asked a hundred times a page."""
     cache = context.render_context
-    if "sees_reasons" not in cache:
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _sees_reasons(context) -> bool:
+    """Whether the badge may say why a session cannot go ahead: staff who may read screenings."""
+
+    def sees() -> bool:
         perms = context.get("perms")
-        cache["sees_reasons"] = bool(perms and perms["sessions_app"]["view_screening"])
-    return cache["sees_reasons"]
+        return bool(perms and perms["sessions_app"]["view_screening"])
+
+    return _once_a_page(context, "sees_reasons", sees)
 
 
 @register.simple_tag
@@ -194,8 +203,8 @@ def calendar_item(context, item, column) -> SafeString:
 @register.simple_tag(takes_context=True)
 def side_effect_row(context, effect) -> SafeString:
     """One row of the list of side effects (sessions_app/side_effect_html.py writes it)."""
-    cache = context.render_context
-    if "side_effect_row" not in cache:
+
+    def page():
         request = context["request"]
         review = None
         if context["perms"]["sessions_app"]["change_sideeffect"]:
@@ -208,20 +217,23 @@ def side_effect_row(context, effect) -> SafeString:
             "detail": address_pattern("side_effect_detail"),
             "review": address_pattern("side_effect_review"),
         }
-        cache["side_effect_row"] = urls, review
-    urls, review = cache["side_effect_row"]
+        return urls, review
+
+    urls, review = _once_a_page(context, "side_effect_row", page)
     return side_effect_html.side_effect_row(effect, today=context["today"], urls=urls, review=review)
 
 
 @register.simple_tag(takes_context=True)
 def timeline_event(context, event) -> SafeString:
     """One line of the client page's timeline (sessions_app/timeline.py writes it)."""
-    cache = context.render_context
-    if "timeline_page" not in cache:
-        cache["timeline_page"] = timeline.Page.of(
+    page = _once_a_page(
+        context,
+        "timeline_page",
+        lambda: timeline.Page.of(
             context["request"],
             sees_injections=context["sees_injections"],
             clinical=context["clinical"],
             today=context["today"],
-        )
-    return timeline.timeline_event(event, cache["timeline_page"])
+        ),
+    )
+    return timeline.timeline_event(event, page)
