@@ -96,8 +96,7 @@ def client_alerts(
     alerts = {pk: ClientAlerts(pk) for pk in ids}
     if not ids:
         return alerts
-    if facts is None or not facts.covers(ids):
-        facts = screening_facts(ids)
+    facts = screening_facts(ids, facts)
 
     for client_id, names in facts.allergies.items():
         if client_id in alerts:

@@ -96,10 +96,13 @@ class ScreeningFacts:
         return self.client_ids.issuperset(client_ids)
 
 
-def screening_facts(client_ids: Iterable[int]) -> ScreeningFacts:
+def screening_facts(client_ids: Iterable[int], given: ScreeningFacts | None = None) -> ScreeningFacts:
     """Latest screenings, their answers, the areas of the in-area ones (only
-    when there are any) and the allergies on record: four queries at most."""
+    when there are any) and the allergies on record: four queries at most;
+    none when the facts `given` already cover these clients."""
     ids = frozenset(client_ids)
+    if given is not None and given.covers(ids):
+        return given
     screenings = latest_screenings(ids) if ids else {}
     answers: dict[int, list[dict]] = defaultdict(list)
     areas: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -157,8 +160,7 @@ def plan_clearances(plans: Iterable[TreatmentPlan], facts: ScreeningFacts | None
         return {}
     client_ids = {p.client_id for p in plans}
     plan_ids = {p.pk for p in plans}
-    if facts is None or not facts.covers(client_ids):
-        facts = screening_facts(client_ids)
+    facts = screening_facts(client_ids, facts)
     screenings, allergies = facts.screenings, facts.allergies
     answers = _rule_answers(facts)
     # The rule matches a mixture's substances against the client's allergies,
