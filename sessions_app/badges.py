@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
+from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
 
 # A session's status as a coloured badge; text, not colour alone, carries the meaning.
@@ -89,6 +91,16 @@ def date(value: dt.date | dt.datetime | None, fmt: str) -> str:
 def plural(count) -> str:
     """The template's pluralize."""
     return "" if count == 1 else "s"
+
+
+def number(value, places: int, decimal_separator: str | None = None) -> str:
+    """As the template's floatformat:places writes a number: rounded half
+    up to that many places, no thousands grouping, the language's decimal
+    separator (read here unless given: a table's hundred numbers read it once)."""
+    rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    if not rounded:
+        rounded = abs(rounded)  # "-0.0" is written 0.0
+    return f"{rounded:f}".replace(".", decimal_separator or get_format("DECIMAL_SEPARATOR"))
 
 
 def address_pattern(name: str) -> str:

@@ -1,5 +1,5 @@
 """Side effects as the pages list them, written in Python: their badges
-(the client's timeline, the list) and the list's rows. A page of the list
+(the client's timeline, the list), the list's rows and the signal's rows. A page of the list
 has twenty-five rows; through the template language they cost more than
 the page's queries."""
 
@@ -10,7 +10,7 @@ import datetime as dt
 from django.template.defaultfilters import truncatechars
 from django.utils.safestring import SafeString, mark_safe
 
-from sessions_app.badges import date, esc
+from sessions_app.badges import date, esc, number
 
 
 def side_effect_badges(effect, today: dt.date) -> SafeString:
@@ -102,3 +102,37 @@ def side_effect_row(effect, *, today: dt.date, urls: dict[str, str], review: str
             review=reviewed,
         )
     )
+
+
+def signal_row(dimension, row, decimal_separator: str) -> SafeString:
+    """One row of a table of the side-effect signal: what it counts, its
+    sessions and those with a side effect, the rate with its interval, and
+    (lots and mixtures) the exact test against the rest of the clinic. The
+    page has a hundred rows of five numbers each."""
+    rate = row.rate
+
+    def one(value) -> str:
+        return number(value, 1, decimal_separator)
+
+    highlight, flag = "", ""
+    if rate.flagged:
+        highlight = ' class="table-danger"'
+        flag = '<span class="badge text-bg-danger me-1">flag</span>'
+    cells = [
+        f'<tr id="{esc(dimension.slug)}-{esc(row.key)}"{highlight}>',
+        f'<th scope="row" class="fw-normal signal-label">{flag}{esc(row.label)}</th>',
+        f'<td class="text-end">{rate.sessions}</td>',
+        f'<td class="text-end">{rate.with_side_effect}</td>',
+        f'<td>{one(rate.percent)}% <span class="small text-body-secondary text-nowrap">'
+        f"({one(rate.low_percent)}–{one(rate.high_percent)}%)</span></td>",
+    ]
+    if dimension.flags:
+        if rate.p_value is None:
+            test = "—"
+        else:
+            ratio = f"{one(rate.ratio)}×, " if rate.ratio else ""
+            p = "&lt; 0.0001" if rate.p_value < 0.0001 else number(rate.p_value, 4, decimal_separator)
+            test = f"{ratio}p = {p}"
+        cells.append(f'<td class="small">{test}</td>')
+    cells.append("</tr>")
+    return mark_safe("\n".join(cells))

@@ -8,9 +8,11 @@ import datetime as dt
 import itertools
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions_app.badges import number
 from sessions_app.models import (
     Injection,
     Mixture,
@@ -207,6 +209,35 @@ def test_the_page_explains_the_test_and_its_queries_do_not_grow(client, catalogu
     assert bad.status_code == 200 and 'id="error-summary"' in bad.content.decode()
     reversed_period = client.get(reverse("side_effect_signal"), {"start": "2026-06-01", "end": "2026-01-01"})
     assert "The end comes on or after the start." in reversed_period.content.decode()
+
+
+@pytest.mark.django_db
+def test_each_row_shows_its_counts_rate_interval_and_test_as_the_template_filters_write_them(client, catalogue):
+    client.force_login(make_user(Role.PRACTITIONER))
+    catalogue["A"].lot_number = "<script>alert(1)</script>"
+    catalogue["A"].save()
+    clinic(catalogue, raised=10)
+    text = client.get(reverse("side_effect_signal")).content.decode()
+    assert "<script>alert(1)" not in text
+    raised = rows(signal_for(Period.default()), "lot")["Hyalu Meso 1% lot <script>alert(1)</script>"]
+    rate = raised.rate
+    row = text[text.index(f'<tr id="lot-{raised.key}" class="table-danger">') :]
+    row = row[: row.index("</tr>")]
+    assert '<span class="badge text-bg-danger me-1">flag</span>Hyalu Meso 1% lot &lt;script&gt;' in row
+    assert '<td class="text-end">20</td>\n<td class="text-end">10</td>' in row
+    interval = f"({floatformat(rate.low_percent, 1)}–{floatformat(rate.high_percent, 1)}%)"
+    assert f'<td>50.0% <span class="small text-body-secondary text-nowrap">{interval}</span></td>' in row
+    p = "&lt; 0.0001" if rate.p_value < 0.0001 else floatformat(rate.p_value, 4)
+    assert f'<td class="small">5.0×, p = {p}</td>' in row
+    # A practitioner's row: rates, no test.
+    plain = text[text.index('<tr id="practitioner-') :]
+    assert "p = " not in plain[: plain.index("</tr>")]
+
+
+@pytest.mark.parametrize("value", [0, -0.0, 0.05, 0.15, 0.25, 2.675, 1.005, 99.95, 0.00005, 12.34567, 1 / 3, 100])
+@pytest.mark.parametrize("places", [1, 4])
+def test_a_number_is_written_as_floatformat_writes_it(value, places):
+    assert number(value, places) == floatformat(value, places)
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ from django import template
 from django.conf import settings
 from django.middleware.csrf import get_token
 from django.utils.dateformat import format as date_format
+from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -221,6 +222,13 @@ def side_effect_row(context, effect) -> SafeString:
 
     urls, review = _once_a_page(context, "side_effect_row", page)
     return side_effect_html.side_effect_row(effect, today=context["today"], urls=urls, review=review)
+
+
+@register.simple_tag(takes_context=True)
+def signal_row(context, dimension, row) -> SafeString:
+    """One row of a table of the side-effect signal (sessions_app/side_effect_html.py writes it)."""
+    separator = _once_a_page(context, "decimal_separator", lambda: get_format("DECIMAL_SEPARATOR"))
+    return side_effect_html.signal_row(dimension, row, separator)
 
 
 @register.simple_tag(takes_context=True)
