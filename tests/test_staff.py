@@ -136,9 +136,12 @@ def test_hostile_names_are_shown_escaped(manager_client, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         manager_client.post(reverse("staff_add"), new_member(first_name=name))
     member = User.objects.get(username="ines")
+    User.objects.filter(pk=member.pk).update(job_title='"><img src=x onerror=alert(2)>', registration_number="<b>1</b>")
     for url in (reverse("staff_list"), reverse("staff_detail", args=[member.pk])):
         page = manager_client.get(url).content.decode()
         assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "<img src=x" not in page and "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+        assert "<b>1</b>" not in page and "&lt;b&gt;1&lt;/b&gt;" in page
 
 
 @pytest.mark.django_db
