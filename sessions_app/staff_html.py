@@ -11,7 +11,9 @@ from sessions_app.badges import date, esc
 def staff_row(member, detail_url: str) -> SafeString:
     """One member (from services.staff.staff_for_list, with `role` and
     `locked` set): name and sign-in name, role, profession, registration
-    number, last sign-in, and the account's state."""
+    number, last sign-in, and the account's state. On a phone, the name, role
+    and account only (the member's page has the rest): six columns squeezed
+    the names into a letter or two a line."""
     muted = "" if member.is_active else "text-body-secondary"
     title = f" · {esc(member.job_title)}" if member.job_title else ""
     role = esc(member.role.label) if member.role else '<span class="badge text-bg-warning">no role</span>'
@@ -33,9 +35,9 @@ def staff_row(member, detail_url: str) -> SafeString:
         f"<bdi>{esc(member)}</bdi></a>\n"
         f'<div class="small text-body-secondary text-break">{esc(member.username)}{title}</div></td>\n'
         f"<td>{role}</td>\n"
-        f"<td>{esc(member.get_profession_display() or '—')}</td>\n"
-        f'<td class="text-break">{esc(member.registration_number or "—")}</td>\n'
-        f'<td class="text-nowrap">{signed_in}</td>\n'
+        f'<td class="d-none d-md-table-cell">{esc(member.get_profession_display() or "—")}</td>\n'
+        f'<td class="text-break d-none d-md-table-cell">{esc(member.registration_number or "—")}</td>\n'
+        f'<td class="text-nowrap d-none d-sm-table-cell">{signed_in}</td>\n'
         f"<td>\n{' '.join(account)}\n</td>\n"
         "</tr>"
     )

@@ -139,3 +139,19 @@ def test_a_new_member_chooses_a_password_by_the_link_and_signs_in_with_the_role(
     assert User.objects.get(username="ines").history.latest().history_change_reason == (
         "Password set with the one-time link"
     )
+
+
+@pytest.mark.parametrize(("size", "hidden"), [({"width": 390, "height": 844}, 3), (TABLET, 0)])
+def test_the_staff_list_fits_a_phone_and_a_tablet_without_squeezing_the_names(sign_in_as, size, hidden):
+    """Six columns on a phone broke each name into a letter or two a line:
+    there, the name, role and account (the member's page has the rest)."""
+    make_user(Role.PRACTITIONER, first_name="Marie-Charlotte", last_name="Vandenberghe-Lefebvre")
+    page, _ = sign_in_as(Role.MANAGER, size)
+    page.goto("/staff/")
+    assert page.evaluate("document.querySelector('#staff').scrollWidth") <= size["width"]
+    headers = page.locator("#staff thead th")
+    assert sum(not headers.nth(i).is_visible() for i in range(headers.count())) == hidden
+    name = page.get_by_role("link", name="Marie-Charlotte Vandenberghe-Lefebvre")
+    line = float(name.evaluate("(a) => getComputedStyle(a).lineHeight").removesuffix("px"))
+    # At most a line a part ("Marie-Charlotte", "Vandenberghe-", "Lefebvre"), not a letter or two.
+    assert name.bounding_box()["height"] <= 3 * line + 1
