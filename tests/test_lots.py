@@ -3,9 +3,11 @@
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from sessions_app.models import Product, SessionStatus, TreatmentArea
 from sessions_app.views import lots
@@ -44,6 +46,30 @@ def test_the_trace_lists_every_client_who_received_the_lot_and_no_one_else(pract
     assert rows[0][:2] == ["session date", "client"]
     assert [r[1].split()[-1] for r in rows[1:]] == ["Dupont", "Bernard"]
     assert rows[1][5] == TreatmentArea.objects.get(name="Face").name
+
+
+@pytest.mark.django_db
+def test_each_row_of_the_trace_says_when_who_how_to_reach_them_where_how_much_and_by_whom(practitioner_client):
+    """What a recall needs, a row an injection; every value escaped."""
+    recalled = make_lot(lot_number="REC-003")
+    hostile = make_client(
+        first_name="<script>alert(1)</script>",
+        last_name="Durand",
+        date_of_birth=dt.date(1980, 2, 29),
+        phone="+33612345678",
+        email="a&b@example.org",
+    )
+    start = timezone.make_aware(dt.datetime(2026, 3, 4, 9, 30))
+    session = make_session(plan=make_plan(client=hostile), starts_at=start, status=SessionStatus.COMPLETED)
+    make_injection(session, lots=[recalled], volume_ml=Decimal("0.50"))
+    page = practitioner_client.get(reverse("lot_trace", args=[recalled.pk])).content.decode()
+    row = page[page.index("<tbody>") : page.index("</tbody>")]
+    assert "<script>alert(1)" not in row and "&lt;script&gt;alert(1)&lt;/script&gt; Durand" in row
+    assert '<td class="text-nowrap">04/03/2026 09:30</td>' in row
+    assert "(29/02/1980)" in row
+    assert "06 12 34 56 78<br>a&amp;b@example.org" in row
+    assert '<td class="text-nowrap">0.50 ml</td>' in row
+    assert f"<td>{session.practitioner}</td>" in row and f"<td>{TreatmentArea.objects.get(name='Face')}</td>" in row
 
 
 @pytest.mark.django_db

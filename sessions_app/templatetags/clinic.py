@@ -11,7 +11,7 @@ from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from sessions_app import badges, side_effect_html, staff_html, timeline
+from sessions_app import badges, side_effect_html, table_rows, timeline
 from sessions_app.badges import address_pattern, esc
 from sessions_app.body_chart import CHART_ORDER
 from sessions_app.navigation import menu_entry
@@ -233,8 +233,14 @@ def signal_row(context, dimension, row) -> SafeString:
 
 @register.simple_tag(takes_context=True)
 def staff_row(context, member) -> SafeString:
-    """One row of the staff page (sessions_app/staff_html.py writes it)."""
-    return staff_html.staff_row(member, _once_a_page(context, "staff_url", lambda: address_pattern("staff_detail")))
+    """One row of the staff page (sessions_app/table_rows.py writes it)."""
+    return table_rows.staff_row(member, _once_a_page(context, "staff_url", lambda: address_pattern("staff_detail")))
+
+
+@register.simple_tag
+def lot_trace_row(injection) -> SafeString:
+    """One row of a lot's trace (sessions_app/table_rows.py writes it)."""
+    return table_rows.lot_trace_row(injection)
 
 
 @register.simple_tag(takes_context=True)

@@ -1,11 +1,15 @@
-"""The staff page's rows, written in Python: a page lists fifty members, and
-through the template language their rows cost more than the page's queries."""
+"""Rows of the tables that list fifty things a page, written in Python:
+through the template language, a page's rows cost more than its queries.
+Each value is escaped as the templates escape it (badges.esc)."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
 from sessions_app.badges import date, esc
+from sessions_app.phones import phone_display
 
 
 def staff_row(member, detail_url: str) -> SafeString:
@@ -39,5 +43,26 @@ def staff_row(member, detail_url: str) -> SafeString:
         f'<td class="text-break d-none d-md-table-cell">{esc(member.registration_number or "—")}</td>\n'
         f'<td class="text-nowrap d-none d-sm-table-cell">{signed_in}</td>\n'
         f"<td>\n{' '.join(account)}\n</td>\n"
+        "</tr>"
+    )
+
+
+def lot_trace_row(injection) -> SafeString:
+    """One injection of a lot's trace (views.lots._trace): when, the client
+    with their date of birth, how to reach them, where, how much, and who
+    injected it."""
+    session = injection.session
+    client = session.plan.client
+    phone = phone_display(client.phone or "", settings.CLINIC_PHONE_REGION)
+    email = f"<br>{esc(client.email)}" if client.email else ""
+    return mark_safe(
+        "<tr>\n"
+        f'<td class="text-nowrap">{date(session.starts_at, "d/m/Y H:i")}</td>\n'
+        f'<td class="text-break">{esc(client.full_name)} '
+        f'<span class="small text-body-secondary">({date(client.date_of_birth, "d/m/Y")})</span></td>\n'
+        f'<td class="small text-break">{esc(phone)}{email}</td>\n'
+        f"<td>{esc(injection.area)}</td>\n"
+        f'<td class="text-nowrap">{esc(localize(injection.volume_ml))} ml</td>\n'
+        f"<td>{esc(session.practitioner)}</td>\n"
         "</tr>"
     )
