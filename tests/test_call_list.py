@@ -230,3 +230,26 @@ def test_an_outcome_leads_back_to_the_page_of_the_list_the_call_was_on(client, p
     assert response["Location"] == ("/calls/?page=2" if page == "2" else "/calls/")
     again = client.post(f"/calls/{call.pk}/no_answer/", {"page": page})  # already closed: a message, then back
     assert again["Location"] == response["Location"]
+
+
+def test_each_call_says_who_what_and_when_and_its_buttons_record_that_call(client):
+    """The row as reception reads it, every value escaped, and one form whose
+    buttons post the outcome of this call with the page it was on."""
+    user = signed_in(client, Role.RECEPTION)
+    call = aftercare_call(name='<script>alert(1)</script> "Durand"')
+    call.call_outcome, call.attempts, call.handled_by = CallOutcome.NO_ANSWER, 2, user
+    call.handled_at = timezone.now() - dt.timedelta(hours=3)
+    call.save()
+    page = client.get("/calls/").content.decode()
+    row = page[page.index(f'data-call="{call.pk}"') :]
+    row = row[: row.index("</li>")]
+    assert "<script>" not in row and "&lt;script&gt;alert(1)&lt;/script&gt; &quot;Durand&quot;" in row
+    session = call.session
+    starts = timezone.localtime(session.starts_at)
+    text = " ".join(strip_tags(row).split())
+    assert f"Aftercare check: session of {starts:%a %d/%m %H:%M} with {session.practitioner}" in text
+    assert f"No answer ×2 last tried {timezone.localtime(call.handled_at):%d/%m %H:%M} by {user}" in text
+    assert row.count("<form ") == 1 and '<input type="hidden" name="page" value="1">' in row
+    for outcome in ("reached", "no_answer", "booked", "declined"):
+        assert f'formaction="/calls/{call.pk}/{outcome}/"' in row
+    assert "side_effect/" not in row  # reception may not record a side effect

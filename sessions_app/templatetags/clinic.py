@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import template
 from django.conf import settings
 from django.middleware.csrf import get_token
+from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.formats import get_format
 from django.utils.html import format_html
@@ -235,6 +236,30 @@ def signal_row(context, dimension, row) -> SafeString:
 def staff_row(context, member) -> SafeString:
     """One row of the staff page (sessions_app/table_rows.py writes it)."""
     return table_rows.staff_row(member, _once_a_page(context, "staff_url", lambda: address_pattern("staff_detail")))
+
+
+@register.simple_tag(takes_context=True)
+def call_row(context, call) -> SafeString:
+    """One call of the call list (sessions_app/table_rows.py writes it)."""
+
+    def page() -> table_rows.CallPage:
+        request = context["request"]
+        token = esc(get_token(request))
+        return table_rows.CallPage(
+            can_record=context["can_record"],
+            can_record_side_effect=context["can_record_side_effect"],
+            sees_side_effects=bool(context["perms"]["sessions_app"]["view_sideeffect"]),
+            hidden=(
+                f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">\n'
+                f'<input type="hidden" name="page" value="{esc(context["page"].number)}">'
+            ),
+            outcomes=context["outcomes"],
+            client_url=address_pattern("client_detail"),
+            side_effect_url=address_pattern("side_effect_detail"),
+            outcome_url=reverse("call_outcome", args=[0, "reached"]).replace("/0/reached/", "/{}/{}/"),
+        )
+
+    return table_rows.call_row(call, _once_a_page(context, "call_page", page))
 
 
 @register.simple_tag
