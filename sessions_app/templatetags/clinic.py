@@ -202,6 +202,12 @@ def calendar_item(context, item, column) -> SafeString:
     )
 
 
+def _csrf_input(request) -> str:
+    """The CSRF token's hidden input, as {% csrf_token %} writes it, for a
+    form written in Python (one a page serves all its rows' forms)."""
+    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{esc(get_token(request))}">'
+
+
 @register.simple_tag(takes_context=True)
 def side_effect_row(context, effect) -> SafeString:
     """One row of the list of side effects (sessions_app/side_effect_html.py writes it)."""
@@ -211,7 +217,7 @@ def side_effect_row(context, effect) -> SafeString:
         review = None
         if context["perms"]["sessions_app"]["change_sideeffect"]:
             review = (
-                f'<input type="hidden" name="csrfmiddlewaretoken" value="{esc(get_token(request))}">\n'
+                f"{_csrf_input(request)}\n"
                 f'              <input type="hidden" name="next" value="{esc(request.get_full_path())}">'
             )
         urls = {
@@ -243,14 +249,12 @@ def call_row(context, call) -> SafeString:
     """One call of the call list (sessions_app/table_rows.py writes it)."""
 
     def page() -> table_rows.CallPage:
-        request = context["request"]
-        token = esc(get_token(request))
         return table_rows.CallPage(
             can_record=context["can_record"],
             can_record_side_effect=context["can_record_side_effect"],
             sees_side_effects=bool(context["perms"]["sessions_app"]["view_sideeffect"]),
             hidden=(
-                f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">\n'
+                f"{_csrf_input(context['request'])}\n"
                 f'<input type="hidden" name="page" value="{esc(context["page"].number)}">'
             ),
             outcomes=context["outcomes"],
