@@ -12,6 +12,7 @@ from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
 from sessions_app.badges import date, esc
+from sessions_app.models import CallOutcome, ReminderKind
 from sessions_app.phones import phone_dial, phone_display
 
 
@@ -86,7 +87,8 @@ class CallPage:
     outcome_url: str  # "/calls/{}/{}/": the call, the outcome
 
 
-LAST_SESSION_KINDS = ("maintenance_due", "next_session_unbooked")
+# Calls about what comes after a session: the row names it "last session".
+LAST_SESSION_KINDS = (ReminderKind.MAINTENANCE_DUE, ReminderKind.NEXT_SESSION_UNBOOKED)
 
 
 def call_row(call, page: CallPage) -> SafeString:
@@ -122,7 +124,7 @@ def call_row(call, page: CallPage) -> SafeString:
         "</div>",
         f'<div class="small text-body-secondary text-break">{about} · due {date(call.due_at, "d/m H:i")}</div>',
     ]
-    no_answer = call.call_outcome == "no_answer"
+    no_answer = call.call_outcome == CallOutcome.NO_ANSWER
     if no_answer:
         lines.append(
             f'<div class="small"><span class="badge text-bg-light border">No answer ×{call.attempts}</span> '

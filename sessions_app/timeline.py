@@ -16,6 +16,7 @@ from sessions_app import badges
 from sessions_app.badges import address_pattern, date, esc, plural
 from sessions_app.body_chart import chart_mini
 from sessions_app.clearance import ABSOLUTE, CAUTION
+from sessions_app.models import SessionStatus
 from sessions_app.side_effect_html import side_effect_badges
 
 LINKED = ("side_effect_detail", "session_record", "screening_judge")
@@ -119,8 +120,8 @@ def _session_detail(session, page: Page) -> str:
     """Under a session, for staff who read injections: its record, what was
     injected where, and (clinical staff) its notes."""
     lines = []
-    if session.status in ("completed", "arrived"):
-        label = "Signed record" if session.status == "completed" else "Record the session"
+    if session.status in (SessionStatus.COMPLETED, SessionStatus.ARRIVED):
+        label = "Signed record" if session.status == SessionStatus.COMPLETED else "Record the session"
         extra = ""
         if session.amendment_count:
             n = session.amendment_count
