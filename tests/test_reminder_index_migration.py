@@ -1,6 +1,6 @@
-"""Migration 0032 builds the reminders' partial indexes without locking the
-table: on PostgreSQL CREATE / DROP INDEX CONCURRENTLY (outside a
-transaction), the plain statements elsewhere."""
+"""Migrations 0032 and 0035 build the reminders' and the sessions' partial
+indexes without locking a chain's table: on PostgreSQL CREATE / DROP INDEX
+CONCURRENTLY (outside a transaction), the plain statements elsewhere."""
 
 import io
 
@@ -9,15 +9,15 @@ from django.core.management import call_command
 from django.db import connection
 
 
-def sql_of_0032() -> str:
+def sql_of(migration: str) -> str:
     out = io.StringIO()
-    call_command("sqlmigrate", "sessions_app", "0032", stdout=out)
+    call_command("sqlmigrate", "sessions_app", migration, stdout=out)
     return out.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_claim_indexes_are_built_and_dropped_concurrently_on_postgresql():
-    sql = sql_of_0032()
+    sql = sql_of("0032")
     if connection.vendor == "postgresql":
         assert 'CREATE INDEX CONCURRENTLY "reminder_claimable_idx"' in sql
         assert 'CREATE INDEX CONCURRENTLY "reminder_pending_due_idx"' in sql
@@ -27,3 +27,10 @@ def test_the_claim_indexes_are_built_and_dropped_concurrently_on_postgresql():
     else:
         assert "CONCURRENTLY" not in sql
         assert 'CREATE INDEX "reminder_claimable_idx"' in sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_series_position_index_is_built_concurrently_on_postgresql():
+    sql = sql_of("0035")
+    built = "CONCURRENTLY " if connection.vendor == "postgresql" else ""
+    assert f'CREATE INDEX {built}"session_series_position_idx"' in sql

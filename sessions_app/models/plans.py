@@ -516,6 +516,14 @@ class TreatmentSession(models.Model):
                 condition=Q(status=SessionStatus.COMPLETED),
                 name="session_plan_last_done_idx",
             ),
+            # A session's place in its series ("3 of 6", with_series_position), read
+            # for every session a calendar, Today or a client's timeline shows: a
+            # count of the plan's kept series sessions up to it, from the index alone.
+            models.Index(
+                fields=["plan", "starts_at"],
+                condition=Q(is_maintenance=False) & ~Q(status__in=SessionStatus.NOT_KEPT),
+                name="session_series_position_idx",
+            ),
             # The reports' series adherence: the kept series session before each one.
             models.Index(
                 fields=["plan", "starts_at"],
