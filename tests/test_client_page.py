@@ -153,7 +153,7 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     screen(patient)
     sign(history(patient, practitioner, sessions=1))
     url = reverse("client_detail", args=[patient.pk])
-    # session, user, roles and permissions (one query), client, allergies, the access
+    # session, user, roles and permissions (one query), client, the access
     # log entry, plans with counts, their areas, consents with texts, areas for
     # the filter (the plans' and the side effects'), the latest sessions, their
     # injections, their lots as labels, screenings, their yes answers, side
@@ -164,7 +164,7 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
     # consents to the text in force; no allergy or in-area condition, so no
     # mixtures' substances or plans' areas to read); the alerts (the same
     # screening and allergies, then open side effects, consent texts).
-    with django_assert_num_queries(27):
+    with django_assert_num_queries(26):
         client.get(url)
     for _ in range(3):
         plan = history(patient, practitioner, sessions=4)
@@ -177,7 +177,7 @@ def test_query_count_does_not_grow_with_the_history(client, practitioner, django
             side_effect_follow_up(
                 side_effect_id=effect.pk, by=practitioner, note="Better.", severity="mild", status="improving"
             )
-    with django_assert_num_queries(27):
+    with django_assert_num_queries(26):
         response = client.get(url)
     kinds = [e.kind for e in response.context["events"]]
     assert kinds.count("session") == 13 and kinds.count("check_in") == 24

@@ -128,7 +128,7 @@ def _header(client: Client, plans: list[TreatmentPlan], facts: ScreeningFacts | 
 @require_GET
 def client_detail(request, pk: int):
     """A fixed number of queries whatever the length of the history."""
-    client = get_object_or_404(Client.objects.select_related("merged_into").prefetch_related("allergies"), pk=pk)
+    client = get_object_or_404(Client.objects.select_related("merged_into"), pk=pk)
     access_record(request, AccessAction.VIEW_CLIENT, client=client)
     user = request.user
     clinical = user.has_perm("sessions_app.view_screening")
