@@ -2,7 +2,8 @@
 drags a session to a free slot and confirms, in two actions; drags one onto a
 booked slot and reads why; clicks free time and books a series there; picks
 another slot for a clashing session of a series; undoes a mistaken "Arrived";
-and is refused an arrival for Monday on a Saturday."""
+and is refused an arrival for Monday on a Saturday. On a tablet, a half-hour
+session of a practitioner's week keeps its warning and status in view."""
 
 import datetime as dt
 import re
@@ -13,6 +14,7 @@ from playwright.sync_api import expect
 
 from sessions_app.models import ClosedDay, Role, Room, SessionStatus, TreatmentPlan, TreatmentSession
 
+from .browser import TABLET
 from .factories import make_client, make_plan, make_session, make_user, next_weekday_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -260,3 +262,35 @@ def test_a_saturday_arrival_for_monday_is_refused(sign_in_as, ines, monkeypatch)
     )
     expect(page.get_by_role("alert")).to_contain_text("the client can be marked arrived only on that day")
     assert TreatmentSession.objects.get(pk=session.pk).status == SessionStatus.CONFIRMED
+
+
+def test_a_half_hour_session_on_a_tablet_week_keeps_its_warning_and_status_in_view(sign_in_as, ines):
+    # A practitioner's week on a tablet (seven columns in 820 px): a
+    # half-hour session of a client with a long name and no screening on
+    # record. Its warning and its status stay inside the block, on one line
+    # under a one-line name, the warning first.
+    start = next_weekday_at(10, minute=30)
+    ClosedDay.objects.filter(date=start.date()).delete()
+    client = make_client(first_name="Maximiliana", last_name="Vandenberghe-Oyelaran")
+    session = make_session(
+        plan=make_plan(client=client, practitioner=ines),
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=30),
+        status=SessionStatus.CONFIRMED,
+    )
+    page, _ = sign_in_as(Role.PRACTITIONER, TABLET)
+    page.goto(f"/schedule/?view=week&date={start:%Y-%m-%d}&practitioner={ines.pk}")
+    block = page.locator(f'.cal-session[data-session="{session.pk}"]')
+    block.scroll_into_view_if_needed()
+    warning, status = block.locator(".clearance-badge"), block.locator(".status-badge")
+    expect(warning).to_have_text("Screening due")
+    expect(status).to_have_text("Confirmed")
+    inside = block.bounding_box()
+    for badge in (warning, status):
+        box = badge.bounding_box()
+        assert inside["y"] <= box["y"] and box["y"] + box["height"] <= inside["y"] + inside["height"] + 0.5
+    assert warning.bounding_box()["x"] < status.bounding_box()["x"]
+    name = block.locator(".cal-client").bounding_box()
+    line = float(block.locator(".cal-client").evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+    assert name["height"] <= line + 1, "the name keeps to one line"
+    assert "Maximiliana Vandenberghe-Oyelaran" in block.locator(".cal-session-link").get_attribute("title")
