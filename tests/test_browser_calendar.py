@@ -3,7 +3,8 @@ drags a session to a free slot and confirms, in two actions; drags one onto a
 booked slot and reads why; clicks free time and books a series there; picks
 another slot for a clashing session of a series; undoes a mistaken "Arrived";
 and is refused an arrival for Monday on a Saturday. On a tablet, a half-hour
-session of a practitioner's week keeps its warning and status in view."""
+session of a practitioner's week or of everyone's day keeps its warning and
+status in view."""
 
 import datetime as dt
 import re
@@ -264,11 +265,12 @@ def test_a_saturday_arrival_for_monday_is_refused(sign_in_as, ines, monkeypatch)
     assert TreatmentSession.objects.get(pk=session.pk).status == SessionStatus.CONFIRMED
 
 
-def test_a_half_hour_session_on_a_tablet_week_keeps_its_warning_and_status_in_view(sign_in_as, ines):
-    # A practitioner's week on a tablet (seven columns in 820 px): a
-    # half-hour session of a client with a long name and no screening on
-    # record. Its warning and its status stay inside the block, on one line
-    # under a one-line name, the warning first.
+@pytest.mark.parametrize("view", ["week", "everyone's day"])
+def test_a_half_hour_session_on_a_tablet_keeps_its_warning_and_status_in_view(sign_in_as, ines, view):
+    # On a tablet (820 px), a practitioner's week has seven columns and
+    # everyone's day eight: a half-hour session of a client with a long name
+    # and no screening on record keeps its warning and its status inside the
+    # block, on one line under a one-line name, the warning first.
     start = next_weekday_at(10, minute=30)
     ClosedDay.objects.filter(date=start.date()).delete()
     client = make_client(first_name="Maximiliana", last_name="Vandenberghe-Oyelaran")
@@ -279,7 +281,13 @@ def test_a_half_hour_session_on_a_tablet_week_keeps_its_warning_and_status_in_vi
         status=SessionStatus.CONFIRMED,
     )
     page, _ = sign_in_as(Role.PRACTITIONER, TABLET)
-    page.goto(f"/schedule/?view=week&date={start:%Y-%m-%d}&practitioner={ines.pk}")
+    if view == "week":
+        page.goto(f"/schedule/?view=week&date={start:%Y-%m-%d}&practitioner={ines.pk}")
+    else:
+        for n in range(7):
+            make_user(Role.PRACTITIONER, first_name="Zoé", last_name=f"Zeller {n}")
+        page.goto(f"/schedule/?date={start:%Y-%m-%d}")
+        assert page.locator(".cal-col").count() == 8
     block = page.locator(f'.cal-session[data-session="{session.pk}"]')
     block.scroll_into_view_if_needed()
     warning, status = block.locator(".clearance-badge"), block.locator(".status-badge")
@@ -290,7 +298,7 @@ def test_a_half_hour_session_on_a_tablet_week_keeps_its_warning_and_status_in_vi
         box = badge.bounding_box()
         assert inside["y"] <= box["y"] and box["y"] + box["height"] <= inside["y"] + inside["height"] + 0.5
     assert warning.bounding_box()["x"] < status.bounding_box()["x"]
-    name = block.locator(".cal-client").bounding_box()
-    line = float(block.locator(".cal-client").evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
-    assert name["height"] <= line + 1, "the name keeps to one line"
+    name = block.locator(".cal-client")
+    line = float(name.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+    assert name.bounding_box()["height"] <= line + 1, "the name keeps to one line"
     assert "Maximiliana Vandenberghe-Oyelaran" in block.locator(".cal-session-link").get_attribute("title")
