@@ -270,7 +270,8 @@ def test_a_half_hour_session_on_a_tablet_keeps_its_warning_and_status_in_view(si
     # On a tablet (820 px), a practitioner's week has seven columns and
     # everyone's day eight: a half-hour session of a client with a long name
     # and no screening on record keeps its warning and its status inside the
-    # block, on one line under a one-line name, the warning first.
+    # block, on one line under a one-line name, the warning first. A shorter
+    # session shows its time and name alone.
     start = next_weekday_at(10, minute=30)
     ClosedDay.objects.filter(date=start.date()).delete()
     client = make_client(first_name="Maximiliana", last_name="Vandenberghe-Oyelaran")
@@ -278,6 +279,13 @@ def test_a_half_hour_session_on_a_tablet_keeps_its_warning_and_status_in_view(si
         plan=make_plan(client=client, practitioner=ines),
         starts_at=start,
         ends_at=start + dt.timedelta(minutes=30),
+        status=SessionStatus.CONFIRMED,
+    )
+    # Under half an hour there is room for one line: the time and the name, no badges.
+    short = make_session(
+        plan=make_plan(client=make_client(first_name="Ana", last_name="Bo"), practitioner=ines),
+        starts_at=start + dt.timedelta(hours=1),
+        ends_at=start + dt.timedelta(hours=1, minutes=20),
         status=SessionStatus.CONFIRMED,
     )
     page, _ = sign_in_as(Role.PRACTITIONER, TABLET)
@@ -302,3 +310,6 @@ def test_a_half_hour_session_on_a_tablet_keeps_its_warning_and_status_in_view(si
     line = float(name.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
     assert name.bounding_box()["height"] <= line + 1, "the name keeps to one line"
     assert "Maximiliana Vandenberghe-Oyelaran" in block.locator(".cal-session-link").get_attribute("title")
+    short_block = page.locator(f'.cal-session[data-session="{short.pk}"]')
+    expect(short_block.locator(".cal-client")).to_have_text("Ana Bo")
+    expect(short_block.locator(".cal-meta")).to_be_hidden()
