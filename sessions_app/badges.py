@@ -14,11 +14,14 @@ import datetime as dt
 import html
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.formats import get_format
 from django.utils.safestring import SafeString, mark_safe
+
+from sessions_app.phones import phone_display
 
 # A session's status as a coloured badge; text, not colour alone, carries the meaning.
 STATUS_CLASSES = {
@@ -101,6 +104,12 @@ def number(value, places: int, decimal_separator: str | None = None) -> str:
     if not rounded:
         rounded = abs(rounded)  # "-0.0" is written 0.0
     return f"{rounded:f}".replace(".", decimal_separator or get_format("DECIMAL_SEPARATOR"))
+
+
+def phone(value: str | None) -> str:
+    """A stored number as staff read it: the national format of the clinic's
+    country (the template filter `phone`, and the rows written in Python)."""
+    return phone_display(value or "", settings.CLINIC_PHONE_REGION)
 
 
 def address_pattern(name: str) -> str:

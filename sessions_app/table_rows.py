@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
-from sessions_app.badges import date, esc
+from sessions_app.badges import date, esc, phone
 from sessions_app.models import CallOutcome, ReminderKind
-from sessions_app.phones import phone_dial, phone_display
+from sessions_app.phones import phone_dial
 
 
 def staff_row(member, detail_url: str) -> SafeString:
@@ -57,14 +56,14 @@ def lot_trace_row(injection) -> SafeString:
     injected it."""
     session = injection.session
     client = session.plan.client
-    phone = phone_display(client.phone or "", settings.CLINIC_PHONE_REGION)
+    number = phone(client.phone)
     email = f"<br>{esc(client.email)}" if client.email else ""
     return mark_safe(
         "<tr>\n"
         f'<td class="text-nowrap">{date(session.starts_at, "d/m/Y H:i")}</td>\n'
         f'<td class="text-break">{esc(client.full_name)} '
         f'<span class="small text-body-secondary">({date(client.date_of_birth, "d/m/Y")})</span></td>\n'
-        f'<td class="small text-break">{esc(phone)}{email}</td>\n'
+        f'<td class="small text-break">{esc(number)}{email}</td>\n'
         f"<td>{esc(injection.area)}</td>\n"
         f'<td class="text-nowrap">{esc(localize(injection.volume_ml))} ml</td>\n'
         f"<td>{esc(session.practitioner)}</td>\n"
@@ -97,10 +96,10 @@ def call_row(call, page: CallPage) -> SafeString:
     an answer, and the outcome buttons for staff who record them."""
     client = call.client
     if client.phone:
-        shown = esc(phone_display(client.phone, settings.CLINIC_PHONE_REGION))
-        phone = f'<a class="text-nowrap" href="tel:{esc(phone_dial(client.phone))}">{shown}</a>'
+        shown = esc(phone(client.phone))
+        reach = f'<a class="text-nowrap" href="tel:{esc(phone_dial(client.phone))}">{shown}</a>'
     else:
-        phone = '<span class="badge text-bg-warning">no phone number</span>'
+        reach = '<span class="badge text-bg-warning">no phone number</span>'
     about = esc(call.get_kind_display())
     effect = call.side_effect
     if effect and page.sees_side_effects:
@@ -120,7 +119,7 @@ def call_row(call, page: CallPage) -> SafeString:
         '<div class="d-flex flex-wrap column-gap-2 align-items-baseline">',
         f'<a class="fw-semibold text-break" href="{page.client_url.format(call.client_id)}">'
         f"{esc(client.full_name)}</a>",
-        phone,
+        reach,
         "</div>",
         f'<div class="small text-body-secondary text-break">{about} · due {date(call.due_at, "d/m H:i")}</div>',
     ]

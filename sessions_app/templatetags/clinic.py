@@ -4,7 +4,6 @@ import datetime as dt
 from decimal import Decimal
 
 from django import template
-from django.conf import settings
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.dateformat import format as date_format
@@ -16,7 +15,7 @@ from sessions_app import badges, side_effect_html, table_rows, timeline
 from sessions_app.badges import address_pattern, esc
 from sessions_app.body_chart import CHART_ORDER
 from sessions_app.navigation import menu_entry
-from sessions_app.phones import is_canonical, phone_dial, phone_display
+from sessions_app.phones import is_canonical, phone_dial
 
 register = template.Library()
 
@@ -37,7 +36,7 @@ def iso(value: str | None, fmt: str = "d/m/Y H:i") -> str:
 @register.filter
 def phone(value: str | None) -> str:
     """A stored number as staff read it: national format for the clinic's country."""
-    return phone_display(value or "", settings.CLINIC_PHONE_REGION)
+    return badges.phone(value)
 
 
 @register.filter
