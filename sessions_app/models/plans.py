@@ -297,6 +297,12 @@ def position_label(position: int, planned: int) -> str:
     return f"{position} of {planned}"
 
 
+# The series sessions that count ("3 of 6"): done or still to come, not
+# missed. kept_series() filters by it, and session_series_position_idx holds
+# exactly these rows: one definition, so that the count keeps reading the index.
+KEPT_SERIES = Q(is_maintenance=False) & ~Q(status__in=SessionStatus.NOT_KEPT)
+
+
 class TreatmentSessionQuerySet(models.QuerySet):
     def not_cancelled(self):
         return self.exclude(status=SessionStatus.CANCELLED)
@@ -331,7 +337,7 @@ class TreatmentSessionQuerySet(models.QuerySet):
 
     def kept_series(self):
         """The series sessions that count: done or still to come, not missed."""
-        return self.filter(is_maintenance=False).exclude(status__in=SessionStatus.NOT_KEPT)
+        return self.filter(KEPT_SERIES)
 
     def with_series_position(self):
         """Annotates `position`, the session's place among its plan's kept series
@@ -521,7 +527,7 @@ class TreatmentSession(models.Model):
             # count of the plan's kept series sessions up to it, from the index alone.
             models.Index(
                 fields=["plan", "starts_at"],
-                condition=Q(is_maintenance=False) & ~Q(status__in=SessionStatus.NOT_KEPT),
+                condition=KEPT_SERIES,
                 name="session_series_position_idx",
             ),
             # The reports' series adherence: the kept series session before each one.
