@@ -112,7 +112,13 @@ def phone(value: str | None) -> str:
     return phone_display(value or "", settings.CLINIC_PHONE_REGION)
 
 
-def address_pattern(name: str) -> str:
-    """The address of the page `name` names, with "{}" for its id
-    ("/sessions/{}/record/"): one reverse() for a page's hundred links."""
-    return reverse(name, args=[0]).replace("/0/", "/{}/")
+def address_pattern(name: str, *samples) -> str:
+    """The address of the page `name` names, with "{}" for each of its
+    arguments ("/sessions/{}/record/", "/calls/{}/{}/"): one reverse() for a
+    page's hundred links. `samples` are values the arguments' patterns accept,
+    in order (by default one argument, an id)."""
+    samples = samples or (0,)
+    address = reverse(name, args=list(samples))
+    for sample in samples:
+        address = address.replace(f"/{sample}/", "/{}/", 1)
+    return address

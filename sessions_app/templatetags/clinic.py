@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from django import template
 from django.middleware.csrf import get_token
-from django.urls import reverse
 from django.utils.dateformat import format as date_format
 from django.utils.formats import get_format
 from django.utils.html import format_html
@@ -259,7 +258,7 @@ def call_row(context, call) -> SafeString:
             outcomes=context["outcomes"],
             client_url=address_pattern("client_detail"),
             side_effect_url=address_pattern("side_effect_detail"),
-            outcome_url=reverse("call_outcome", args=[0, "reached"]).replace("/0/reached/", "/{}/{}/"),
+            outcome_url=address_pattern("call_outcome", 0, "reached"),
         )
 
     return table_rows.call_row(call, _once_a_page(context, "call_page", page))
