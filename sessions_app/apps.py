@@ -9,12 +9,10 @@ class SessionsAppConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
         from django.core import checks
-        from django.db.backends.signals import connection_created
 
         from clinic.startup import check_production_settings, check_shared_cache
         from sessions_app import lookups
         from sessions_app.middleware import on_sign_in
-        from sessions_app.models.expressions import register_sqlite_median
 
         lookups.register()
         checks.register(check_production_settings, checks.Tags.security, deploy=True)
@@ -29,5 +27,3 @@ class SessionsAppConfig(AppConfig):
 
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
         user_logged_in.connect(record_last_login, dispatch_uid="sessions_app.last_login")
-        # The reports' median, on SQLite too (models/expressions.py, Median).
-        connection_created.connect(register_sqlite_median, dispatch_uid="sessions_app.sqlite_median")

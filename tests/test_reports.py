@@ -184,6 +184,34 @@ def test_series_adherence_counts_calendar_days_in_the_clinic_and_the_median_dela
 
 
 @pytest.mark.django_db
+def test_series_adherence_reads_the_kept_session_before_from_outside_the_period_and_the_practitioner(alice, bruno):
+    """A session's due date comes from the kept session before it, wherever
+    that is: before the period, or another practitioner's; missed ones and
+    maintenance in between do not count. Interval 14 days, late beyond 3."""
+    plan = make_plan(practitioner=alice, interval_days=14, sessions_planned=10)
+    make_session(plan, starts_at=local(2025, 2, 10), status=SessionStatus.COMPLETED)  # before the period
+    make_session(plan, starts_at=local(2025, 2, 24), status=SessionStatus.NO_SHOW)
+    make_session(plan, starts_at=local(2025, 2, 26), status=SessionStatus.COMPLETED, is_maintenance=True)
+    # Due 24 February: 10 days late, the period's first kept session.
+    make_session(plan, starts_at=local(2025, 3, 6), status=SessionStatus.COMPLETED)
+    # Bruno's, due 20 March: on its date.
+    make_session(plan, starts_at=local(2025, 3, 20), status=SessionStatus.COMPLETED, practitioner=bruno)
+    # Due 3 April after Bruno's: 5 days late (Alice's own session before it is 6 March).
+    make_session(plan, starts_at=local(2025, 4, 8), status=SessionStatus.COMPLETED)
+    march_april = Period(dt.date(2025, 3, 1), dt.date(2025, 4, 30))
+    assert rows(reports(march_april).adherence()) == [
+        ["Mar 2025", 1, 1, 0, 50.0, 5.0],
+        ["Apr 2025", 0, 1, 0, 0.0, 5.0],
+        ["All", 1, 2, 0, 33.3, 5.0],
+    ]
+    assert rows(reports(march_april, alice).adherence()) == [
+        ["Mar 2025", 0, 1, 0, 0.0, 10.0],
+        ["Apr 2025", 0, 1, 0, 0.0, 5.0],
+        ["All", 0, 2, 0, 0.0, 7.5],
+    ]
+
+
+@pytest.mark.django_db
 def test_plans_started_by_what_became_of_them(alice):
     def plan_on(day, status):
         plan = make_plan(practitioner=alice, status=status)
@@ -492,18 +520,18 @@ def test_the_side_effect_rate_says_its_measure_and_links_to_the_signal_over_the_
 # What every reports page asks: session, user, the roles and permissions in
 # one query (roles.load_access), the practitioner choices of the filter. On
 # PostgreSQL the reports' queries run without JIT compilation
-# (queries.reports_planned): SET LOCAL jit = off, inside the test's own
+# (queries.reports_planned), with more memory to sort in: one statement, inside the test's own
 # transaction a savepoint and its release.
 AROUND = 4 + (3 if connection.vendor == "postgresql" else 0)
 # Each section's queries: one per chart, and the small ones utilisation needs.
 SECTION_QUERIES = {
-    "no-shows": 4,  # attendance by month, weekday, hour, practitioner
-    "series": 3,  # adherence by month and in all (the median), plans by month
+    "no-shows": 3,  # attendance by hour (for months, weekdays, hours), by practitioner, their names
+    "series": 2,  # series sessions by day and delay (for months, the whole period, medians), plans by month
     "maintenance": 2,  # maintenance dates, recall calls
     "reminders": 3,  # by channel, unsubscribes, by rule
-    "utilisation": 4,  # booked hours by practitioner, opening hours, closed days, by room
-    "activity": 5,  # attendance by month (sessions held), new clients, plans by month, by indication (2)
-    "side-effects": 2,  # side effects by month, attendance by month (sessions held)
+    "utilisation": 6,  # booked hours by practitioner, their names, opening hours, closed days, by room, their names
+    "activity": 5,  # attendance by hour (sessions held), new clients, plans by month, by indication (2)
+    "side-effects": 2,  # side effects by month, attendance by hour (sessions held)
 }
 
 
@@ -512,7 +540,8 @@ SECTION_QUERIES = {
 def test_each_section_makes_the_same_queries_however_many_sessions(
     manager_client, alice, section, django_assert_num_queries
 ):
-    # "all" shares the queries two sections both read (attendance and plans by month).
+    # "all" shares the queries two sections both read (attendance by hour, plans by
+    # month); no-shows and utilisation each read their practitioners' names.
     expected = AROUND + (sum(SECTION_QUERIES.values()) - 3 if section == "all" else SECTION_QUERIES[section])
     url = reverse("reports_section", args=[section])
     plan = make_plan(practitioner=alice, sessions_planned=30)

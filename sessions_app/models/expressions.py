@@ -1,7 +1,7 @@
 """Query expressions the models and views share."""
 
 from django.db import NotSupportedError
-from django.db.models import Aggregate, DateField, FloatField, Func, IntegerField, QuerySet, Subquery
+from django.db.models import DateField, Func, IntegerField, QuerySet, Subquery
 from django.db.models.functions import TruncDate
 
 
@@ -41,59 +41,6 @@ class LocalDayNumber(Func):
 
     def as_sql(self, compiler, connection, **extra_context):
         raise NotSupportedError(f"LocalDayNumber is written for PostgreSQL and SQLite, not {connection.vendor}.")
-
-
-class Median(Aggregate):
-    """The median of an expression, computed by the database: PostgreSQL's
-    PERCENTILE_CONT(0.5), and on SQLite the MEDIAN aggregate that
-    `register_sqlite_median` adds to each connection (SQLite has none; Django
-    adds its STDDEV and VARIANCE the same way). The one definition of a median
-    the reports use; None over no rows."""
-
-    function = "MEDIAN"
-    name = "Median"
-    output_field = FloatField()
-    allow_distinct = False
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s",
-            **extra_context,
-        )
-
-
-class _SqliteMedian:
-    """SQLite's side of Median: the values of one group, then their median
-    (the mean of the two middle ones for an even count, as PERCENTILE_CONT)."""
-
-    def __init__(self):
-        self.values: list[float] = []
-
-    def step(self, value):
-        if value is not None:
-            self.values.append(value)
-
-    def finalize(self):
-        return median_of(self.values)
-
-
-def median_of(values: list[float]) -> float | None:
-    """The median of plain values: the middle one, or the mean of the two middle ones."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return float(ordered[middle])
-    return (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def register_sqlite_median(sender, connection, **kwargs) -> None:
-    """connection_created receiver: gives each SQLite connection MEDIAN()."""
-    if connection.vendor == "sqlite":
-        connection.connection.create_aggregate("MEDIAN", 1, _SqliteMedian)
 
 
 class AddDays(Func):

@@ -16,6 +16,27 @@ def rate(part: int | float | None, whole: int | float | None) -> float | None:
     return round(100 * part / whole, 1)
 
 
+def median_of_counts(counts: dict[int, int]) -> float | None:
+    """The median of values given as how many times each occurs (a
+    histogram): the middle one, or the mean of the two middle ones, as
+    PostgreSQL's PERCENTILE_CONT(0.5); None when there are none."""
+    total = sum(counts.values())
+    if not total:
+        return None
+
+    def nth(k: int) -> int:
+        for value, n in sorted(counts.items()):
+            if k < n:
+                return value
+            k -= n
+        raise IndexError(k)
+
+    middle = total // 2
+    if total % 2:
+        return float(nth(middle))
+    return (nth(middle - 1) + nth(middle)) / 2
+
+
 def hours(duration: dt.timedelta | None) -> float:
     """A duration in hours, to one decimal."""
     return round(duration.total_seconds() / 3600, 1) if duration else 0.0
