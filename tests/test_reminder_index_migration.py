@@ -1,4 +1,4 @@
-"""Migrations 0032 and 0035 build the reminders' and the sessions' partial
+"""Migrations 0032, 0035 and 0036 build the reminders' and the sessions' partial
 indexes without locking a chain's table: on PostgreSQL CREATE / DROP INDEX
 CONCURRENTLY (outside a transaction), the plain statements elsewhere."""
 
@@ -34,3 +34,10 @@ def test_the_series_position_index_is_built_concurrently_on_postgresql():
     sql = sql_of("0035")
     built = "CONCURRENTLY " if connection.vendor == "postgresql" else ""
     assert f'CREATE INDEX {built}"session_series_position_idx"' in sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_maintenance_reminders_index_is_built_concurrently_on_postgresql():
+    sql = sql_of("0036")
+    built = "CONCURRENTLY " if connection.vendor == "postgresql" else ""
+    assert f'CREATE INDEX {built}"reminder_maintenance_idx"' in sql

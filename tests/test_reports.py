@@ -250,6 +250,20 @@ def _booked(plan, starts_at, created_at):
 
 
 @pytest.mark.django_db
+def test_a_maintenance_date_counts_in_the_period_from_its_first_day_to_its_last_on_the_clinics_calendar(alice):
+    """Maintenance every 30 days after a last session at 23:30 in Paris (the
+    next day in UTC): dates on the period's first and last days count, the
+    day before and the day after do not."""
+    for day in (1, 2, 30, 31):
+        plan = make_plan(practitioner=alice, maintenance_interval_days=30, status=PlanStatus.MAINTENANCE)
+        anchor = make_session(plan, starts_at=local(2025, 3, day, 23, 30), status=SessionStatus.COMPLETED)
+        _recall(plan, anchor, channel="email", status=ReminderStatus.PENDING, due_at=local(2025, 4, 1))
+    # Due 31 March, 1 April, 29 April and 30 April; the period is 1 to 29 April.
+    table = reports(Period(dt.date(2025, 4, 1), dt.date(2025, 4, 29))).maintenance()
+    assert table.total[1] == 2
+
+
+@pytest.mark.django_db
 def test_maintenance_due_booked_within_30_days_of_the_reminder_and_overdue(alice):
     """Maintenance every 90 days. One plan booked 5 days after its reminder,
     one never booked (overdue), one booked 44 days after (booked, not soon)."""

@@ -45,6 +45,7 @@ from django.db.models import (
     WindowFrameExclusion,
 )
 from django.db.models.functions import (
+    Abs,
     Coalesce,
     TruncDate,
     TruncHour,
@@ -371,22 +372,40 @@ class Reports:
 
     @cached_property
     def maintenance_by_month(self) -> dict[dt.date, dict]:
+        return {_day(row["month"]): row for row in self.maintenance_counts()}
+
+    def maintenance_counts(self) -> QuerySet:
         """Each maintenance date falling in the period (a plan's last completed
         session plus its maintenance interval, for each session the maintenance
         reminders are about), by its month: how many came due, were reminded,
         were booked within RECALL_WINDOW_DAYS of the first message sent, were
         booked at all, and are overdue (the date passed, nothing booked)."""
         s = self.scope
-        # Read from the reminders' side: a few thousand rows, where every
-        # session of the clinic would have been read to work out its date.
+        # Read from the reminders' side (reminder_maintenance_idx holds them):
+        # 36,000 at 100,000 clients, where every session of the clinic would
+        # have been read to work out its date.
         recalls = Reminder.objects.filter(
             kind=ReminderKind.MAINTENANCE_DUE, session__isnull=False, plan__maintenance_interval_days__isnull=False
         ).order_by()
         if s.practitioner_id:
             recalls = recalls.filter(plan__practitioner_id=s.practitioner_id)
-        recalls = recalls.annotate(
-            due_on=AddDays(TruncDate("session__starts_at"), F("plan__maintenance_interval_days"))
-        ).filter(due_on__gte=s.period.start, due_on__lte=s.period.end)
+        # The anchor session's start, looked up by its key for each reminder:
+        # joined, PostgreSQL read every session of the clinic (a seq scan of a
+        # million rows at 100,000 clients) to find the 36,000 anchors.
+        anchor_start = Subquery(
+            TreatmentSession.objects.filter(pk=OuterRef("session_id")).order_by().values("starts_at")
+        )
+        # Its day in the period, as one comparison, so that PostgreSQL looks the
+        # anchor up once a reminder, not once for each end of the period: the
+        # day number's distance from the period's middle at most half its length.
+        first, last = ((day - EPOCH).days for day in (s.period.start, s.period.end))
+        due_number = LocalDayNumber("anchor_start") + F("plan__maintenance_interval_days")
+        recalls = (
+            recalls.annotate(anchor_start=anchor_start)
+            .alias(from_middle=Abs(2 * due_number - (first + last)))
+            .filter(from_middle__lte=last - first)
+            .annotate(due_on=AddDays(TruncDate("anchor_start"), F("plan__maintenance_interval_days")))
+        )
         first_message = (
             Reminder.objects.filter(
                 kind=ReminderKind.MAINTENANCE_DUE,
@@ -398,7 +417,7 @@ class Reports:
             .values("sent_at")[:1]
         )
         later = TreatmentSession.objects.filter(
-            plan=OuterRef("plan_id"), starts_at__gt=OuterRef("session__starts_at")
+            plan=OuterRef("plan_id"), starts_at__gt=OuterRef("anchor_start")
         ).exclude(status__in=SessionStatus.NOT_KEPT)
         window_end = ExpressionWrapper(
             OuterRef("reminded_at") + dt.timedelta(days=RECALL_WINDOW_DAYS), output_field=DateTimeField()
@@ -425,7 +444,7 @@ class Reports:
                 overdue=anchors(Q(is_booked=False, due_on__lt=s.today)),
             )
         )
-        return {_day(row["month"]): row for row in rows}
+        return rows
 
     @cached_property
     def recall_calls(self) -> dict[tuple[str, str], int]:
