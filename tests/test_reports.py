@@ -582,6 +582,24 @@ def test_the_reports_open_on_the_no_shows_with_a_tab_for_each_section(manager_cl
 
 
 @pytest.mark.django_db
+def test_a_name_in_a_report_table_is_shown_as_typed_never_as_markup(manager_client, alice):
+    """The tables' rows are written in Python (tables.Table.body_html): each
+    cell escaped as the templates escape it."""
+    odd = make_user(Role.PRACTITIONER, first_name='<b onclick="x()">Zoé', last_name="O'Neil & co")
+    make_session(make_plan(practitioner=odd), starts_at=local(2025, 3, 10, 15), status=SessionStatus.NO_SHOW)
+    make_session(make_plan(practitioner=alice), starts_at=local(2025, 3, 11), status=SessionStatus.COMPLETED)
+    html = manager_client.get(reverse("reports"), MARCH).content.decode()
+    assert "&lt;b onclick=&quot;x()&quot;&gt;Zoé O&#x27;Neil &amp; co</th>" in html
+    assert '<b onclick="x()">' not in html
+    by_practitioner = page_tables(html)["no-shows-by-practitioner"]
+    assert by_practitioner[1:] == [
+        ["Alice Archer", "1", "0", "0.0", "0", "0.0"],
+        ['<b onclick="x()">Zoé O\'Neil & co', "1", "1", "100.0", "0", "0.0"],
+        ["All", "2", "1", "50.0", "0", "0.0"],
+    ]
+
+
+@pytest.mark.django_db
 def test_a_practitioner_group_without_report_permissions_is_refused(client, alice):
     group = Group.objects.get(name=Role.PRACTITIONER)
     group.permissions.remove(*group.permissions.filter(codename="view_own_reports"))

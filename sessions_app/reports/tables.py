@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.utils.safestring import SafeString, mark_safe
+
+from sessions_app.badges import esc
+
 
 @dataclass
 class Dataset:
@@ -74,12 +78,23 @@ class Table:
         return [[csv_cell(value) for value in row] for row in rows]
 
     @property
-    def text_body(self) -> list[list[str]]:
-        return [[cell_text(value) for value in row] for row in self.rows]
+    def body_html(self) -> SafeString:
+        """The rows as the page's table writes them, each one's first cell
+        its heading. Written in Python, not the template: the utilisation
+        tables of a chain are 160 rows of 16 cells, which the template took
+        60 ms to write."""
+        return mark_safe("".join(_row_html(row, '<th scope="row" class="fw-normal text-break">') for row in self.rows))
 
     @property
-    def text_total(self) -> list[str] | None:
-        return [cell_text(value) for value in self.total] if self.total else None
+    def total_html(self) -> SafeString:
+        """The total row, or nothing."""
+        return mark_safe(_row_html(self.total, '<th scope="row">', ' class="fw-semibold"') if self.total else "")
+
+
+def _row_html(row: list[Any], heading: str, attrs: str = "") -> str:
+    first, *figures = (esc(cell_text(value)) for value in row)
+    cells = "".join(f'<td class="text-end">{figure}</td>' for figure in figures)
+    return f"<tr{attrs}>{heading}{first}</th>{cells}</tr>"
 
 
 def cell_text(value: Any) -> str:
