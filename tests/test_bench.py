@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from devtools.bench import databases, report
 from devtools.bench.jobs import DataSize, JobTiming
@@ -422,3 +423,44 @@ def test_a_send_round_is_read_as_6500_messages_a_minute(messages, seconds, verdi
     for size in result.sizes:
         size.jobs = [JobTiming("send_reminders, one round, SMTP sink", seconds, "sent", messages=messages)]
     assert f"| ≥ 6,500 messages a minute: {verdict} |" in result.markdown()
+
+
+@pytest.mark.django_db
+def test_the_client_and_the_week_timed_are_picked_among_those_the_treatment_rule_reads_everything_for():
+    """The rule reads a mixture's substances only for an allergy and the
+    areas only for an in-area condition: the client page and a
+    practitioner's week are timed where it reads both, at every size, so
+    that two sizes' query counts compare like with like."""
+    from sessions_app.models import Substance, TreatmentArea
+    from tests.factories import make_client, make_injection, make_plan, make_screening, make_session
+
+    today = timezone.localdate()
+    monday = today + dt.timedelta(days=7 - today.weekday())
+
+    def next_week(day: int, hour: int) -> dt.datetime:
+        return timezone.make_aware(dt.datetime.combine(monday + dt.timedelta(days=day), dt.time(hour)))
+
+    # The longest history and the busiest week, with neither alert.
+    plain = make_plan(client=make_client())
+    for day in range(4):
+        make_session(plain, starts_at=next_week(day, 9))
+    make_injection(plain.sessions.first())
+    # An allergy and, on the latest screening, a condition in the face: a
+    # shorter history, in another practitioner's quieter week.
+    alerted_client = make_client()
+    alerted_client.allergies.add(Substance.objects.get(name="Lidocaine"))
+    make_screening(alerted_client, days_ago=400)
+    make_screening(alerted_client, yes=["skin_infection"], areas=[TreatmentArea.objects.get(name="Face")])
+    alerted = make_plan(client=alerted_client)
+    for day in range(2):
+        make_session(alerted, starts_at=next_week(day, 14))
+    # An allergy alone is not enough; nor an in-area condition only on an older screening.
+    half = make_client()
+    half.allergies.add(Substance.objects.get(name="Lidocaine"))
+    make_screening(half, days_ago=400, yes=["skin_infection"], areas=[TreatmentArea.objects.get(name="Face")])
+    make_screening(half)
+    make_session(make_plan(client=half), starts_at=next_week(3, 14))
+
+    subjects = Subjects.pick()
+    assert (subjects.client_id, subjects.client_sessions) == (alerted_client.pk, 2)
+    assert (subjects.busiest_practitioner_id, subjects.busiest_week_sessions) == (alerted.practitioner_id, 2)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.test import Client as TestClient
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from devtools.demo import DEMO_MANAGER, DEMO_PRACTITIONERS, DEMO_RECEPTION
-from sessions_app.models import Client, ProductLot, TreatmentSession, User
+from sessions_app.models import Client, ProductLot, Screening, Severity, TreatmentSession, User
 from sessions_app.phones import phone_display
 from sessions_app.reports.queries import SECTIONS
 
@@ -44,7 +44,7 @@ SEARCH = "mar"
 class Subjects:
     """What the pages with an id are about, chosen the same way in every data set."""
 
-    client_id: int  # the client with the longest history
+    client_id: int  # the client with the longest history (among those with both alerts: pick)
     client_sessions: int
     lot_id: int  # the lot given to the most clients
     lot_injections: int
@@ -65,7 +65,16 @@ class Subjects:
 
     @classmethod
     def pick(cls) -> Subjects:
-        client = Client.objects.annotate(n=Count("plans__sessions")).order_by("-n", "pk").first()
+        # The treatment rule reads a mixture's substances only for a client with
+        # an allergy, and the areas only for an in-area condition: the client
+        # page and the week are picked among those with both (a week: with a
+        # client of each), so that every size's page makes every read it can
+        # and the sizes compare like with like.
+        alerted = alerted_clients()
+        client = (
+            Client.objects.filter(pk__in=alerted).annotate(n=Count("plans__sessions")).order_by("-n", "pk").first()
+            or Client.objects.annotate(n=Count("plans__sessions")).order_by("-n", "pk").first()
+        )
         lot = ProductLot.objects.annotate(n=Count("injections")).order_by("-n", "pk").first()
         today = timezone.localdate()
         tomorrow = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min))
@@ -78,14 +87,22 @@ class Subjects:
         next_day = timezone.localtime(ahead.starts_at).date()
         monday = today + dt.timedelta(days=7 - today.weekday())
         week = timezone.make_aware(dt.datetime.combine(monday, dt.time.min))
-        busiest = (
+        weeks = (
             TreatmentSession.objects.filter(starts_at__gte=week, starts_at__lt=week + dt.timedelta(days=7))
             .not_cancelled()
             .values("practitioner_id")
-            .annotate(n=Count("pk"))
+            .annotate(
+                n=Count("pk"),
+                allergic=Count("pk", filter=Q(plan__client_id__in=allergic_clients())),
+                in_area=Count("pk", filter=Q(plan__client_id__in=in_area_clients())),
+            )
             .order_by("-n", "practitioner_id")
-            .first()
-        ) or {"practitioner_id": ahead.practitioner_id, "n": 0}
+        )
+        busiest = (
+            weeks.filter(allergic__gt=0, in_area__gt=0).first()
+            or weeks.first()
+            or {"practitioner_id": ahead.practitioner_id, "n": 0}
+        )
         phoned = Client.objects.exclude(phone="").order_by("pk").values_list("phone", flat=True).first() or ""
         phone = phone_display(client.phone or phoned, settings.CLINIC_PHONE_REGION)
         return cls(
@@ -101,6 +118,25 @@ class Subjects:
             ahead.pk,
             signed.pk if signed else ahead.pk,
         )
+
+
+def allergic_clients() -> QuerySet:
+    """The ids of the clients with an allergy on record."""
+    return Client.allergies.through.objects.values("client_id")
+
+
+def in_area_clients() -> QuerySet:
+    """The ids of the clients whose latest screening has a condition that
+    rules treatment out in some areas."""
+    latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
+    return Screening.objects.filter(
+        pk=Subquery(latest), answers__answer=True, answers__severity=Severity.IN_AREA
+    ).values("client_id")
+
+
+def alerted_clients() -> QuerySet:
+    """The ids of the clients with both."""
+    return Client.objects.filter(pk__in=allergic_clients()).filter(pk__in=in_area_clients()).values("pk")
 
 
 @dataclass(frozen=True)
