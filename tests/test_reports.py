@@ -212,6 +212,40 @@ def test_series_adherence_reads_the_kept_session_before_from_outside_the_period_
 
 
 @pytest.mark.django_db
+def test_series_sessions_at_the_same_moment_are_not_each_others_session_before(alice, bruno):
+    """Two kept sessions of one plan starting together (two practitioners,
+    two rooms): the session before each is the one before both, as for the
+    lookup (strictly earlier). Interval 14 days: every one on its date."""
+    plan = make_plan(practitioner=alice, interval_days=14, sessions_planned=10)
+    make_session(plan, starts_at=local(2025, 3, 3), status=SessionStatus.COMPLETED)
+    make_session(plan, starts_at=local(2025, 3, 17), status=SessionStatus.COMPLETED)
+    make_session(
+        plan,
+        starts_at=local(2025, 3, 17),
+        status=SessionStatus.COMPLETED,
+        practitioner=bruno,
+        room=Room.objects.get(name="Room 2"),
+    )
+    make_session(plan, starts_at=local(2025, 3, 31), status=SessionStatus.COMPLETED)
+    assert rows(reports(MARCH_2025).adherence())[-1] == ["All", 4, 0, 0, 100.0, 0.0]
+
+
+@pytest.mark.django_db
+def test_a_series_session_not_yet_begun_is_neither_kept_nor_missed(alice):
+    """Series adherence counts the sessions that took place or were missed:
+    one cancelled for later this week is not missed yet."""
+    plan = make_plan(practitioner=alice, interval_days=14, sessions_planned=10)
+    now = timezone.now()
+    make_session(plan, starts_at=now - dt.timedelta(days=14), status=SessionStatus.COMPLETED)
+    make_session(plan, starts_at=now - dt.timedelta(hours=2), status=SessionStatus.NO_SHOW)
+    make_session(plan, starts_at=now + dt.timedelta(days=2), status=SessionStatus.CANCELLED, cancellation="client")
+    today = timezone.localdate()
+    table = reports(Period(today - dt.timedelta(days=20), today + dt.timedelta(days=5))).adherence()
+    # kept on time, kept late, missed
+    assert table.total[1:4] == [1, 0, 1]
+
+
+@pytest.mark.django_db
 def test_plans_started_by_what_became_of_them(alice):
     def plan_on(day, status):
         plan = make_plan(practitioner=alice, status=status)
