@@ -576,7 +576,7 @@ SECTION_QUERIES = {
     "no-shows": 3,  # attendance by hour (for months, weekdays, hours), by practitioner, their names
     "series": 2,  # series sessions by day and delay (for months, the whole period, medians), plans by month
     "maintenance": 2,  # maintenance dates, recall calls
-    "reminders": 3,  # by channel, unsubscribes, by rule
+    "reminders": 3,  # by channel and rule, unsubscribes, the rules' names
     "utilisation": 6,  # booked hours by practitioner, their names, opening hours, closed days, by room, their names
     "activity": 5,  # attendance by hour (sessions held), new clients, plans by month, by indication (2)
     "side-effects": 2,  # side effects by month, attendance by hour (sessions held)
