@@ -15,7 +15,7 @@ from sessions_app.models import PlanStatus, Reminder, ReminderKind, SessionStatu
 from sessions_app.reports.period import Period
 from sessions_app.reports.queries import Reports, Scope
 
-from .factories import T0, make_client, make_plan, make_rule, make_session
+from .factories import T0, make_client, make_plan, make_rule, make_session, more_plans
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres_only]
 
@@ -28,19 +28,7 @@ def recalls():
     apart and an email and an SMS about its maintenance date (90 days on),
     among thousands of other reminders; planner statistics up to date."""
     first = make_plan(status=PlanStatus.MAINTENANCE, maintenance_interval_days=90)
-    TreatmentPlan.objects.bulk_create(
-        TreatmentPlan(
-            client=first.client,
-            practitioner=first.practitioner,
-            indication=first.indication,
-            mixture=first.mixture,
-            sessions_planned=6,
-            interval_days=14,
-            status=PlanStatus.MAINTENANCE,
-            maintenance_interval_days=90,
-        )
-        for _ in range(PLANS - 1)
-    )
+    more_plans(first, PLANS - 1, status=PlanStatus.MAINTENANCE, maintenance_interval_days=90)
     room = make_session(first, T0).room
     TreatmentSession.objects.filter(plan=first).delete()
     plans = list(TreatmentPlan.objects.order_by("pk"))

@@ -10,9 +10,9 @@ import json
 import pytest
 from django.db import connection
 
-from sessions_app.models import SessionStatus, TreatmentPlan, TreatmentSession
+from sessions_app.models import SessionStatus, TreatmentSession
 
-from .factories import T0, make_plan, make_session
+from .factories import T0, make_plan, make_session, more_plans
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres_only]
 
@@ -32,18 +32,7 @@ def plans():
     """A clinic of plans with cancelled, missed and maintenance sessions among
     their series; planner statistics up to date."""
     first = make_plan()
-    plans = [first] + [
-        TreatmentPlan(
-            client=first.client,
-            practitioner=first.practitioner,
-            indication=first.indication,
-            mixture=first.mixture,
-            sessions_planned=6,
-            interval_days=14,
-        )
-        for _ in range(299)
-    ]
-    TreatmentPlan.objects.bulk_create(plans[1:])
+    plans = [first, *more_plans(first, 299)]
     room = make_session(first, T0).room
     TreatmentSession.objects.filter(plan=first).delete()
     rows = []
