@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 from django.test import Client as TestClient
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -128,10 +128,8 @@ def allergic_clients() -> QuerySet:
 def in_area_clients() -> QuerySet:
     """The ids of the clients whose latest screening has a condition that
     rules treatment out in some areas."""
-    latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
-    return Screening.objects.filter(
-        pk=Subquery(latest), answers__answer=True, answers__severity=Severity.IN_AREA
-    ).values("client_id")
+    latest = Screening.objects.filter(pk=Screening.latest_of_client())
+    return latest.filter(answers__answer=True, answers__severity=Severity.IN_AREA).values("client_id")
 
 
 def alerted_clients() -> QuerySet:

@@ -3,7 +3,7 @@ import datetime as dt
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connections, models
-from django.db.models import F, Func, Lookup, Q, Value
+from django.db.models import F, Func, Lookup, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Collate
 from django.utils import timezone
 from django.utils.timezone import localtime
@@ -344,6 +344,14 @@ class Screening(models.Model):
 
     def __str__(self) -> str:
         return f"Screening of {self.client} on {localtime(self.screened_at):%Y-%m-%d}"
+
+    @staticmethod
+    def latest_of_client() -> Subquery:
+        """The id of the latest screening of the outer row's client
+        (`client_id`): the one the treatment rule reads, and whose age the
+        renewal reminder counts (screening_client_latest_idx)."""
+        latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk")
+        return Subquery(latest.values("pk")[:1])
 
 
 class ScreeningAnswer(models.Model):

@@ -221,7 +221,6 @@ def _maintenance(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> It
 
 def _screening(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iterator[Target]:
     months = settings.CLINIC_SCREENING_MAX_AGE_MONTHS
-    latest = Screening.objects.filter(client=OuterRef("client")).order_by("-screened_at", "-pk").values("pk")[:1]
     in_treatment = TreatmentPlan.objects.filter(
         client=OuterRef("client"), status__in=(PlanStatus.ACTIVE, PlanStatus.MAINTENANCE)
     )
@@ -230,7 +229,10 @@ def _screening(rule: ReminderRule, now: dt.datetime, since: dt.datetime) -> Iter
     earliest = start_of_day(first_screened_on(first_anchor_day(rule.offset, since, tz), months), tz)
     rows = (
         Screening.objects.filter(
-            _reaching(rule, "client"), pk=Subquery(latest), screened_at__gte=earliest, client__archived_at__isnull=True
+            _reaching(rule, "client"),
+            pk=Screening.latest_of_client(),
+            screened_at__gte=earliest,
+            client__archived_at__isnull=True,
         )
         .filter(Exists(in_treatment))
         .filter(~_no_reminder(rule, screening=OuterRef("pk")))

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q, Subquery
 from django.utils import timezone
 
 from sessions_app.clearance import (
@@ -49,8 +49,7 @@ def current_consent_text() -> ConsentText | None:
 
 def latest_screenings(client_ids) -> dict[int, tuple[int, object]]:
     """Each client's latest screening, as client id -> (screening id, screened_at): one query."""
-    latest = Screening.objects.filter(client_id=OuterRef("client_id")).order_by("-screened_at", "-pk").values("pk")[:1]
-    rows = Screening.objects.filter(client_id__in=client_ids, pk=Subquery(latest))
+    rows = Screening.objects.filter(client_id__in=client_ids, pk=Screening.latest_of_client())
     return {client_id: (pk, at) for client_id, pk, at in rows.values_list("client_id", "pk", "screened_at")}
 
 
