@@ -130,6 +130,18 @@ def natural_key(text: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
+def summed(rows: list[dict], key, counts: tuple[str, ...]) -> dict:
+    """The `counts` of a finer count's `rows` added up by `key(row)`: where
+    one query serves several tables (months, weekdays and hours; channels
+    and rules)."""
+    totals: dict = {}
+    for row in rows:
+        sums = totals.setdefault(key(row), dict.fromkeys(counts, 0))
+        for count in counts:
+            sums[count] += row[count]
+    return totals
+
+
 def _month_label(month: dt.date) -> str:
     return f"{month:%b %Y}"
 
@@ -252,12 +264,7 @@ class Reports:
 
     def _attendance_summed(self, key) -> dict:
         """The attendance counts summed by `key(the hour's start)`."""
-        totals: dict = {}
-        for row in self.sessions_by_hour_of_the_period:
-            sums = totals.setdefault(key(row["hour_starts"]), dict.fromkeys(ATTENDANCE_COUNTS, 0))
-            for count in ATTENDANCE_COUNTS:
-                sums[count] += row[count]
-        return totals
+        return summed(self.sessions_by_hour_of_the_period, lambda row: key(row["hour_starts"]), ATTENDANCE_COUNTS)
 
     @cached_property
     def sessions_by_month(self) -> dict[dt.date, dict]:
@@ -481,12 +488,7 @@ class Reports:
         return list(self._reminders().values("channel", "rule_id").annotate(**self._reminder_counts()))
 
     def _reminders_summed(self, key: str) -> dict:
-        totals: dict = {}
-        for row in self.reminders_by_channel_and_rule:
-            sums = totals.setdefault(row[key], dict.fromkeys(REMINDER_COUNTS, 0))
-            for count in REMINDER_COUNTS:
-                sums[count] += row[count]
-        return totals
+        return summed(self.reminders_by_channel_and_rule, lambda row: row[key], REMINDER_COUNTS)
 
     @cached_property
     def reminders_by_channel(self) -> dict[str, dict]:
