@@ -23,9 +23,10 @@ def median_of_counts(counts: dict[int, int]) -> float | None:
     total = sum(counts.values())
     if not total:
         return None
+    ordered = sorted(counts.items())
 
     def nth(k: int) -> int:
-        for value, n in sorted(counts.items()):
+        for value, n in ordered:
             if k < n:
                 return value
             k -= n
