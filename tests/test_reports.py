@@ -418,6 +418,26 @@ def test_utilisation_is_booked_hours_over_open_hours_per_practitioner_and_room(a
 
 
 @pytest.mark.django_db
+def test_namesakes_keep_the_order_they_joined_in_whatever_order_the_database_returns_them():
+    """A chain has two Marie Martins: each reading lists them the same way,
+    the one who joined first first, whatever order the database's GROUP BY
+    gave them in (PostgreSQL's hash aggregate gives any)."""
+    first, later = (make_user(Role.PRACTITIONER, first_name="Marie", last_name="Martin") for _ in range(2))
+    for who, day in [(later, 2), (first, 10)]:
+        make_session(make_plan(practitioner=who), starts_at=local(2025, 6, day, 9), status="no_show")
+    period = reports(Period(dt.date(2025, 6, 2), dt.date(2025, 6, 15)))
+    assert [row["practitioner_id"] for row in period.sessions_by_practitioner] == [first.pk, later.pk]
+    week = dt.date(2025, 6, 2)
+    booked = [
+        {"week": week, "practitioner_id": later.pk, "booked": dt.timedelta(hours=1)},
+        {"week": week, "practitioner_id": first.pk, "booked": dt.timedelta(hours=2)},
+    ]
+    names = {first.pk: "Marie Martin", later.pk: "Marie Martin"}
+    table = period._utilisation("u", "U", "practitioner", booked, "practitioner_id", names)
+    assert [row[-2] for row in table.rows] == [2.0, 1.0]
+
+
+@pytest.mark.django_db
 def test_activity_by_month_and_indication_and_the_side_effect_rate(alice):
     hair = Indication.objects.get(name="Hair loss")
     for day in (3, 20):

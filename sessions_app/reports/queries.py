@@ -293,7 +293,8 @@ class Reports:
         people = self._people(row["practitioner_id"] for row in rows)
         for row in rows:
             row["name"] = people[row["practitioner_id"]][0]
-        return sorted(rows, key=lambda row: people[row["practitioner_id"]][1])
+        # Namesakes in the order they joined the staff, the same on every reading.
+        return sorted(rows, key=lambda row: (people[row["practitioner_id"]][1], row["practitioner_id"]))
 
     def _people(self, ids) -> dict[int, tuple[str, list]]:
         """The practitioners' names and the key that sorts them by last name,
@@ -870,7 +871,8 @@ class Reports:
             by_week[(row[key], _day(row["week"]))] = hours(row["booked"])
         open_total = round(sum(open_hours.values()), 1)
         rows = []
-        for pk in sorted(people, key=lambda pk: natural_key(people[pk])):
+        # Namesakes (a chain has them) in the order they joined, the same on every reading.
+        for pk in sorted(people, key=lambda pk: (natural_key(people[pk]), pk)):
             weekly = [rate(by_week.get((pk, week), 0.0), open_hours.get(week)) for week in weeks]
             booked_total = round(sum(by_week.get((pk, week), 0.0) for week in weeks), 1)
             rows.append([people[pk], *weekly, booked_total, rate(booked_total, open_total)])
