@@ -418,6 +418,35 @@ def test_utilisation_is_booked_hours_over_open_hours_per_practitioner_and_room(a
 
 
 @pytest.mark.django_db
+def test_utilisation_adds_up_a_practitioners_rooms_and_a_rooms_practitioners_before_rounding(alice, bruno):
+    """One query counts each practitioner's time in each room: a practitioner
+    who moves between rooms has all of it, a room shared has everyone's, and
+    three 20-minute sessions make an hour, not three times 0.3 hours."""
+    OpeningHours.objects.all().delete()
+    for weekday in range(5):
+        OpeningHours.objects.create(weekday=weekday, opens=dt.time(9), closes=dt.time(17))
+    rooms = list(Room.objects.order_by("name"))[:3]
+    plan_a, plan_b = make_plan(practitioner=alice, sessions_planned=10), make_plan(practitioner=bruno)
+    for hour, room in zip((9, 10, 11), rooms, strict=True):
+        start = local(2025, 6, 2, hour)
+        make_session(plan_a, starts_at=start, ends_at=start + dt.timedelta(minutes=20), room=room)
+    start = local(2025, 6, 3, 9)
+    make_session(plan_b, starts_at=start, ends_at=start + dt.timedelta(hours=2), room=rooms[0])
+    week = reports(Period(dt.date(2025, 6, 2), dt.date(2025, 6, 8)))
+    assert rows(week.utilisation_by_practitioner()) == [
+        ["Alice Archer", 2.5, 1.0, 2.5],
+        ["Bruno Brun", 5.0, 2.0, 5.0],
+        ["Open hours", 40.0, 40.0, None],
+    ]
+    assert [row[:3] for row in rows(week.utilisation_by_room())] == [
+        [rooms[0].name, 5.7, 2.3],  # 2.3 of 40 hours, as the table rounds it
+        [rooms[1].name, 0.8, 0.3],
+        [rooms[2].name, 0.8, 0.3],
+        ["Open hours", 40.0, 40.0],
+    ]
+
+
+@pytest.mark.django_db
 def test_namesakes_keep_the_order_they_joined_in_whatever_order_the_database_returns_them():
     """A chain has two Marie Martins: each reading lists them the same way,
     the one who joined first first, whatever order the database's GROUP BY
@@ -597,7 +626,7 @@ SECTION_QUERIES = {
     "series": 2,  # series sessions by day and delay (for months, the whole period, medians), plans by month
     "maintenance": 2,  # maintenance dates, recall calls
     "reminders": 3,  # by channel and rule, unsubscribes, the rules' names
-    "utilisation": 6,  # booked hours by practitioner, their names, opening hours, closed days, by room, their names
+    "utilisation": 5,  # booked hours by practitioner and room, their names, opening hours, closed days, rooms' names
     "activity": 5,  # attendance by hour (sessions held), new clients, plans by month, by indication (2)
     "side-effects": 2,  # side effects by month, attendance by hour (sessions held)
 }

@@ -130,13 +130,14 @@ def natural_key(text: str) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
-def summed(rows: list[dict], key, counts: tuple[str, ...]) -> dict:
+def summed(rows: list[dict], key, counts: tuple[str, ...], zero=0) -> dict:
     """The `counts` of a finer count's `rows` added up by `key(row)`: where
     one query serves several tables (months, weekdays and hours; channels
-    and rules)."""
+    and rules; practitioners and rooms). `zero` starts each sum (a timedelta
+    for durations)."""
     totals: dict = {}
     for row in rows:
-        sums = totals.setdefault(key(row), dict.fromkeys(counts, 0))
+        sums = totals.setdefault(key(row), dict.fromkeys(counts, zero))
         for count in counts:
             sums[count] += row[count]
     return totals
@@ -537,17 +538,33 @@ class Reports:
         )
         return {(row["channel"], row["rule_id"]): row["n"] for row in rows}
 
-    def _booked_hours(self, key: str) -> list[dict]:
+    @cached_property
+    def booked_by_week_practitioner_and_room(self) -> list[dict]:
+        """The time booked each week by each practitioner in each room: one
+        query for both utilisation tables, added up in Python. A quarter of a
+        chain is 12,000 rows; a query for each table read every session of
+        the period twice (170 ms each at 100,000 clients)."""
         rows = (
             self._sessions()
             .exclude(status=SessionStatus.CANCELLED)
             # Each week's Monday as a date: as a datetime, Django made each of
             # a chain's 4,000 rows aware in the clinic's time zone, one by one.
             .annotate(week=TruncWeek("starts_at", output_field=DateField()))
-            .values("week", key)
+            .values("week", "practitioner_id", "room_id")
             .annotate(booked=Sum(F("ends_at") - F("starts_at")))
         )
         return list(rows)
+
+    def _booked_hours(self, key: str) -> list[dict]:
+        """The time booked each week by each practitioner (`key`
+        practitioner_id) or in each room (room_id)."""
+        totals = summed(
+            self.booked_by_week_practitioner_and_room,
+            lambda row: (row["week"], row[key]),
+            ("booked",),
+            zero=dt.timedelta(),
+        )
+        return [{"week": week, key: pk, "booked": sums["booked"]} for (week, pk), sums in totals.items()]
 
     @cached_property
     def booked_by_practitioner(self) -> list[dict]:
