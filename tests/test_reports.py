@@ -457,12 +457,9 @@ def test_namesakes_keep_the_order_they_joined_in_whatever_order_the_database_ret
     period = reports(Period(dt.date(2025, 6, 2), dt.date(2025, 6, 15)))
     assert [row["practitioner_id"] for row in period.sessions_by_practitioner] == [first.pk, later.pk]
     week = dt.date(2025, 6, 2)
-    booked = [
-        {"week": week, "practitioner_id": later.pk, "booked": dt.timedelta(hours=1)},
-        {"week": week, "practitioner_id": first.pk, "booked": dt.timedelta(hours=2)},
-    ]
+    booked = {(later.pk, week): dt.timedelta(hours=1), (first.pk, week): dt.timedelta(hours=2)}
     names = {first.pk: "Marie Martin", later.pk: "Marie Martin"}
-    table = period._utilisation("u", "U", "practitioner", booked, "practitioner_id", names)
+    table = period._utilisation("u", "U", "practitioner", booked, names)
     assert [row[-2] for row in table.rows] == [2.0, 1.0]
 
 

@@ -555,23 +555,23 @@ class Reports:
         )
         return list(rows)
 
-    def _booked_hours(self, key: str) -> list[dict]:
-        """The time booked each week by each practitioner (`key`
-        practitioner_id) or in each room (room_id)."""
+    def _booked_hours(self, key: str) -> dict[tuple[int, dt.date], dt.timedelta]:
+        """The time booked by each practitioner (`key` practitioner_id) or in
+        each room (room_id), by (its id, the week's Monday)."""
         totals = summed(
             self.booked_by_week_practitioner_and_room,
-            lambda row: (row["week"], row[key]),
+            lambda row: (row[key], _day(row["week"])),
             ("booked",),
             zero=dt.timedelta(),
         )
-        return [{"week": week, key: pk, "booked": sums["booked"]} for (week, pk), sums in totals.items()]
+        return {pk_and_week: sums["booked"] for pk_and_week, sums in totals.items()}
 
     @cached_property
-    def booked_by_practitioner(self) -> list[dict]:
+    def booked_by_practitioner(self) -> dict[tuple[int, dt.date], dt.timedelta]:
         return self._booked_hours("practitioner_id")
 
     @cached_property
-    def booked_by_room(self) -> list[dict]:
+    def booked_by_room(self) -> dict[tuple[int, dt.date], dt.timedelta]:
         return self._booked_hours("room_id")
 
     @cached_property
@@ -876,16 +876,15 @@ class Reports:
             "channel.",
         )
 
-    def _utilisation(self, slug: str, title: str, who: str, booked: list[dict], key: str, names: dict) -> Table:
-        """A row per practitioner (or room): the share of each week's open
-        hours booked, then the whole period's booked hours and share; the
-        last row gives the open hours."""
+    def _utilisation(
+        self, slug: str, title: str, who: str, booked: dict[tuple[int, dt.date], dt.timedelta], names: dict
+    ) -> Table:
+        """A row per practitioner (or room) of `booked` (_booked_hours): the
+        share of each week's open hours booked, then the whole period's
+        booked hours and share; the last row gives the open hours."""
         weeks, open_hours = self.scope.period.weeks(), self.open_hours
-        people: dict[int, str] = {}
-        by_week: dict[tuple[int, dt.date], float] = {}
-        for row in booked:
-            people[row[key]] = names[row[key]]
-            by_week[(row[key], _day(row["week"]))] = hours(row["booked"])
+        people = {pk: names[pk] for pk, _ in booked}
+        by_week = {pk_and_week: hours(time) for pk_and_week, time in booked.items()}
         open_total = round(sum(open_hours.values()), 1)
         rows = []
         # Namesakes (a chain has them) in the order they joined, the same on every reading.
@@ -914,16 +913,14 @@ class Reports:
 
     def utilisation_by_practitioner(self) -> Table:
         booked = self.booked_by_practitioner
-        people = self._people(row["practitioner_id"] for row in booked)
+        people = self._people(pk for pk, _ in booked)
         names = {pk: name for pk, (name, _) in people.items()}
-        return self._utilisation(
-            "utilisation-by-practitioner", "By practitioner", "practitioner", booked, "practitioner_id", names
-        )
+        return self._utilisation("utilisation-by-practitioner", "By practitioner", "practitioner", booked, names)
 
     def utilisation_by_room(self) -> Table:
         booked = self.booked_by_room
-        names = dict(Room.objects.filter(pk__in={row["room_id"] for row in booked}).values_list("pk", "name"))
-        return self._utilisation("utilisation-by-room", "By room", "room", booked, "room_id", names)
+        names = dict(Room.objects.filter(pk__in={pk for pk, _ in booked}).values_list("pk", "name"))
+        return self._utilisation("utilisation-by-room", "By room", "room", booked, names)
 
     def activity_by_month(self) -> Table:
         sessions, clients, plans = self.sessions_by_month, self.new_clients_by_month, self.plans_by_month
