@@ -246,3 +246,43 @@ def test_the_schedule_warns_and_only_clinical_staff_read_the_reason(client):
     assert "absolute contraindication" not in page
     assert "Pregnant" not in page
     assert unscreened.plan.client.full_name in page
+
+
+@pytest.mark.django_db
+def test_the_screening_facts_read_in_plain_sql_are_what_the_orm_reads():
+    """screening_facts reads in plain SQL what Screening.latest_of_client and
+    the answers' and allergies' models say, with the ORM's types: the latest
+    screening (two at the same minute: the later one made), its yes answers
+    and the indication-only ones with their judge, in-area answers' areas by
+    name, allergies by name, datetimes aware (SQLite gives them naive) and
+    yes a boolean."""
+    face, thighs = TreatmentArea.objects.get(name="Face"), TreatmentArea.objects.get(name="Thighs")
+    plans = [make_plan() for _ in range(3)]
+    twice, judged, unscreened = (p.client for p in plans)
+    at = timezone.now().replace(microsecond=0) - dt.timedelta(days=3)
+    screen(twice, screened_at=at, yes=[Contraindication.DIABETES], judgement="Stable")
+    latest = screen(twice, screened_at=at, yes=[Contraindication.SKIN_INFECTION], areas=[thighs, face])
+    screen(judged, yes=[Contraindication.DIABETES], judgement="Well controlled")
+    twice.allergies.add(*Substance.objects.order_by("-name")[:2])
+    ids = [twice.pk, judged.pk, unscreened.pk]
+
+    facts = screening_facts(ids)
+
+    expected = {
+        c: (pk, when)
+        for c, pk, when in Screening.objects.filter(client_id__in=ids, pk=Screening.latest_of_client()).values_list(
+            "client_id", "pk", "screened_at"
+        )
+    }
+    assert facts.screenings == expected and facts.screenings[twice.pk][0] == latest.pk
+    assert all(when.tzinfo is not None for _, when in facts.screenings.values())
+    rows = facts.answers[latest.pk]
+    yes = [r for r in rows if r["answer"]]
+    assert [r["question"] for r in yes] == [Contraindication.SKIN_INFECTION]
+    assert all(type(r["answer"]) is bool for r in rows)
+    assert [name for _, name in facts.areas[yes[0]["pk"]]] == ["Face", "Thighs"]
+    (diabetes,) = [r for r in facts.answers[facts.screenings[judged.pk][0]] if r["answer"]]
+    assert diabetes["judgement"] == "Well controlled" and diabetes["judged_at"].tzinfo is not None
+    assert diabetes["judged_by__profession"] == "physician"
+    assert list(facts.allergies[twice.pk].values()) == sorted(twice.allergies.values_list("name", flat=True), key=str)
+    assert unscreened.pk not in facts.screenings and unscreened.pk not in facts.allergies

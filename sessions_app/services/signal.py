@@ -31,6 +31,8 @@ from sessions_app.models import (
     TreatmentSession,
     User,
 )
+from sessions_app.plain_sql import column as _col
+from sessions_app.plain_sql import table as _table
 from sessions_app.reports import period as reports_period
 from sessions_app.scheduling import clinic_tz
 from sessions_app.signal_stats import Rate, rate_against_rest
@@ -94,14 +96,6 @@ class Signal:
     @property
     def flagged(self) -> list[tuple[Dimension, Row]]:
         return [(d, row) for d in self.dimensions for row in d.flagged]
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _col(model, field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)
 
 
 # What each dimension is about, as its rows are labelled, and whether it is tested.

@@ -1,0 +1,45 @@
+"""Helpers for the few reads written in plain SQL, where the ORM's own work
+(building the query, compiling it, binding a long list of ids one by one)
+took several times the database's: the permissions every page reads
+(roles.py), the side-effect signal's counts, the screening facts that the
+treatment rule and the alerts read for every session of a schedule.
+
+Names come from the models, so a renamed table or column is followed; what
+differs between PostgreSQL and SQLite (a list of ids as one parameter, the
+types a row comes back in) is decided here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from django.db import connection
+
+
+def table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model, field: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(field).column)
+
+
+def among(expression: str, values: Collection) -> tuple[str, list]:
+    """`expression` is one of `values`, as SQL and its parameters. PostgreSQL
+    takes the list as one array parameter (`= ANY(%s)`), bound once whatever
+    its length; SQLite, which has no arrays, one placeholder a value. An
+    empty list matches nothing."""
+    values = list(values)
+    if not values:
+        return "1 = 0", []
+    if connection.vendor == "postgresql":
+        return f"{expression} = ANY(%s)", [values]
+    return f"{expression} IN ({', '.join(['%s'] * len(values))})", values
+
+
+def aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A datetime column's value as the ORM gives it: SQLite's comes back
+    naive, in UTC (Django stores it so); PostgreSQL's already aware."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
