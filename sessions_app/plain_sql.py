@@ -11,7 +11,8 @@ types a row comes back in) is decided here."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+import decimal
+from collections.abc import Callable, Collection
 
 from django.db import connection
 
@@ -43,3 +44,26 @@ def aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
     return value
+
+
+def decimal_of(model, field: str) -> Callable[[object], decimal.Decimal | None]:
+    """A decimal column's value as the ORM gives it: PostgreSQL's numeric
+    comes back a Decimal; SQLite's a float (or an int), turned into a Decimal
+    the way Django's SQLite backend does (15 digits, then the field's places)."""
+    places = model._meta.get_field(field)
+    quantum = decimal.Decimal(1).scaleb(-places.decimal_places)
+    create = decimal.Context(prec=15).create_decimal_from_float
+
+    def convert(value):
+        if value is None or isinstance(value, decimal.Decimal):
+            return value
+        return create(value).quantize(quantum, context=places.context)
+
+    return convert
+
+
+def moment(value: dt.datetime) -> dt.datetime | str:
+    """A datetime as a parameter, as the ORM passes it: SQLite stores times as
+    text in UTC, so an aware datetime is turned into that text (given as it
+    is, it would compare as text with its offset); PostgreSQL takes it as it is."""
+    return connection.ops.adapt_datetimefield_value(value)

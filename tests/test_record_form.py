@@ -10,6 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions_app.clearance import months_before
+from sessions_app.ledger import LEDGER_MONTHS
 from sessions_app.models import (
     CeilingDecision,
     Injection,
@@ -289,6 +291,28 @@ def test_the_ledger_counts_each_substance_over_the_session_and_twelve_months(ses
         timezone.localtime(earlier.starts_at).date(),
         timezone.localtime(session.starts_at).date(),
     ]
+
+
+def test_the_ledger_s_twelve_months_start_at_midnight_in_the_clinic_s_time_zone(session, lots):
+    """The window runs from local midnight, 12 months back, to the end of the
+    session's day: a session half an hour after that midnight counts, one
+    half an hour before does not (in UTC the first is still the day before:
+    SQLite compares times as UTC text, so a local time given as it is would
+    move the edge by the clinic's offset)."""
+    day = timezone.localtime(session.starts_at).date()
+    first = months_before(day, LEDGER_MONTHS) + dt.timedelta(days=1)
+    midnight = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    assert midnight.utcoffset()  # the clinic is not on UTC: the edge is a different UTC day
+    inside = make_session(plan=session.plan, starts_at=midnight + dt.timedelta(minutes=30), status="arrived")
+    outside = make_session(plan=session.plan, starts_at=midnight - dt.timedelta(minutes=30), status="arrived")
+    for past in (inside, outside):
+        sign_record(past)
+        past.injections.get().lots.set(lots.values())
+    sign_record(session)
+
+    ledger = session_ledger(session)
+
+    assert [sid for sid, _ in ledger.sessions] == [inside.pk, session.pk]
 
 
 def test_the_ledger_costs_five_queries_whatever_the_history(session, lots, django_assert_num_queries):

@@ -188,6 +188,24 @@ def test_the_period_chooses_the_sessions(catalogue):
 
 
 @pytest.mark.django_db
+def test_the_period_starts_at_midnight_in_the_clinic_s_time_zone(catalogue):
+    """A session half an hour after the period's first local midnight counts;
+    one half an hour before does not. In UTC both are on the day before: on
+    SQLite, which compares times as UTC text, a local time given as it is
+    would move the edge by the clinic's offset."""
+    practitioner = make_user(Role.PRACTITIONER)
+    sessions = sessions_with(catalogue["B"], catalogue["facial"], 2, 0, practitioner)
+    first = timezone.localdate() - dt.timedelta(days=10)
+    midnight = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    assert midnight.utcoffset()  # the clinic is not on UTC
+    before, after = midnight - dt.timedelta(minutes=30), midnight + dt.timedelta(minutes=30)
+    for session, start in zip(sessions, (before, after), strict=True):
+        TreatmentSession.objects.filter(pk=session.pk).update(starts_at=start, ends_at=start + dt.timedelta(minutes=20))
+
+    assert signal_for(Period(first, timezone.localdate()), fresh=True).sessions == 1
+
+
+@pytest.mark.django_db
 def test_the_page_explains_the_test_and_its_queries_do_not_grow(client, catalogue, django_assert_num_queries):
     # A practitioner reads every practitioner's rate here (the README's roles say so).
     client.force_login(make_user(Role.PRACTITIONER))

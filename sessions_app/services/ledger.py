@@ -1,14 +1,15 @@
 """Loads the dose ledger's inputs (sessions_app.ledger) for one session: five
-queries, whatever the length of the client's history."""
+queries, whatever the length of the client's history, in plain SQL."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.utils import timezone
 
 from sessions_app.clearance import months_before
@@ -17,11 +18,16 @@ from sessions_app.models import (
     Injection,
     InjectionQuantity,
     MixtureComponent,
+    Product,
+    ProductLot,
     ProductSubstance,
     SessionStatus,
+    Substance,
+    TreatmentPlan,
     TreatmentSession,
     Unit,
 )
+from sessions_app.plain_sql import among, aware, column, decimal_of, moment, table
 
 if TYPE_CHECKING:
     from sessions_app.services.records import InjectionInput
@@ -38,38 +44,33 @@ def session_ledger(session: TreatmentSession, current: Sequence[InjectionInput] 
     plan = session.plan
     day = timezone.localtime(session.starts_at).date()
     since = months_before(day, LEDGER_MONTHS) + dt.timedelta(days=1)
-    rows = list(
-        Injection.objects.filter(
-            session__plan__client_id=plan.client_id,
-            session__starts_at__gte=_start_of(since),
-            session__starts_at__lt=_start_of(day + dt.timedelta(days=1)),
-        )
-        .filter(session__status=SessionStatus.COMPLETED)
-        .values_list("pk", "session_id", "session__starts_at", "volume_ml", "session__plan__mixture_id")
-    )
-    if current is not None:
-        rows = [row for row in rows if row[1] != session.pk]
-    ids = [row[0] for row in rows]
-    products: dict[int, set[int]] = defaultdict(set)
-    for injection_id, product_id in Injection.lots.through.objects.filter(injection_id__in=ids).values_list(
-        "injection_id", "productlot__product_id"
-    ):
-        products[injection_id].add(product_id)
-    quantities: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for injection_id, product_id, ml in InjectionQuantity.objects.filter(injection_id__in=ids).values_list(
-        "injection_id", "product_id", "quantity_ml"
-    ):
-        quantities[injection_id][product_id] = ml
+    volume, quantity = decimal_of(Injection, "volume_ml"), decimal_of(InjectionQuantity, "quantity_ml")
+    with connection.cursor() as cursor:
+        cursor.execute(*_signed_injections(plan.client_id, _start_of(since), _start_of(day + dt.timedelta(days=1))))
+        rows = [(pk, sid, aware(at), volume(ml), mixture) for pk, sid, at, ml, mixture in cursor.fetchall()]
+        if current is not None:
+            rows = [row for row in rows if row[1] != session.pk]
+        ids = [row[0] for row in rows]
+        products: dict[int, set[int]] = defaultdict(set)
+        quantities: dict[int, dict[int, Decimal]] = defaultdict(dict)
+        if ids:
+            cursor.execute(*_lot_products(ids))
+            for injection_id, product_id in cursor.fetchall():
+                products[injection_id].add(product_id)
+            cursor.execute(*_quantities(ids))
+            for injection_id, product_id, ml in cursor.fetchall():
+                quantities[injection_id][product_id] = quantity(ml)
 
     current_areas = []
     for item in current or ():
         current_areas.append((tuple({lot.product_id for lot in item.lots}), item.volume_ml, dict(item.quantities)))
     mixtures = {row[4] for row in rows} | {plan.mixture_id}
     recipes: dict[int, dict[int, Decimal]] = defaultdict(dict)
-    for mixture_id, product_id, amount in MixtureComponent.objects.filter(
-        mixture_id__in=mixtures, unit=Unit.ML
-    ).values_list("mixture_id", "product_id", "amount"):
-        recipes[mixture_id][product_id] = amount
+    amount = decimal_of(MixtureComponent, "amount")
+    with connection.cursor() as cursor:
+        cursor.execute(*_recipes(mixtures))
+        for mixture_id, product_id, ml in cursor.fetchall():
+            recipes[mixture_id][product_id] = amount(ml)
 
     every_product = {p for found in products.values() for p in found} | {p for a in current_areas for p in a[0]}
     every_product |= {p for found in quantities.values() for p in found}
@@ -106,22 +107,84 @@ def session_ledger(session: TreatmentSession, current: Sequence[InjectionInput] 
 
 def _contents(product_ids: Iterable[int]):
     """What each product holds (product -> substance -> amount per ml), the
-    substances named, and the products' names: one query."""
+    substances named, and the products' names: one query (none for no product)."""
     contents: dict[int, dict[int, Decimal | None]] = defaultdict(dict)
     substances: dict[int, SubstanceInfo] = {}
     names: dict[int, str] = {}
-    rows = ProductSubstance.objects.filter(product_id__in=list(product_ids)).values_list(
-        "product_id",
-        "product__name",
-        "substance_id",
-        "substance__name",
-        "substance__unit",
-        "substance__ceiling_per_session",
-        "substance__ceiling_per_12_months",
-        "amount_per_ml",
+    product_ids = list(product_ids)
+    if not product_ids:
+        return contents, substances, names
+    per_ml = decimal_of(ProductSubstance, "amount_per_ml")
+    per_session, per_year = decimal_of(Substance, "ceiling_per_session"), decimal_of(Substance, "ceiling_per_12_months")
+    ps, product, substance = table(ProductSubstance), table(Product), table(Substance)
+    matched, params = among(f"c.{column(ProductSubstance, 'product')}", product_ids)
+    fields = ", ".join(
+        [f"c.{column(ProductSubstance, 'product')}", f"p.{column(Product, 'name')}"]
+        + [f"c.{column(ProductSubstance, 'substance')}"]
+        + [f"s.{column(Substance, f)}" for f in ("name", "unit", "ceiling_per_session", "ceiling_per_12_months")]
+        + [f"c.{column(ProductSubstance, 'amount_per_ml')}"]
     )
-    for product_id, product, substance_id, name, unit, per_session, per_year, amount in rows:
-        contents[product_id][substance_id] = amount
-        substances[substance_id] = SubstanceInfo(substance_id, name, unit, per_session, per_year)
-        names[product_id] = product
+    sql = (
+        f"SELECT {fields} FROM {ps} c"
+        f" JOIN {product} p ON p.{column(Product, 'id')} = c.{column(ProductSubstance, 'product')}"
+        f" JOIN {substance} s ON s.{column(Substance, 'id')} = c.{column(ProductSubstance, 'substance')}"
+        f" WHERE {matched}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for product_id, name, substance_id, substance_name, unit, session_max, year_max, amount in rows:
+        contents[product_id][substance_id] = per_ml(amount)
+        substances[substance_id] = SubstanceInfo(
+            substance_id, substance_name, unit, per_session(session_max), per_year(year_max)
+        )
+        names[product_id] = name
     return contents, substances, names
+
+
+# The ledger's reads, in plain SQL (sessions_app.plain_sql): the ORM's own
+# work took twice the database's time on the record pages.
+
+
+def _signed_injections(client_id: int, start: dt.datetime, end: dt.datetime) -> tuple[str, list]:
+    """The client's injections of completed sessions begun in [start, end):
+    id, session id, the session's start, volume, the plan's mixture."""
+    i, t, p = table(Injection), table(TreatmentSession), table(TreatmentPlan)
+    at = column(TreatmentSession, "starts_at")
+    sql = (
+        f"SELECT i.{column(Injection, 'id')}, i.{column(Injection, 'session')}, t.{at},"
+        f" i.{column(Injection, 'volume_ml')}, p.{column(TreatmentPlan, 'mixture')} FROM {i} i"
+        f" JOIN {t} t ON t.{column(TreatmentSession, 'id')} = i.{column(Injection, 'session')}"
+        f" JOIN {p} p ON p.{column(TreatmentPlan, 'id')} = t.{column(TreatmentSession, 'plan')}"
+        f" WHERE p.{column(TreatmentPlan, 'client')} = %s AND t.{at} >= %s AND t.{at} < %s"
+        f" AND t.{column(TreatmentSession, 'status')} = %s ORDER BY t.{at}, i.{column(Injection, 'id')}"
+    )
+    return sql, [client_id, moment(start), moment(end), SessionStatus.COMPLETED.value]
+
+
+def _lot_products(injection_ids: Collection[int]) -> tuple[str, list]:
+    """The product of each lot given in these injections: injection id, product id."""
+    through = Injection.lots.through
+    lot = column(through, "productlot")
+    matched, params = among(f"l.{column(through, 'injection')}", injection_ids)
+    sql = (
+        f"SELECT l.{column(through, 'injection')}, pl.{column(ProductLot, 'product')} FROM {table(through)} l"
+        f" JOIN {table(ProductLot)} pl ON pl.{column(ProductLot, 'id')} = l.{lot} WHERE {matched}"
+    )
+    return sql, params
+
+
+def _quantities(injection_ids: Collection[int]) -> tuple[str, list]:
+    """The quantities written down in these injections: injection id, product id, ml."""
+    q = InjectionQuantity
+    matched, params = among(column(q, "injection"), injection_ids)
+    fields = ", ".join(column(q, f) for f in ("injection", "product", "quantity_ml"))
+    return f"SELECT {fields} FROM {table(q)} WHERE {matched}", params
+
+
+def _recipes(mixture_ids: Collection[int]) -> tuple[str, list]:
+    """What these mixtures hold in ml: mixture id, product id, amount."""
+    c = MixtureComponent
+    matched, params = among(column(c, "mixture"), mixture_ids)
+    fields = ", ".join(column(c, f) for f in ("mixture", "product", "amount"))
+    return f"SELECT {fields} FROM {table(c)} WHERE {matched} AND {column(c, 'unit')} = %s", [*params, Unit.ML.value]

@@ -32,6 +32,7 @@ from sessions_app.models import (
     User,
 )
 from sessions_app.plain_sql import column as _col
+from sessions_app.plain_sql import moment
 from sessions_app.plain_sql import table as _table
 from sessions_app.reports import period as reports_period
 from sessions_app.scheduling import clinic_tz
@@ -193,7 +194,7 @@ def count(period: Period, wanted: tuple[str, ...] = tuple(DIMENSIONS)) -> dict:
     {"total": [n, k], "rows": {dimension: [[id, label, n, k], ...]}}. One query."""
     start, end = period.bounds(clinic_tz())
     with connection.cursor() as cursor:
-        cursor.execute(_counting_sql(wanted), [SessionStatus.COMPLETED, start, end])
+        cursor.execute(_counting_sql(wanted), [SessionStatus.COMPLETED, moment(start), moment(end)])
         counted = cursor.fetchall()
     result: dict = {"total": [0, 0], "rows": {slug: [] for slug in wanted}}
     for dimension, key, label, n, k in counted:
