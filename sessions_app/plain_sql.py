@@ -38,6 +38,20 @@ def among(expression: str, values: Collection) -> tuple[str, list]:
     return f"{expression} IN ({', '.join(['%s'] * len(values))})", values
 
 
+def linked(through, owner: str, target: str, owner_ids: Collection[int]) -> tuple[str, list]:
+    """The rows of a many-to-many table (`through`) for these owners, each
+    with its target's name, by that name: owner id, target id, name (a
+    client's allergies, a plan's or a screening answer's areas)."""
+    model = through._meta.get_field(target).related_model
+    owner_id, target_id, name = column(through, owner), column(through, target), column(model, "name")
+    matched, params = among(f"l.{owner_id}", owner_ids)
+    sql = (
+        f"SELECT l.{owner_id}, l.{target_id}, t.{name} FROM {table(through)} l"
+        f" JOIN {table(model)} t ON t.{column(model, 'id')} = l.{target_id} WHERE {matched} ORDER BY t.{name}"
+    )
+    return sql, params
+
+
 def aware(value: dt.datetime | None) -> dt.datetime | None:
     """A datetime column's value as the ORM gives it: SQLite's comes back
     naive, in UTC (Django stores it so); PostgreSQL's already aware."""

@@ -33,13 +33,11 @@ from sessions_app.models import (
     Screening,
     ScreeningAnswer,
     SessionStatus,
-    Substance,
-    TreatmentArea,
     TreatmentPlan,
     TreatmentSession,
     User,
 )
-from sessions_app.plain_sql import among, aware, column, table
+from sessions_app.plain_sql import among, aware, column, linked, table
 
 
 def consent_texts_in_force():
@@ -122,10 +120,10 @@ def screening_facts(client_ids: Iterable[int], given: ScreeningFacts | None = No
                 answers[answer["screening_id"]].append(answer)
             in_area = [r["pk"] for rs in answers.values() for r in rs if r["answer"] and r["severity"] == IN_AREA]
             if in_area:
-                cursor.execute(*_answer_areas(in_area))
+                cursor.execute(*linked(ScreeningAnswer.areas.through, "screeninganswer", "treatmentarea", in_area))
                 for answer_id, area_id, name in cursor.fetchall():
                     areas[answer_id].append((area_id, name))
-        cursor.execute(*_allergies(ids))
+        cursor.execute(*linked(Client.allergies.through, "client", "substance", ids))
         for client_id, substance_id, name in cursor.fetchall():
             allergies[client_id][substance_id] = name
     return ScreeningFacts(ids, screenings, answers, areas, allergies)
@@ -166,32 +164,6 @@ def _answers(screening_ids: Collection[int]) -> tuple[str, list]:
     return sql, params + more
 
 
-def _answer_areas(answer_ids: Collection[int]) -> tuple[str, list]:
-    """The areas of these answers, by name: answer id, area id, name."""
-    through = ScreeningAnswer.areas.through
-    area, name = column(through, "treatmentarea"), column(TreatmentArea, "name")
-    matched, params = among(f"l.{column(through, 'screeninganswer')}", answer_ids)
-    sql = (
-        f"SELECT l.{column(through, 'screeninganswer')}, l.{area}, t.{name} FROM {table(through)} l"
-        f" JOIN {table(TreatmentArea)} t ON t.{column(TreatmentArea, 'id')} = l.{area}"
-        f" WHERE {matched} ORDER BY t.{name}"
-    )
-    return sql, params
-
-
-def _allergies(client_ids: Collection[int]) -> tuple[str, list]:
-    """The clients' allergies, by the substance's name: client id, substance id, name."""
-    through = Client.allergies.through
-    substance, name = column(through, "substance"), column(Substance, "name")
-    matched, params = among(f"l.{column(through, 'client')}", client_ids)
-    sql = (
-        f"SELECT l.{column(through, 'client')}, l.{substance}, s.{name} FROM {table(through)} l"
-        f" JOIN {table(Substance)} s ON s.{column(Substance, 'id')} = l.{substance}"
-        f" WHERE {matched} ORDER BY s.{name}"
-    )
-    return sql, params
-
-
 def _mixture_substances(mixture_ids: Collection[int]) -> tuple[str, list]:
     """The substances in each mixture's products: mixture id, substance id."""
     through = Product.substances.through
@@ -200,19 +172,6 @@ def _mixture_substances(mixture_ids: Collection[int]) -> tuple[str, list]:
     sql = (
         f"SELECT c.{mixture}, l.{column(through, 'substance')} FROM {table(MixtureComponent)} c"
         f" JOIN {table(through)} l ON l.{column(through, 'product')} = c.{product} WHERE {matched}"
-    )
-    return sql, params
-
-
-def _plan_areas(plan_ids: Collection[int]) -> tuple[str, list]:
-    """The areas of these plans: plan id, area id, name."""
-    through = TreatmentPlan.areas.through
-    area = column(through, "treatmentarea")
-    matched, params = among(f"l.{column(through, 'treatmentplan')}", plan_ids)
-    sql = (
-        f"SELECT l.{column(through, 'treatmentplan')}, l.{area}, t.{column(TreatmentArea, 'name')}"
-        f" FROM {table(through)} l JOIN {table(TreatmentArea)} t ON t.{column(TreatmentArea, 'id')} = l.{area}"
-        f" WHERE {matched}"
     )
     return sql, params
 
@@ -282,7 +241,8 @@ def plan_clearances(plans: Iterable[TreatmentPlan], facts: ScreeningFacts | None
             for mixture_id, substance_id in cursor.fetchall():
                 substances[mixture_id].add(substance_id)
         if in_area:
-            cursor.execute(*_plan_areas([p.pk for p in plans if p.client_id in in_area]))
+            through, in_area_plans = TreatmentPlan.areas.through, [p.pk for p in plans if p.client_id in in_area]
+            cursor.execute(*linked(through, "treatmentplan", "treatmentarea", in_area_plans))
             for plan_id, area_id, name in cursor.fetchall():
                 plan_areas[plan_id][area_id] = name
         cursor.execute(*_fat_reduction({p.indication_id for p in plans}))
