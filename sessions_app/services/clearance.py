@@ -5,6 +5,7 @@ session), and asks it."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -130,20 +131,21 @@ def screening_facts(client_ids: Iterable[int], given: ScreeningFacts | None = No
 
 
 def _latest_screenings(client_ids: Collection[int]) -> tuple[str, list]:
-    """Each client's latest screening (Screening.latest_of_client, read by
-    screening_client_latest_idx): client id, screening id, screened_at."""
-    s, pk, client, at = (
-        table(Screening),
-        column(Screening, "id"),
-        column(Screening, "client"),
-        column(Screening, "screened_at"),
-    )
-    matched, params = among(f"s.{client}", client_ids)
-    sql = (
-        f"SELECT s.{client}, s.{pk}, s.{at} FROM {s} s WHERE {matched} AND s.{pk} = ("
-        f"SELECT u.{pk} FROM {s} u WHERE u.{client} = s.{client} ORDER BY u.{at} DESC, u.{pk} DESC LIMIT 1)"
-    )
-    return sql, params
+    """Each client's latest screening: client id, screening id, screened_at.
+    The rule is Screening.latest_of_client's, as the ORM writes it (compiled
+    once a database); the clients are picked around it, a filter PostgreSQL
+    and SQLite both push down to screening_client_latest_idx."""
+    client = connection.ops.quote_name("client_id")
+    matched, params = among(f"latest.{client}", client_ids)
+    return f"SELECT * FROM ({_every_latest_screening(connection.alias)}) latest WHERE {matched}", params
+
+
+@functools.cache
+def _every_latest_screening(alias: str) -> str:
+    rows = Screening.objects.filter(pk=Screening.latest_of_client()).order_by()
+    sql, params = rows.values_list("client_id", "pk", "screened_at").query.get_compiler(alias).as_sql()
+    assert not params, params  # a parameter would change from one call to the next
+    return sql
 
 
 def _answers(screening_ids: Collection[int]) -> tuple[str, list]:
@@ -183,17 +185,13 @@ def _fat_reduction(indication_ids: Collection[int]) -> tuple[str, list]:
     return f"SELECT {pk} FROM {table(Indication)} WHERE {matched} AND {reduces_fat}", params
 
 
-def _signed_in_force(plan_ids: Collection[int], today: dt.date) -> tuple[str, list]:
-    """Which of these plans signed the consent text in force on `today`
-    (consent_texts_in_force: the highest version already effective)."""
-    text, version = column(ConsentText, "id"), column(ConsentText, "version")
+def _signed_in_force(plan_ids: Collection[int]) -> tuple[str, list]:
+    """Which of these plans signed the consent text in force today
+    (consent_texts_in_force's first, as the ORM writes it)."""
+    in_force, more = consent_texts_in_force().values("pk")[:1].query.get_compiler(connection.alias).as_sql()
     matched, params = among(f"c.{column(Consent, 'plan')}", plan_ids)
-    sql = (
-        f"SELECT c.{column(Consent, 'plan')} FROM {table(Consent)} c WHERE {matched}"
-        f" AND c.{column(Consent, 'consent_text')} = (SELECT t.{text} FROM {table(ConsentText)} t"
-        f" WHERE t.{column(ConsentText, 'effective_from')} <= %s ORDER BY t.{version} DESC LIMIT 1)"
-    )
-    return sql, [*params, today]
+    plan, text = column(Consent, "plan"), column(Consent, "consent_text")
+    return f"SELECT c.{plan} FROM {table(Consent)} c WHERE {matched} AND c.{text} = ({in_force})", [*params, *more]
 
 
 def _rule_answers(facts: ScreeningFacts) -> dict[int, list[Answer]]:
@@ -234,7 +232,6 @@ def plan_clearances(plans: Iterable[TreatmentPlan], facts: ScreeningFacts | None
     substances: dict[int, set[int]] = defaultdict(set)
     plan_areas: dict[int, dict[int, str]] = defaultdict(dict)
     in_area = {client_id for client_id, (pk, _) in screenings.items() if any(a.areas for a in answers.get(pk, ()))}
-    today = timezone.localdate()
     with connection.cursor() as cursor:
         if mixture_ids := {p.mixture_id for p in plans if p.client_id in allergies}:
             cursor.execute(*_mixture_substances(mixture_ids))
@@ -247,9 +244,10 @@ def plan_clearances(plans: Iterable[TreatmentPlan], facts: ScreeningFacts | None
                 plan_areas[plan_id][area_id] = name
         cursor.execute(*_fat_reduction({p.indication_id for p in plans}))
         fat_reduction = {pk for (pk,) in cursor.fetchall()}
-        cursor.execute(*_signed_in_force(plan_ids, today))
+        cursor.execute(*_signed_in_force(plan_ids))
         signed = {plan_id for (plan_id,) in cursor.fetchall()}
 
+    today = timezone.localdate()
     result = {}
     for plan in plans:
         screening_id, screened_at = screenings.get(plan.client_id, (None, None))
